@@ -1,0 +1,75 @@
+// JSON Lines: one node per line, for `witness append`, export and import (SPEC 3.5).
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "witness/base/result.hpp"
+#include "witness/ledger/ledger.hpp"
+#include "witness/ledger/trace_node.hpp"
+
+namespace witness::ledger {
+
+// Returns `json` in RFC 8785 canonical form (sorted keys, no whitespace, ECMAScript numbers,
+// minimal string escapes). Errors: kInvalidArgument naming the byte offset and the problem
+// (malformed JSON, duplicate key, invalid UTF-8, lone surrogate, number out of range).
+[[nodiscard]] Result<std::string> canonicalize_json(std::string_view json);
+
+// Returns `node` as one line of canonical JSON (no newline): {"id", "kind", "links", "origin",
+// "payload", "signature"?, "tags", "timestamp", "walk"?}. Equal nodes give equal bytes.
+[[nodiscard]] std::string to_json_line(const TraceNode& node);
+
+// A link target as written in input: a hex id, "seq:N" (an entry in the ledger) or "line:N"
+// (an earlier line of the same input, 1-based).
+struct SeqRef {
+  SequenceNumber seq = 0;
+};
+struct LineRef {
+  std::uint64_t line = 0;
+};
+using LinkTarget = std::variant<NodeId, SeqRef, LineRef>;
+
+struct LinkSpec {
+  LinkRelation relation = LinkRelation::kCauses;
+  LinkTarget target;
+};
+
+// One parsed input line: the node's fields with links not yet resolved to ids.
+struct NodeLine {
+  NodeDraft draft;                // links empty; see `links`
+  std::vector<LinkSpec> links;
+  std::optional<NodeId> id;       // present in exported lines; import checks it
+};
+
+// Parses one JSON Lines record. Fields: origin, kind (required), timestamp (int64 ns or RFC
+// 3339 string), walk, links, tags, payload (object), signature (hex), id (hex). Unknown fields
+// are rejected. Errors: kInvalidArgument as "<field>: <what is wrong>".
+[[nodiscard]] Result<NodeLine> parse_node_line(std::string_view line);
+
+// Turns `line` into a node, resolving links: "seq:N" through `ledger`, "line:N" through
+// `earlier` (ids of previous lines, index 0 = line 1). When line.id is set, the computed id
+// must equal it. Errors: kInvalidArgument as "<field>: <what is wrong>".
+[[nodiscard]] Result<TraceNode> resolve_node_line(NodeLine line, const Ledger* ledger,
+                                                  const std::vector<NodeId>& earlier);
+
+// Rewrites an append_batch error "node I: ..." (I = index in the batch) as "line L: ...",
+// with L = lines[I]; other errors pass unchanged.
+[[nodiscard]] Error batch_error_at_line(const Error& error, std::span<const std::uint64_t> lines);
+
+// Writes the entries `options` selects as JSON Lines to `out`. Returns the number written.
+// `progress`, when set, is called with the seq of each entry written.
+[[nodiscard]] Result<std::uint64_t> export_jsonl(
+    const Ledger& ledger, const ReplayOptions& options, std::ostream& out,
+    const std::function<void(SequenceNumber)>& progress = {});
+
+// Reads exported JSON Lines from `in`, checks every id, and appends them as one atomic batch.
+// Errors: kInvalidArgument "line N: <field>: <what is wrong>"; nothing is appended then.
+[[nodiscard]] Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in);
+
+}  // namespace witness::ledger

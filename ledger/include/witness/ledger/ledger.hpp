@@ -1,0 +1,149 @@
+// Ledger: the append-only, hash-chained store of TraceNodes on RocksDB (SPEC 3).
+// Byte layout on disk: docs/ledger_format.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "witness/base/result.hpp"
+#include "witness/ledger/digest.hpp"
+#include "witness/ledger/entry.hpp"
+#include "witness/ledger/options.hpp"
+#include "witness/ledger/query.hpp"
+#include "witness/ledger/trace_node.hpp"
+
+namespace witness::ledger {
+
+// What one append did.
+struct AppendResult {
+  SequenceNumber seq = 0;
+  bool inserted = false;  // false: the id was already present and nothing was written
+  friend bool operator==(const AppendResult&, const AppendResult&) = default;
+};
+
+// A summary of the ledger's size and head.
+struct LedgerStats {
+  std::uint64_t size = 0;     // number of entries; the next seq
+  Digest chain_head;          // chain[size-1], or all zeros when empty
+  std::uint32_t format_version = 0;
+  std::string ledger_id;      // random, chosen at creation (hex)
+};
+
+// One step of a causal walk: the entry reached, how far from the start, and by which link.
+struct CausalStep {
+  Entry entry;
+  unsigned depth = 0;            // 1 for direct causes/effects
+  LinkRelation relation = LinkRelation::kCauses;
+  NodeId from;                   // the node the step was taken from
+};
+
+enum class Direction { kAncestors, kDescendants };
+
+// Which entries replay visits, and whether it checks the hash chain on the way.
+struct ReplayOptions {
+  std::optional<SequenceNumber> from_seq;
+  std::optional<SequenceNumber> to_seq;  // inclusive
+  std::optional<Timestamp> since;        // visit only entries with timestamp >= since
+  std::optional<Timestamp> until;        // ... and <= until
+  bool verify_chain = false;             // recompute leaf and chain hashes of every entry read
+};
+
+// What a replay saw.
+struct ReplaySummary {
+  std::uint64_t visited = 0;  // entries passed to the visitor
+  std::uint64_t read = 0;     // entries read (including those outside the time range)
+  bool chain_verified = false;
+};
+
+// Appends TraceNodes and reads them back; an entry never changes once appended. There is no
+// update or delete. Concurrent appends are grouped into one RocksDB write (group commit).
+// Thread safety: all methods may be called concurrently.
+class Ledger {
+ public:
+  // The on-disk format version this build reads and writes.
+  static const std::uint32_t kFormatVersion;
+
+  // Opens the ledger in `dir`. Errors: kNotFound (absent and not creating), kFailedPrecondition
+  // (not a witness ledger, or an unknown format version), kCorruption, kIOError.
+  [[nodiscard]] static Result<Ledger> open(const std::filesystem::path& dir,
+                                           const OpenOptions& options);
+
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  Ledger(Ledger&&) noexcept;
+  Ledger& operator=(Ledger&&) noexcept;
+  ~Ledger();
+
+  // Appends `node`, or returns the existing seq if its id is present (writes nothing then).
+  // Errors: kInvalidArgument (a link target is absent or has a later timestamp),
+  // kFailedPrecondition (read-only), kIOError.
+  [[nodiscard]] Result<AppendResult> append(const TraceNode& node,
+                                            const AppendOptions& options = {});
+
+  // Appends all of `nodes` atomically, in order, or none of them on error. A node may link to
+  // an earlier node of the same batch. Errors as append(), with the index of the bad node.
+  [[nodiscard]] Result<std::vector<AppendResult>> append_batch(
+      std::span<const TraceNode> nodes, const AppendOptions& options = {});
+
+  // Returns entry `seq`. Errors: kNotFound, kCorruption, kIOError.
+  [[nodiscard]] Result<Entry> get(SequenceNumber seq) const;
+  // Returns the entry whose id is `id`. Errors: kNotFound, kCorruption, kIOError.
+  [[nodiscard]] Result<Entry> find(const NodeId& id) const;
+  // Returns the seq of `id`, or nullopt when absent. Errors: kCorruption, kIOError.
+  [[nodiscard]] Result<std::optional<SequenceNumber>> seq_of(const NodeId& id) const;
+  // Returns chain[seq] (SPEC 3.3). Errors: kNotFound, kCorruption.
+  [[nodiscard]] Result<Digest> chain_hash(SequenceNumber seq) const;
+
+  [[nodiscard]] LedgerStats stats() const;
+  [[nodiscard]] std::uint64_t size() const;
+
+  // Runs `query` against a snapshot taken now; the result reads lazily. Errors: kInvalidArgument
+  // (e.g. since > until).
+  [[nodiscard]] Result<QueryResult> query(const Query& query) const;
+
+  // Follows links from `start` (ancestors) or the link-target index (descendants), breadth
+  // first, up to `max_depth` steps; each entry appears once, at its smallest depth.
+  // Errors: kNotFound (start absent), kCorruption, kIOError.
+  [[nodiscard]] Result<std::vector<CausalStep>> walk(const NodeId& start, Direction direction,
+                                                     unsigned max_depth) const;
+
+  // Visits entries in seq order from one snapshot. A visitor error stops the replay and is
+  // returned. With verify_chain, a leaf or chain hash that does not recompute is kCorruption
+  // naming the seq.
+  [[nodiscard]] Result<ReplaySummary> replay(
+      const ReplayOptions& options, const std::function<Status(const Entry&)>& visitor) const;
+
+  // Left fold over replay: `acc = f(std::move(acc), entry)` for each entry visited.
+  template <typename Acc, typename F>
+  [[nodiscard]] Result<Acc> fold(const ReplayOptions& options, Acc init, F f) const {
+    Acc acc = std::move(init);
+    auto summary = replay(options, [&](const Entry& e) -> Status {
+      acc = f(std::move(acc), e);
+      return Status::ok();
+    });
+    if (!summary) return summary.error();
+    return acc;
+  }
+
+  // Copies the entries `options` selects and `filter` accepts into `target`, in seq order, as
+  // one atomic batch (ids are kept; seqs are the target's). Returns the number copied.
+  [[nodiscard]] Result<std::uint64_t> copy_to(
+      Ledger& target, const ReplayOptions& options,
+      const std::function<bool(const Entry&)>& filter = {}) const;
+
+  // The representation: owns the RocksDB handle, so RocksDB stays out of this header.
+  // Opaque here; defined in ledger/src.
+  struct Impl;
+
+ private:
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace witness::ledger

@@ -1,0 +1,78 @@
+#include "key_codec.hpp"
+
+#include "format.hpp"
+
+namespace witness::ledger::detail {
+
+void put_be64(std::uint64_t v, std::string& out) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((v >> static_cast<unsigned>(shift)) & 0xFFU));
+  }
+}
+
+std::uint64_t get_be64(std::string_view bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8U) | static_cast<unsigned char>(bytes[i]);
+  return v;
+}
+
+std::string seq_key(char prefix, SequenceNumber seq) {
+  std::string k;
+  k.reserve(9);
+  k.push_back(prefix);
+  put_be64(seq, k);
+  return k;
+}
+
+std::string id_key(const NodeId& id) {
+  std::string k;
+  k.reserve(1 + Digest::kSize);
+  k.push_back(format::kById);
+  k.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());  // NOLINT
+  return k;
+}
+
+std::string term_prefix(char prefix, std::string_view term) {
+  std::string k;
+  k.reserve(3 + term.size() + 8);
+  k.push_back(prefix);
+  const auto n = static_cast<std::uint16_t>(term.size());
+  k.push_back(static_cast<char>(n >> 8U));
+  k.push_back(static_cast<char>(n & 0xFFU));
+  k.append(term);
+  return k;
+}
+
+std::string term_key(char prefix, std::string_view term, SequenceNumber seq) {
+  std::string k = term_prefix(prefix, term);
+  put_be64(seq, k);
+  return k;
+}
+
+std::string time_key(Timestamp ts, SequenceNumber seq) {
+  std::string k;
+  k.reserve(17);
+  k.push_back(format::kByTime);
+  put_be64(order_preserving(ts.time_since_epoch().count()), k);
+  put_be64(seq, k);
+  return k;
+}
+
+std::string link_prefix(const NodeId& target) {
+  std::string k;
+  k.reserve(1 + Digest::kSize + 9);
+  k.push_back(format::kByLinkTarget);
+  k.append(reinterpret_cast<const char*>(target.bytes.data()), target.bytes.size());  // NOLINT
+  return k;
+}
+
+std::string link_key(const NodeId& target, SequenceNumber seq, LinkRelation rel) {
+  std::string k = link_prefix(target);
+  put_be64(seq, k);
+  k.push_back(static_cast<char>(rel));
+  return k;
+}
+
+SequenceNumber trailing_seq(std::string_view key) { return get_be64(key.substr(key.size() - 8)); }
+
+}  // namespace witness::ledger::detail

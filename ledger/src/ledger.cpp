@@ -1,0 +1,549 @@
+#include "witness/ledger/ledger.hpp"
+
+#include <openssl/rand.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+
+#include "format.hpp"
+#include "key_codec.hpp"
+#include "ledger_impl.hpp"
+#include "node_codec.hpp"
+#include "rocksdb_error.hpp"
+#include "sha256.hpp"
+
+namespace witness::ledger {
+
+const std::uint32_t Ledger::kFormatVersion = format::kFormatVersion;
+
+namespace {
+
+// Groups larger than this are split: bounds the leader's latency and memory.
+constexpr std::size_t kMaxGroupNodes = 1U << 16U;
+
+rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
+  rocksdb::Options opts;
+  opts.create_if_missing = o.create_if_missing;
+  opts.write_buffer_size = o.write_buffer_bytes;
+  opts.max_background_jobs = 2;
+  opts.bytes_per_sync = 1U << 20U;
+  // Point lookups (`i` id) miss most of the time on append: a memtable bloom filter and
+  // table bloom filters keep the duplicate check off the disk.
+  opts.memtable_whole_key_filtering = true;
+  opts.memtable_prefix_bloom_size_ratio = 0.02;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return opts;
+}
+
+std::string be32(std::uint32_t v) {
+  std::string s(4, '\0');
+  for (std::size_t i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (24U - 8U * i)) & 0xFFU);
+  return s;
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(kHex[u >> 4U]);
+    out.push_back(kHex[u & 0xFU]);
+  }
+  return out;
+}
+
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const {
+    std::size_t h = 0;
+    std::memcpy(&h, d.bytes.data(), sizeof h);
+    return h;
+  }
+};
+
+// What the leader knows about an id while building a group: its seq and timestamp.
+struct Known {
+  SequenceNumber seq = 0;
+  std::int64_t ts = 0;
+};
+
+}  // namespace
+
+Result<Entry> Ledger::Impl::read_entry(const rocksdb::ReadOptions& ro, SequenceNumber seq) const {
+  std::string value;
+  const auto s = db->Get(ro, detail::seq_key(format::kNode, seq), &value);
+  if (s.IsNotFound()) return not_found("seq " + std::to_string(seq) + ": no such entry");
+  if (!s.ok()) return detail::to_error(s, "seq " + std::to_string(seq));
+  auto node = detail::decode_stored_node(value);
+  if (!node) return node.error().with_context("seq " + std::to_string(seq));
+  return Entry{seq, std::move(*node)};
+}
+
+Result<std::optional<SequenceNumber>> Ledger::Impl::lookup(const rocksdb::ReadOptions& ro,
+                                                           const NodeId& id) const {
+  std::string value;
+  const auto s = db->Get(ro, detail::id_key(id), &value);
+  if (s.IsNotFound()) return std::optional<SequenceNumber>();
+  if (!s.ok()) return detail::to_error(s, "id " + id.to_hex());
+  if (value.size() != format::kByIdValueSize) {
+    return corruption("id index " + id.to_hex() + ": value of " + std::to_string(value.size()) +
+                      " bytes");
+  }
+  return std::optional<SequenceNumber>(detail::get_be64(value));
+}
+
+void Ledger::Impl::write_group(std::span<Writer*> group) {
+  // Only the leader runs this, so next_seq and chain_head cannot change underneath it.
+  SequenceNumber seq = next_seq;
+  Digest chain = chain_head;
+  rocksdb::WriteBatch batch;
+  std::unordered_map<Digest, Known, DigestHash> pending;
+  const rocksdb::ReadOptions ro;
+  bool sync = false;
+  std::string value;
+  std::string stored;
+
+  for (Writer* w : group) {
+    // A writer's nodes go in whole or not at all: roll back to here on its first error.
+    batch.SetSavePoint();
+    const SequenceNumber seq_before = seq;
+    const Digest chain_before = chain;
+    std::vector<Digest> added;
+    w->results.clear();
+    w->results.reserve(w->nodes.size());
+    Status status;
+    for (std::size_t i = 0; i < w->nodes.size() && status; ++i) {
+      const TraceNode& node = w->nodes[i];
+      const std::string where = w->nodes.size() > 1 ? "node " + std::to_string(i) + ": " : "";
+      if (auto it = pending.find(node.id()); it != pending.end()) {
+        w->results.push_back({it->second.seq, false});
+        continue;
+      }
+      const auto s = db->Get(ro, detail::id_key(node.id()), &value);
+      if (s.ok() && value.size() == format::kByIdValueSize) {
+        w->results.push_back({detail::get_be64(value), false});
+        continue;
+      }
+      if (!s.ok() && !s.IsNotFound()) {
+        status = detail::to_error(s, where + "duplicate check");
+        break;
+      }
+      const std::int64_t ts = node.timestamp().time_since_epoch().count();
+      for (const Link& link : node.links()) {
+        Known target{};
+        if (auto it = pending.find(link.target); it != pending.end()) {
+          target = it->second;
+        } else {
+          const auto ls = db->Get(ro, detail::id_key(link.target), &value);
+          if (ls.IsNotFound()) {
+            status = invalid_argument(where + "links: target " + link.target.to_hex() +
+                                      " is not in the ledger");
+            break;
+          }
+          if (!ls.ok() || value.size() != format::kByIdValueSize) {
+            status = ls.ok() ? corruption("id index " + link.target.to_hex() + ": bad value")
+                             : detail::to_error(ls, where + "link lookup");
+            break;
+          }
+          target = {detail::get_be64(value),
+                    detail::from_order_preserving(detail::get_be64(value.substr(8)))};
+        }
+        if (target.ts > ts) {
+          status = invalid_argument(where + "links: target " + link.target.to_hex() +
+                                    " has a later timestamp than the node");
+          break;
+        }
+      }
+      if (!status) break;
+
+      stored.clear();
+      detail::encode_stored_node(node, stored);
+      const Digest leaf = detail::leaf_hash(stored);
+      chain = detail::chain_next(chain, leaf);
+      batch.Put(detail::seq_key(format::kNode, seq), stored);
+      std::string entry_value;
+      entry_value.reserve(format::kEntryValueSize);
+      entry_value.append(reinterpret_cast<const char*>(leaf.bytes.data()), 32);   // NOLINT
+      entry_value.append(reinterpret_cast<const char*>(chain.bytes.data()), 32);  // NOLINT
+      batch.Put(detail::seq_key(format::kEntry, seq), entry_value);
+      std::string id_value;
+      id_value.reserve(format::kByIdValueSize);
+      detail::put_be64(seq, id_value);
+      detail::put_be64(detail::order_preserving(ts), id_value);
+      batch.Put(detail::id_key(node.id()), id_value);
+      batch.Put(detail::term_key(format::kByOrigin, node.origin(), seq), rocksdb::Slice());
+      batch.Put(detail::term_key(format::kByKind, node.kind(), seq), rocksdb::Slice());
+      if (node.walk()) {
+        batch.Put(detail::term_key(format::kByWalk, *node.walk(), seq), rocksdb::Slice());
+      }
+      for (const auto& tag : node.tags()) {
+        batch.Put(detail::term_key(format::kByTag, tag, seq), rocksdb::Slice());
+      }
+      batch.Put(detail::time_key(node.timestamp(), seq), rocksdb::Slice());
+      for (const Link& link : node.links()) {
+        batch.Put(detail::link_key(link.target, seq, link.relation), rocksdb::Slice());
+      }
+      pending.emplace(node.id(), Known{seq, ts});
+      added.push_back(node.id());
+      w->results.push_back({seq, true});
+      ++seq;
+    }
+    if (!status) {
+      WITNESS_CHECK(batch.RollbackToSavePoint().ok());
+      seq = seq_before;
+      chain = chain_before;
+      for (const auto& id : added) pending.erase(id);
+      w->results.clear();
+      w->status = std::move(status);
+      continue;
+    }
+    WITNESS_CHECK(batch.PopSavePoint().ok());
+    sync = sync || w->sync;
+  }
+
+  if (batch.Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    const auto s = db->Write(wo, &batch);
+    if (!s.ok()) {
+      const Error e = detail::to_error(s, "append");
+      for (Writer* w : group) {
+        if (w->status) w->status = e;
+      }
+      return;
+    }
+  } else if (sync) {
+    // Every node was already present; nothing to write, and nothing newer to make durable.
+  }
+  std::lock_guard lock(mu);
+  next_seq = seq;
+  chain_head = chain;
+}
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Ledger::Ledger(Ledger&&) noexcept = default;
+Ledger& Ledger::operator=(Ledger&&) noexcept = default;
+Ledger::~Ledger() = default;
+
+Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions& options) {
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(dir / "CURRENT", ec);
+  if (!exists && (!options.create_if_missing || options.read_only)) {
+    return not_found("no ledger at " + dir.string() + " (create one with `witness init`)");
+  }
+  if (!exists) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return io_error("cannot create " + dir.string() + ": " + ec.message());
+  }
+  const rocksdb::Options rocks = make_rocksdb_options(options);
+  rocksdb::DB* raw = nullptr;
+  const auto s = options.read_only ? rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw)
+                                   : rocksdb::DB::Open(rocks, dir.string(), &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (!s.ok()) return detail::to_error(s, "open " + dir.string());
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+
+  std::string version;
+  auto vs = db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
+  if (vs.IsNotFound()) {
+    // A fresh database: it must be empty, or it is some other program's RocksDB.
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return failed_precondition(dir.string() + " is a RocksDB database but not a witness ledger");
+    }
+    if (options.read_only) return not_found("no ledger at " + dir.string());
+    std::array<unsigned char, 16> rnd{};
+    if (RAND_bytes(rnd.data(), static_cast<int>(rnd.size())) != 1) {
+      return internal_error("cannot draw a random ledger id");
+    }
+    rocksdb::WriteBatch init;
+    init.Put(format::kMetaFormatVersion, be32(format::kFormatVersion));
+    init.Put(format::kMetaLedgerId,
+             rocksdb::Slice(reinterpret_cast<const char*>(rnd.data()), rnd.size()));  // NOLINT
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    WITNESS_RETURN_IF_ERROR(detail::to_status(db->Write(wo, &init), "initialise ledger"));
+    version = be32(format::kFormatVersion);
+  } else if (!vs.ok()) {
+    return detail::to_error(vs, "read format version");
+  }
+  if (version.size() != 4) return corruption("format version: malformed value");
+  const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<unsigned char>(version[0])) << 24U) |
+                          (static_cast<std::uint32_t>(static_cast<unsigned char>(version[1])) << 16U) |
+                          (static_cast<std::uint32_t>(static_cast<unsigned char>(version[2])) << 8U) |
+                          static_cast<std::uint32_t>(static_cast<unsigned char>(version[3]));
+  if (v != format::kFormatVersion) {
+    return failed_precondition("ledger at " + dir.string() + " has format version " +
+                               std::to_string(v) + "; this build reads version " +
+                               std::to_string(format::kFormatVersion));
+  }
+  std::string id;
+  WITNESS_RETURN_IF_ERROR(
+      detail::to_status(db->Get(rocksdb::ReadOptions(), format::kMetaLedgerId, &id), "ledger id"));
+  impl->ledger_id = hex(id);
+
+  // The head: the last 'e' entry holds chain[size-1]; 'n' and 'e' are written together.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == format::kEntry) {
+      const SequenceNumber last = detail::get_be64(it->key().ToStringView().substr(1));
+      if (it->value().size() != format::kEntryValueSize) {
+        return corruption("entry " + std::to_string(last) + ": malformed hash record");
+      }
+      impl->next_seq = last + 1;
+      std::memcpy(impl->chain_head.bytes.data(), it->value().data() + 32, 32);
+    }
+    WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "read ledger head"));
+  }
+  impl->db = std::move(db);
+  return Ledger(std::move(impl));
+}
+
+Result<AppendResult> Ledger::append(const TraceNode& node, const AppendOptions& options) {
+  WITNESS_ASSIGN_OR_RETURN(auto results, append_batch(std::span<const TraceNode>(&node, 1), options));
+  return results.front();
+}
+
+Result<std::vector<AppendResult>> Ledger::append_batch(std::span<const TraceNode> nodes,
+                                                       const AppendOptions& options) {
+  if (impl_->options.read_only) return failed_precondition("ledger is open read-only");
+  if (nodes.empty()) return std::vector<AppendResult>{};
+  const Durability d = options.use_default_durability ? impl_->options.durability
+                                                      : options.durability;
+  Impl::Writer w;
+  w.nodes = nodes;
+  w.sync = d == Durability::kSync;
+
+  std::unique_lock lock(impl_->mu);
+  impl_->writers.push_back(&w);
+  while (!w.done && &w != impl_->writers.front()) w.cv.wait(lock);
+  if (w.done) {
+    if (!w.status) return w.status.error();
+    return std::move(w.results);
+  }
+  // This writer leads: take it and the writers queued behind it, up to a size bound.
+  std::vector<Impl::Writer*> group;
+  std::size_t total = 0;
+  for (Impl::Writer* q : impl_->writers) {
+    if (!group.empty() && total + q->nodes.size() > kMaxGroupNodes) break;
+    group.push_back(q);
+    total += q->nodes.size();
+  }
+  lock.unlock();
+  impl_->write_group(group);
+  lock.lock();
+  for (Impl::Writer* q : group) {
+    impl_->writers.pop_front();
+    if (q != &w) {
+      q->done = true;
+      q->cv.notify_one();
+    }
+  }
+  if (!impl_->writers.empty()) impl_->writers.front()->cv.notify_one();
+  lock.unlock();
+  if (!w.status) return w.status.error();
+  return std::move(w.results);
+}
+
+Result<Entry> Ledger::get(SequenceNumber seq) const {
+  return impl_->read_entry(rocksdb::ReadOptions(), seq);
+}
+
+Result<Entry> Ledger::find(const NodeId& id) const {
+  const SnapshotGuard snap(impl_->db.get());
+  const auto ro = snap.read_options();
+  WITNESS_ASSIGN_OR_RETURN(auto seq, impl_->lookup(ro, id));
+  if (!seq) return not_found("id " + id.to_hex() + ": no such node");
+  return impl_->read_entry(ro, *seq);
+}
+
+Result<std::optional<SequenceNumber>> Ledger::seq_of(const NodeId& id) const {
+  return impl_->lookup(rocksdb::ReadOptions(), id);
+}
+
+Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
+  std::string value;
+  const auto s = impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kEntry, seq), &value);
+  if (s.IsNotFound()) return not_found("seq " + std::to_string(seq) + ": no such entry");
+  if (!s.ok()) return detail::to_error(s, "seq " + std::to_string(seq));
+  if (value.size() != format::kEntryValueSize) {
+    return corruption("seq " + std::to_string(seq) + ": malformed hash record");
+  }
+  Digest d;
+  std::memcpy(d.bytes.data(), value.data() + 32, 32);
+  return d;
+}
+
+LedgerStats Ledger::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return LedgerStats{.size = impl_->next_seq,
+                     .chain_head = impl_->chain_head,
+                     .format_version = format::kFormatVersion,
+                     .ledger_id = impl_->ledger_id};
+}
+
+std::uint64_t Ledger::size() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->next_seq;
+}
+
+Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction direction,
+                                             unsigned max_depth) const {
+  const SnapshotGuard snap(impl_->db.get());
+  const auto ro = snap.read_options();
+  WITNESS_ASSIGN_OR_RETURN(auto start_seq, impl_->lookup(ro, start));
+  if (!start_seq) return not_found("id " + start.to_hex() + ": no such node");
+  WITNESS_ASSIGN_OR_RETURN(Entry first, impl_->read_entry(ro, *start_seq));
+
+  std::vector<CausalStep> steps;
+  std::unordered_map<Digest, bool, DigestHash> seen{{start, true}};
+  std::vector<Entry> frontier{first};
+  for (unsigned depth = 1; depth <= max_depth && !frontier.empty(); ++depth) {
+    std::vector<Entry> next;
+    for (const Entry& from : frontier) {
+      if (direction == Direction::kAncestors) {
+        for (const Link& link : from.node.links()) {
+          if (!seen.emplace(link.target, true).second) continue;
+          WITNESS_ASSIGN_OR_RETURN(auto seq, impl_->lookup(ro, link.target));
+          if (!seq) {
+            return corruption("seq " + std::to_string(from.seq) + ": link target " +
+                              link.target.to_hex() + " is missing");
+          }
+          WITNESS_ASSIGN_OR_RETURN(Entry e, impl_->read_entry(ro, *seq));
+          steps.push_back({e, depth, link.relation, from.node.id()});
+          next.push_back(std::move(e));
+        }
+      } else {
+        const std::string prefix = detail::link_prefix(from.node.id());
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+          const auto key = it->key().ToStringView();
+          if (key.size() != prefix.size() + 9) return corruption("link index: malformed key");
+          const SequenceNumber seq = detail::get_be64(key.substr(prefix.size()));
+          const auto rel = static_cast<LinkRelation>(key.back());
+          WITNESS_ASSIGN_OR_RETURN(Entry e, impl_->read_entry(ro, seq));
+          if (!seen.emplace(e.node.id(), true).second) continue;
+          steps.push_back({e, depth, rel, from.node.id()});
+          next.push_back(std::move(e));
+        }
+        WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "link index"));
+      }
+    }
+    frontier = std::move(next);
+  }
+  return steps;
+}
+
+Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
+                                     const std::function<Status(const Entry&)>& visitor) const {
+  const SnapshotGuard snap(impl_->db.get());
+  auto ro = snap.read_options();
+  const SequenceNumber from = options.from_seq.value_or(0);
+  const SequenceNumber to = options.to_seq.value_or(~SequenceNumber{0});
+  ReplaySummary summary;
+  if (from > to) return summary;
+  const std::string lower = detail::seq_key(format::kNode, from);
+  const std::string upper = to == ~SequenceNumber{0} ? std::string(1, format::kNode + 1)
+                                                     : detail::seq_key(format::kNode, to + 1);
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  ro.readahead_size = 2U << 20U;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+
+  // With verification, walk the 'e' records alongside and recompute leaf and chain.
+  std::unique_ptr<rocksdb::Iterator> hashes;
+  Digest chain;
+  std::string e_lower;
+  std::string e_upper;
+  rocksdb::Slice e_lower_slice;
+  rocksdb::Slice e_upper_slice;
+  if (options.verify_chain) {
+    if (from > 0) {
+      const auto prev_ro = snap.read_options();
+      std::string prev;
+      const auto s = impl_->db->Get(prev_ro, detail::seq_key(format::kEntry, from - 1), &prev);
+      if (!s.ok() || prev.size() != format::kEntryValueSize) {
+        return corruption("seq " + std::to_string(from - 1) + ": hash record missing or malformed");
+      }
+      std::memcpy(chain.bytes.data(), prev.data() + 32, 32);
+    }
+    e_lower = detail::seq_key(format::kEntry, from);
+    e_upper = to == ~SequenceNumber{0} ? std::string(1, format::kEntry + 1)
+                                       : detail::seq_key(format::kEntry, to + 1);
+    e_lower_slice = e_lower;
+    e_upper_slice = e_upper;
+    auto ero = snap.read_options();
+    ero.iterate_lower_bound = &e_lower_slice;
+    ero.iterate_upper_bound = &e_upper_slice;
+    ero.readahead_size = 1U << 20U;
+    hashes.reset(impl_->db->NewIterator(ero));
+    hashes->Seek(e_lower);
+  }
+
+  SequenceNumber expected = from;
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    const auto key = it->key().ToStringView();
+    if (key.size() != 9) return corruption("node key of " + std::to_string(key.size()) + " bytes");
+    const SequenceNumber seq = detail::get_be64(key.substr(1));
+    if (options.verify_chain) {
+      if (seq != expected) {
+        return corruption("seq " + std::to_string(expected) + ": entry missing (next is " +
+                          std::to_string(seq) + ")");
+      }
+      if (!hashes->Valid() || hashes->key().ToStringView() != detail::seq_key(format::kEntry, seq) ||
+          hashes->value().size() != format::kEntryValueSize) {
+        return corruption("seq " + std::to_string(seq) + ": hash record missing or malformed");
+      }
+      const Digest leaf = detail::leaf_hash(it->value().ToStringView());
+      chain = detail::chain_next(chain, leaf);
+      const auto* stored = reinterpret_cast<const std::uint8_t*>(hashes->value().data());  // NOLINT
+      if (!std::equal(leaf.bytes.begin(), leaf.bytes.end(), stored)) {
+        return corruption("seq " + std::to_string(seq) + ": node bytes do not match leaf hash");
+      }
+      if (!std::equal(chain.bytes.begin(), chain.bytes.end(), stored + 32)) {
+        return corruption("seq " + std::to_string(seq) + ": chain hash does not recompute");
+      }
+      hashes->Next();
+    }
+    ++expected;
+    ++summary.read;
+    auto node = detail::decode_stored_node(it->value().ToStringView());
+    if (!node) return node.error().with_context("seq " + std::to_string(seq));
+    const Timestamp ts = node->timestamp();
+    if ((options.since && ts < *options.since) || (options.until && ts > *options.until)) continue;
+    ++summary.visited;
+    WITNESS_RETURN_IF_ERROR(visitor(Entry{seq, std::move(*node)}));
+  }
+  WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "replay"));
+  summary.chain_verified = options.verify_chain;
+  return summary;
+}
+
+Result<std::uint64_t> Ledger::copy_to(Ledger& target, const ReplayOptions& options,
+                                      const std::function<bool(const Entry&)>& filter) const {
+  std::vector<TraceNode> nodes;
+  WITNESS_RETURN_IF_ERROR(replay(options, [&](const Entry& e) -> Status {
+    if (!filter || filter(e)) nodes.push_back(e.node);
+    return Status::ok();
+  }));
+  WITNESS_RETURN_IF_ERROR(target.append_batch(nodes));
+  return static_cast<std::uint64_t>(nodes.size());
+}
+
+}  // namespace witness::ledger

@@ -1,0 +1,66 @@
+// Ledger::Impl, shared by ledger.cpp (appends, reads) and query.cpp (queries).
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/snapshot.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "witness/ledger/ledger.hpp"
+
+namespace witness::ledger {
+
+// A consistent read view: releases its snapshot when destroyed.
+class SnapshotGuard {
+ public:
+  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
+  SnapshotGuard(const SnapshotGuard&) = delete;
+  SnapshotGuard& operator=(const SnapshotGuard&) = delete;
+  ~SnapshotGuard() { db_->ReleaseSnapshot(snapshot_); }
+  [[nodiscard]] rocksdb::ReadOptions read_options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    return ro;
+  }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+struct Ledger::Impl {
+  // One queued append_batch call (group commit, as leveldb's DBImpl::Write).
+  struct Writer {
+    std::span<const TraceNode> nodes;
+    bool sync = false;
+    bool done = false;
+    Status status;
+    std::vector<AppendResult> results;
+    std::condition_variable cv;
+  };
+
+  std::unique_ptr<rocksdb::DB> db;
+  OpenOptions options;
+  std::string ledger_id;
+
+  std::mutex mu;                 // guards writers, next_seq, chain_head
+  std::deque<Writer*> writers;   // front is the current leader
+  SequenceNumber next_seq = 0;
+  Digest chain_head;
+
+  // Reads and decodes entry `seq` through `ro`. Errors: kNotFound, kCorruption, kIOError.
+  [[nodiscard]] Result<Entry> read_entry(const rocksdb::ReadOptions& ro, SequenceNumber seq) const;
+  // Looks up `id` through `ro`: its seq, or nullopt.
+  [[nodiscard]] Result<std::optional<SequenceNumber>> lookup(const rocksdb::ReadOptions& ro,
+                                                             const NodeId& id) const;
+  // Builds and writes one group; returns per-writer statuses via the writers.
+  void write_group(std::span<Writer*> group);
+};
+
+}  // namespace witness::ledger
