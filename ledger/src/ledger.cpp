@@ -124,7 +124,7 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
     Status status;
     for (std::size_t i = 0; i < w->nodes.size() && status; ++i) {
       const TraceNode& node = w->nodes[i];
-      const std::string where = w->nodes.size() > 1 ? "node " + std::to_string(i) + ": " : "";
+      const std::string where = w->is_batch ? "node " + std::to_string(i) + ": " : "";
       if (auto it = pending.find(node.id()); it != pending.end()) {
         w->results.push_back({it->second.seq, false});
         continue;
@@ -314,46 +314,54 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
 }
 
 Result<AppendResult> Ledger::append(const TraceNode& node, const AppendOptions& options) {
-  WITNESS_ASSIGN_OR_RETURN(auto results, append_batch(std::span<const TraceNode>(&node, 1), options));
+  WITNESS_ASSIGN_OR_RETURN(auto results,
+                           impl_->submit(std::span<const TraceNode>(&node, 1), options, false));
   return results.front();
 }
 
 Result<std::vector<AppendResult>> Ledger::append_batch(std::span<const TraceNode> nodes,
                                                        const AppendOptions& options) {
-  if (impl_->options.read_only) return failed_precondition("ledger is open read-only");
+  return impl_->submit(nodes, options, true);
+}
+
+Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode> nodes,
+                                                       const AppendOptions& append_options,
+                                                       bool is_batch) {
+  if (options.read_only) return failed_precondition("ledger is open read-only");
   if (nodes.empty()) return std::vector<AppendResult>{};
-  const Durability d = options.use_default_durability ? impl_->options.durability
-                                                      : options.durability;
-  Impl::Writer w;
+  const Durability d = append_options.use_default_durability ? options.durability
+                                                             : append_options.durability;
+  Writer w;
   w.nodes = nodes;
   w.sync = d == Durability::kSync;
+  w.is_batch = is_batch;
 
-  std::unique_lock lock(impl_->mu);
-  impl_->writers.push_back(&w);
-  while (!w.done && &w != impl_->writers.front()) w.cv.wait(lock);
+  std::unique_lock lock(mu);
+  writers.push_back(&w);
+  while (!w.done && &w != writers.front()) w.cv.wait(lock);
   if (w.done) {
     if (!w.status) return w.status.error();
     return std::move(w.results);
   }
   // This writer leads: take it and the writers queued behind it, up to a size bound.
-  std::vector<Impl::Writer*> group;
+  std::vector<Writer*> group;
   std::size_t total = 0;
-  for (Impl::Writer* q : impl_->writers) {
+  for (Writer* q : writers) {
     if (!group.empty() && total + q->nodes.size() > kMaxGroupNodes) break;
     group.push_back(q);
     total += q->nodes.size();
   }
   lock.unlock();
-  impl_->write_group(group);
+  write_group(group);
   lock.lock();
-  for (Impl::Writer* q : group) {
-    impl_->writers.pop_front();
+  for (Writer* q : group) {
+    writers.pop_front();
     if (q != &w) {
       q->done = true;
       q->cv.notify_one();
     }
   }
-  if (!impl_->writers.empty()) impl_->writers.front()->cv.notify_one();
+  if (!writers.empty()) writers.front()->cv.notify_one();
   lock.unlock();
   if (!w.status) return w.status.error();
   return std::move(w.results);

@@ -39,6 +39,7 @@ struct Ledger::Impl {
   struct Writer {
     std::span<const TraceNode> nodes;
     bool sync = false;
+    bool is_batch = false;  // errors name the node's index in the batch
     bool done = false;
     Status status;
     std::vector<AppendResult> results;
@@ -59,6 +60,10 @@ struct Ledger::Impl {
   // Looks up `id` through `ro`: its seq, or nullopt.
   [[nodiscard]] Result<std::optional<SequenceNumber>> lookup(const rocksdb::ReadOptions& ro,
                                                              const NodeId& id) const;
+  // Queues `nodes` as one writer and waits until it is committed (group commit).
+  [[nodiscard]] Result<std::vector<AppendResult>> submit(std::span<const TraceNode> nodes,
+                                                         const AppendOptions& options,
+                                                         bool is_batch);
   // Builds and writes one group; returns per-writer statuses via the writers.
   void write_group(std::span<Writer*> group);
 };

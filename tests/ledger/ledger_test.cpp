@@ -1,0 +1,525 @@
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
+#include <rocksdb/db.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "generators.hpp"
+#include "temp_dir.hpp"
+#include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/ledger.hpp"
+
+using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
+using witness::testing::TempDir;
+
+namespace {
+
+Ledger open_new(const TempDir& dir, const std::string& name = "ledger") {
+  auto l = Ledger::open(dir / name, OpenOptions{.create_if_missing = true});
+  REQUIRE(l.has_value());
+  return std::move(*l);
+}
+
+TraceNode make_node(const std::string& origin, const std::string& kind, std::int64_t ts,
+                    std::vector<Link> links = {}, std::string payload = R"({"n":1})") {
+  NodeDraft d;
+  d.origin = origin;
+  d.kind = kind;
+  d.timestamp = Timestamp(std::chrono::nanoseconds(ts));
+  d.links = std::move(links);
+  d.payload_json = std::move(payload);
+  auto n = TraceNode::create(std::move(d));
+  REQUIRE(n.has_value());
+  return *n;
+}
+
+std::vector<Entry> all_entries(const Ledger& l) {
+  std::vector<Entry> out;
+  REQUIRE(l.replay({}, [&](const Entry& e) {
+    out.push_back(e);
+    return witness::Status::ok();
+  }));
+  return out;
+}
+
+std::vector<SequenceNumber> run_query(const Ledger& l, const Query& q,
+                                      std::optional<Cursor>* next = nullptr) {
+  auto r = l.query(q);
+  REQUIRE(r.has_value());
+  std::vector<SequenceNumber> seqs;
+  for (const Entry& e : *r) seqs.push_back(e.seq);
+  REQUIRE(r->status());
+  if (next != nullptr) *next = r->next_cursor();
+  return seqs;
+}
+
+// Writes `value` under `key` behind the ledger's back (the ledger must be closed).
+void poke(const std::filesystem::path& dir, const std::string& key, const std::string& value) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  REQUIRE(rocksdb::DB::Open(options, dir.string(), &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  REQUIRE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+}
+
+std::string seq_key(char prefix, std::uint64_t seq) {
+  std::string k(1, prefix);
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((seq >> (8U * static_cast<unsigned>(i))) & 0xFFU));
+  return k;
+}
+
+}  // namespace
+
+static_assert(std::ranges::input_range<QueryResult>);
+
+TEST_CASE("appends get gapless seqs and read back", "[ledger]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  CHECK(l.size() == 0);
+  for (int i = 0; i < 5; ++i) {
+    auto r = l.append(make_node("agent.a", "agent.action", 1000 + i));
+    REQUIRE(r);
+    CHECK(r->seq == static_cast<SequenceNumber>(i));
+    CHECK(r->inserted);
+  }
+  CHECK(l.size() == 5);
+  auto e = l.get(3);
+  REQUIRE(e);
+  CHECK(e->node.timestamp().time_since_epoch().count() == 1003);
+  auto f = l.find(e->node.id());
+  REQUIRE(f);
+  CHECK(f->seq == 3);
+  CHECK(l.get(5).error().code == witness::ErrorCode::kNotFound);
+  CHECK(l.find(Digest{}).error().code == witness::ErrorCode::kNotFound);
+  CHECK(*l.seq_of(e->node.id()) == std::optional<SequenceNumber>(3));
+}
+
+TEST_CASE("re-appending a present node is idempotent", "[ledger]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  const auto n = make_node("agent.a", "agent.action", 1);
+  REQUIRE(l.append(make_node("agent.a", "agent.action", 0)));
+  const auto first = l.append(n);
+  REQUIRE(first);
+  const auto head = l.stats().chain_head;
+  const auto again = l.append(n);
+  REQUIRE(again);
+  CHECK(again->seq == first->seq);
+  CHECK_FALSE(again->inserted);
+  CHECK(l.size() == 2);
+  CHECK(l.stats().chain_head == head);
+  // Within one batch, a repeated node maps to the seq of its first occurrence.
+  const auto m = make_node("agent.a", "agent.action", 2);
+  auto batch = l.append_batch(std::vector<TraceNode>{m, m, n});
+  REQUIRE(batch);
+  CHECK((*batch)[0] == AppendResult{2, true});
+  CHECK((*batch)[1] == AppendResult{2, false});
+  CHECK((*batch)[2] == AppendResult{1, false});
+  CHECK(l.size() == 3);
+}
+
+TEST_CASE("a batch with a bad node appends nothing", "[ledger]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  const auto root = make_node("agent.a", "agent.action", 10);
+  REQUIRE(l.append(root));
+  const auto head = l.stats().chain_head;
+  Digest missing;
+  missing.bytes.fill(7);
+  std::vector<TraceNode> batch{make_node("agent.a", "x", 11), make_node("agent.b", "x", 12),
+                               make_node("agent.b", "x", 13, {Link{LinkRelation::kCauses, missing}})};
+  auto r = l.append_batch(batch);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == witness::ErrorCode::kInvalidArgument);
+  CHECK(r.error().message == "node 2: links: target " + missing.to_hex() + " is not in the ledger");
+  CHECK(l.size() == 1);
+  CHECK(l.stats().chain_head == head);
+  CHECK_FALSE(*l.seq_of(batch[0].id()));
+  CHECK(run_query(l, Query{.origin = "agent.b"}).empty());
+
+  SECTION("a link to a later timestamp is rejected") {
+    auto later = l.append(make_node("agent.a", "x", 5, {Link{LinkRelation::kCauses, root.id()}}));
+    REQUIRE_FALSE(later);
+    CHECK(later.error().message.find("has a later timestamp") != std::string::npos);
+  }
+  SECTION("a link to an earlier node of the same batch is accepted") {
+    const auto cause = make_node("agent.a", "x", 20);
+    const auto effect = make_node("agent.b", "y", 21, {Link{LinkRelation::kCauses, cause.id()}});
+    auto ok = l.append_batch(std::vector<TraceNode>{cause, effect});
+    REQUIRE(ok);
+    CHECK(l.size() == 3);
+  }
+  SECTION("property: any failing batch leaves the ledger unchanged") {
+    rc::prop("failed batch is a no-op", [&] {
+      const auto before = l.stats();
+      auto drafts = *rc::gen::container<std::vector<NodeDraft>>(witness::testing::gen_draft());
+      std::vector<TraceNode> nodes;
+      for (auto& d : drafts) nodes.push_back(*TraceNode::create(d));
+      nodes.insert(nodes.begin() + static_cast<long>(*rc::gen::inRange<std::size_t>(0, nodes.size() + 1)),
+                   make_node("agent.a", "x", INT64_MAX, {Link{LinkRelation::kCauses, missing}}));
+      RC_ASSERT_FALSE(l.append_batch(nodes).has_value());
+      const auto after = l.stats();
+      RC_ASSERT(after.size == before.size);
+      RC_ASSERT(after.chain_head == before.chain_head);
+    });
+  }
+}
+
+TEST_CASE("a reopened ledger keeps its entries, head and id", "[ledger]") {
+  TempDir dir;
+  LedgerStats before;
+  {
+    auto l = open_new(dir);
+    for (int i = 0; i < 10; ++i) REQUIRE(l.append(make_node("agent.a", "k", i)));
+    before = l.stats();
+  }
+  auto l = Ledger::open(dir / "ledger", OpenOptions{});
+  REQUIRE(l);
+  const auto after = l->stats();
+  CHECK(after.size == 10);
+  CHECK(after.chain_head == before.chain_head);
+  CHECK(after.ledger_id == before.ledger_id);
+  CHECK(after.ledger_id.size() == 32);
+  auto r = l->append(make_node("agent.a", "k", 100));
+  REQUIRE(r);
+  CHECK(r->seq == 10);
+  REQUIRE(l->replay(ReplayOptions{.verify_chain = true}, [](const Entry&) { return witness::Status::ok(); }));
+}
+
+TEST_CASE("open refuses what is not a ledger of this format", "[ledger]") {
+  TempDir dir;
+  auto missing = Ledger::open(dir / "absent", OpenOptions{});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code == witness::ErrorCode::kNotFound);
+  CHECK(missing.error().message.find("no ledger at") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "absent"));
+
+  { auto l = open_new(dir); }
+  poke(dir / "ledger", "#format_version", std::string("\x00\x00\x00\x63", 4));
+  auto wrong = Ledger::open(dir / "ledger", OpenOptions{});
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().code == witness::ErrorCode::kFailedPrecondition);
+  CHECK(wrong.error().message.find("has format version 99; this build reads version 1") !=
+        std::string::npos);
+
+  poke(dir / "other", "some-key", "v");
+  auto other = Ledger::open(dir / "other", OpenOptions{.create_if_missing = true});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().message.find("not a witness ledger") != std::string::npos);
+}
+
+TEST_CASE("a read-only ledger refuses appends", "[ledger]") {
+  TempDir dir;
+  { auto l = open_new(dir); REQUIRE(l.append(make_node("a", "k", 1))); }
+  auto ro = Ledger::open(dir / "ledger", OpenOptions{.read_only = true});
+  REQUIRE(ro);
+  CHECK(ro->size() == 1);
+  auto r = ro->append(make_node("a", "k", 2));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == witness::ErrorCode::kFailedPrecondition);
+}
+
+TEST_CASE("queries equal a brute-force filter of all entries", "[ledger][query]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  std::vector<TraceNode> nodes;
+  std::set<NodeId> ids;
+  // A fixed-seed corpus with colliding fields, so every filter has matches.
+  std::mt19937_64 rng(42);
+  const std::vector<std::string> origins{"agent.a", "agent.b", "detector.ddos", "witness.laws"};
+  const std::vector<std::string> kinds{"agent.action", "detector.alert", "law.verdict"};
+  const std::vector<std::string> walks{"run-1", "run-2", "walk é"};
+  const std::vector<std::string> tags{"prod", "urgent", "dns", "tag with space"};
+  for (int i = 0; i < 400; ++i) {
+    NodeDraft d;
+    d.origin = origins[rng() % origins.size()];
+    d.kind = kinds[rng() % kinds.size()];
+    d.timestamp = Timestamp(std::chrono::nanoseconds(1'700'000'000'000'000'000 +
+                                                     static_cast<std::int64_t>(rng() % 1000)));
+    if (rng() % 3 != 0) d.walk = walks[rng() % walks.size()];
+    for (const auto& t : tags) {
+      if (rng() % 3 == 0) d.tags.push_back(t);
+    }
+    d.payload_json = "{\"i\":" + std::to_string(i) + "}";
+    auto node = TraceNode::create(d);
+    REQUIRE(node);
+    if (ids.insert(node->id()).second) nodes.push_back(*node);
+  }
+  REQUIRE(l.append_batch(nodes));
+  const auto entries = all_entries(l);
+  REQUIRE(entries.size() == nodes.size());
+
+  rc::prop("query == filter(all)", [&] {
+    Query q;
+    q.origin = *witness::testing::gen_optional(rc::gen::element<std::string>("agent.a", "agent.b", "detector.ddos", "nobody"));
+    q.kind = *witness::testing::gen_optional(rc::gen::element<std::string>("agent.action", "detector.alert", "law.verdict"));
+    q.walk = *witness::testing::gen_optional(rc::gen::element<std::string>("run-1", "run-2", "walk é"));
+    if (*rc::gen::arbitrary<bool>()) q.tags = {*rc::gen::element<std::string>("prod", "urgent", "dns")};
+    const std::int64_t base = 1'700'000'000'000'000'000;
+    if (*rc::gen::arbitrary<bool>()) q.since = Timestamp(std::chrono::nanoseconds(base + *rc::gen::inRange(0, 1000)));
+    if (*rc::gen::arbitrary<bool>()) q.until = Timestamp(std::chrono::nanoseconds(base + *rc::gen::inRange(0, 1000)));
+    if (*rc::gen::arbitrary<bool>()) q.from_seq = *rc::gen::inRange<SequenceNumber>(0, 400);
+    if (*rc::gen::arbitrary<bool>()) q.to_seq = *rc::gen::inRange<SequenceNumber>(0, 400);
+    q.order = *rc::gen::element(Order::kOldestFirst, Order::kNewestFirst);
+    RC_PRE(!(q.since && q.until && *q.since > *q.until));
+    RC_PRE(!(q.from_seq && q.to_seq && *q.from_seq > *q.to_seq));
+
+    std::vector<SequenceNumber> expected;
+    for (const Entry& e : entries) {
+      const auto& n = e.node;
+      if (q.origin && n.origin() != *q.origin) continue;
+      if (q.kind && n.kind() != *q.kind) continue;
+      if (q.walk && n.walk() != q.walk) continue;
+      bool tags_ok = true;
+      for (const auto& t : q.tags) tags_ok = tags_ok && std::ranges::find(n.tags(), t) != n.tags().end();
+      if (!tags_ok) continue;
+      if (q.since && n.timestamp() < *q.since) continue;
+      if (q.until && n.timestamp() > *q.until) continue;
+      if (q.from_seq && e.seq < *q.from_seq) continue;
+      if (q.to_seq && e.seq > *q.to_seq) continue;
+      expected.push_back(e.seq);
+    }
+    if (q.order == Order::kNewestFirst) std::reverse(expected.begin(), expected.end());
+    RC_ASSERT(run_query(l, q) == expected);
+
+    // Paging with a limit and the cursor yields the same sequence.
+    q.limit = *rc::gen::inRange<std::size_t>(1, 50);
+    std::vector<SequenceNumber> paged;
+    for (int page = 0; page < 1000; ++page) {
+      std::optional<Cursor> next;
+      const auto part = run_query(l, q, &next);
+      RC_ASSERT(part.size() <= *q.limit);
+      paged.insert(paged.end(), part.begin(), part.end());
+      if (!next) break;
+      RC_ASSERT(part.size() == *q.limit);
+      q.cursor = Cursor::parse(next->to_string()).value();
+    }
+    RC_ASSERT(paged == expected);
+  });
+}
+
+TEST_CASE("a query reads one snapshot", "[ledger][query]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  for (int i = 0; i < 3; ++i) REQUIRE(l.append(make_node("a", "k", i)));
+  auto r = l.query(Query{.origin = "a"});
+  REQUIRE(r);
+  REQUIRE(l.append(make_node("a", "k", 10)));
+  std::size_t n = 0;
+  for ([[maybe_unused]] const Entry& e : *r) ++n;
+  CHECK(n == 3);
+  CHECK(run_query(l, Query{.origin = "a"}).size() == 4);
+  CHECK(l.query(Query{.from_seq = 5, .to_seq = 2}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  CHECK_FALSE(Cursor::parse("x12"));
+  CHECK_FALSE(Cursor::parse("s"));
+  CHECK_FALSE(Cursor::parse("s12x"));
+}
+
+TEST_CASE("walk follows causes up and effects down, to a depth", "[ledger][walk]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  // alert -> triage -> {mute, notify}; notify -> ack
+  const auto alert = make_node("detector.ddos", "detector.alert", 1);
+  const auto triage = make_node("agent.triage", "agent.action", 2, {{LinkRelation::kCauses, alert.id()}});
+  const auto mute = make_node("agent.triage", "agent.action", 3, {{LinkRelation::kCauses, triage.id()}});
+  const auto notify = make_node("agent.triage", "agent.action", 4, {{LinkRelation::kCauses, triage.id()}});
+  const auto ack = make_node("agent.ops", "agent.action", 5,
+                             {{LinkRelation::kFulfills, notify.id()}, {LinkRelation::kCauses, alert.id()}});
+  REQUIRE(l.append_batch(std::vector<TraceNode>{alert, triage, mute, notify, ack}));
+
+  auto down = l.walk(alert.id(), Direction::kDescendants, 10);
+  REQUIRE(down);
+  std::map<SequenceNumber, unsigned> depth;
+  for (const auto& s : *down) depth[s.entry.seq] = s.depth;
+  CHECK(depth == std::map<SequenceNumber, unsigned>{{1, 1}, {4, 1}, {2, 2}, {3, 2}});
+
+  auto up = l.walk(ack.id(), Direction::kAncestors, 1);
+  REQUIRE(up);
+  CHECK(up->size() == 2);
+  auto up_all = l.walk(ack.id(), Direction::kAncestors, 5);
+  REQUIRE(up_all);
+  CHECK(up_all->size() == 3);  // notify, alert, triage: alert appears once
+  const auto fulfil = std::ranges::find_if(*up_all, [&](const CausalStep& s) { return s.entry.seq == 3; });
+  REQUIRE(fulfil != up_all->end());
+  CHECK(fulfil->relation == LinkRelation::kFulfills);
+  CHECK(l.walk(Digest{}, Direction::kAncestors, 3).error().code == witness::ErrorCode::kNotFound);
+}
+
+TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]") {
+  TempDir dir;
+  {
+    auto l = open_new(dir);
+    for (int i = 0; i < 50; ++i) REQUIRE(l.append(make_node(i % 2 ? "a" : "b", "k", 100 + i)));
+    std::vector<SequenceNumber> seen;
+    auto s = l.replay(ReplayOptions{.from_seq = 10, .to_seq = 19, .verify_chain = true},
+                      [&](const Entry& e) {
+                        seen.push_back(e.seq);
+                        return witness::Status::ok();
+                      });
+    REQUIRE(s);
+    CHECK(s->chain_verified);
+    CHECK(seen == std::vector<SequenceNumber>{10, 11, 12, 13, 14, 15, 16, 17, 18, 19});
+    const auto count = l.fold(ReplayOptions{.since = Timestamp(std::chrono::nanoseconds(140))},
+                              0, [](int acc, const Entry&) { return acc + 1; });
+    CHECK(*count == 10);
+    CHECK(*l.chain_hash(49) == l.stats().chain_head);
+    // A visitor error stops the replay and comes back.
+    auto stopped = l.replay({}, [](const Entry& e) -> witness::Status {
+      if (e.seq == 3) return witness::invalid_argument("stop at 3");
+      return witness::Status::ok();
+    });
+    CHECK(stopped.error().message == "stop at 3");
+  }
+  // Change one stored node behind the ledger's back: verification names its seq.
+  std::string bytes;
+  {
+    auto l = Ledger::open(dir / "ledger", OpenOptions{});
+    REQUIRE(l);
+    auto e = l->get(23);
+    REQUIRE(e);
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), (dir / "ledger").string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Get(rocksdb::ReadOptions(), seq_key('n', 23), &bytes).ok());
+  }
+  bytes[bytes.size() - 3] ^= 0x01;
+  poke(dir / "ledger", seq_key('n', 23), bytes);
+  auto l = Ledger::open(dir / "ledger", OpenOptions{});
+  REQUIRE(l);
+  auto bad = l->replay(ReplayOptions{.verify_chain = true}, [](const Entry&) { return witness::Status::ok(); });
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == witness::ErrorCode::kCorruption);
+  CHECK(bad.error().message == "seq 23: node bytes do not match leaf hash");
+}
+
+TEST_CASE("concurrent appenders get a gapless order and a valid chain", "[ledger][concurrency]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  std::vector<std::vector<SequenceNumber>> seqs(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto n = make_node("agent.t" + std::to_string(t), "k", i);
+        auto r = (i % 10 == 0) ? l.append_batch(std::vector<TraceNode>{n, make_node("agent.t" + std::to_string(t), "b", i)})
+                                     .value()
+                                     .front()
+                               : l.append(n, i % 7 == 0 ? AppendOptions::with(Durability::kSync) : AppendOptions{}).value();
+        seqs[static_cast<std::size_t>(t)].push_back(r.seq);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const std::uint64_t expected = kThreads * (kPerThread + kPerThread / 10);
+  CHECK(l.size() == expected);
+  std::set<SequenceNumber> all;
+  for (const auto& v : seqs) {
+    CHECK(std::is_sorted(v.begin(), v.end()));  // each thread's appends keep their order
+    all.insert(v.begin(), v.end());
+  }
+  CHECK(all.size() == kThreads * kPerThread);
+  auto s = l.replay(ReplayOptions{.verify_chain = true}, [](const Entry&) { return witness::Status::ok(); });
+  REQUIRE(s);
+  CHECK(s->read == expected);
+}
+
+TEST_CASE("export and import round-trip byte for byte", "[ledger][jsonl]") {
+  TempDir dir;
+  auto a = open_new(dir, "a");
+  const auto alert = make_node("detector.ddos", "detector.alert", 1, {}, R"({"score": 0.9, "src": "10.0.0.1"})");
+  const auto act = make_node("agent.triage", "agent.action", 2, {{LinkRelation::kCauses, alert.id()}});
+  REQUIRE(a.append_batch(std::vector<TraceNode>{alert, act}));
+  std::ostringstream out1;
+  REQUIRE(export_jsonl(a, {}, out1));
+  const std::string text = out1.str();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  // Every exported line is canonical JSON.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) CHECK(*canonicalize_json(line) == line);
+
+  auto b = open_new(dir, "b");
+  std::istringstream in(text);
+  auto imported = import_jsonl(b, in);
+  REQUIRE(imported);
+  CHECK(imported->size() == 2);
+  std::ostringstream out2;
+  REQUIRE(export_jsonl(b, {}, out2));
+  CHECK(out2.str() == text);
+
+  SECTION("copy_to copies a filtered part") {
+    auto c = open_new(dir, "c");
+    auto n = a.copy_to(c, {}, [](const Entry& e) { return e.node.kind() == "detector.alert"; });
+    REQUIRE(n);
+    CHECK(*n == 1);
+    CHECK(c.find(alert.id())->seq == 0);
+  }
+  SECTION("a changed line fails its id check and imports nothing") {
+    auto c = open_new(dir, "c");
+    std::string tampered = text;
+    tampered.replace(tampered.find("10.0.0.1"), 8, "10.0.0.2");
+    std::istringstream tin(tampered);
+    auto r = import_jsonl(c, tin);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.starts_with("line 1: id: does not match the content"));
+    CHECK(c.size() == 0);
+  }
+  SECTION("a link to an absent node names its line") {
+    auto c = open_new(dir, "c");
+    std::istringstream tin(text.substr(text.find('\n') + 1));
+    auto r = import_jsonl(c, tin);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.starts_with("line 1: links: target"));
+  }
+}
+
+TEST_CASE("JSON Lines input parses every field and names the bad one", "[ledger][jsonl]") {
+  auto line = parse_node_line(
+      R"({"origin":"agent.a","kind":"agent.action","timestamp":"2026-11-22T10:48:00Z","walk":"w1",)"
+      R"("tags":["x"],"links":[{"relation":"causes","target":"line:1"},{"relation":"fulfills","target":"seq:4"}],)"
+      R"("payload":{"b":1,"a":2}})");
+  REQUIRE(line);
+  CHECK(line->draft.origin == "agent.a");
+  CHECK(line->draft.timestamp->time_since_epoch().count() == 1'795'344'480'000'000'000);
+  CHECK(line->draft.payload_json == R"({"a":2,"b":1})");
+  REQUIRE(line->links.size() == 2);
+  CHECK(std::get<LineRef>(line->links[0].target).line == 1);
+  CHECK(std::get<SeqRef>(line->links[1].target).seq == 4);
+
+  const auto err = [](std::string_view text) {
+    auto r = parse_node_line(text);
+    REQUIRE_FALSE(r);
+    return r.error().message;
+  };
+  CHECK(err(R"({"kind":"k"})") == "origin: missing");
+  CHECK(err(R"({"origin":"a"})") == "kind: missing");
+  CHECK(err(R"({"origin":1,"kind":"k"})") == "origin: expected a string, got number");
+  CHECK(err(R"({"origin":"a","kind":"k","timestamp":1.5})").starts_with("timestamp: expected an integer"));
+  CHECK(err(R"({"origin":"a","kind":"k","timestamp":"yesterday"})").starts_with("timestamp: invalid RFC 3339"));
+  CHECK(err(R"({"origin":"a","kind":"k","timestamp":99999999999999999999})") == "timestamp: outside int64");
+  CHECK(err(R"({"origin":"a","kind":"k","links":[{"relation":"likes","target":"line:1"}]})")
+            .starts_with("links[0].relation: unknown relation \"likes\""));
+  CHECK(err(R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"abc"}]})")
+            .starts_with("links[0].target: expected a 64-digit hex id, seq:N or line:N"));
+  CHECK(err(R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:0"}]})") ==
+        "links[0].target: lines are numbered from 1");
+  CHECK(err(R"({"origin":"a","kind":"k","payload":[1]})") == "payload: expected a JSON object, got array");
+  CHECK(err(R"({"origin":"a","kind":"k","colour":"red"})").starts_with("colour: unknown field"));
+  CHECK(err(R"({"origin":"a","kind":"k")").starts_with("invalid JSON: at byte"));
+  CHECK(err("[]") == "expected a JSON object, got array");
+
+  auto unresolved = parse_node_line(R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:2"}]})");
+  REQUIRE(unresolved);
+  auto r = resolve_node_line(*unresolved, nullptr, {Digest{}});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message == "links[0].target: line:2 is not an earlier line");
+}
