@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `witness` binary on temporary ledgers. Usage: cli_test.sh WITNESS CASE
+# Each case is a function; ctest runs one case per test. A case fails on the first unmet check.
+set -uo pipefail
+
+W="$1"
+CASE="$2"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export WITNESS_LEDGER="$TMP/ledger"
+unset CDPATH
+
+fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
+
+# run EXPECTED_CODE CMD...: runs CMD, stores stdout in $OUT and stderr in $ERR, checks the code.
+run() {
+  local want="$1"; shift
+  "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+  local got=$?
+  OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+  [ "$got" = "$want" ] || fail "exit $got, want $want: $*"$'\n'"stdout: $OUT"$'\n'"stderr: $ERR"
+}
+# run_in EXPECTED_CODE INPUT_FILE CMD...: as run, with stdin from INPUT_FILE.
+run_in() {
+  local want="$1" input="$2"; shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err" <"$input"
+  local got=$?
+  OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+  [ "$got" = "$want" ] || fail "exit $got, want $want: $*"$'\n'"stdout: $OUT"$'\n'"stderr: $ERR"
+}
+contains() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: $1"; }
+lines() { [ "$(grep -c '' <<<"$1")" = "$2" ] || fail "expected $2 lines in: $1"; }
+
+sample() {
+  cat >"$TMP/sample.jsonl" <<'J'
+{"origin":"detector.ddos","kind":"detector.alert","timestamp":"2026-11-22T10:00:00Z","walk":"run-1","tags":["dns"],"payload":{"score":0.97,"src":"10.0.0.7"}}
+{"origin":"agent.triage","kind":"agent.action","timestamp":"2026-11-22T10:00:01Z","walk":"run-1","links":[{"relation":"causes","target":"line:1"}],"payload":{"action":"block","ip":"10.0.0.7"}}
+{"origin":"agent.ops","kind":"agent.action","timestamp":1795341605000000000,"links":[{"relation":"fulfills","target":"line:2"}],"payload":{"ack":true}}
+J
+}
+
+# The ledger's export, used to prove a failed command changed nothing.
+snapshot() { "$W" export 2>/dev/null; "$W" stats --json | sed 's/"disk_bytes":[0-9]*//'; }
+
+case_help() {
+  run 0 "$W" --help; contains "$OUT" "append"; contains "$OUT" "query"
+  for c in init stats show query walk replay export import append; do
+    run 0 "$W" "$c" --help; contains "$OUT" "--ledger"
+  done
+  run 0 "$W" --version; contains "$OUT" "witness 0."
+  run 2 "$W"; contains "$ERR" "subcommand"
+  run 2 "$W" query --no-such-flag; contains "$ERR" "no-such-flag"
+}
+
+case_init() {
+  run 0 "$W" init; contains "$OUT" "initialised ledger"
+  run 2 "$W" init; contains "$ERR" "already exists"
+  run 0 "$W" stats --json; contains "$OUT" '"size":0'
+  run 2 "$W" stats --ledger "$TMP/absent"; contains "$ERR" "no ledger at"
+  [ ! -e "$TMP/absent" ] || fail "stats created a directory"
+  env -u WITNESS_LEDGER "$W" stats >/dev/null 2>"$TMP/err"; [ $? = 2 ] || fail "no --ledger must exit 2"
+  contains "$(cat "$TMP/err")" "--ledger DIR"
+}
+
+case_append_and_read() {
+  sample; run 0 "$W" init
+  run 0 "$W" append "$TMP/sample.jsonl" --json; lines "$OUT" 3; contains "$OUT" '"seq":2'
+  # Re-appending is idempotent and prints the existing seqs.
+  run 0 "$W" append "$TMP/sample.jsonl"; contains "$ERR" "appended 0 entries (3 already present)"
+  run 0 "$W" stats --json; contains "$OUT" '"size":3'
+  run 0 "$W" show 1 --json; contains "$OUT" '"origin":"agent.triage"'
+  id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' <<<"$OUT")
+  run 0 "$W" show "$id"; contains "$OUT" "seq:       1"; contains "$OUT" "(seq 0)"
+  run 2 "$W" show 99; contains "$ERR" "seq 99: no such entry"
+  run 2 "$W" show zz; contains "$ERR" "expected a seq number or a 64-digit hex id"
+  # stdin input
+  echo '{"origin":"agent.a","kind":"k","payload":{}}' >"$TMP/one.jsonl"
+  run_in 0 "$TMP/one.jsonl" "$W" append -; run 0 "$W" stats --json; contains "$OUT" '"size":4'
+}
+
+case_query() {
+  sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" query --kind agent.action --json; lines "$OUT" 2
+  run 0 "$W" query --kind agent.action --walk run-1 --json; lines "$OUT" 1; contains "$OUT" '"seq":1'
+  run 0 "$W" query --tag dns --json; lines "$OUT" 1; contains "$OUT" '"seq":0'
+  run 0 "$W" query --since 2026-11-22T10:00:01Z --until 2026-11-22T10:00:02Z --json; lines "$OUT" 1
+  run 0 "$W" query --newest-first --limit 2 --json; lines "$OUT" 3; contains "$OUT" '{"next_cursor":"s1"}'
+  head -1 <<<"$OUT" | grep -q '"seq":2' || fail "newest first must start at seq 2"
+  run 0 "$W" query --newest-first --limit 2 --cursor s1 --json; lines "$OUT" 1; contains "$OUT" '"seq":0'
+  run 0 "$W" query --from-seq 1 --to-seq 1 --json; lines "$OUT" 1
+  run 0 "$W" query --origin nobody; [ -z "$OUT" ] || fail "expected no output"
+  run 2 "$W" query --cursor bad; contains "$ERR" "--cursor"
+  run 2 "$W" query --since later; contains "$ERR" "--since: expected nanoseconds"
+  run 2 "$W" query --since 2026-11-23T00:00:00Z --until 2026-11-22T00:00:00Z; contains "$ERR" "later than"
+}
+
+case_walk() {
+  sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" walk 2 --ancestors --json; lines "$OUT" 2; contains "$OUT" '"relation":"fulfills"'
+  run 0 "$W" walk 2 --ancestors --depth 1 --json; lines "$OUT" 1
+  run 0 "$W" walk 0 --descendants; contains "$OUT" "<-causes 1"; contains "$OUT" "<-fulfills 2"
+  run 2 "$W" walk 0 --ancestors --descendants
+  run 2 "$W" walk 0 --depth 0
+}
+
+case_replay_and_export() {
+  sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" replay --verify --json; lines "$OUT" 4; contains "$OUT" '"chain_verified":true'
+  run 0 "$W" replay --from-seq 1 --quiet; contains "$ERR" "replayed 2 entries"
+  run 0 "$W" export --out "$TMP/a.jsonl"; contains "$ERR" "exported 3"
+  run 0 "$W" export; [ "$OUT" = "$(cat "$TMP/a.jsonl")" ] || fail "stdout export differs from --out"
+  run 0 "$W" init --ledger "$TMP/b"
+  run 0 "$W" import "$TMP/a.jsonl" --ledger "$TMP/b"; contains "$OUT" "imported 3 entries"
+  run 0 "$W" export --ledger "$TMP/b" --out "$TMP/b.jsonl"
+  cmp -s "$TMP/a.jsonl" "$TMP/b.jsonl" || fail "export of the import differs"
+  # A changed byte fails the id check and imports nothing.
+  sed 's/10.0.0.7/10.0.0.8/' "$TMP/a.jsonl" >"$TMP/bad.jsonl"
+  run 0 "$W" init --ledger "$TMP/c"
+  run 2 "$W" import "$TMP/bad.jsonl" --ledger "$TMP/c"; contains "$ERR" "line 1: id: does not match"
+  run 0 "$W" stats --ledger "$TMP/c" --json; contains "$OUT" '"size":0'
+  run 2 "$W" import "$TMP/missing.jsonl" --ledger "$TMP/c"; contains "$ERR" "cannot open"
+}
+
+# Every bad line exits 2 with "line N: <field>: <what>" and leaves the ledger unchanged.
+case_bad_input() {
+  sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  before=$(snapshot)
+  check_bad() {  # check_bad EXPECTED_MESSAGE LINE...
+    local want="$1"; shift
+    printf '%s\n' '{"origin":"agent.ok","kind":"fine","payload":{}}' "$@" >"$TMP/bad.jsonl"
+    run 2 "$W" append "$TMP/bad.jsonl"; contains "$ERR" "$want"
+    [ "$(snapshot)" = "$before" ] || fail "ledger changed after: $want"
+  }
+  check_bad "line 2: invalid JSON: at byte 11" '{"origin": }'
+  check_bad "line 2: origin: missing" '{"kind":"k"}'
+  check_bad "line 2: kind: missing" '{"origin":"a"}'
+  check_bad "line 2: origin: invalid character ' '" '{"origin":"a b","kind":"k"}'
+  check_bad "line 2: payload: expected a JSON object, got array" '{"origin":"a","kind":"k","payload":[1]}'
+  check_bad "line 2: timestamp: invalid RFC 3339" '{"origin":"a","kind":"k","timestamp":"noon"}'
+  check_bad "line 2: timestamp: expected an integer number of nanoseconds" '{"origin":"a","kind":"k","timestamp":1.5}'
+  check_bad "line 2: links[0].target: seq:42: no such entry" '{"origin":"a","kind":"k","links":[{"relation":"causes","target":"seq:42"}]}'
+  check_bad "line 2: links[0].target: line:3 is not an earlier line" '{"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:3"}]}'
+  check_bad "line 2: links: target 00000000" '{"origin":"a","kind":"k","links":[{"relation":"causes","target":"0000000000000000000000000000000000000000000000000000000000000000"}]}'
+  check_bad "line 2: links: target" '{"origin":"a","kind":"k","timestamp":0,"links":[{"relation":"causes","target":"seq:0"}]}'
+  check_bad "line 2: links[0].relation: unknown relation" '{"origin":"a","kind":"k","links":[{"relation":"likes","target":"seq:0"}]}'
+  check_bad "line 2: colour: unknown field" '{"origin":"a","kind":"k","colour":1}'
+  check_bad "line 2: tags: duplicate tag" '{"origin":"a","kind":"k","tags":["x","x"]}'
+  check_bad "line 2: invalid JSON: at byte 36: duplicate key \"kind\"" '{"origin":"a","kind":"k","kind":"j"}'
+  check_bad "line 2: empty line" ''
+  run 2 "$W" append "$TMP/absent.jsonl"; contains "$ERR" "cannot open"
+  run 2 "$W" append --durability eventually "$TMP/sample.jsonl"; contains "$ERR" "--durability"
+  [ "$(snapshot)" = "$before" ] || fail "ledger changed"
+}
+
+case_stream() {
+  run 0 "$W" init
+  printf '%s\n' '{"origin":"a","kind":"k","payload":{"i":1}}' '{"origin":"a"}' \
+    '{"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:1"}]}' \
+    '{"origin":"a","kind":"k","links":[{"relation":"causes","target":"seq:77"}]}' >"$TMP/s.jsonl"
+  run 2 "$W" append --stream --durability sync "$TMP/s.jsonl"
+  lines "$OUT" 2; contains "$OUT" '{"seq":0,"id":"'; contains "$OUT" '{"seq":1,"id":"'
+  contains "$ERR" "line 2: kind: missing"; contains "$ERR" "line 4: links[0].target: seq:77"
+  run 0 "$W" replay --verify --quiet; contains "$ERR" "replayed 2 entries; hash chain verified"
+}
+
+case_tamper() {
+  command -v ldb >/dev/null || { echo "ldb not installed: skipping" >&2; exit 0; }
+  sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" replay --verify --quiet
+  # The directory is a plain RocksDB database: RocksDB's own ldb reads it.
+  ldb --db="$WITNESS_LEDGER" scan --hex >"$TMP/scan" || fail "ldb cannot read the ledger"
+  key=$(grep -i '^0x6E0000000000000001 ' "$TMP/scan" | cut -d' ' -f1)
+  val=$(grep -i '^0x6E0000000000000001 ' "$TMP/scan" | cut -d' ' -f3)
+  [ -n "$key" ] || fail "node 1 not found by ldb"
+  bad="${val:0:${#val}-4}$( [ "${val: -4:2}" = "00" ] && echo 01 || echo 00 )${val: -2}"
+  ldb --db="$WITNESS_LEDGER" put --hex "$key" "$bad" >/dev/null || fail "ldb put failed"
+  run 1 "$W" replay --verify --quiet; contains "$ERR" "seq 1: node bytes do not match leaf hash"
+}
+
+"case_$CASE"
+echo "ok [$CASE]"

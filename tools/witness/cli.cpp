@@ -1,0 +1,130 @@
+#include "cli.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "witness/ledger/jsonl.hpp"
+
+namespace witness::tools {
+
+void add_common_options(CLI::App& cmd, CommonOptions& opts) {
+  // Not CLI11's envname(): with one variable shared by every subcommand's --ledger, CLI11 2.1
+  // lets the environment override an explicit --ledger. resolve_ledger_dir() applies it instead.
+  cmd.add_option("--ledger", opts.ledger_dir, "ledger directory (default: $WITNESS_LEDGER)");
+  cmd.add_flag("--json", opts.json, "machine-readable JSON output");
+}
+
+int exit_code_for(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kFailedPrecondition:
+      return kExitUsage;
+    default:
+      return kExitCheckFailed;
+  }
+}
+
+int report(const Error& error) {
+  std::fprintf(stderr, "witness: %s\n", error.message.c_str());  // NOLINT
+  return exit_code_for(error);
+}
+
+std::string resolve_ledger_dir(const CommonOptions& opts) {
+  if (!opts.ledger_dir.empty()) return opts.ledger_dir;
+  const char* env = std::getenv("WITNESS_LEDGER");  // NOLINT(concurrency-mt-unsafe): at startup
+  return env == nullptr ? std::string() : std::string(env);
+}
+
+Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
+                                   ledger::Durability durability) {
+  if (opts.ledger_dir.empty()) {
+    return invalid_argument("no ledger given: pass --ledger DIR or set WITNESS_LEDGER");
+  }
+  // Read-only opens take no lock, so queries work while another process appends.
+  return ledger::Ledger::open(opts.ledger_dir, ledger::OpenOptions{.read_only = read_only,
+                                                                   .durability = durability});
+}
+
+Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::string& option) {
+  std::int64_t ns = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, ns);
+  if (ec == std::errc() && ptr == end) return ledger::Timestamp(std::chrono::nanoseconds(ns));
+  auto t = ledger::parse_rfc3339(text);
+  if (!t) {
+    return invalid_argument(option + ": expected nanoseconds since the epoch or RFC 3339, got \"" +
+                            text + "\"");
+  }
+  return *t;
+}
+
+Result<ledger::Durability> parse_durability(const std::string& text) {
+  if (text == "buffered") return ledger::Durability::kBuffered;
+  if (text == "sync") return ledger::Durability::kSync;
+  return invalid_argument("--durability: expected buffered or sync, got \"" + text + "\"");
+}
+
+std::string entry_json(const ledger::Entry& entry) {
+  const std::string node = ledger::to_json_line(entry.node);
+  return "{\"seq\":" + std::to_string(entry.seq) + "," + node.substr(1);
+}
+
+std::string entry_line(const ledger::Entry& entry) {
+  const auto& n = entry.node;
+  std::string payload = n.payload_json();
+  if (payload.size() > 80) payload = payload.substr(0, 77) + "...";
+  std::string line = std::to_string(entry.seq) + "  " + ledger::format_rfc3339(n.timestamp()) +
+                     "  " + n.origin() + "  " + n.kind() + "  " + n.id().to_hex().substr(0, 12);
+  if (n.walk()) line += "  walk=" + *n.walk();
+  if (!n.tags().empty()) {
+    line += "  tags=";
+    for (std::size_t i = 0; i < n.tags().size(); ++i) line += (i ? "," : "") + n.tags()[i];
+  }
+  for (const auto& l : n.links()) {
+    line += "  " + std::string(ledger::relation_name(l.relation)) + "<-" +
+            l.target.to_hex().substr(0, 12);
+  }
+  return line + "  " + payload;
+}
+
+namespace {
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Progress::Progress(std::string label, std::uint64_t total)
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(isatty(STDERR_FILENO) != 0 && total >= 10000),
+      last_draw_ns_(now_ns()) {}
+
+Progress::~Progress() {
+  if (drawn_) std::fprintf(stderr, "\r\033[K");  // NOLINT: clear the bar's line
+}
+
+void Progress::update(std::uint64_t done) {
+  if (!enabled_) return;
+  const auto now = now_ns();
+  if (now - last_draw_ns_ < 100'000'000 && done < total_) return;  // redraw at most 10/s
+  last_draw_ns_ = now;
+  drawn_ = true;
+  constexpr int kWidth = 30;
+  const double frac = total_ == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total_);
+  const int filled = static_cast<int>(frac * kWidth);
+  std::string bar(static_cast<std::size_t>(std::min(filled, kWidth)), '#');
+  bar.resize(kWidth, ' ');
+  std::fprintf(stderr, "\r%s [%s] %3d%% %llu/%llu", label_.c_str(), bar.c_str(),  // NOLINT
+               static_cast<int>(frac * 100), static_cast<unsigned long long>(done),
+               static_cast<unsigned long long>(total_));
+  std::fflush(stderr);
+}
+
+}  // namespace witness::tools

@@ -1,0 +1,77 @@
+// Shared pieces of the `witness` subcommands: common options, exit codes, output, progress.
+#pragma once
+
+#include "cli11.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "witness/base/result.hpp"
+#include "witness/ledger/ledger.hpp"
+
+namespace witness::tools {
+
+// Exit codes (SPEC 7).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Options every ledger subcommand takes.
+struct CommonOptions {
+  std::string ledger_dir;  // --ledger, or $WITNESS_LEDGER
+  bool json = false;       // --json: machine-readable output
+};
+
+// Adds --ledger (required unless $WITNESS_LEDGER is set) and --json to `cmd`.
+void add_common_options(CLI::App& cmd, CommonOptions& opts);
+
+// Maps an error to an exit code: bad input or usage 2, everything else (corruption, I/O) 1.
+[[nodiscard]] int exit_code_for(const Error& error);
+// Prints "witness: <message>" on stderr and returns exit_code_for(error).
+int report(const Error& error);
+
+// Returns --ledger, else $WITNESS_LEDGER, else "".
+[[nodiscard]] std::string resolve_ledger_dir(const CommonOptions& opts);
+
+// Opens the ledger named by `opts` (after resolve_ledger_dir has filled it in).
+[[nodiscard]] Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
+                                                 ledger::Durability durability =
+                                                     ledger::Durability::kBuffered);
+
+// Parses a time given as integer nanoseconds since the epoch or as RFC 3339.
+[[nodiscard]] Result<ledger::Timestamp> parse_time_arg(const std::string& text,
+                                                       const std::string& option);
+// Parses "buffered" or "sync".
+[[nodiscard]] Result<ledger::Durability> parse_durability(const std::string& text);
+
+// One entry as a JSON object line: {"seq":N, ...the node's exported fields...}.
+[[nodiscard]] std::string entry_json(const ledger::Entry& entry);
+// One entry as a human-readable line.
+[[nodiscard]] std::string entry_line(const ledger::Entry& entry);
+
+// A progress bar on stderr, drawn only when stderr is a terminal and the work is long.
+// Thread safety: not thread-safe.
+class Progress {
+ public:
+  Progress(std::string label, std::uint64_t total);
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  ~Progress();
+  void update(std::uint64_t done);
+
+ private:
+  std::string label_;
+  std::uint64_t total_;
+  bool enabled_;
+  std::int64_t last_draw_ns_ = 0;
+  bool drawn_ = false;
+};
+
+// Registers the subcommands of each area; each stores its action in `action`.
+using Action = std::function<int()>;
+void register_ledger_commands(CLI::App& app, Action& action);
+
+}  // namespace witness::tools

@@ -1,0 +1,520 @@
+// witness init | stats | show | query | walk | replay | export | import | append.
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "cli.hpp"
+#include "witness/ledger/jsonl.hpp"
+
+namespace witness::tools {
+namespace {
+
+using ledger::Entry;
+using ledger::Ledger;
+using ledger::SequenceNumber;
+
+// Resolves "SEQ" (decimal) or a 64-digit hex id to an entry.
+Result<Entry> find_entry(const Ledger& l, const std::string& ref) {
+  if (!ref.empty() && ref.size() < 20 &&
+      ref.find_first_not_of("0123456789") == std::string::npos) {
+    return l.get(std::stoull(ref));
+  }
+  auto id = ledger::Digest::from_hex(ref);
+  if (!id) {
+    return invalid_argument("\"" + ref + "\": expected a seq number or a 64-digit hex id (" +
+                            id.error().message + ")");
+  }
+  return l.find(*id);
+}
+
+// Opens an input file, or stdin for "-". The returned stream borrows `storage`.
+Result<std::istream*> open_input(const std::string& path, std::ifstream& storage) {
+  if (path == "-") return &std::cin;
+  storage.open(path);
+  if (!storage) return not_found("cannot open " + path);
+  return static_cast<std::istream*>(&storage);
+}
+
+// Time and seq range options shared by query, replay and export.
+struct RangeOptions {
+  std::optional<SequenceNumber> from_seq;
+  std::optional<SequenceNumber> to_seq;
+  std::string since;
+  std::string until;
+
+  void add_to(CLI::App& cmd) {
+    cmd.add_option("--from-seq", from_seq, "first seq (inclusive)");
+    cmd.add_option("--to-seq", to_seq, "last seq (inclusive)");
+    cmd.add_option("--since", since, "earliest timestamp: ns since epoch or RFC 3339");
+    cmd.add_option("--until", until, "latest timestamp: ns since epoch or RFC 3339");
+  }
+
+  Result<ledger::ReplayOptions> to_replay() const {
+    ledger::ReplayOptions r;
+    r.from_seq = from_seq;
+    r.to_seq = to_seq;
+    if (!since.empty()) {
+      WITNESS_ASSIGN_OR_RETURN(r.since, parse_time_arg(since, "--since"));
+    }
+    if (!until.empty()) {
+      WITNESS_ASSIGN_OR_RETURN(r.until, parse_time_arg(until, "--until"));
+    }
+    if (r.since && r.until && *r.since > *r.until) {
+      return invalid_argument("--since is later than --until");
+    }
+    return r;
+  }
+};
+
+int run_init(const CommonOptions& opts) {
+  if (opts.ledger_dir.empty()) return report(invalid_argument("init: pass --ledger DIR"));
+  if (std::filesystem::exists(std::filesystem::path(opts.ledger_dir) / "CURRENT")) {
+    return report(failed_precondition("a ledger already exists at " + opts.ledger_dir));
+  }
+  auto l = Ledger::open(opts.ledger_dir, ledger::OpenOptions{.create_if_missing = true});
+  if (!l) return report(l.error());
+  const auto s = l->stats();
+  if (opts.json) {
+    std::cout << R"({"ledger":")" << opts.ledger_dir << R"(","ledger_id":")" << s.ledger_id
+              << R"(","format_version":)" << s.format_version << "}\n";
+  } else {
+    std::cout << "initialised ledger " << s.ledger_id << " at " << opts.ledger_dir
+              << " (format version " << s.format_version << ")\n";
+  }
+  return kExitOk;
+}
+
+int run_stats(const CommonOptions& opts) {
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  const auto s = l->stats();
+  std::uintmax_t bytes = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(opts.ledger_dir, ec)) {
+    if (f.is_regular_file(ec)) bytes += f.file_size(ec);
+  }
+  if (opts.json) {
+    std::cout << R"({"size":)" << s.size << R"(,"chain_head":")" << s.chain_head.to_hex()
+              << R"(","format_version":)" << s.format_version << R"(,"ledger_id":")"
+              << s.ledger_id << R"(","disk_bytes":)" << bytes << "}\n";
+  } else {
+    std::cout << "entries:        " << s.size << "\n"
+              << "chain head:     " << s.chain_head.to_hex() << "\n"
+              << "format version: " << s.format_version << "\n"
+              << "ledger id:      " << s.ledger_id << "\n"
+              << "disk bytes:     " << bytes << "\n";
+  }
+  return kExitOk;
+}
+
+int run_show(const CommonOptions& opts, const std::string& ref) {
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  auto e = find_entry(*l, ref);
+  if (!e) return report(e.error());
+  if (opts.json) {
+    std::cout << entry_json(*e) << "\n";
+    return kExitOk;
+  }
+  const auto& n = e->node;
+  std::cout << "seq:       " << e->seq << "\n"
+            << "id:        " << n.id().to_hex() << "\n"
+            << "origin:    " << n.origin() << "\n"
+            << "kind:      " << n.kind() << "\n"
+            << "timestamp: " << ledger::format_rfc3339(n.timestamp()) << " ("
+            << n.timestamp().time_since_epoch().count() << " ns)\n";
+  if (n.walk()) std::cout << "walk:      " << *n.walk() << "\n";
+  if (!n.tags().empty()) {
+    std::cout << "tags:     ";
+    for (const auto& t : n.tags()) std::cout << " " << t;
+    std::cout << "\n";
+  }
+  for (const auto& link : n.links()) {
+    auto target = l->seq_of(link.target);
+    std::cout << "link:      " << ledger::relation_name(link.relation) << " "
+              << link.target.to_hex();
+    if (target && *target) std::cout << " (seq " << **target << ")";
+    std::cout << "\n";
+  }
+  std::cout << "payload:   " << n.payload_json() << "\n";
+  std::cout << "signature: " << (n.signature() ? "present" : "none") << "\n";
+  return kExitOk;
+}
+
+struct QueryArgs {
+  std::string origin;
+  std::string kind;
+  std::string walk;
+  std::vector<std::string> tags;
+  RangeOptions range;
+  std::size_t limit = 0;
+  bool newest_first = false;
+  std::string cursor;
+};
+
+int run_query(const CommonOptions& opts, const QueryArgs& a) {
+  ledger::Query q;
+  if (!a.origin.empty()) q.origin = a.origin;
+  if (!a.kind.empty()) q.kind = a.kind;
+  if (!a.walk.empty()) q.walk = a.walk;
+  q.tags = a.tags;
+  auto range = a.range.to_replay();
+  if (!range) return report(range.error());
+  q.from_seq = range->from_seq;
+  q.to_seq = range->to_seq;
+  q.since = range->since;
+  q.until = range->until;
+  q.order = a.newest_first ? ledger::Order::kNewestFirst : ledger::Order::kOldestFirst;
+  if (a.limit > 0) q.limit = a.limit;
+  if (!a.cursor.empty()) {
+    auto c = ledger::Cursor::parse(a.cursor);
+    if (!c) return report(c.error().with_context("--cursor"));
+    q.cursor = *c;
+  }
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  auto result = l->query(q);
+  if (!result) return report(result.error());
+  std::size_t n = 0;
+  for (const Entry& e : *result) {
+    std::cout << (opts.json ? entry_json(e) : entry_line(e)) << "\n";
+    ++n;
+  }
+  if (auto st = result->status(); !st) return report(st.error());
+  if (auto next = result->next_cursor()) {
+    if (opts.json) {
+      std::cout << R"({"next_cursor":")" << next->to_string() << "\"}\n";
+    } else {
+      std::cerr << n << " entries; more with --cursor " << next->to_string() << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int run_walk(const CommonOptions& opts, const std::string& ref, bool descendants,
+             unsigned depth) {
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  auto start = find_entry(*l, ref);
+  if (!start) return report(start.error());
+  const auto dir = descendants ? ledger::Direction::kDescendants : ledger::Direction::kAncestors;
+  auto steps = l->walk(start->node.id(), dir, depth);
+  if (!steps) return report(steps.error());
+  if (opts.json) {
+    for (const auto& s : *steps) {
+      std::cout << R"({"depth":)" << s.depth << R"(,"relation":")"
+                << ledger::relation_name(s.relation) << R"(","from":")" << s.from.to_hex()
+                << R"(","entry":)" << entry_json(s.entry) << "}\n";
+    }
+    return kExitOk;
+  }
+  std::cout << entry_line(*start) << "\n";
+  for (const auto& s : *steps) {
+    const std::string arrow = descendants ? " <-" : " ->";
+    std::cout << std::string(2 * s.depth, ' ') << arrow << ledger::relation_name(s.relation)
+              << " " << entry_line(s.entry) << "\n";
+  }
+  std::cerr << steps->size() << (descendants ? " descendants" : " ancestors") << " within depth "
+            << depth << "\n";
+  return kExitOk;
+}
+
+int run_replay(const CommonOptions& opts, const RangeOptions& range, bool verify, bool quiet) {
+  auto r = range.to_replay();
+  if (!r) return report(r.error());
+  r->verify_chain = verify;
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  const auto size = l->size();
+  Progress progress("replay", size);
+  auto summary = l->replay(*r, [&](const Entry& e) -> Status {
+    if (!quiet) std::cout << (opts.json ? entry_json(e) : entry_line(e)) << "\n";
+    progress.update(e.seq + 1);
+    return Status::ok();
+  });
+  if (!summary) {
+    if (summary.error().code == ErrorCode::kCorruption) {
+      std::cerr << "witness: verification failed: " << summary.error().message << "\n";
+      return kExitCheckFailed;
+    }
+    return report(summary.error());
+  }
+  if (opts.json) {
+    std::cout << R"({"replayed":)" << summary->visited << R"(,"read":)" << summary->read
+              << R"(,"chain_verified":)" << (summary->chain_verified ? "true" : "false") << "}\n";
+  } else {
+    std::cerr << "replayed " << summary->visited << " entries"
+              << (summary->chain_verified ? "; hash chain verified" : "") << "\n";
+  }
+  return kExitOk;
+}
+
+int run_export(const CommonOptions& opts, const RangeOptions& range, const std::string& out) {
+  auto r = range.to_replay();
+  if (!r) return report(r.error());
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  std::ofstream file;
+  std::ostream* os = &std::cout;
+  if (!out.empty() && out != "-") {
+    file.open(out, std::ios::binary | std::ios::trunc);
+    if (!file) return report(io_error("cannot write " + out));
+    os = &file;
+  }
+  Progress progress("export", l->size());
+  auto n = ledger::export_jsonl(*l, *r, *os, [&](SequenceNumber s) { progress.update(s + 1); });
+  if (!n) return report(n.error());
+  if (opts.json) {
+    std::cerr << R"({"exported":)" << *n << "}\n";
+  } else {
+    std::cerr << "exported " << *n << " entries\n";
+  }
+  return kExitOk;
+}
+
+int run_import(const CommonOptions& opts, const std::string& path) {
+  std::ifstream storage;
+  auto in = open_input(path, storage);
+  if (!in) return report(in.error());
+  auto l = open_ledger(opts, false);
+  if (!l) return report(l.error());
+  auto results = ledger::import_jsonl(*l, **in);
+  if (!results) return report(results.error());
+  std::size_t inserted = 0;
+  for (const auto& r : *results) inserted += r.inserted ? 1 : 0;
+  if (opts.json) {
+    std::cout << R"({"imported":)" << inserted << R"(,"already_present":)"
+              << results->size() - inserted << "}\n";
+  } else {
+    std::cout << "imported " << inserted << " entries (" << results->size() - inserted
+              << " already present); ledger size " << l->size() << "\n";
+  }
+  return kExitOk;
+}
+
+void print_ack(const ledger::AppendResult& r, const ledger::NodeId& id) {
+  std::cout << R"({"seq":)" << r.seq << R"(,"id":")" << id.to_hex() << "\"}\n";
+}
+
+// Atomic mode: the whole input is one batch; any bad line appends nothing.
+int run_append_batch(Ledger& l, std::istream& in, bool json) {
+  std::vector<ledger::TraceNode> nodes;
+  std::vector<ledger::NodeId> earlier;
+  std::vector<std::uint64_t> line_of;
+  std::string text;
+  std::uint64_t line = 0;
+  while (std::getline(in, text)) {
+    ++line;
+    const std::string where = "line " + std::to_string(line);
+    if (text.find_first_not_of(" \t\r") == std::string::npos) {
+      return report(invalid_argument(where + ": empty line"));
+    }
+    auto parsed = ledger::parse_node_line(text);
+    if (!parsed) return report(parsed.error().with_context(where));
+    auto node = ledger::resolve_node_line(std::move(*parsed), &l, earlier);
+    if (!node) return report(node.error().with_context(where));
+    earlier.push_back(node->id());
+    nodes.push_back(std::move(*node));
+    line_of.push_back(line);
+  }
+  if (in.bad()) return report(io_error("read failed"));
+  auto results = l.append_batch(nodes);
+  if (!results) return report(ledger::batch_error_at_line(results.error(), line_of));
+  std::size_t inserted = 0;
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    const auto& r = (*results)[i];
+    inserted += r.inserted ? 1 : 0;
+    if (json) {
+      print_ack(r, nodes[i].id());
+    } else {
+      std::cout << r.seq << "  " << nodes[i].id().to_hex() << (r.inserted ? "" : "  (already present)")
+                << "\n";
+    }
+  }
+  if (!json) {
+    std::cerr << "appended " << inserted << " entries (" << results->size() - inserted
+              << " already present)\n";
+  }
+  return kExitOk;
+}
+
+// Stream mode: a reader thread parses lines while the main thread commits whatever has
+// arrived as one group, and acknowledges each node only after its commit.
+int run_append_stream(Ledger& l, std::istream& in) {
+  struct Item {
+    std::uint64_t line = 0;
+    ledger::TraceNode node;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Item> queue;
+  bool finished = false;
+  bool had_error = false;
+
+  std::thread reader([&] {
+    std::vector<ledger::NodeId> earlier;
+    std::string text;
+    std::uint64_t line = 0;
+    while (std::getline(in, text)) {
+      ++line;
+      const std::string where = "line " + std::to_string(line);
+      ledger::NodeId id{};
+      Result<ledger::TraceNode> node = invalid_argument("empty line");
+      if (text.find_first_not_of(" \t\r") != std::string::npos) {
+        auto parsed = ledger::parse_node_line(text);
+        node = parsed ? ledger::resolve_node_line(std::move(*parsed), &l, earlier)
+                      : Result<ledger::TraceNode>(parsed.error());
+      }
+      if (node) id = node->id();
+      earlier.push_back(id);  // a bad line's slot stays zero: links to it fail clearly
+      std::lock_guard lock(mu);
+      if (!node) {
+        std::cerr << "witness: " << where << ": " << node.error().message << "\n";
+        had_error = true;
+        continue;
+      }
+      queue.push_back(Item{line, std::move(*node)});
+      cv.notify_one();
+    }
+    std::lock_guard lock(mu);
+    finished = true;
+    cv.notify_one();
+  });
+
+  std::vector<Item> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return finished || !queue.empty(); });
+      if (queue.empty() && finished) break;
+      batch.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
+      queue.clear();
+    }
+    std::vector<ledger::TraceNode> nodes;
+    nodes.reserve(batch.size());
+    for (const auto& item : batch) nodes.push_back(item.node);
+    auto results = l.append_batch(nodes);
+    if (results) {
+      for (std::size_t i = 0; i < nodes.size(); ++i) print_ack((*results)[i], nodes[i].id());
+    } else {
+      // One bad node fails the group: commit the rest one by one and report the bad ones.
+      for (const auto& item : batch) {
+        auto r = l.append(item.node);
+        if (r) {
+          print_ack(*r, item.node.id());
+        } else {
+          std::lock_guard lock(mu);
+          std::cerr << "witness: line " << item.line << ": " << r.error().message << "\n";
+          had_error = true;
+        }
+      }
+    }
+    std::cout.flush();
+  }
+  reader.join();
+  return had_error ? kExitUsage : kExitOk;
+}
+
+int run_append(const CommonOptions& opts, const std::string& path, bool stream,
+               const std::string& durability) {
+  auto d = parse_durability(durability);
+  if (!d) return report(d.error());
+  std::ifstream storage;
+  auto in = open_input(path, storage);
+  if (!in) return report(in.error());
+  auto l = open_ledger(opts, false, *d);
+  if (!l) return report(l.error());
+  return stream ? run_append_stream(*l, **in) : run_append_batch(*l, **in, opts.json);
+}
+
+}  // namespace
+
+void register_ledger_commands(CLI::App& app, Action& action) {
+  // Option storage lives as long as the app (static: one app per process).
+  static CommonOptions common;
+  app.parse_complete_callback([] { common.ledger_dir = resolve_ledger_dir(common); });
+  static QueryArgs query;
+  static RangeOptions range;
+  static std::string ref;
+  static std::string path = "-";
+  static std::string out;
+  static std::string durability = "buffered";
+  static bool stream = false;
+  static bool verify = false;
+  static bool quiet = false;
+  static bool ancestors = false;
+  static bool descendants = false;
+  static unsigned depth = 16;
+
+  auto* init = app.add_subcommand("init", "create an empty ledger");
+  add_common_options(*init, common);
+  init->callback([&] { action = [] { return run_init(common); }; });
+
+  auto* stats = app.add_subcommand("stats", "print the ledger's size, head and format");
+  add_common_options(*stats, common);
+  stats->callback([&] { action = [] { return run_stats(common); }; });
+
+  auto* show = app.add_subcommand("show", "print one entry by seq or id");
+  add_common_options(*show, common);
+  show->add_option("ref", ref, "seq number or 64-digit hex id")->required();
+  show->callback([&] { action = [] { return run_show(common, ref); }; });
+
+  auto* q = app.add_subcommand("query", "list entries matching all given filters");
+  add_common_options(*q, common);
+  q->add_option("--origin", query.origin, "emitter, e.g. detector.ddos");
+  q->add_option("--kind", query.kind, "node kind, e.g. detector.alert");
+  q->add_option("--walk", query.walk, "walk (run/session) id");
+  q->add_option("--tag", query.tags, "tag the entry must carry (repeatable)");
+  query.range.add_to(*q);
+  q->add_option("--limit", query.limit, "at most this many entries (then a --cursor is printed)");
+  q->add_flag("--newest-first", query.newest_first, "newest entries first");
+  q->add_option("--cursor", query.cursor, "resume after a previous page (as printed)");
+  q->callback([&] { action = [] { return run_query(common, query); }; });
+
+  auto* w = app.add_subcommand("walk", "follow causal links from one entry");
+  add_common_options(*w, common);
+  w->add_option("ref", ref, "seq number or 64-digit hex id")->required();
+  auto* anc = w->add_flag("--ancestors", ancestors, "what led to it (default)");
+  w->add_flag("--descendants", descendants, "what it led to")->excludes(anc);
+  w->add_option("--depth", depth, "how many links to follow (default 16)")
+      ->check(CLI::Range(1U, 1000U));
+  w->callback([&] { action = [] { return run_walk(common, ref, descendants, depth); }; });
+
+  auto* rp = app.add_subcommand("replay", "visit entries in seq order, optionally verifying");
+  add_common_options(*rp, common);
+  range.add_to(*rp);
+  rp->add_flag("--verify", verify, "recompute every leaf and chain hash; exit 1 on a mismatch");
+  rp->add_flag("--quiet", quiet, "print only the summary");
+  rp->callback([&] { action = [] { return run_replay(common, range, verify, quiet); }; });
+
+  auto* ex = app.add_subcommand("export", "write entries as canonical JSON Lines");
+  add_common_options(*ex, common);
+  range.add_to(*ex);
+  ex->add_option("--out", out, "output file (default: stdout)");
+  ex->callback([&] { action = [] { return run_export(common, range, out); }; });
+
+  auto* im = app.add_subcommand("import", "append exported JSON Lines atomically, checking ids");
+  add_common_options(*im, common);
+  im->add_option("file", path, "input file, or - for stdin")->required();
+  im->callback([&] { action = [] { return run_import(common, path); }; });
+
+  auto* ap = app.add_subcommand("append", "append nodes from JSON Lines (atomic by default)");
+  add_common_options(*ap, common);
+  ap->add_option("file", path, "input file, or - for stdin (default)");
+  ap->add_flag("--stream", stream,
+               "commit lines as they arrive; acknowledge each once durable; skip bad lines");
+  ap->add_option("--durability", durability, "buffered (WAL) or sync (fsync before ack)");
+  ap->callback([&] { action = [] { return run_append(common, path, stream, durability); }; });
+  ap->footer(
+      "Each line: {\"origin\":..., \"kind\":..., \"timestamp\": ns or RFC 3339 (optional),\n"
+      "\"walk\":..., \"tags\":[...], \"payload\":{...}, \"links\":[{\"relation\":\"causes\",\n"
+      "\"target\": hex id | \"seq:N\" | \"line:N\"}]}");
+}
+
+}  // namespace witness::tools
