@@ -1,9 +1,9 @@
 #include "witness/ledger/digest.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <memory>
+
+#include <openssl/evp.h>
 
 #include "sha256.hpp"
 

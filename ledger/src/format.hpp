@@ -10,16 +10,16 @@ namespace witness::ledger::format {
 inline constexpr std::uint32_t kFormatVersion = 1;
 
 // Key prefixes (first byte of every key) in the default column family.
-inline constexpr char kMeta = '#';         // '#' name                      -> meta value
-inline constexpr char kNode = 'n';         // 'n' seq                       -> stored node bytes
-inline constexpr char kEntry = 'e';        // 'e' seq                       -> leaf(32) chain(32)
-inline constexpr char kById = 'i';         // 'i' id(32)                    -> seq(8) ts(8)
-inline constexpr char kByOrigin = 'o';     // 'o' len(2) origin seq        -> ""
-inline constexpr char kByKind = 'k';       // 'k' len(2) kind seq          -> ""
-inline constexpr char kByWalk = 'w';       // 'w' len(2) walk seq          -> ""
-inline constexpr char kByTag = 'g';        // 'g' len(2) tag seq           -> ""
-inline constexpr char kByTime = 't';       // 't' ts(8, sign bit flipped) seq -> ""
-inline constexpr char kByLinkTarget = 'l'; // 'l' target(32) seq relation(1) -> ""
+inline constexpr char kMeta = '#';          // '#' name                      -> meta value
+inline constexpr char kNode = 'n';          // 'n' seq                       -> stored node bytes
+inline constexpr char kEntry = 'e';         // 'e' seq                       -> leaf(32) chain(32)
+inline constexpr char kById = 'i';          // 'i' id(32)                    -> seq(8) ts(8)
+inline constexpr char kByOrigin = 'o';      // 'o' len(2) origin seq        -> ""
+inline constexpr char kByKind = 'k';        // 'k' len(2) kind seq          -> ""
+inline constexpr char kByWalk = 'w';        // 'w' len(2) walk seq          -> ""
+inline constexpr char kByTag = 'g';         // 'g' len(2) tag seq           -> ""
+inline constexpr char kByTime = 't';        // 't' ts(8, sign bit flipped) seq -> ""
+inline constexpr char kByLinkTarget = 'l';  // 'l' target(32) seq relation(1) -> ""
 // Reserved for the Merkle tree and checkpoints (issue 3): 'm', 'c'.
 
 inline constexpr std::string_view kMetaFormatVersion = "#format_version";  // -> u32 BE

@@ -74,7 +74,8 @@ class Parser {
     const auto u = static_cast<unsigned char>(c);
     if (u >= 0x20 && u < 0x7f) return std::string(1, c);
     std::array<char, 8> buf{};
-    std::snprintf(buf.data(), buf.size(), "\\x%02x", u);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+    std::snprintf(buf.data(), buf.size(), "\\x%02x",
+                  u);  // NOLINT(cppcoreguidelines-pro-type-vararg)
     return buf.data();
   }
 
@@ -474,8 +475,8 @@ void write_number(double d, std::string& out) {
   }
   // Shortest round-trip digits in scientific form: "-d.ddde+XX".
   std::array<char, 64> buf{};
-  const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), d,
-                                 std::chars_format::scientific);
+  const auto res =
+      std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::scientific);
   std::string_view sci(buf.data(), static_cast<std::size_t>(res.ptr - buf.data()));
   if (sci.front() == '-') {
     out.push_back('-');

@@ -37,9 +37,8 @@ Result<Timestamp> parse_timestamp(const json::Value& v) {
     return *t;
   }
   if (!v.is_number()) {
-    return field_error("timestamp",
-                       "expected int64 nanoseconds or an RFC 3339 string, got " +
-                           std::string(json::type_name(v)));
+    return field_error("timestamp", "expected int64 nanoseconds or an RFC 3339 string, got " +
+                                        std::string(json::type_name(v)));
   }
   const std::string& lit = std::get<json::Number>(v.v).literal;
   std::int64_t ns = 0;
@@ -79,8 +78,8 @@ Result<LinkSpec> parse_link(const json::Value& v, const std::string& field) {
   } else {
     auto id = Digest::from_hex(t);
     if (!id) {
-      return field_error(field + ".target",
-                         "expected a 64-digit hex id, seq:N or line:N (" + id.error().message + ")");
+      return field_error(field + ".target", "expected a 64-digit hex id, seq:N or line:N (" +
+                                                id.error().message + ")");
     }
     spec.target = *id;
   }
@@ -153,8 +152,7 @@ Result<NodeLine> parse_node_line(std::string_view line) {
   auto parsed = json::parse(line);
   if (!parsed) return parsed.error().with_context("invalid JSON");
   if (!parsed->is_object()) {
-    return invalid_argument("expected a JSON object, got " +
-                            std::string(json::type_name(*parsed)));
+    return invalid_argument("expected a JSON object, got " + std::string(json::type_name(*parsed)));
   }
   NodeLine out;
   bool have_origin = false;
@@ -178,20 +176,22 @@ Result<NodeLine> parse_node_line(std::string_view line) {
       if (!value.is_array()) return field_error("links", "expected an array");
       const auto& items = std::get<json::Array>(value.v);
       for (std::size_t i = 0; i < items.size(); ++i) {
-        WITNESS_ASSIGN_OR_RETURN(auto spec, parse_link(items[i], "links[" + std::to_string(i) + "]"));
+        WITNESS_ASSIGN_OR_RETURN(auto spec,
+                                 parse_link(items[i], "links[" + std::to_string(i) + "]"));
         out.links.push_back(std::move(spec));
       }
     } else if (key == "tags") {
       if (!value.is_array()) return field_error("tags", "expected an array of strings");
       const auto& items = std::get<json::Array>(value.v);
       for (std::size_t i = 0; i < items.size(); ++i) {
-        WITNESS_ASSIGN_OR_RETURN(auto tag, expect_string(items[i], "tags[" + std::to_string(i) + "]"));
+        WITNESS_ASSIGN_OR_RETURN(auto tag,
+                                 expect_string(items[i], "tags[" + std::to_string(i) + "]"));
         out.draft.tags.push_back(std::move(tag));
       }
     } else if (key == "payload") {
       if (!value.is_object()) {
-        return field_error("payload", "expected a JSON object, got " +
-                                          std::string(json::type_name(value)));
+        return field_error("payload",
+                           "expected a JSON object, got " + std::string(json::type_name(value)));
       }
       out.draft.payload_json.clear();
       json::write_canonical(value, out.draft.payload_json);
@@ -202,7 +202,8 @@ Result<NodeLine> parse_node_line(std::string_view line) {
       for (std::size_t half = 0; half < 2; ++half) {
         auto part = Digest::from_hex(std::string_view(hex).substr(half * 64, 64));
         if (!part) return part.error().with_context("signature");
-        std::copy(part->bytes.begin(), part->bytes.end(), sig.begin() + static_cast<long>(half * 32));
+        std::copy(part->bytes.begin(), part->bytes.end(),
+                  sig.begin() + static_cast<long>(half * 32));
       }
       out.draft.signature = sig;
     } else if (key == "id") {
@@ -211,8 +212,9 @@ Result<NodeLine> parse_node_line(std::string_view line) {
       if (!id) return id.error().with_context("id");
       out.id = *id;
     } else {
-      return field_error(key, "unknown field (expected origin, kind, timestamp, walk, links, "
-                              "tags, payload, signature, id)");
+      return field_error(key,
+                         "unknown field (expected origin, kind, timestamp, walk, links, "
+                         "tags, payload, signature, id)");
     }
   }
   if (!have_origin) return field_error("origin", "missing");

@@ -1,15 +1,15 @@
 #include "witness/ledger/ledger.hpp"
 
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+
 #include <openssl/rand.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
-
-#include <algorithm>
-#include <array>
-#include <unordered_map>
 
 #include "format.hpp"
 #include "key_codec.hpp"
@@ -281,10 +281,11 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
     return detail::to_error(vs, "read format version");
   }
   if (version.size() != 4) return corruption("format version: malformed value");
-  const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<unsigned char>(version[0])) << 24U) |
-                          (static_cast<std::uint32_t>(static_cast<unsigned char>(version[1])) << 16U) |
-                          (static_cast<std::uint32_t>(static_cast<unsigned char>(version[2])) << 8U) |
-                          static_cast<std::uint32_t>(static_cast<unsigned char>(version[3]));
+  const std::uint32_t v =
+      (static_cast<std::uint32_t>(static_cast<unsigned char>(version[0])) << 24U) |
+      (static_cast<std::uint32_t>(static_cast<unsigned char>(version[1])) << 16U) |
+      (static_cast<std::uint32_t>(static_cast<unsigned char>(version[2])) << 8U) |
+      static_cast<std::uint32_t>(static_cast<unsigned char>(version[3]));
   if (v != format::kFormatVersion) {
     return failed_precondition("ledger at " + dir.string() + " has format version " +
                                std::to_string(v) + "; this build reads version " +
@@ -329,8 +330,8 @@ Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode
                                                        bool is_batch) {
   if (options.read_only) return failed_precondition("ledger is open read-only");
   if (nodes.empty()) return std::vector<AppendResult>{};
-  const Durability d = append_options.use_default_durability ? options.durability
-                                                             : append_options.durability;
+  const Durability d =
+      append_options.use_default_durability ? options.durability : append_options.durability;
   Writer w;
   w.nodes = nodes;
   w.sync = d == Durability::kSync;
@@ -385,7 +386,8 @@ Result<std::optional<SequenceNumber>> Ledger::seq_of(const NodeId& id) const {
 
 Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   std::string value;
-  const auto s = impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kEntry, seq), &value);
+  const auto s =
+      impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kEntry, seq), &value);
   if (s.IsNotFound()) return not_found("seq " + std::to_string(seq) + ": no such entry");
   if (!s.ok()) return detail::to_error(s, "seq " + std::to_string(seq));
   if (value.size() != format::kEntryValueSize) {
@@ -514,7 +516,8 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
         return corruption("seq " + std::to_string(expected) + ": entry missing (next is " +
                           std::to_string(seq) + ")");
       }
-      if (!hashes->Valid() || hashes->key().ToStringView() != detail::seq_key(format::kEntry, seq) ||
+      if (!hashes->Valid() ||
+          hashes->key().ToStringView() != detail::seq_key(format::kEntry, seq) ||
           hashes->value().size() != format::kEntryValueSize) {
         return corruption("seq " + std::to_string(seq) + ": hash record missing or malformed");
       }

@@ -1,9 +1,6 @@
 // Ledger::Impl, shared by ledger.cpp (appends, reads) and query.cpp (queries).
 #pragma once
 
-#include <rocksdb/db.h>
-#include <rocksdb/snapshot.h>
-
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -11,6 +8,9 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/snapshot.h>
 
 #include "witness/ledger/ledger.hpp"
 
@@ -50,8 +50,8 @@ struct Ledger::Impl {
   OpenOptions options;
   std::string ledger_id;
 
-  std::mutex mu;                 // guards writers, next_seq, chain_head
-  std::deque<Writer*> writers;   // front is the current leader
+  std::mutex mu;                // guards writers, next_seq, chain_head
+  std::deque<Writer*> writers;  // front is the current leader
   SequenceNumber next_seq = 0;
   Digest chain_head;
 

@@ -1,12 +1,13 @@
 #include "node_codec.hpp"
 
 #include <array>
-#include <cereal/archives/portable_binary.hpp>
-#include <cereal/cereal.hpp>
 #include <exception>
 #include <istream>
 #include <ostream>
 #include <streambuf>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/cereal.hpp>
 
 #include "node_data.hpp"
 
@@ -40,16 +41,14 @@ class ViewSource : public std::streambuf {
     char* begin = const_cast<char*>(bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
     setg(begin, begin, begin + bytes.size());
   }
-  [[nodiscard]] std::size_t remaining() const {
-    return static_cast<std::size_t>(egptr() - gptr());
-  }
+  [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
 // The persisted form of a node. Field order is the byte order (docs/ledger_format.md).
 struct StoredNode {
-  const TraceNode::Data* in = nullptr;     // when saving
-  TraceNode::Data* out = nullptr;          // when loading
-  const ViewSource* source = nullptr;      // when loading: bounds every length read
+  const TraceNode::Data* in = nullptr;  // when saving
+  TraceNode::Data* out = nullptr;       // when loading
+  const ViewSource* source = nullptr;   // when loading: bounds every length read
 
   template <class Archive>
   void save(Archive& ar, std::uint32_t /*version*/) const {
@@ -93,7 +92,8 @@ struct StoredNode {
     for (Link& l : d.links) {
       std::uint8_t rel = 0;
       ar(rel);
-      if (rel < 1 || rel > 4) throw std::runtime_error("unknown link relation " + std::to_string(rel));
+      if (rel < 1 || rel > 4)
+        throw std::runtime_error("unknown link relation " + std::to_string(rel));
       l.relation = static_cast<LinkRelation>(rel);
       ar(cereal::binary_data(l.target.bytes.data(), l.target.bytes.size()));
     }
@@ -142,7 +142,8 @@ struct StoredNode {
 }  // namespace witness::ledger::detail
 
 // Must precede the first use of StoredNode in an archive.
-CEREAL_CLASS_VERSION(witness::ledger::detail::StoredNode, witness::ledger::detail::kStoredNodeVersion);
+CEREAL_CLASS_VERSION(witness::ledger::detail::StoredNode,
+                     witness::ledger::detail::kStoredNodeVersion);
 
 namespace witness::ledger::detail {
 
@@ -178,8 +179,7 @@ Result<TraceNode> decode_stored_node(std::string_view bytes) {
     return corruption(std::string("stored node: ") + e.what());
   }
   if (source.remaining() != 0) {
-    return corruption("stored node: " + std::to_string(source.remaining()) +
-                      " trailing bytes");
+    return corruption("stored node: " + std::to_string(source.remaining()) + " trailing bytes");
   }
   return NodeAccess::make(std::move(data));
 }

@@ -5,10 +5,10 @@
 // with terms it is checked on the candidates.
 #include "witness/ledger/query.hpp"
 
-#include <rocksdb/iterator.h>
-
 #include <algorithm>
 #include <charconv>
+
+#include <rocksdb/iterator.h>
 
 #include "format.hpp"
 #include "key_codec.hpp"
@@ -78,9 +78,7 @@ class AllStream final : public SeqStream {
  public:
   AllStream(rocksdb::DB* db, const rocksdb::ReadOptions& ro, Order order)
       : inner_(db, ro, std::string(1, format::kNode), order) {}
-  std::optional<SequenceNumber> seek(SequenceNumber target) override {
-    return inner_.seek(target);
-  }
+  std::optional<SequenceNumber> seek(SequenceNumber target) override { return inner_.seek(target); }
   [[nodiscard]] Status status() const override { return inner_.status(); }
 
  private:
@@ -152,8 +150,8 @@ class QueryResult::Impl {
     }
     if (lo_ > hi_) exhausted_ = true;
     const auto add_term = [&](char prefix, const std::string& term) {
-      streams_.push_back(std::make_unique<TermStream>(db_, ro, detail::term_prefix(prefix, term),
-                                                      query_.order));
+      streams_.push_back(
+          std::make_unique<TermStream>(db_, ro, detail::term_prefix(prefix, term), query_.order));
     };
     if (query_.origin) add_term(format::kByOrigin, *query_.origin);
     if (query_.kind) add_term(format::kByKind, *query_.kind);
@@ -162,8 +160,8 @@ class QueryResult::Impl {
     const bool timed = query_.since || query_.until;
     if (streams_.empty() && timed) {
       streams_.push_back(std::make_unique<TimeStream>(
-          db_, ro, query_.since.value_or(Timestamp::min()),
-          query_.until.value_or(Timestamp::max()), lo_, hi_, query_.order));
+          db_, ro, query_.since.value_or(Timestamp::min()), query_.until.value_or(Timestamp::max()),
+          lo_, hi_, query_.order));
       time_checked_by_index_ = true;
     }
     if (streams_.empty()) streams_.push_back(std::make_unique<AllStream>(db_, ro, query_.order));

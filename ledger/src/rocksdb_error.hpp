@@ -1,9 +1,9 @@
 // The one place where rocksdb::Status becomes a witness Error (STYLE 4).
 #pragma once
 
-#include <rocksdb/status.h>
-
 #include <string_view>
+
+#include <rocksdb/status.h>
 
 #include "witness/base/result.hpp"
 

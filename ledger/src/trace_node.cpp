@@ -17,8 +17,8 @@ namespace {
 constexpr std::uint8_t kCanonicalEncodingVersion = 1;
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == ':' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
 }
 
 // origin and kind: [A-Za-z0-9._:-]{1,256}.
@@ -31,11 +31,10 @@ Status validate_name(std::string_view field, std::string_view value) {
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (!is_name_char(value[i])) {
       const auto u = static_cast<unsigned char>(value[i]);
-      std::string shown = (u >= 0x20 && u < 0x7f) ? std::string(1, value[i])
-                                                   : "\\x" + std::to_string(u);
-      return invalid_argument(std::string(field) + ": invalid character '" + shown +
-                              "' at byte " + std::to_string(i) +
-                              " (allowed: letters, digits and . _ : -)");
+      std::string shown =
+          (u >= 0x20 && u < 0x7f) ? std::string(1, value[i]) : "\\x" + std::to_string(u);
+      return invalid_argument(std::string(field) + ": invalid character '" + shown + "' at byte " +
+                              std::to_string(i) + " (allowed: letters, digits and . _ : -)");
     }
   }
   return Status::ok();
@@ -144,7 +143,8 @@ std::string format_rfc3339(Timestamp t) {
   std::string out;
   const int year = static_cast<int>(ymd.year());
   std::array<char, 16> ybuf{};
-  std::snprintf(ybuf.data(), ybuf.size(), "%04d", year);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  std::snprintf(ybuf.data(), ybuf.size(), "%04d",
+                year);  // NOLINT(cppcoreguidelines-pro-type-vararg)
   out += ybuf.data();
   out += '-';
   out += two_digits(static_cast<unsigned>(ymd.month()));
@@ -157,9 +157,11 @@ std::string format_rfc3339(Timestamp t) {
   out += ':';
   out += two_digits(static_cast<unsigned>(secs % 60));
   if (frac != 0) {
+    // Milli-, micro- or nanosecond precision, whichever is exact: deterministic and short.
     std::string f = std::to_string(frac);
+    f.insert(0, 9 - f.size(), '0');
+    while (f.size() > 3 && f.ends_with("000")) f.resize(f.size() - 3);
     out += '.';
-    out.append(9 - f.size(), '0');
     out += f;
   }
   out += 'Z';
@@ -168,8 +170,8 @@ std::string format_rfc3339(Timestamp t) {
 
 Result<Timestamp> parse_rfc3339(std::string_view text) {
   const auto bad = [&](std::string_view what) {
-    return invalid_argument("invalid RFC 3339 time \"" + std::string(text) + "\": " +
-                            std::string(what));
+    return invalid_argument("invalid RFC 3339 time \"" + std::string(text) +
+                            "\": " + std::string(what));
   };
   const auto digits = [&](std::size_t pos, std::size_t n, int& out) -> bool {
     if (pos + n > text.size()) return false;
@@ -230,8 +232,8 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
   if (pos != text.size()) return bad("trailing characters");
   const auto days_since_epoch = std::chrono::sys_days(ymd).time_since_epoch().count();
   // ns since epoch fits int64 only for about 1678..2262: compute with overflow checks.
-  const std::int64_t seconds = static_cast<std::int64_t>(days_since_epoch) * 86400 +
-                               hour * 3600 + minute * 60 + second - offset_s;
+  const std::int64_t seconds = static_cast<std::int64_t>(days_since_epoch) * 86400 + hour * 3600 +
+                               minute * 60 + second - offset_s;
   std::int64_t total = 0;
   if (__builtin_mul_overflow(seconds, std::int64_t{1'000'000'000}, &total) ||
       __builtin_add_overflow(total, frac_ns, &total)) {
@@ -279,8 +281,8 @@ Result<TraceNode> TraceNode::create(NodeDraft draft) {
   data->payload.reserve(draft.payload_json.size());
   json::write_canonical(*parsed, data->payload);
   if (data->payload.size() > kMaxPayloadBytes) {
-    return invalid_argument("payload: larger than 1 MiB (" +
-                            std::to_string(data->payload.size()) + " bytes canonical)");
+    return invalid_argument("payload: larger than 1 MiB (" + std::to_string(data->payload.size()) +
+                            " bytes canonical)");
   }
 
   data->origin = std::move(draft.origin);

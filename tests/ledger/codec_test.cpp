@@ -1,10 +1,11 @@
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
 
+#include "witness/ledger/trace_node.hpp"
+
 #include "generators.hpp"
 #include "key_codec.hpp"
 #include "node_codec.hpp"
-#include "witness/ledger/trace_node.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
 namespace detail = witness::ledger::detail;
@@ -63,9 +64,8 @@ TEST_CASE("corrupt stored bytes give kCorruption, never a crash", "[ledger][node
     const auto cut = *rc::gen::inRange<std::size_t>(0, bytes.size() + 1);
     std::ignore = detail::decode_stored_node(bytes.substr(0, cut));
   });
-  rc::prop("arbitrary bytes never crash the decoder", [](const std::string& bytes) {
-    std::ignore = detail::decode_stored_node(bytes);
-  });
+  rc::prop("arbitrary bytes never crash the decoder",
+           [](const std::string& bytes) { std::ignore = detail::decode_stored_node(bytes); });
 }
 
 TEST_CASE("index keys sort in numeric order", "[ledger][key_codec]") {
@@ -73,12 +73,12 @@ TEST_CASE("index keys sort in numeric order", "[ledger][key_codec]") {
   rc::prop("seq keys: bytewise order equals numeric order", [](std::uint64_t a, std::uint64_t b) {
     RC_ASSERT((a < b) == (detail::seq_key('n', a) < detail::seq_key('n', b)));
   });
-  rc::prop("time keys: order by timestamp, then seq", [](std::int64_t t1, std::int64_t t2,
-                                                         std::uint64_t s1, std::uint64_t s2) {
-    const auto k1 = detail::time_key(Timestamp(std::chrono::nanoseconds(t1)), s1);
-    const auto k2 = detail::time_key(Timestamp(std::chrono::nanoseconds(t2)), s2);
-    RC_ASSERT((std::pair(t1, s1) < std::pair(t2, s2)) == (k1 < k2));
-  });
+  rc::prop("time keys: order by timestamp, then seq",
+           [](std::int64_t t1, std::int64_t t2, std::uint64_t s1, std::uint64_t s2) {
+             const auto k1 = detail::time_key(Timestamp(std::chrono::nanoseconds(t1)), s1);
+             const auto k2 = detail::time_key(Timestamp(std::chrono::nanoseconds(t2)), s2);
+             RC_ASSERT((std::pair(t1, s1) < std::pair(t2, s2)) == (k1 < k2));
+           });
   rc::prop("term keys: same term orders by seq; trailing_seq recovers it",
            [](const std::string& term, std::uint64_t a, std::uint64_t b) {
              RC_PRE(term.size() < 65536);

@@ -1,14 +1,16 @@
-#include <catch2/catch.hpp>
-#include <rapidcheck/catch.h>
+#include "json.hpp"
 
 #include <bit>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
-#include "generators.hpp"
-#include "json.hpp"
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
+
 #include "witness/ledger/jsonl.hpp"
+
+#include "generators.hpp"
 
 using witness::ledger::canonicalize_json;
 namespace json = witness::ledger::json;
@@ -36,7 +38,7 @@ TEST_CASE("canonical JSON matches the RFC 8785 examples", "[ledger][json]") {
   "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
   "literals": [null, true, false]
 })") == "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
-         "\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
+        "\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
   // Key order is by UTF-16 code units: U+E000 sorts after a surrogate pair (U+1F600).
   CHECK(canon("{\"\xee\x80\x80\":1,\"\xf0\x9f\x98\x80\":2,\"a\":3}") ==
         "{\"a\":3,\"\xf0\x9f\x98\x80\":2,\"\xee\x80\x80\":1}");

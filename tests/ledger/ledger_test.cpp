@@ -1,6 +1,4 @@
-#include <catch2/catch.hpp>
-#include <rapidcheck/catch.h>
-#include <rocksdb/db.h>
+#include "witness/ledger/ledger.hpp"
 
 #include <map>
 #include <random>
@@ -8,10 +6,14 @@
 #include <sstream>
 #include <thread>
 
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
+#include <rocksdb/db.h>
+
+#include "witness/ledger/jsonl.hpp"
+
 #include "generators.hpp"
 #include "temp_dir.hpp"
-#include "witness/ledger/jsonl.hpp"
-#include "witness/ledger/ledger.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
 using witness::testing::TempDir;
@@ -69,7 +71,8 @@ void poke(const std::filesystem::path& dir, const std::string& key, const std::s
 
 std::string seq_key(char prefix, std::uint64_t seq) {
   std::string k(1, prefix);
-  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((seq >> (8U * static_cast<unsigned>(i))) & 0xFFU));
+  for (int i = 7; i >= 0; --i)
+    k.push_back(static_cast<char>((seq >> (8U * static_cast<unsigned>(i))) & 0xFFU));
   return k;
 }
 
@@ -131,8 +134,9 @@ TEST_CASE("a batch with a bad node appends nothing", "[ledger]") {
   const auto head = l.stats().chain_head;
   Digest missing;
   missing.bytes.fill(7);
-  std::vector<TraceNode> batch{make_node("agent.a", "x", 11), make_node("agent.b", "x", 12),
-                               make_node("agent.b", "x", 13, {Link{LinkRelation::kCauses, missing}})};
+  std::vector<TraceNode> batch{
+      make_node("agent.a", "x", 11), make_node("agent.b", "x", 12),
+      make_node("agent.b", "x", 13, {Link{LinkRelation::kCauses, missing}})};
   auto r = l.append_batch(batch);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == witness::ErrorCode::kInvalidArgument);
@@ -160,8 +164,9 @@ TEST_CASE("a batch with a bad node appends nothing", "[ledger]") {
       auto drafts = *rc::gen::container<std::vector<NodeDraft>>(witness::testing::gen_draft());
       std::vector<TraceNode> nodes;
       for (auto& d : drafts) nodes.push_back(*TraceNode::create(d));
-      nodes.insert(nodes.begin() + static_cast<long>(*rc::gen::inRange<std::size_t>(0, nodes.size() + 1)),
-                   make_node("agent.a", "x", INT64_MAX, {Link{LinkRelation::kCauses, missing}}));
+      nodes.insert(
+          nodes.begin() + static_cast<long>(*rc::gen::inRange<std::size_t>(0, nodes.size() + 1)),
+          make_node("agent.a", "x", INT64_MAX, {Link{LinkRelation::kCauses, missing}}));
       RC_ASSERT_FALSE(l.append_batch(nodes).has_value());
       const auto after = l.stats();
       RC_ASSERT(after.size == before.size);
@@ -188,7 +193,8 @@ TEST_CASE("a reopened ledger keeps its entries, head and id", "[ledger]") {
   auto r = l->append(make_node("agent.a", "k", 100));
   REQUIRE(r);
   CHECK(r->seq == 10);
-  REQUIRE(l->replay(ReplayOptions{.verify_chain = true}, [](const Entry&) { return witness::Status::ok(); }));
+  REQUIRE(l->replay(ReplayOptions{.verify_chain = true},
+                    [](const Entry&) { return witness::Status::ok(); }));
 }
 
 TEST_CASE("open refuses what is not a ledger of this format", "[ledger]") {
@@ -215,7 +221,10 @@ TEST_CASE("open refuses what is not a ledger of this format", "[ledger]") {
 
 TEST_CASE("a read-only ledger refuses appends", "[ledger]") {
   TempDir dir;
-  { auto l = open_new(dir); REQUIRE(l.append(make_node("a", "k", 1))); }
+  {
+    auto l = open_new(dir);
+    REQUIRE(l.append(make_node("a", "k", 1)));
+  }
   auto ro = Ledger::open(dir / "ledger", OpenOptions{.read_only = true});
   REQUIRE(ro);
   CHECK(ro->size() == 1);
@@ -256,13 +265,19 @@ TEST_CASE("queries equal a brute-force filter of all entries", "[ledger][query]"
 
   rc::prop("query == filter(all)", [&] {
     Query q;
-    q.origin = *witness::testing::gen_optional(rc::gen::element<std::string>("agent.a", "agent.b", "detector.ddos", "nobody"));
-    q.kind = *witness::testing::gen_optional(rc::gen::element<std::string>("agent.action", "detector.alert", "law.verdict"));
-    q.walk = *witness::testing::gen_optional(rc::gen::element<std::string>("run-1", "run-2", "walk é"));
-    if (*rc::gen::arbitrary<bool>()) q.tags = {*rc::gen::element<std::string>("prod", "urgent", "dns")};
+    q.origin = *witness::testing::gen_optional(
+        rc::gen::element<std::string>("agent.a", "agent.b", "detector.ddos", "nobody"));
+    q.kind = *witness::testing::gen_optional(
+        rc::gen::element<std::string>("agent.action", "detector.alert", "law.verdict"));
+    q.walk =
+        *witness::testing::gen_optional(rc::gen::element<std::string>("run-1", "run-2", "walk é"));
+    if (*rc::gen::arbitrary<bool>())
+      q.tags = {*rc::gen::element<std::string>("prod", "urgent", "dns")};
     const std::int64_t base = 1'700'000'000'000'000'000;
-    if (*rc::gen::arbitrary<bool>()) q.since = Timestamp(std::chrono::nanoseconds(base + *rc::gen::inRange(0, 1000)));
-    if (*rc::gen::arbitrary<bool>()) q.until = Timestamp(std::chrono::nanoseconds(base + *rc::gen::inRange(0, 1000)));
+    if (*rc::gen::arbitrary<bool>())
+      q.since = Timestamp(std::chrono::nanoseconds(base + *rc::gen::inRange(0, 1000)));
+    if (*rc::gen::arbitrary<bool>())
+      q.until = Timestamp(std::chrono::nanoseconds(base + *rc::gen::inRange(0, 1000)));
     if (*rc::gen::arbitrary<bool>()) q.from_seq = *rc::gen::inRange<SequenceNumber>(0, 400);
     if (*rc::gen::arbitrary<bool>()) q.to_seq = *rc::gen::inRange<SequenceNumber>(0, 400);
     q.order = *rc::gen::element(Order::kOldestFirst, Order::kNewestFirst);
@@ -276,7 +291,8 @@ TEST_CASE("queries equal a brute-force filter of all entries", "[ledger][query]"
       if (q.kind && n.kind() != *q.kind) continue;
       if (q.walk && n.walk() != q.walk) continue;
       bool tags_ok = true;
-      for (const auto& t : q.tags) tags_ok = tags_ok && std::ranges::find(n.tags(), t) != n.tags().end();
+      for (const auto& t : q.tags)
+        tags_ok = tags_ok && std::ranges::find(n.tags(), t) != n.tags().end();
       if (!tags_ok) continue;
       if (q.since && n.timestamp() < *q.since) continue;
       if (q.until && n.timestamp() > *q.until) continue;
@@ -326,11 +342,15 @@ TEST_CASE("walk follows causes up and effects down, to a depth", "[ledger][walk]
   auto l = open_new(dir);
   // alert -> triage -> {mute, notify}; notify -> ack
   const auto alert = make_node("detector.ddos", "detector.alert", 1);
-  const auto triage = make_node("agent.triage", "agent.action", 2, {{LinkRelation::kCauses, alert.id()}});
-  const auto mute = make_node("agent.triage", "agent.action", 3, {{LinkRelation::kCauses, triage.id()}});
-  const auto notify = make_node("agent.triage", "agent.action", 4, {{LinkRelation::kCauses, triage.id()}});
-  const auto ack = make_node("agent.ops", "agent.action", 5,
-                             {{LinkRelation::kFulfills, notify.id()}, {LinkRelation::kCauses, alert.id()}});
+  const auto triage =
+      make_node("agent.triage", "agent.action", 2, {{LinkRelation::kCauses, alert.id()}});
+  const auto mute =
+      make_node("agent.triage", "agent.action", 3, {{LinkRelation::kCauses, triage.id()}});
+  const auto notify =
+      make_node("agent.triage", "agent.action", 4, {{LinkRelation::kCauses, triage.id()}});
+  const auto ack =
+      make_node("agent.ops", "agent.action", 5,
+                {{LinkRelation::kFulfills, notify.id()}, {LinkRelation::kCauses, alert.id()}});
   REQUIRE(l.append_batch(std::vector<TraceNode>{alert, triage, mute, notify, ack}));
 
   auto down = l.walk(alert.id(), Direction::kDescendants, 10);
@@ -345,7 +365,8 @@ TEST_CASE("walk follows causes up and effects down, to a depth", "[ledger][walk]
   auto up_all = l.walk(ack.id(), Direction::kAncestors, 5);
   REQUIRE(up_all);
   CHECK(up_all->size() == 3);  // notify, alert, triage: alert appears once
-  const auto fulfil = std::ranges::find_if(*up_all, [&](const CausalStep& s) { return s.entry.seq == 3; });
+  const auto fulfil =
+      std::ranges::find_if(*up_all, [&](const CausalStep& s) { return s.entry.seq == 3; });
   REQUIRE(fulfil != up_all->end());
   CHECK(fulfil->relation == LinkRelation::kFulfills);
   CHECK(l.walk(Digest{}, Direction::kAncestors, 3).error().code == witness::ErrorCode::kNotFound);
@@ -365,8 +386,8 @@ TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]
     REQUIRE(s);
     CHECK(s->chain_verified);
     CHECK(seen == std::vector<SequenceNumber>{10, 11, 12, 13, 14, 15, 16, 17, 18, 19});
-    const auto count = l.fold(ReplayOptions{.since = Timestamp(std::chrono::nanoseconds(140))},
-                              0, [](int acc, const Entry&) { return acc + 1; });
+    const auto count = l.fold(ReplayOptions{.since = Timestamp(std::chrono::nanoseconds(140))}, 0,
+                              [](int acc, const Entry&) { return acc + 1; });
     CHECK(*count == 10);
     CHECK(*l.chain_hash(49) == l.stats().chain_head);
     // A visitor error stops the replay and comes back.
@@ -394,7 +415,8 @@ TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]
   poke(dir / "ledger", seq_key('n', 23), bytes);
   auto l = Ledger::open(dir / "ledger", OpenOptions{});
   REQUIRE(l);
-  auto bad = l->replay(ReplayOptions{.verify_chain = true}, [](const Entry&) { return witness::Status::ok(); });
+  auto bad = l->replay(ReplayOptions{.verify_chain = true},
+                       [](const Entry&) { return witness::Status::ok(); });
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == witness::ErrorCode::kCorruption);
   CHECK(bad.error().message == "seq 23: node bytes do not match leaf hash");
@@ -411,10 +433,14 @@ TEST_CASE("concurrent appenders get a gapless order and a valid chain", "[ledger
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const auto n = make_node("agent.t" + std::to_string(t), "k", i);
-        auto r = (i % 10 == 0) ? l.append_batch(std::vector<TraceNode>{n, make_node("agent.t" + std::to_string(t), "b", i)})
-                                     .value()
-                                     .front()
-                               : l.append(n, i % 7 == 0 ? AppendOptions::with(Durability::kSync) : AppendOptions{}).value();
+        auto r =
+            (i % 10 == 0)
+                ? l.append_batch(
+                       std::vector<TraceNode>{n, make_node("agent.t" + std::to_string(t), "b", i)})
+                      .value()
+                      .front()
+                : l.append(n, i % 7 == 0 ? AppendOptions::with(Durability::kSync) : AppendOptions{})
+                      .value();
         seqs[static_cast<std::size_t>(t)].push_back(r.seq);
       }
     });
@@ -428,7 +454,8 @@ TEST_CASE("concurrent appenders get a gapless order and a valid chain", "[ledger
     all.insert(v.begin(), v.end());
   }
   CHECK(all.size() == kThreads * kPerThread);
-  auto s = l.replay(ReplayOptions{.verify_chain = true}, [](const Entry&) { return witness::Status::ok(); });
+  auto s = l.replay(ReplayOptions{.verify_chain = true},
+                    [](const Entry&) { return witness::Status::ok(); });
   REQUIRE(s);
   CHECK(s->read == expected);
 }
@@ -436,8 +463,10 @@ TEST_CASE("concurrent appenders get a gapless order and a valid chain", "[ledger
 TEST_CASE("export and import round-trip byte for byte", "[ledger][jsonl]") {
   TempDir dir;
   auto a = open_new(dir, "a");
-  const auto alert = make_node("detector.ddos", "detector.alert", 1, {}, R"({"score": 0.9, "src": "10.0.0.1"})");
-  const auto act = make_node("agent.triage", "agent.action", 2, {{LinkRelation::kCauses, alert.id()}});
+  const auto alert =
+      make_node("detector.ddos", "detector.alert", 1, {}, R"({"score": 0.9, "src": "10.0.0.1"})");
+  const auto act =
+      make_node("agent.triage", "agent.action", 2, {{LinkRelation::kCauses, alert.id()}});
   REQUIRE(a.append_batch(std::vector<TraceNode>{alert, act}));
   std::ostringstream out1;
   REQUIRE(export_jsonl(a, {}, out1));
@@ -503,21 +532,26 @@ TEST_CASE("JSON Lines input parses every field and names the bad one", "[ledger]
   CHECK(err(R"({"kind":"k"})") == "origin: missing");
   CHECK(err(R"({"origin":"a"})") == "kind: missing");
   CHECK(err(R"({"origin":1,"kind":"k"})") == "origin: expected a string, got number");
-  CHECK(err(R"({"origin":"a","kind":"k","timestamp":1.5})").starts_with("timestamp: expected an integer"));
-  CHECK(err(R"({"origin":"a","kind":"k","timestamp":"yesterday"})").starts_with("timestamp: invalid RFC 3339"));
-  CHECK(err(R"({"origin":"a","kind":"k","timestamp":99999999999999999999})") == "timestamp: outside int64");
+  CHECK(err(R"({"origin":"a","kind":"k","timestamp":1.5})")
+            .starts_with("timestamp: expected an integer"));
+  CHECK(err(R"({"origin":"a","kind":"k","timestamp":"yesterday"})")
+            .starts_with("timestamp: invalid RFC 3339"));
+  CHECK(err(R"({"origin":"a","kind":"k","timestamp":99999999999999999999})") ==
+        "timestamp: outside int64");
   CHECK(err(R"({"origin":"a","kind":"k","links":[{"relation":"likes","target":"line:1"}]})")
             .starts_with("links[0].relation: unknown relation \"likes\""));
   CHECK(err(R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"abc"}]})")
             .starts_with("links[0].target: expected a 64-digit hex id, seq:N or line:N"));
   CHECK(err(R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:0"}]})") ==
         "links[0].target: lines are numbered from 1");
-  CHECK(err(R"({"origin":"a","kind":"k","payload":[1]})") == "payload: expected a JSON object, got array");
+  CHECK(err(R"({"origin":"a","kind":"k","payload":[1]})") ==
+        "payload: expected a JSON object, got array");
   CHECK(err(R"({"origin":"a","kind":"k","colour":"red"})").starts_with("colour: unknown field"));
   CHECK(err(R"({"origin":"a","kind":"k")").starts_with("invalid JSON: at byte"));
   CHECK(err("[]") == "expected a JSON object, got array");
 
-  auto unresolved = parse_node_line(R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:2"}]})");
+  auto unresolved = parse_node_line(
+      R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:2"}]})");
   REQUIRE(unresolved);
   auto r = resolve_node_line(*unresolved, nullptr, {Digest{}});
   REQUIRE_FALSE(r);

@@ -1,8 +1,9 @@
+#include "witness/ledger/trace_node.hpp"
+
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
 
 #include "generators.hpp"
-#include "witness/ledger/trace_node.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
 
@@ -43,7 +44,8 @@ TEST_CASE("a node's id is the SHA-256 of its documented canonical encoding", "[l
   expected += std::string("\x00\x00\x00\x00", 4);
   expected += std::string("\x00\x00\x00\x02", 4) + std::string("\x00\x00\x00\x04", 4) + "prod" +
               std::string("\x00\x00\x00\x06", 4) + "urgent";
-  expected += std::string("\x00\x00\x00\x2c", 4) + R"({"action":"mute","score":0.75,"user":"u-17"})";
+  expected +=
+      std::string("\x00\x00\x00\x2c", 4) + R"({"action":"mute","score":0.75,"user":"u-17"})";
   CHECK(node->canonical_encoding() == expected);
   CHECK(node->id() == Digest::sha256(expected));
   // Pinned: the same content must give this id on every machine and in every binding.
@@ -126,6 +128,10 @@ TEST_CASE("RFC 3339 times parse and format", "[ledger][node][time]") {
         1'795'340'880'500'000'000);
   CHECK(format_rfc3339(Timestamp(std::chrono::nanoseconds(1'795'344'480'000'000'001))) ==
         "2026-11-22T10:48:00.000000001Z");
+  CHECK(format_rfc3339(Timestamp(std::chrono::nanoseconds(1'795'344'480'120'000'000))) ==
+        "2026-11-22T10:48:00.120Z");
+  CHECK(format_rfc3339(Timestamp(std::chrono::nanoseconds(1'795'344'480'000'001'000))) ==
+        "2026-11-22T10:48:00.000001Z");
   CHECK(format_rfc3339(Timestamp(std::chrono::nanoseconds(-1))) ==
         "1969-12-31T23:59:59.999999999Z");
   CHECK_FALSE(parse_rfc3339("2026-02-30T00:00:00Z"));

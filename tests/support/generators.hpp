@@ -2,13 +2,13 @@
 // (a few origins, kinds, walks and tags) so that queries and conjunctions have real matches.
 #pragma once
 
-#include <rapidcheck.h>
-
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <rapidcheck.h>
 
 #include "witness/ledger/trace_node.hpp"
 
@@ -76,20 +76,20 @@ inline rc::Gen<std::string> gen_json_text(int depth) {
                               }
                               return out + "]";
                             });
-  auto object = rc::gen::map(
-      rc::gen::container<std::map<std::string, std::string>>(
-          rc::gen::container<std::string>(rc::gen::inRange<char>('a', 'f')),
-          gen_json_text(depth - 1)),
-      [](const std::map<std::string, std::string>& members) {
-        std::string out = "{";
-        bool first = true;
-        // Reverse order: the canonical form must sort them back.
-        for (auto it = members.rbegin(); it != members.rend(); ++it) {
-          out += (first ? "" : ",\n ") + std::string("\"") + it->first + "\": " + it->second;
-          first = false;
-        }
-        return out + "}";
-      });
+  auto object = rc::gen::map(rc::gen::container<std::map<std::string, std::string>>(
+                                 rc::gen::container<std::string>(rc::gen::inRange<char>('a', 'f')),
+                                 gen_json_text(depth - 1)),
+                             [](const std::map<std::string, std::string>& members) {
+                               std::string out = "{";
+                               bool first = true;
+                               // Reverse order: the canonical form must sort them back.
+                               for (auto it = members.rbegin(); it != members.rend(); ++it) {
+                                 out += (first ? "" : ",\n ") + std::string("\"") + it->first +
+                                        "\": " + it->second;
+                                 first = false;
+                               }
+                               return out + "}";
+                             });
   return rc::gen::oneOf(scalar, array, object);
 }
 

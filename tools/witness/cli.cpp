@@ -1,11 +1,11 @@
 #include "cli.hpp"
 
-#include <unistd.h>
-
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+
+#include <unistd.h>
 
 #include "witness/ledger/jsonl.hpp"
 
@@ -46,8 +46,8 @@ Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
     return invalid_argument("no ledger given: pass --ledger DIR or set WITNESS_LEDGER");
   }
   // Read-only opens take no lock, so queries work while another process appends.
-  return ledger::Ledger::open(opts.ledger_dir, ledger::OpenOptions{.read_only = read_only,
-                                                                   .durability = durability});
+  return ledger::Ledger::open(
+      opts.ledger_dir, ledger::OpenOptions{.read_only = read_only, .durability = durability});
 }
 
 Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::string& option) {

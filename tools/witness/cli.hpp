@@ -1,8 +1,6 @@
 // Shared pieces of the `witness` subcommands: common options, exit codes, output, progress.
 #pragma once
 
-#include "cli11.hpp"
-
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -11,6 +9,8 @@
 
 #include "witness/base/result.hpp"
 #include "witness/ledger/ledger.hpp"
+
+#include "cli11.hpp"
 
 namespace witness::tools {
 
@@ -37,9 +37,9 @@ int report(const Error& error);
 [[nodiscard]] std::string resolve_ledger_dir(const CommonOptions& opts);
 
 // Opens the ledger named by `opts` (after resolve_ledger_dir has filled it in).
-[[nodiscard]] Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
-                                                 ledger::Durability durability =
-                                                     ledger::Durability::kBuffered);
+[[nodiscard]] Result<ledger::Ledger> open_ledger(
+    const CommonOptions& opts, bool read_only,
+    ledger::Durability durability = ledger::Durability::kBuffered);
 
 // Parses a time given as integer nanoseconds since the epoch or as RFC 3339.
 [[nodiscard]] Result<ledger::Timestamp> parse_time_arg(const std::string& text,

@@ -9,8 +9,9 @@
 #include <mutex>
 #include <thread>
 
-#include "cli.hpp"
 #include "witness/ledger/jsonl.hpp"
+
+#include "cli.hpp"
 
 namespace witness::tools {
 namespace {
@@ -21,8 +22,7 @@ using ledger::SequenceNumber;
 
 // Resolves "SEQ" (decimal) or a 64-digit hex id to an entry.
 Result<Entry> find_entry(const Ledger& l, const std::string& ref) {
-  if (!ref.empty() && ref.size() < 20 &&
-      ref.find_first_not_of("0123456789") == std::string::npos) {
+  if (!ref.empty() && ref.size() < 20 && ref.find_first_not_of("0123456789") == std::string::npos) {
     return l.get(std::stoull(ref));
   }
   auto id = ledger::Digest::from_hex(ref);
@@ -101,8 +101,8 @@ int run_stats(const CommonOptions& opts) {
   }
   if (opts.json) {
     std::cout << R"({"size":)" << s.size << R"(,"chain_head":")" << s.chain_head.to_hex()
-              << R"(","format_version":)" << s.format_version << R"(,"ledger_id":")"
-              << s.ledger_id << R"(","disk_bytes":)" << bytes << "}\n";
+              << R"(","format_version":)" << s.format_version << R"(,"ledger_id":")" << s.ledger_id
+              << R"(","disk_bytes":)" << bytes << "}\n";
   } else {
     std::cout << "entries:        " << s.size << "\n"
               << "chain head:     " << s.chain_head.to_hex() << "\n"
@@ -197,8 +197,7 @@ int run_query(const CommonOptions& opts, const QueryArgs& a) {
   return kExitOk;
 }
 
-int run_walk(const CommonOptions& opts, const std::string& ref, bool descendants,
-             unsigned depth) {
+int run_walk(const CommonOptions& opts, const std::string& ref, bool descendants, unsigned depth) {
   auto l = open_ledger(opts, true);
   if (!l) return report(l.error());
   auto start = find_entry(*l, ref);
@@ -217,8 +216,8 @@ int run_walk(const CommonOptions& opts, const std::string& ref, bool descendants
   std::cout << entry_line(*start) << "\n";
   for (const auto& s : *steps) {
     const std::string arrow = descendants ? " <-" : " ->";
-    std::cout << std::string(2 * s.depth, ' ') << arrow << ledger::relation_name(s.relation)
-              << " " << entry_line(s.entry) << "\n";
+    std::cout << std::string(2 * s.depth, ' ') << arrow << ledger::relation_name(s.relation) << " "
+              << entry_line(s.entry) << "\n";
   }
   std::cerr << steps->size() << (descendants ? " descendants" : " ancestors") << " within depth "
             << depth << "\n";
@@ -333,8 +332,8 @@ int run_append_batch(Ledger& l, std::istream& in, bool json) {
     if (json) {
       print_ack(r, nodes[i].id());
     } else {
-      std::cout << r.seq << "  " << nodes[i].id().to_hex() << (r.inserted ? "" : "  (already present)")
-                << "\n";
+      std::cout << r.seq << "  " << nodes[i].id().to_hex()
+                << (r.inserted ? "" : "  (already present)") << "\n";
     }
   }
   if (!json) {

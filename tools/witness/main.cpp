@@ -1,14 +1,14 @@
 // witness: the command-line front end of the ledger (SPEC 7).
-#include <spdlog/cfg/env.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include "cli11.hpp"
 #include <cstdio>
 #include <exception>
 #include <iostream>
 
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli.hpp"
+#include "cli11.hpp"
 
 #ifndef WITNESS_VERSION
 #define WITNESS_VERSION "unknown"

@@ -92,10 +92,10 @@ class [[nodiscard]] Result {
   Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
   template <typename U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Error> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Result>)
-  Result(U&& value) : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Error> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
+      : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}
   // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions)
 
   [[nodiscard]] bool has_value() const { return state_.index() == 0; }
@@ -181,26 +181,26 @@ Status to_status(const Result<T>& r) {
 #define WITNESS_CONCAT_(a, b) WITNESS_CONCAT_INNER_(a, b)
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function, if any.
-#define WITNESS_RETURN_IF_ERROR(expr)                                        \
-  do {                                                                       \
+#define WITNESS_RETURN_IF_ERROR(expr)                                                \
+  do {                                                                               \
     if (auto witness_status_ = ::witness::detail::to_status(expr); !witness_status_) \
-      return std::move(witness_status_).error();                             \
+      return std::move(witness_status_).error();                                     \
   } while (false)
 
 // Evaluates `rexpr` (a Result<T>); on error returns it, else moves the value into `lhs`.
-#define WITNESS_ASSIGN_OR_RETURN(lhs, rexpr)                                  \
-  auto WITNESS_CONCAT_(witness_result_, __LINE__) = (rexpr);                  \
-  if (!WITNESS_CONCAT_(witness_result_, __LINE__))                           \
-    return std::move(WITNESS_CONCAT_(witness_result_, __LINE__)).error();    \
+#define WITNESS_ASSIGN_OR_RETURN(lhs, rexpr)                              \
+  auto WITNESS_CONCAT_(witness_result_, __LINE__) = (rexpr);              \
+  if (!WITNESS_CONCAT_(witness_result_, __LINE__))                        \
+    return std::move(WITNESS_CONCAT_(witness_result_, __LINE__)).error(); \
   lhs = std::move(WITNESS_CONCAT_(witness_result_, __LINE__)).value()
 
 // Aborts with a message when `cond` is false: for bugs (broken invariants), never for input.
-#define WITNESS_CHECK(cond)                                                           \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
+#define WITNESS_CHECK(cond)                                                            \
+  do {                                                                                 \
+    if (!(cond)) {                                                                     \
       std::fprintf(stderr, "witness: check failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                   #cond); /* NOLINT(cppcoreguidelines-pro-type-vararg) */            \
-      std::abort();                                                                   \
-    }                                                                                 \
+                   #cond); /* NOLINT(cppcoreguidelines-pro-type-vararg) */             \
+      std::abort();                                                                    \
+    }                                                                                  \
   } while (false)
 // NOLINTEND(cppcoreguidelines-macro-usage)

@@ -42,9 +42,9 @@ struct LinkSpec {
 
 // One parsed input line: the node's fields with links not yet resolved to ids.
 struct NodeLine {
-  NodeDraft draft;                // links empty; see `links`
+  NodeDraft draft;  // links empty; see `links`
   std::vector<LinkSpec> links;
-  std::optional<NodeId> id;       // present in exported lines; import checks it
+  std::optional<NodeId> id;  // present in exported lines; import checks it
 };
 
 // Parses one JSON Lines record. Fields: origin, kind (required), timestamp (int64 ns or RFC

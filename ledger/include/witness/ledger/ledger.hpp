@@ -29,18 +29,18 @@ struct AppendResult {
 
 // A summary of the ledger's size and head.
 struct LedgerStats {
-  std::uint64_t size = 0;     // number of entries; the next seq
-  Digest chain_head;          // chain[size-1], or all zeros when empty
+  std::uint64_t size = 0;  // number of entries; the next seq
+  Digest chain_head;       // chain[size-1], or all zeros when empty
   std::uint32_t format_version = 0;
-  std::string ledger_id;      // random, chosen at creation (hex)
+  std::string ledger_id;  // random, chosen at creation (hex)
 };
 
 // One step of a causal walk: the entry reached, how far from the start, and by which link.
 struct CausalStep {
   Entry entry;
-  unsigned depth = 0;            // 1 for direct causes/effects
+  unsigned depth = 0;  // 1 for direct causes/effects
   LinkRelation relation = LinkRelation::kCauses;
-  NodeId from;                   // the node the step was taken from
+  NodeId from;  // the node the step was taken from
 };
 
 enum class Direction { kAncestors, kDescendants };
@@ -88,8 +88,8 @@ class Ledger {
 
   // Appends all of `nodes` atomically, in order, or none of them on error. A node may link to
   // an earlier node of the same batch. Errors as append(), with the index of the bad node.
-  [[nodiscard]] Result<std::vector<AppendResult>> append_batch(
-      std::span<const TraceNode> nodes, const AppendOptions& options = {});
+  [[nodiscard]] Result<std::vector<AppendResult>> append_batch(std::span<const TraceNode> nodes,
+                                                               const AppendOptions& options = {});
 
   // Returns entry `seq`. Errors: kNotFound, kCorruption, kIOError.
   [[nodiscard]] Result<Entry> get(SequenceNumber seq) const;

@@ -17,8 +17,8 @@ enum class Durability {
 
 // How to open a ledger. Use designated initializers: `OpenOptions{.create_if_missing = true}`.
 struct OpenOptions {
-  bool create_if_missing = false;         // create an empty ledger when `dir` has none
-  bool read_only = false;                 // open without write access (no appends)
+  bool create_if_missing = false;                 // create an empty ledger when `dir` has none
+  bool read_only = false;                         // open without write access (no appends)
   Durability durability = Durability::kBuffered;  // default for appends that don't say
   std::size_t block_cache_bytes = 64U << 20U;
   std::size_t write_buffer_bytes = 64U << 20U;

@@ -35,11 +35,11 @@ struct Query {
   std::optional<std::string> origin;
   std::optional<std::string> kind;
   std::optional<std::string> walk;
-  std::vector<std::string> tags;            // the entry must carry every one
-  std::optional<Timestamp> since;           // timestamp >= since
-  std::optional<Timestamp> until;           // timestamp <= until
-  std::optional<SequenceNumber> from_seq;   // seq >= from_seq
-  std::optional<SequenceNumber> to_seq;     // seq <= to_seq
+  std::vector<std::string> tags;           // the entry must carry every one
+  std::optional<Timestamp> since;          // timestamp >= since
+  std::optional<Timestamp> until;          // timestamp <= until
+  std::optional<SequenceNumber> from_seq;  // seq >= from_seq
+  std::optional<SequenceNumber> to_seq;    // seq <= to_seq
   Order order = Order::kOldestFirst;
   std::optional<std::size_t> limit;
   std::optional<Cursor> cursor;

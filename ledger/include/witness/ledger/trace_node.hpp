@@ -51,21 +51,21 @@ struct Link {
 using Signature = std::array<std::uint8_t, 64>;
 
 // Limits enforced by TraceNode::create.
-inline constexpr std::size_t kMaxNameBytes = 256;            // origin, kind, walk, each tag
+inline constexpr std::size_t kMaxNameBytes = 256;             // origin, kind, walk, each tag
 inline constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;  // canonical payload JSON
 inline constexpr std::size_t kMaxTags = 256;
 inline constexpr std::size_t kMaxLinks = 1024;
 
 // The fields a TraceNode is built from. Plain data; TraceNode::create validates it.
 struct NodeDraft {
-  std::string origin;                    // [A-Za-z0-9._:-]{1,256}
-  std::string kind;                      // [A-Za-z0-9._:-]{1,256}
-  std::optional<Timestamp> timestamp;    // stamped with the current time when absent
-  std::optional<std::string> walk;       // 1..256 bytes of printable UTF-8
-  std::vector<Link> links;               // any order; stored sorted, duplicates rejected
-  std::vector<std::string> tags;         // any order; stored sorted, duplicates rejected
-  std::string payload_json = "{}";       // a JSON object; canonicalised (RFC 8785)
-  std::optional<Signature> signature;    // not part of the id
+  std::string origin;                  // [A-Za-z0-9._:-]{1,256}
+  std::string kind;                    // [A-Za-z0-9._:-]{1,256}
+  std::optional<Timestamp> timestamp;  // stamped with the current time when absent
+  std::optional<std::string> walk;     // 1..256 bytes of printable UTF-8
+  std::vector<Link> links;             // any order; stored sorted, duplicates rejected
+  std::vector<std::string> tags;       // any order; stored sorted, duplicates rejected
+  std::string payload_json = "{}";     // a JSON object; canonicalised (RFC 8785)
+  std::optional<Signature> signature;  // not part of the id
 };
 
 namespace detail {
@@ -87,7 +87,7 @@ class TraceNode {
   [[nodiscard]] const std::string& kind() const;
   [[nodiscard]] Timestamp timestamp() const;
   [[nodiscard]] const std::optional<std::string>& walk() const;
-  [[nodiscard]] std::span<const Link> links() const;  // sorted by (relation, target)
+  [[nodiscard]] std::span<const Link> links() const;        // sorted by (relation, target)
   [[nodiscard]] std::span<const std::string> tags() const;  // sorted bytewise, unique
   // The payload as RFC 8785 canonical JSON text.
   [[nodiscard]] const std::string& payload_json() const;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make demo`: the main job (SPEC 8), first version. On a fresh ./demo-ledger: append a realistic
+# incident (detector alerts, agent reactions linked to them, a human decision), query one
+# agent's history, walk an action's causes, replay with verification, export, summarise.
+set -euo pipefail
+W="${1:-build/release/tools/witness}"
+cd "$(dirname "$0")/.."
+export WITNESS_LEDGER="$PWD/demo-ledger"
+rm -rf demo-ledger demo-out
+mkdir -p demo-out
+start=$(date +%s%N)
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "create the ledger"
+"$W" init
+
+say "append an incident: 18 nodes with causal links, as one atomic batch"
+"$W" append examples/agent_actions.jsonl --durability sync >demo-out/append.txt
+tail -n 3 demo-out/append.txt
+
+say "what did agent alert.triage do? (query --origin alert.triage)"
+"$W" query --origin alert.triage
+
+say "newest 2 high-severity alerts (query --kind detector.alert --tag severity:high --newest-first --limit 2)"
+"$W" query --kind detector.alert --tag severity:high --newest-first --limit 2
+
+rate_limit=$("$W" query --origin alert.triage --json | grep '"scope":"lb-pool-a"' | grep '"rule"' |
+  sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | head -1)
+say "why did the triage agent rate-limit lb-pool-a? (walk $rate_limit --ancestors)"
+"$W" walk "$rate_limit" --ancestors
+
+say "what followed the SYN-flood alert? (walk 6 --descendants)"
+"$W" walk 6 --descendants --depth 3
+
+say "replay with hash-chain verification"
+"$W" replay --verify --quiet
+
+say "export as canonical JSON Lines, re-import into a second ledger, compare"
+"$W" export --out demo-out/export.jsonl
+"$W" init --ledger demo-out/copy >/dev/null
+"$W" import demo-out/export.jsonl --ledger demo-out/copy
+"$W" export --ledger demo-out/copy --out demo-out/copy.jsonl 2>/dev/null
+cmp demo-out/export.jsonl demo-out/copy.jsonl && echo "exports are byte-identical"
+
+say "summary"
+"$W" stats
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "demo finished in ${elapsed_ms} ms; ledger in ./demo-ledger, files in ./demo-out"
