@@ -3,8 +3,6 @@
 //
 // Ledgers live in fresh directories under $TMPDIR (default /tmp); the large ledger for the
 // query and replay benchmarks has $WITNESS_BENCH_QUERY_NODES entries (default 1000000).
-#include <benchmark/benchmark.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,8 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.hpp"
+#include <benchmark/benchmark.h>
+
 #include "witness/ledger/ledger.hpp"
+
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -53,10 +54,10 @@ TraceNode make_node(const std::string& origin, std::int64_t i) {
 std::vector<TraceNode> make_nodes(std::size_t n) {
   std::vector<TraceNode> out;
   out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) out.push_back(make_node("agent." + std::to_string(i % 16), g_counter++));
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(make_node("agent." + std::to_string(i % 16), g_counter++));
   return out;
 }
-
 
 // One ledger per benchmark run, shared by its threads.
 struct SharedLedger {
@@ -69,8 +70,8 @@ struct SharedLedger {
     std::lock_guard lock(mu);
     if (users++ == 0) {
       dir = std::make_unique<witness::testing::TempDir>();
-      ledger = std::make_unique<Ledger>(
-          *Ledger::open(dir->path() / "l", OpenOptions{.create_if_missing = true, .durability = d}));
+      ledger = std::make_unique<Ledger>(*Ledger::open(
+          dir->path() / "l", OpenOptions{.create_if_missing = true, .durability = d}));
     }
     return *ledger;
   }
@@ -114,7 +115,12 @@ void BM_AppendBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
   g_shared.release();
 }
-BENCHMARK(BM_AppendBatch)->ArgsProduct({{100, 1000}, {0}})->Threads(1)->Threads(2)->Threads(8)->UseRealTime();
+BENCHMARK(BM_AppendBatch)
+    ->ArgsProduct({{100, 1000}, {0}})
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(8)
+    ->UseRealTime();
 BENCHMARK(BM_AppendBatch)->Args({100, 1})->Threads(1)->Threads(8)->UseRealTime();
 BENCHMARK(BM_AppendBatch)->Args({1, 1})->Threads(8)->UseRealTime();
 
@@ -150,7 +156,8 @@ struct QueryLedger {
   QueryLedger() {
     const char* env = std::getenv("WITNESS_BENCH_QUERY_NODES");  // NOLINT(concurrency-mt-unsafe)
     const std::size_t n = env != nullptr ? std::stoull(env) : 1'000'000;
-    ledger = std::make_unique<Ledger>(*Ledger::open(dir.path() / "q", OpenOptions{.create_if_missing = true}));
+    ledger = std::make_unique<Ledger>(
+        *Ledger::open(dir.path() / "q", OpenOptions{.create_if_missing = true}));
     for (std::size_t done = 0; done < n; done += 1000) {
       auto r = ledger->append_batch(make_nodes(std::min<std::size_t>(1000, n - done)));
       if (!r) std::abort();
@@ -167,7 +174,8 @@ void BM_QueryNewest1000OneOrigin(benchmark::State& state) {
   Ledger& l = *query_ledger().ledger;
   state.counters["ledger_nodes"] = static_cast<double>(l.size());
   for (auto _ : state) {
-    auto r = l.query({.origin = "agent.3", .order = witness::ledger::Order::kNewestFirst, .limit = 1000});
+    auto r = l.query(
+        {.origin = "agent.3", .order = witness::ledger::Order::kNewestFirst, .limit = 1000});
     std::size_t n = 0;
     for (const auto& e : *r) {
       benchmark::DoNotOptimize(e);

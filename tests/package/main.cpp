@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   if (!seq) return 1;
   auto back = ledger->get(seq->seq);
   if (!back || back->node.id() != node->id()) return 1;
-  std::printf("package consumer ok: seq %llu id %s\n",
-              static_cast<unsigned long long>(seq->seq), node->id().to_hex().c_str());
+  std::printf("package consumer ok: seq %llu id %s\n", static_cast<unsigned long long>(seq->seq),
+              node->id().to_hex().c_str());
   return 0;
 }
