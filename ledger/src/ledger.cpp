@@ -8,6 +8,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -27,12 +28,53 @@ namespace {
 // Groups larger than this are split: bounds the leader's latency and memory.
 constexpr std::size_t kMaxGroupNodes = 1U << 16U;
 
+// The memtable keeps an insert hint per prefix returned here. Every index but the id and
+// link-target indexes receives keys in increasing order within such a prefix (the seq is the
+// key's tail), so the hint turns most skiplist searches into a step from the last insert.
+class InsertHintPrefix final : public rocksdb::SliceTransform {
+ public:
+  [[nodiscard]] const char* Name() const override { return "witness.InsertHintPrefix"; }
+  [[nodiscard]] bool InDomain(const rocksdb::Slice& key) const override {
+    return prefix_length(key) > 0;
+  }
+  [[nodiscard]] rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), prefix_length(key)};
+  }
+
+ private:
+  static std::size_t prefix_length(const rocksdb::Slice& key) {
+    if (key.empty()) return 0;
+    switch (key[0]) {
+      case format::kNode:
+      case format::kEntry:
+      case format::kByTime:
+        return key.size() >= 9 ? 1 : 0;
+      case format::kByOrigin:
+      case format::kByKind:
+      case format::kByWalk:
+      case format::kByTag: {
+        if (key.size() < 3) return 0;
+        const std::size_t len =
+            (static_cast<std::size_t>(static_cast<unsigned char>(key[1])) << 8U) |
+            static_cast<unsigned char>(key[2]);
+        return key.size() >= 3 + len + 8 ? 3 + len : 0;
+      }
+      default:
+        return 0;  // id and link-target keys arrive in random order: no useful hint
+    }
+  }
+};
+
 rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
   rocksdb::Options opts;
   opts.create_if_missing = o.create_if_missing;
   opts.write_buffer_size = o.write_buffer_bytes;
   opts.max_background_jobs = 2;
   opts.bytes_per_sync = 1U << 20U;
+  // One leader thread writes each group, so concurrent memtable writes buy nothing, and they
+  // would disable the insert hints below.
+  opts.allow_concurrent_memtable_write = false;
+  opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<InsertHintPrefix>();
   // Point lookups (`i` id) miss most of the time on append: a memtable bloom filter and
   // table bloom filters keep the duplicate check off the disk.
   opts.memtable_whole_key_filtering = true;
