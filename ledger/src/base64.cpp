@@ -60,7 +60,8 @@ Result<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
       v[j] = value_of(c);
       if (v[j] < 0) return invalid_argument("base64: invalid character");
     }
-    const auto n = (static_cast<std::uint32_t>(v[0]) << 18U) | (static_cast<std::uint32_t>(v[1]) << 12U) |
+    const auto n = (static_cast<std::uint32_t>(v[0]) << 18U) |
+                   (static_cast<std::uint32_t>(v[1]) << 12U) |
                    (static_cast<std::uint32_t>(v[2]) << 6U) | static_cast<std::uint32_t>(v[3]);
     if ((pad == 1 && (n & 0xFFU) != 0) || (pad == 2 && (n & 0xFFFFU) != 0)) {
       return invalid_argument("base64: non-zero padding bits");

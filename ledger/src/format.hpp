@@ -20,7 +20,8 @@ inline constexpr char kByWalk = 'w';        // 'w' len(2) walk seq          -> "
 inline constexpr char kByTag = 'g';         // 'g' len(2) tag seq           -> ""
 inline constexpr char kByTime = 't';        // 't' ts(8, sign bit flipped) seq -> ""
 inline constexpr char kByLinkTarget = 'l';  // 'l' target(32) seq relation(1) -> ""
-// Reserved for the Merkle tree and checkpoints (issue 3): 'm', 'c'.
+inline constexpr char kMerkle = 'm';        // 'm' level(1) index(8)         -> hash(32), level >= 1
+// Reserved for checkpoints: 'c'.
 
 inline constexpr std::string_view kMetaFormatVersion = "#format_version";  // -> u32 BE
 inline constexpr std::string_view kMetaLedgerId = "#ledger_id";            // -> 16 random bytes

@@ -38,6 +38,9 @@ void put_be64(std::uint64_t v, std::string& out);
 [[nodiscard]] std::string link_key(const NodeId& target, SequenceNumber seq, LinkRelation rel);
 [[nodiscard]] std::string link_prefix(const NodeId& target);
 
+// 'm' level index: a complete Merkle subtree of level >= 1.
+[[nodiscard]] std::string merkle_key(unsigned level, std::uint64_t index);
+
 // Returns the seq in the last 8 bytes of an index key (term and time keys).
 [[nodiscard]] SequenceNumber trailing_seq(std::string_view key);
 

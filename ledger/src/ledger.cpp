@@ -49,6 +49,8 @@ class InsertHintPrefix final : public rocksdb::SliceTransform {
       case format::kEntry:
       case format::kByTime:
         return key.size() >= 9 ? 1 : 0;
+      case format::kMerkle:
+        return key.size() == 10 ? 2 : 0;  // one hint per tree level
       case format::kByOrigin:
       case format::kByKind:
       case format::kByWalk:
@@ -148,6 +150,8 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
   // Only the leader runs this, so next_seq and chain_head cannot change underneath it.
   SequenceNumber seq = next_seq;
   Digest chain = chain_head;
+  MerkleFrontier tree = frontier;
+  std::vector<CompletedSubtree> completed;
   rocksdb::WriteBatch batch;
   std::unordered_map<Digest, Known, DigestHash> pending;
   const rocksdb::ReadOptions ro;
@@ -160,6 +164,7 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
     batch.SetSavePoint();
     const SequenceNumber seq_before = seq;
     const Digest chain_before = chain;
+    const MerkleFrontier tree_before = tree;
     std::vector<Digest> added;
     w->results.clear();
     w->results.reserve(w->nodes.size());
@@ -218,6 +223,13 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       entry_value.append(reinterpret_cast<const char*>(leaf.bytes.data()), 32);   // NOLINT
       entry_value.append(reinterpret_cast<const char*>(chain.bytes.data()), 32);  // NOLINT
       batch.Put(detail::seq_key(format::kEntry, seq), entry_value);
+      completed.clear();
+      tree.append(leaf, completed);
+      for (const auto& c : completed) {
+        batch.Put(
+            detail::merkle_key(c.level, c.index),
+            rocksdb::Slice(reinterpret_cast<const char*>(c.hash.bytes.data()), 32));  // NOLINT
+      }
       std::string id_value;
       id_value.reserve(format::kByIdValueSize);
       detail::put_be64(seq, id_value);
@@ -244,6 +256,7 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       WITNESS_CHECK(batch.RollbackToSavePoint().ok());
       seq = seq_before;
       chain = chain_before;
+      tree = tree_before;
       for (const auto& id : added) pending.erase(id);
       w->results.clear();
       w->status = std::move(status);
@@ -270,6 +283,25 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
   std::lock_guard lock(mu);
   next_seq = seq;
   chain_head = chain;
+  frontier = std::move(tree);
+}
+
+Result<Digest> Ledger::Impl::subtree_hash(const rocksdb::ReadOptions& ro, unsigned level,
+                                          std::uint64_t index) const {
+  std::string value;
+  const std::string key =
+      level == 0 ? detail::seq_key(format::kEntry, index) : detail::merkle_key(level, index);
+  const auto s = db->Get(ro, key, &value);
+  const std::string what =
+      "merkle subtree (level " + std::to_string(level) + ", index " + std::to_string(index) + ")";
+  if (s.IsNotFound()) return corruption(what + ": missing");
+  if (!s.ok()) return detail::to_error(s, what);
+  if (value.size() != (level == 0 ? format::kEntryValueSize : Digest::kSize)) {
+    return corruption(what + ": malformed value");
+  }
+  Digest d;
+  std::memcpy(d.bytes.data(), value.data(), Digest::kSize);
+  return d;
 }
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -353,6 +385,15 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
     WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "read ledger head"));
   }
   impl->db = std::move(db);
+  {
+    const rocksdb::ReadOptions ro;
+    const Impl* self = impl.get();
+    auto frontier = MerkleFrontier::load(impl->next_seq, [&](unsigned level, std::uint64_t index) {
+      return self->subtree_hash(ro, level, index);
+    });
+    if (!frontier) return frontier.error().with_context("open " + dir.string());
+    impl->frontier = std::move(*frontier);
+  }
   return Ledger(std::move(impl));
 }
 
@@ -440,10 +481,66 @@ Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   return d;
 }
 
+Result<Ledger::TreeHead> Ledger::tree_head(std::optional<std::uint64_t> size) const {
+  const SnapshotGuard snap(impl_->db.get());
+  const auto ro = snap.read_options();
+  const std::uint64_t current = this->size();
+  const std::uint64_t n = size.value_or(current);
+  if (n > current) {
+    return invalid_argument("tree size " + std::to_string(n) + " exceeds the ledger size " +
+                            std::to_string(current));
+  }
+  WITNESS_ASSIGN_OR_RETURN(Digest root, merkle_root(n, impl_->subtree_fn(ro)));
+  return TreeHead{n, root};
+}
+
+Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
+                                               std::optional<std::uint64_t> size) const {
+  const SnapshotGuard snap(impl_->db.get());
+  const auto ro = snap.read_options();
+  const std::uint64_t current = this->size();
+  const std::uint64_t n = size.value_or(current);
+  if (n > current) {
+    return invalid_argument("tree size " + std::to_string(n) + " exceeds the ledger size " +
+                            std::to_string(current));
+  }
+  if (seq >= n) {
+    return invalid_argument("seq " + std::to_string(seq) + " is not below tree size " +
+                            std::to_string(n));
+  }
+  const auto fn = impl_->subtree_fn(ro);
+  InclusionClaim claim;
+  WITNESS_ASSIGN_OR_RETURN(claim.proof, make_inclusion_proof(seq, n, fn));
+  WITNESS_ASSIGN_OR_RETURN(claim.leaf_hash, fn(0, seq));
+  WITNESS_ASSIGN_OR_RETURN(claim.root, merkle_root(n, fn));
+  return claim;
+}
+
+Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uint64_t size2) const {
+  const SnapshotGuard snap(impl_->db.get());
+  const auto ro = snap.read_options();
+  const std::uint64_t current = this->size();
+  if (size2 > current) {
+    return invalid_argument("tree size " + std::to_string(size2) + " exceeds the ledger size " +
+                            std::to_string(current));
+  }
+  if (size1 > size2) {
+    return invalid_argument("size " + std::to_string(size1) + " is larger than size " +
+                            std::to_string(size2));
+  }
+  const auto fn = impl_->subtree_fn(ro);
+  ConsistencyClaim claim;
+  WITNESS_ASSIGN_OR_RETURN(claim.proof, make_consistency_proof(size1, size2, fn));
+  WITNESS_ASSIGN_OR_RETURN(claim.root1, merkle_root(size1, fn));
+  WITNESS_ASSIGN_OR_RETURN(claim.root2, merkle_root(size2, fn));
+  return claim;
+}
+
 LedgerStats Ledger::stats() const {
   std::lock_guard lock(impl_->mu);
   return LedgerStats{.size = impl_->next_seq,
                      .chain_head = impl_->chain_head,
+                     .merkle_root = impl_->frontier.root(),
                      .format_version = format::kFormatVersion,
                      .ledger_id = impl_->ledger_id};
 }

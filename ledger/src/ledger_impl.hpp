@@ -13,6 +13,7 @@
 #include <rocksdb/snapshot.h>
 
 #include "witness/ledger/ledger.hpp"
+#include "witness/ledger/merkle.hpp"
 
 namespace witness::ledger {
 
@@ -50,16 +51,28 @@ struct Ledger::Impl {
   OpenOptions options;
   std::string ledger_id;
 
-  std::mutex mu;                // guards writers, next_seq, chain_head
+  std::mutex mu;                // guards writers, next_seq, chain_head, frontier
   std::deque<Writer*> writers;  // front is the current leader
   SequenceNumber next_seq = 0;
   Digest chain_head;
+  MerkleFrontier frontier;  // right edge of the Merkle tree over all entries
 
   // Reads and decodes entry `seq` through `ro`. Errors: kNotFound, kCorruption, kIOError.
   [[nodiscard]] Result<Entry> read_entry(const rocksdb::ReadOptions& ro, SequenceNumber seq) const;
   // Looks up `id` through `ro`: its seq, or nullopt.
   [[nodiscard]] Result<std::optional<SequenceNumber>> lookup(const rocksdb::ReadOptions& ro,
                                                              const NodeId& id) const;
+  // Reads the hash of a complete Merkle subtree through `ro`: level 0 from the entry's
+  // hash record, higher levels from 'm' keys. Errors: kNotFound, kCorruption.
+  [[nodiscard]] Result<Digest> subtree_hash(const rocksdb::ReadOptions& ro, unsigned level,
+                                            std::uint64_t index) const;
+
+  // subtree_hash bound to `ro`, for the Merkle algorithms. Borrows `ro` and this.
+  [[nodiscard]] SubtreeHashFn subtree_fn(const rocksdb::ReadOptions& ro) const {
+    return
+        [this, &ro](unsigned level, std::uint64_t index) { return subtree_hash(ro, level, index); };
+  }
+
   // Queues `nodes` as one writer and waits until it is committed (group commit).
   [[nodiscard]] Result<std::vector<AppendResult>> submit(std::span<const TraceNode> nodes,
                                                          const AppendOptions& options,

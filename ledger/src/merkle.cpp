@@ -141,8 +141,7 @@ Status verify_inclusion(const InclusionProof& proof, const Digest& leaf_hash, co
   return Status::ok();
 }
 
-Status verify_consistency(const ConsistencyProof& proof, const Digest& root1,
-                          const Digest& root2) {
+Status verify_consistency(const ConsistencyProof& proof, const Digest& root1, const Digest& root2) {
   // RFC 9162 section 2.1.4.2, with the edge cases of sizes 0 and equal sizes made explicit.
   const std::uint64_t size1 = proof.size1;
   const std::uint64_t size2 = proof.size2;

@@ -98,9 +98,9 @@ std::string to_proof_json(const ProofClaim& claim) {
            "\",\"proof\":" + path_json(c->proof.hashes) + "}";
   }
   const auto& c = std::get<ConsistencyClaim>(claim);
-  return "{\"size1\":" + std::to_string(c.proof.size1) + ",\"size2\":" +
-         std::to_string(c.proof.size2) + ",\"root1\":\"" + b64(c.root1) + "\",\"root2\":\"" +
-         b64(c.root2) + "\",\"proof\":" + path_json(c.proof.hashes) + "}";
+  return "{\"size1\":" + std::to_string(c.proof.size1) +
+         ",\"size2\":" + std::to_string(c.proof.size2) + ",\"root1\":\"" + b64(c.root1) +
+         "\",\"root2\":\"" + b64(c.root2) + "\",\"proof\":" + path_json(c.proof.hashes) + "}";
 }
 
 Status verify_claim(const ProofClaim& claim) {

@@ -13,6 +13,7 @@
 #include "witness/ledger/jsonl.hpp"
 
 #include "generators.hpp"
+#include "node_codec.hpp"
 #include "temp_dir.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
@@ -457,10 +458,15 @@ TEST_CASE("concurrent appenders get a gapless order and a valid chain", "[ledger
     all.insert(v.begin(), v.end());
   }
   CHECK(all.size() == kThreads * kPerThread);
-  auto s = l.replay(ReplayOptions{.verify_chain = true},
-                    [](const Entry&) { return witness::Status::ok(); });
+  MerkleFrontier tree;
+  std::vector<CompletedSubtree> ignored;
+  auto s = l.replay(ReplayOptions{.verify_chain = true}, [&](const Entry& e) {
+    tree.append(merkle_leaf_hash(witness::ledger::detail::encode_stored_node(e.node)), ignored);
+    return witness::Status::ok();
+  });
   REQUIRE(s);
   CHECK(s->read == expected);
+  CHECK(l.stats().merkle_root == tree.root());  // the tree grew in seq order under contention
 }
 
 TEST_CASE("export and import round-trip byte for byte", "[ledger][jsonl]") {
@@ -559,4 +565,64 @@ TEST_CASE("JSON Lines input parses every field and names the bad one", "[ledger]
   auto r = resolve_node_line(*unresolved, nullptr, {Digest{}});
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "links[0].target: line:2 is not an earlier line");
+}
+
+TEST_CASE("the ledger proves inclusion and consistency at every size", "[ledger][merkle]") {
+  TempDir dir;
+  std::vector<Digest> leaves;
+  {
+    auto l = open_new(dir);
+    CHECK(l.tree_head()->root == merkle_empty_root());
+    for (int i = 0; i < 70; ++i) {
+      // Batches of varying size exercise the frontier across group boundaries.
+      std::vector<TraceNode> batch;
+      for (int j = 0; j <= i % 3; ++j) batch.push_back(make_node("a", "k", i * 10 + j));
+      REQUIRE(l.append_batch(batch));
+    }
+    REQUIRE(l.replay({}, [&](const Entry& e) {
+      leaves.push_back(merkle_leaf_hash(witness::ledger::detail::encode_stored_node(e.node)));
+      return witness::Status::ok();
+    }));
+  }
+  auto l = Ledger::open(dir / "ledger", OpenOptions{});  // the frontier is reloaded at open
+  REQUIRE(l);
+  const std::uint64_t n = l->size();
+  REQUIRE(leaves.size() == n);
+  // An independent in-memory tree over the same leaves gives the same roots.
+  MerkleFrontier reference;
+  std::vector<Digest> roots{merkle_empty_root()};
+  std::vector<CompletedSubtree> ignored;
+  for (const auto& leaf : leaves) {
+    reference.append(leaf, ignored);
+    roots.push_back(reference.root());
+  }
+  CHECK(l->stats().merkle_root == roots[n]);
+  for (std::uint64_t size = 0; size <= n; ++size) {
+    const auto head = l->tree_head(size);
+    REQUIRE(head);
+    CHECK(head->root == roots[size]);
+    for (std::uint64_t seq = 0; seq < size; seq += 7) {
+      auto claim = l->inclusion_proof(seq, size);
+      REQUIRE(claim);
+      CHECK(claim->leaf_hash == leaves[seq]);
+      CHECK(claim->root == roots[size]);
+      CHECK(verify_claim(*claim).has_value());
+    }
+    for (std::uint64_t size1 = 0; size1 <= size; size1 += 5) {
+      auto claim = l->consistency_proof(size1, size);
+      REQUIRE(claim);
+      CHECK(claim->root1 == roots[size1]);
+      CHECK(verify_claim(*claim).has_value());
+    }
+  }
+  CHECK(l->inclusion_proof(n).error().code == witness::ErrorCode::kInvalidArgument);
+  CHECK(l->tree_head(n + 1).error().message ==
+        "tree size " + std::to_string(n + 1) + " exceeds the ledger size " + std::to_string(n));
+  CHECK(l->consistency_proof(5, 4).error().code == witness::ErrorCode::kInvalidArgument);
+  // Appending after reopen extends the same tree.
+  REQUIRE(l->append(make_node("a", "k", 100000)));
+  auto old = l->consistency_proof(n, n + 1);
+  REQUIRE(old);
+  CHECK(old->root1 == roots[n]);
+  CHECK(verify_claim(*old).has_value());
 }

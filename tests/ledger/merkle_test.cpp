@@ -1,14 +1,16 @@
-#include <catch2/catch.hpp>
-#include <rapidcheck/catch.h>
+#include "witness/ledger/merkle.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include "json.hpp"
-#include "witness/ledger/merkle.hpp"
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
+
 #include "witness/ledger/proof_json.hpp"
+
+#include "json.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
 
@@ -109,7 +111,8 @@ TEST_CASE("roots and proofs of the reference tree match the vectors", "[ledger][
     REQUIRE(claim);
     INFO(f.path().string());
     if (const auto* inc = std::get_if<InclusionClaim>(&*claim)) {
-      CHECK(*make_inclusion_proof(inc->proof.leaf_index, inc->proof.tree_size, t.fn()) == inc->proof);
+      CHECK(*make_inclusion_proof(inc->proof.leaf_index, inc->proof.tree_size, t.fn()) ==
+            inc->proof);
     } else {
       const auto& c = std::get<ConsistencyClaim>(*claim);
       CHECK(*make_consistency_proof(c.proof.size1, c.proof.size2, t.fn()) == c.proof);
@@ -167,10 +170,13 @@ TEST_CASE("proof files with bad fields are rejected, naming the field", "[ledger
   CHECK(err("[]") == "expected a JSON object");
   CHECK(err(R"({"a":1})").starts_with("not a proof"));
   CHECK(err(R"({"leafIdx":0})") == "treeSize: missing");
-  CHECK(err(R"({"leafIdx":-1,"treeSize":1})").starts_with("leafIdx: expected a non-negative integer"));
+  CHECK(err(R"({"leafIdx":-1,"treeSize":1})")
+            .starts_with("leafIdx: expected a non-negative integer"));
   CHECK(err(R"({"leafIdx":0,"treeSize":1,"leafHash":"AA==","root":""})") ==
         "leafHash: expected a 32-byte hash, got 1 bytes");
-  CHECK(err(R"({"size1":0,"size2":1,"root1":"!!!!","root2":""})") == "root1: base64: invalid character");
-  CHECK(err(R"({"size1":1,"size2":2,"root1":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","root2":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","proof":[1]})") ==
-        "proof[0]: expected a base64 string");
+  CHECK(err(R"({"size1":0,"size2":1,"root1":"!!!!","root2":""})") ==
+        "root1: base64: invalid character");
+  CHECK(
+      err(R"({"size1":1,"size2":2,"root1":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","root2":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=","proof":[1]})") ==
+      "proof[0]: expected a base64 string");
 }

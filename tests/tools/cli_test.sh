@@ -177,5 +177,28 @@ case_tamper() {
   run 1 "$W" replay --verify --quiet; contains "$ERR" "seq 1: node bytes do not match leaf hash"
 }
 
+case_proof() {
+  sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" proof inclusion 1 --size 2; echo "$OUT" >"$TMP/inc.json"; contains "$OUT" '"treeSize":2'
+  run 0 "$W" proof check "$TMP/inc.json"; contains "$OUT" "inclusion proof verified"
+  run 0 "$W" proof inclusion 0; echo "$OUT" >"$TMP/inc0.json"
+  run 0 "$W" proof consistency 1 3; echo "$OUT" >"$TMP/cons.json"
+  run 0 "$W" proof check "$TMP/cons.json" --json; contains "$OUT" '"verified":true'
+  # A proof for another leaf, or a tampered one, does not verify: exit 1.
+  sed 's/"leafIdx":0/"leafIdx":1/' "$TMP/inc0.json" >"$TMP/wrong.json"
+  run 1 "$W" proof check "$TMP/wrong.json"; contains "$OUT" "does NOT verify"
+  # Malformed files: exit 2.
+  echo '{"leafIdx":0}' >"$TMP/malformed.json"
+  run 2 "$W" proof check "$TMP/malformed.json"; contains "$ERR" "treeSize: missing"
+  run 2 "$W" proof check "$TMP/none.json"; contains "$ERR" "cannot open"
+  run 2 "$W" proof inclusion 3; contains "$ERR" "seq 3 is not below tree size 3"
+  run 2 "$W" proof consistency 3 2; contains "$ERR" "larger than"
+  # The shared RFC 6962 vectors, through the command line.
+  vectors="$(dirname "$0")/../../../shared/testdata/rfc6962"
+  [ -d "$vectors" ] || fail "shared vectors not found at $vectors"
+  run 0 "$W" proof check "$vectors/inclusion/3/happy-path.json"
+  run 1 "$W" proof check "$vectors/consistency/4/swapped-roots.json"
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

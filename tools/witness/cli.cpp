@@ -42,12 +42,13 @@ std::string resolve_ledger_dir(const CommonOptions& opts) {
 
 Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
                                    ledger::Durability durability) {
-  if (opts.ledger_dir.empty()) {
+  const std::string dir = resolve_ledger_dir(opts);
+  if (dir.empty()) {
     return invalid_argument("no ledger given: pass --ledger DIR or set WITNESS_LEDGER");
   }
   // Read-only opens take no lock, so queries work while another process appends.
   return ledger::Ledger::open(
-      opts.ledger_dir, ledger::OpenOptions{.read_only = read_only, .durability = durability});
+      dir, ledger::OpenOptions{.read_only = read_only, .durability = durability});
 }
 
 Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::string& option) {

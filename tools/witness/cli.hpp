@@ -21,7 +21,7 @@ inline constexpr int kExitUsage = 2;
 
 // Options every ledger subcommand takes.
 struct CommonOptions {
-  std::string ledger_dir;  // --ledger, or $WITNESS_LEDGER
+  std::string ledger_dir;  // --ledger; empty: $WITNESS_LEDGER (resolve_ledger_dir)
   bool json = false;       // --json: machine-readable output
 };
 
@@ -36,7 +36,7 @@ int report(const Error& error);
 // Returns --ledger, else $WITNESS_LEDGER, else "".
 [[nodiscard]] std::string resolve_ledger_dir(const CommonOptions& opts);
 
-// Opens the ledger named by `opts` (after resolve_ledger_dir has filled it in).
+// Opens the ledger named by `opts` (--ledger, else $WITNESS_LEDGER).
 [[nodiscard]] Result<ledger::Ledger> open_ledger(
     const CommonOptions& opts, bool read_only,
     ledger::Durability durability = ledger::Durability::kBuffered);
@@ -73,5 +73,6 @@ class Progress {
 // Registers the subcommands of each area; each stores its action in `action`.
 using Action = std::function<int()>;
 void register_ledger_commands(CLI::App& app, Action& action);
+void register_proof_commands(CLI::App& app, Action& action);
 
 }  // namespace witness::tools

@@ -73,19 +73,20 @@ struct RangeOptions {
 };
 
 int run_init(const CommonOptions& opts) {
-  if (opts.ledger_dir.empty()) return report(invalid_argument("init: pass --ledger DIR"));
-  if (std::filesystem::exists(std::filesystem::path(opts.ledger_dir) / "CURRENT")) {
-    return report(failed_precondition("a ledger already exists at " + opts.ledger_dir));
+  const std::string dir = resolve_ledger_dir(opts);
+  if (dir.empty()) return report(invalid_argument("init: pass --ledger DIR or set WITNESS_LEDGER"));
+  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+    return report(failed_precondition("a ledger already exists at " + dir));
   }
-  auto l = Ledger::open(opts.ledger_dir, ledger::OpenOptions{.create_if_missing = true});
+  auto l = Ledger::open(dir, ledger::OpenOptions{.create_if_missing = true});
   if (!l) return report(l.error());
   const auto s = l->stats();
   if (opts.json) {
-    std::cout << R"({"ledger":")" << opts.ledger_dir << R"(","ledger_id":")" << s.ledger_id
+    std::cout << R"({"ledger":")" << dir << R"(","ledger_id":")" << s.ledger_id
               << R"(","format_version":)" << s.format_version << "}\n";
   } else {
-    std::cout << "initialised ledger " << s.ledger_id << " at " << opts.ledger_dir
-              << " (format version " << s.format_version << ")\n";
+    std::cout << "initialised ledger " << s.ledger_id << " at " << dir << " (format version "
+              << s.format_version << ")\n";
   }
   return kExitOk;
 }
@@ -96,7 +97,7 @@ int run_stats(const CommonOptions& opts) {
   const auto s = l->stats();
   std::uintmax_t bytes = 0;
   std::error_code ec;
-  for (const auto& f : std::filesystem::directory_iterator(opts.ledger_dir, ec)) {
+  for (const auto& f : std::filesystem::directory_iterator(resolve_ledger_dir(opts), ec)) {
     if (f.is_regular_file(ec)) bytes += f.file_size(ec);
   }
   if (opts.json) {
@@ -437,7 +438,6 @@ int run_append(const CommonOptions& opts, const std::string& path, bool stream,
 void register_ledger_commands(CLI::App& app, Action& action) {
   // Option storage lives as long as the app (static: one app per process).
   static CommonOptions common;
-  app.parse_complete_callback([] { common.ledger_dir = resolve_ledger_dir(common); });
   static QueryArgs query;
   static RangeOptions range;
   static std::string ref;

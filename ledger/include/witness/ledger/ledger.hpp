@@ -14,7 +14,9 @@
 #include "witness/base/result.hpp"
 #include "witness/ledger/digest.hpp"
 #include "witness/ledger/entry.hpp"
+#include "witness/ledger/merkle.hpp"
 #include "witness/ledger/options.hpp"
+#include "witness/ledger/proof_json.hpp"
 #include "witness/ledger/query.hpp"
 #include "witness/ledger/trace_node.hpp"
 
@@ -31,6 +33,7 @@ struct AppendResult {
 struct LedgerStats {
   std::uint64_t size = 0;  // number of entries; the next seq
   Digest chain_head;       // chain[size-1], or all zeros when empty
+  Digest merkle_root;      // RFC 6962 root over all entries (SHA-256("") when empty)
   std::uint32_t format_version = 0;
   std::string ledger_id;  // random, chosen at creation (hex)
 };
@@ -99,6 +102,23 @@ class Ledger {
   [[nodiscard]] Result<std::optional<SequenceNumber>> seq_of(const NodeId& id) const;
   // Returns chain[seq] (SPEC 3.3). Errors: kNotFound, kCorruption.
   [[nodiscard]] Result<Digest> chain_hash(SequenceNumber seq) const;
+
+  // The Merkle tree at one size: what a checkpoint signs.
+  struct TreeHead {
+    std::uint64_t size = 0;
+    Digest root;
+  };
+  // Returns the RFC 6962 root of the first `size` entries (default: all), O(log n) reads.
+  // Errors: kInvalidArgument (size beyond the ledger), kCorruption.
+  [[nodiscard]] Result<TreeHead> tree_head(std::optional<std::uint64_t> size = {}) const;
+  // Proves entry `seq` is in the tree of `size` entries (default: all), with the leaf hash and
+  // root it links, in O(log n) reads. Errors: kInvalidArgument, kCorruption.
+  [[nodiscard]] Result<InclusionClaim> inclusion_proof(
+      SequenceNumber seq, std::optional<std::uint64_t> size = {}) const;
+  // Proves the tree of `size1` entries is a prefix of the tree of `size2`, O(log n) reads.
+  // Errors: kInvalidArgument (size1 > size2, or beyond the ledger), kCorruption.
+  [[nodiscard]] Result<ConsistencyClaim> consistency_proof(std::uint64_t size1,
+                                                           std::uint64_t size2) const;
 
   [[nodiscard]] LedgerStats stats() const;
   [[nodiscard]] std::uint64_t size() const;

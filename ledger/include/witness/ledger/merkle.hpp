@@ -74,7 +74,8 @@ class MerkleFrontier {
  public:
   MerkleFrontier() = default;
   // Rebuilds the frontier of a tree of `size` leaves from stored subtrees (O(log size) reads).
-  [[nodiscard]] static Result<MerkleFrontier> load(std::uint64_t size, const SubtreeHashFn& subtree);
+  [[nodiscard]] static Result<MerkleFrontier> load(std::uint64_t size,
+                                                   const SubtreeHashFn& subtree);
 
   // Adds a leaf; appends to `completed` every subtree of level >= 1 the leaf completes.
   void append(const Digest& leaf_hash, std::vector<CompletedSubtree>& completed);
