@@ -391,8 +391,13 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
     auto frontier = MerkleFrontier::load(impl->next_seq, [&](unsigned level, std::uint64_t index) {
       return self->subtree_hash(ro, level, index);
     });
-    if (!frontier) return frontier.error().with_context("open " + dir.string());
-    impl->frontier = std::move(*frontier);
+    if (frontier) {
+      impl->frontier = std::move(*frontier);
+    } else {
+      impl->append_blocker =
+          corruption("ledger at " + dir.string() + " is damaged (" + frontier.error().message +
+                     "); run `witness verify`; appends are refused");
+    }
   }
   return Ledger(std::move(impl));
 }
@@ -412,6 +417,7 @@ Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode
                                                        const AppendOptions& append_options,
                                                        bool is_batch) {
   if (options.read_only) return failed_precondition("ledger is open read-only");
+  if (append_blocker) return *append_blocker;
   if (nodes.empty()) return std::vector<AppendResult>{};
   const Durability d =
       append_options.use_default_durability ? options.durability : append_options.durability;

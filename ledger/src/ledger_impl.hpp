@@ -56,6 +56,9 @@ struct Ledger::Impl {
   SequenceNumber next_seq = 0;
   Digest chain_head;
   MerkleFrontier frontier;  // right edge of the Merkle tree over all entries
+  // Set when open found the tree's right edge unreadable: the ledger can still be read and
+  // verified, but appending would extend a tree it cannot trust, so appends fail with this.
+  std::optional<Error> append_blocker;
 
   // Reads and decodes entry `seq` through `ro`. Errors: kNotFound, kCorruption, kIOError.
   [[nodiscard]] Result<Entry> read_entry(const rocksdb::ReadOptions& ro, SequenceNumber seq) const;

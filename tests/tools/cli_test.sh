@@ -175,6 +175,17 @@ case_tamper() {
   bad="${val:0:${#val}-4}$( [ "${val: -4:2}" = "00" ] && echo 01 || echo 00 )${val: -2}"
   ldb --db="$WITNESS_LEDGER" put --hex "$key" "$bad" >/dev/null || fail "ldb put failed"
   run 1 "$W" replay --verify --quiet; contains "$ERR" "seq 1: node bytes do not match leaf hash"
+  run 1 "$W" verify; contains "$OUT" "verification FAILED: seq 1:"
+  run 1 "$W" verify --json; contains "$OUT" '"ok":false'; contains "$OUT" '"seq":1'
+}
+
+case_verify() {
+  sample; run 0 "$W" init; run 0 "$W" verify; contains "$OUT" "verified 0 entries"
+  run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" verify; contains "$OUT" "verified 3 entries"
+  run 0 "$W" verify --json; contains "$OUT" '"ok":true'; contains "$OUT" '"entries":3'
+  root=$(sed -n 's/.*"merkle_root":"\([0-9a-f]*\)".*/\1/p' <<<"$OUT")
+  run 0 "$W" stats --json; contains "$OUT" "$root"
 }
 
 case_proof() {

@@ -102,11 +102,13 @@ int run_stats(const CommonOptions& opts) {
   }
   if (opts.json) {
     std::cout << R"({"size":)" << s.size << R"(,"chain_head":")" << s.chain_head.to_hex()
-              << R"(","format_version":)" << s.format_version << R"(,"ledger_id":")" << s.ledger_id
-              << R"(","disk_bytes":)" << bytes << "}\n";
+              << R"(","merkle_root":")" << s.merkle_root.to_hex() << R"(","format_version":)"
+              << s.format_version << R"(,"ledger_id":")" << s.ledger_id << R"(","disk_bytes":)"
+              << bytes << "}\n";
   } else {
     std::cout << "entries:        " << s.size << "\n"
               << "chain head:     " << s.chain_head.to_hex() << "\n"
+              << "merkle root:    " << s.merkle_root.to_hex() << "\n"
               << "format version: " << s.format_version << "\n"
               << "ledger id:      " << s.ledger_id << "\n"
               << "disk bytes:     " << bytes << "\n";
@@ -253,6 +255,37 @@ int run_replay(const CommonOptions& opts, const RangeOptions& range, bool verify
               << (summary->chain_verified ? "; hash chain verified" : "") << "\n";
   }
   return kExitOk;
+}
+
+int run_verify(const CommonOptions& opts) {
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  Progress progress("verify", l->size());
+  auto r = l->verify([&](std::uint64_t done, std::uint64_t) { progress.update(done); });
+  if (!r) return report(r.error());
+  if (opts.json) {
+    std::cout << R"({"ok":)" << (r->ok() ? "true" : "false") << R"(,"entries":)" << r->entries
+              << R"(,"index_entries":)" << r->index_entries << R"(,"merkle_nodes":)"
+              << r->merkle_nodes << R"(,"chain_head":")" << r->chain_head.to_hex()
+              << R"(","merkle_root":")" << r->merkle_root.to_hex() << '"';
+    if (r->problem) {
+      std::cout << R"(,"problem":{)";
+      if (r->problem->seq) std::cout << R"("seq":)" << *r->problem->seq << ",";
+      std::cout << R"("what":)" << json_string(r->problem->what) << "}";
+    }
+    std::cout << "}\n";
+  } else if (r->ok()) {
+    std::cout << "verified " << r->entries << " entries, " << r->index_entries << " index entries, "
+              << r->merkle_nodes << " merkle subtrees\n"
+              << "chain head:  " << r->chain_head.to_hex() << "\n"
+              << "merkle root: " << r->merkle_root.to_hex() << "\n";
+  } else {
+    std::cout << "verification FAILED: "
+              << (r->problem->seq ? "seq " + std::to_string(*r->problem->seq) + ": "
+                                  : std::string())
+              << r->problem->what << "\n";
+  }
+  return r->ok() ? kExitOk : kExitCheckFailed;
 }
 
 int run_export(const CommonOptions& opts, const RangeOptions& range, const std::string& out) {
@@ -491,6 +524,12 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   rp->add_flag("--verify", verify, "recompute every leaf and chain hash; exit 1 on a mismatch");
   rp->add_flag("--quiet", quiet, "print only the summary");
   rp->callback([&] { action = [] { return run_replay(common, range, verify, quiet); }; });
+
+  auto* vf = app.add_subcommand("verify",
+                                "full check: ids, hash chain, Merkle tree, every index entry; exit "
+                                "1 naming the first bad seq");
+  add_common_options(*vf, common);
+  vf->callback([&] { action = [] { return run_verify(common); }; });
 
   auto* ex = app.add_subcommand("export", "write entries as canonical JSON Lines");
   add_common_options(*ex, common);

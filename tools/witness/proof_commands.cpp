@@ -3,8 +3,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli.hpp"
 #include "witness/ledger/proof_json.hpp"
+
+#include "cli.hpp"
 
 namespace witness::tools {
 namespace {
@@ -46,8 +47,8 @@ int run_check(const std::string& path, bool json) {
   const bool inclusion = std::holds_alternative<ledger::InclusionClaim>(*claim);
   const auto status = ledger::verify_claim(*claim);
   if (json) {
-    std::cout << R"({"kind":")" << (inclusion ? "inclusion" : "consistency")
-              << R"(","verified":)" << (status ? "true" : "false");
+    std::cout << R"({"kind":")" << (inclusion ? "inclusion" : "consistency") << R"(","verified":)"
+              << (status ? "true" : "false");
     if (!status) std::cout << R"(,"error":")" << status.error().message << "\"";
     std::cout << "}\n";
   } else if (status) {
@@ -79,7 +80,8 @@ void register_proof_commands(CLI::App& app, Action& action) {
   inc->add_option("--size", size, "tree size to prove against (default: the whole ledger)");
   inc->callback([&] { action = [] { return run_inclusion(common, seq, size); }; });
 
-  auto* cons = proof->add_subcommand("consistency", "prove tree M is a prefix of tree N; prints JSON");
+  auto* cons =
+      proof->add_subcommand("consistency", "prove tree M is a prefix of tree N; prints JSON");
   add_common_options(*cons, common);
   cons->add_option("m", size1, "the older tree size")->required();
   cons->add_option("n", size2, "the newer tree size")->required();

@@ -1,0 +1,256 @@
+// Ledger::verify: the full consistency check of SPEC 3.6.
+//
+// Forward pass, in seq order: decode each stored node, recompute its id, leaf hash, chain hash
+// and the Merkle subtrees it completes, and look up every index key the node implies.
+// Backward check: count the keys under every prefix; with every implied key present, equal
+// counts mean no extra keys. When a count differs, a second scan of that index finds the
+// offending key and names its seq.
+#include <rocksdb/iterator.h>
+
+#include <array>
+#include <map>
+
+#include "format.hpp"
+#include "key_codec.hpp"
+#include "ledger_impl.hpp"
+#include "node_codec.hpp"
+#include "rocksdb_error.hpp"
+#include "sha256.hpp"
+
+namespace witness::ledger {
+namespace {
+
+struct IndexKeys {
+  std::vector<std::pair<char, std::string>> keys;  // (prefix, key)
+};
+
+// Every index key (other than 'i') that `node` at `seq` implies.
+void implied_keys(const TraceNode& node, SequenceNumber seq, IndexKeys& out) {
+  out.keys.clear();
+  out.keys.emplace_back(format::kByOrigin, detail::term_key(format::kByOrigin, node.origin(), seq));
+  out.keys.emplace_back(format::kByKind, detail::term_key(format::kByKind, node.kind(), seq));
+  if (node.walk()) {
+    out.keys.emplace_back(format::kByWalk, detail::term_key(format::kByWalk, *node.walk(), seq));
+  }
+  for (const auto& tag : node.tags()) {
+    out.keys.emplace_back(format::kByTag, detail::term_key(format::kByTag, tag, seq));
+  }
+  out.keys.emplace_back(format::kByTime, detail::time_key(node.timestamp(), seq));
+  for (const Link& link : node.links()) {
+    out.keys.emplace_back(format::kByLinkTarget, detail::link_key(link.target, seq, link.relation));
+  }
+}
+
+std::string_view index_name(char prefix) {
+  switch (prefix) {
+    case format::kById:
+      return "id index";
+    case format::kByOrigin:
+      return "origin index";
+    case format::kByKind:
+      return "kind index";
+    case format::kByWalk:
+      return "walk index";
+    case format::kByTag:
+      return "tag index";
+    case format::kByTime:
+      return "time index";
+    case format::kByLinkTarget:
+      return "link-target index";
+    case format::kMerkle:
+      return "merkle tree";
+    case format::kNode:
+      return "node records";
+    case format::kEntry:
+      return "hash records";
+    default:
+      return "unknown";
+  }
+}
+
+// The seq a key of `prefix` names, when it names one.
+std::optional<SequenceNumber> seq_of_key(char prefix, std::string_view key) {
+  switch (prefix) {
+    case format::kByOrigin:
+    case format::kByKind:
+    case format::kByWalk:
+    case format::kByTag:
+    case format::kByTime:
+      return key.size() >= 9 ? std::optional(detail::trailing_seq(key)) : std::nullopt;
+    case format::kByLinkTarget:
+      return key.size() == 42 ? std::optional(detail::get_be64(key.substr(33))) : std::nullopt;
+    case format::kNode:
+    case format::kEntry:
+      return key.size() == 9 ? std::optional(detail::get_be64(key.substr(1))) : std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Result<VerifyReport> Ledger::verify(
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+  const SnapshotGuard snap(impl_->db.get());
+  const auto ro = snap.read_options();
+  VerifyReport report;
+  const auto fail = [&](std::optional<SequenceNumber> seq, std::string what) -> VerifyReport {
+    report.problem = VerifyProblem{seq, std::move(what)};
+    return report;
+  };
+
+  // The size is what the hash records say; node records must match it one for one.
+  std::uint64_t size = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
+    if (it->Valid() && !it->key().empty() && it->key()[0] == format::kEntry) {
+      if (it->key().size() != 9) return fail(std::nullopt, "hash records: malformed key");
+      size = detail::get_be64(it->key().ToStringView().substr(1)) + 1;
+    }
+    WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
+  }
+
+  std::map<char, std::uint64_t> expected_counts;
+  std::unique_ptr<rocksdb::Iterator> nodes(impl_->db->NewIterator(ro));
+  std::unique_ptr<rocksdb::Iterator> hashes(impl_->db->NewIterator(ro));
+  nodes->Seek(std::string(1, format::kNode));
+  hashes->Seek(std::string(1, format::kEntry));
+  Digest chain;
+  MerkleFrontier tree;
+  std::vector<CompletedSubtree> completed;
+  IndexKeys implied;
+  std::string value;
+  for (SequenceNumber seq = 0; seq < size; ++seq) {
+    const std::string nkey = detail::seq_key(format::kNode, seq);
+    const std::string ekey = detail::seq_key(format::kEntry, seq);
+    if (!nodes->Valid() || nodes->key().ToStringView() != nkey) {
+      WITNESS_RETURN_IF_ERROR(detail::to_status(nodes->status(), "verify"));
+      return fail(seq, "node record missing");
+    }
+    if (!hashes->Valid() || hashes->key().ToStringView() != ekey) {
+      WITNESS_RETURN_IF_ERROR(detail::to_status(hashes->status(), "verify"));
+      return fail(seq, "hash record missing");
+    }
+    const std::string_view bytes = nodes->value().ToStringView();
+    auto node = detail::decode_stored_node(bytes);
+    if (!node) return fail(seq, "node record does not decode: " + node.error().message);
+    if (Digest::sha256(node->canonical_encoding()) != node->id()) {
+      return fail(seq, "node content does not hash to its id " + node->id().to_hex());
+    }
+    const auto stored_hashes = hashes->value().ToStringView();
+    if (stored_hashes.size() != format::kEntryValueSize) return fail(seq, "hash record malformed");
+    const Digest leaf = detail::leaf_hash(bytes);
+    chain = detail::chain_next(chain, leaf);
+    if (std::memcmp(leaf.bytes.data(), stored_hashes.data(), 32) != 0) {
+      return fail(seq, "node bytes do not match the stored leaf hash");
+    }
+    if (std::memcmp(chain.bytes.data(), stored_hashes.data() + 32, 32) != 0) {
+      return fail(seq, "chain hash does not recompute");
+    }
+    // Merkle subtrees this leaf completes.
+    completed.clear();
+    tree.append(leaf, completed);
+    for (const auto& c : completed) {
+      const auto s = impl_->db->Get(ro, detail::merkle_key(c.level, c.index), &value);
+      if (s.IsNotFound()) return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ") missing");
+      WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
+      if (value.size() != 32 || std::memcmp(value.data(), c.hash.bytes.data(), 32) != 0) {
+        return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ", index " +
+                             std::to_string(c.index) + ") does not recompute");
+      }
+      ++report.merkle_nodes;
+    }
+    // The id index.
+    {
+      const auto s = impl_->db->Get(ro, detail::id_key(node->id()), &value);
+      if (s.IsNotFound()) return fail(seq, "id index entry missing");
+      WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
+      std::string want;
+      detail::put_be64(seq, want);
+      detail::put_be64(detail::order_preserving(node->timestamp().time_since_epoch().count()), want);
+      if (value != want) return fail(seq, "id index entry does not match the node");
+      ++expected_counts[format::kById];
+      ++report.index_entries;
+    }
+    implied_keys(*node, seq, implied);
+    for (const auto& [prefix, key] : implied.keys) {
+      const auto s = impl_->db->Get(ro, key, &value);
+      if (s.IsNotFound()) return fail(seq, std::string(index_name(prefix)) + " entry missing");
+      WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
+      if (!value.empty()) return fail(seq, std::string(index_name(prefix)) + " entry has a value");
+      ++expected_counts[prefix];
+      ++report.index_entries;
+    }
+    ++report.entries;
+    nodes->Next();
+    hashes->Next();
+    if (progress) progress(seq + 1, size);
+  }
+  WITNESS_RETURN_IF_ERROR(detail::to_status(nodes->status(), "verify"));
+  if (nodes->Valid() && !nodes->key().empty() && nodes->key()[0] == format::kNode) {
+    return fail(seq_of_key(format::kNode, nodes->key().ToStringView()),
+                "node record beyond the last hash record");
+  }
+  expected_counts[format::kNode] = size;
+  expected_counts[format::kEntry] = size;
+  expected_counts[format::kMerkle] = report.merkle_nodes;
+  report.chain_head = chain;
+  report.merkle_root = tree.root();
+
+  // Backward: count every prefix; a surplus means a key no node accounts for.
+  std::map<char, std::uint64_t> counts;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const auto key = it->key().ToStringView();
+      if (key.empty()) return fail(std::nullopt, "empty key");
+      const char prefix = key[0];
+      if (prefix == format::kMeta) continue;
+      if (index_name(prefix) == "unknown") {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const auto u = static_cast<unsigned char>(prefix);
+        return fail(std::nullopt, std::string("unknown key with prefix byte 0x") + kHex[u >> 4U] +
+                                      kHex[u & 0xFU]);
+      }
+      ++counts[prefix];
+    }
+    WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
+  }
+  for (const auto& [prefix, count] : counts) {
+    const std::uint64_t want = expected_counts[prefix];
+    if (count == want) continue;
+    // Find the first key of this index that its node does not imply.
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
+      const auto key = it->key().ToStringView();
+      if (prefix == format::kById) {
+        const auto seq = it->value().size() == 16 ? std::optional(detail::get_be64(it->value().ToStringView()))
+                                                  : std::nullopt;
+        if (!seq || *seq >= size) return fail(seq, "id index entry points past the ledger");
+        auto e = impl_->read_entry(ro, *seq);
+        if (!e || detail::id_key(e->node.id()) != key) {
+          return fail(seq, "id index entry does not match the node it points to");
+        }
+        continue;
+      }
+      if (prefix == format::kMerkle) {
+        return fail(std::nullopt, "merkle tree: " + std::to_string(count - std::min(count, want)) +
+                                      " subtree records beyond the tree");
+      }
+      const auto seq = seq_of_key(prefix, key);
+      if (!seq || *seq >= size) return fail(seq, std::string(index_name(prefix)) + " entry points past the ledger");
+      auto e = impl_->read_entry(ro, *seq);
+      if (!e) return fail(seq, std::string(index_name(prefix)) + " entry for an unreadable node");
+      implied_keys(e->node, *seq, implied);
+      const bool known = std::any_of(implied.keys.begin(), implied.keys.end(),
+                                     [&](const auto& k) { return k.second == key; });
+      if (!known) return fail(seq, std::string(index_name(prefix)) + " entry does not match the node");
+    }
+    return fail(std::nullopt, std::string(index_name(prefix)) + ": " + std::to_string(count) +
+                                  " keys, " + std::to_string(want) + " expected");
+  }
+  return report;
+}
+
+}  // namespace witness::ledger
