@@ -42,6 +42,19 @@ say "export as canonical JSON Lines, re-import into a second ledger, compare"
 "$W" export --ledger demo-out/copy --out demo-out/copy.jsonl 2>/dev/null
 cmp demo-out/export.jsonl demo-out/copy.jsonl && echo "exports are byte-identical"
 
+say "full verification: ids, hash chain, Merkle tree, every index entry"
+"$W" verify
+
+alert=$("$W" query --kind detector.alert --tag syn --json | sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | head -1)
+say "inclusion proof of the SYN-flood alert (seq $alert), checked with no ledger at hand"
+"$W" proof inclusion "$alert" | tee demo-out/inclusion.json
+"$W" proof check demo-out/inclusion.json
+
+say "signed checkpoint (C2SP tlog-checkpoint, Ed25519), verified with the public key"
+"$W" checkpoint | tee demo-out/checkpoint.txt
+"$W" checkpoint --public-key >demo-out/public-key.txt
+"$W" checkpoint verify demo-out/checkpoint.txt --public-key demo-out/public-key.txt
+
 say "summary"
 "$W" stats
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -21,7 +21,10 @@ inline constexpr char kByTag = 'g';         // 'g' len(2) tag seq           -> "
 inline constexpr char kByTime = 't';        // 't' ts(8, sign bit flipped) seq -> ""
 inline constexpr char kByLinkTarget = 'l';  // 'l' target(32) seq relation(1) -> ""
 inline constexpr char kMerkle = 'm';        // 'm' level(1) index(8)         -> hash(32), level >= 1
-// Reserved for checkpoints: 'c'.
+inline constexpr char kCheckpoint = 'c';    // 'c' size(8)                   -> signed note text
+
+// The signing key's file name inside the ledger directory (outside RocksDB's keys).
+inline constexpr std::string_view kSigningKeyFile = "witness-signing.key";
 
 inline constexpr std::string_view kMetaFormatVersion = "#format_version";  // -> u32 BE
 inline constexpr std::string_view kMetaLedgerId = "#ledger_id";            // -> 16 random bytes

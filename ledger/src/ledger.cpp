@@ -225,6 +225,13 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       batch.Put(detail::seq_key(format::kEntry, seq), entry_value);
       completed.clear();
       tree.append(leaf, completed);
+      if (signing_key && options.checkpoint_interval > 0 &&
+          tree.size() % options.checkpoint_interval == 0) {
+        // Signed inside the same batch: a stored checkpoint never names an unwritten entry.
+        const Checkpoint cp{origin, tree.size(), tree.root()};
+        batch.Put(detail::seq_key(format::kCheckpoint, tree.size()),
+                  sign_checkpoint(cp, *signing_key, origin));
+      }
       for (const auto& c : completed) {
         batch.Put(
             detail::merkle_key(c.level, c.index),
@@ -330,8 +337,10 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   impl->options = options;
 
   std::string version;
+  bool created = false;
   auto vs = db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
   if (vs.IsNotFound()) {
+    created = true;
     // A fresh database: it must be empty, or it is some other program's RocksDB.
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
@@ -369,6 +378,22 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   WITNESS_RETURN_IF_ERROR(
       detail::to_status(db->Get(rocksdb::ReadOptions(), format::kMetaLedgerId, &id), "ledger id"));
   impl->ledger_id = hex(id);
+  impl->origin = "witness.ledger/" + impl->ledger_id;
+  {
+    const std::filesystem::path key_file =
+        options.signing_key.value_or(dir / std::string(format::kSigningKeyFile));
+    if (std::filesystem::exists(key_file, ec)) {
+      auto key = SigningKey::load(key_file);
+      if (!key) return key.error().with_context("open " + dir.string());
+      impl->signing_key.emplace(std::move(*key));
+    } else if (created && options.create_signing_key) {
+      WITNESS_ASSIGN_OR_RETURN(auto key, SigningKey::generate());
+      WITNESS_RETURN_IF_ERROR(key.save(key_file));
+      impl->signing_key.emplace(std::move(key));
+    } else if (options.signing_key) {
+      return not_found("signing key " + key_file.string() + " does not exist");
+    }
+  }
 
   // The head: the last 'e' entry holds chain[size-1]; 'n' and 'e' are written together.
   {
@@ -541,6 +566,40 @@ Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uin
   WITNESS_ASSIGN_OR_RETURN(claim.root2, merkle_root(size2, fn));
   return claim;
 }
+
+Result<std::string> Ledger::checkpoint() {
+  if (!impl_->signing_key)
+    return failed_precondition("this ledger has no signing key: no checkpoints");
+  WITNESS_ASSIGN_OR_RETURN(TreeHead head, tree_head());
+  const Checkpoint cp{impl_->origin, head.size, head.root};
+  std::string note = sign_checkpoint(cp, *impl_->signing_key, impl_->origin);
+  if (!impl_->options.read_only) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    WITNESS_RETURN_IF_ERROR(
+        detail::to_status(impl_->db->Put(wo, detail::seq_key(format::kCheckpoint, head.size), note),
+                          "store checkpoint"));
+  }
+  return note;
+}
+
+Result<std::vector<std::string>> Ledger::checkpoints() const {
+  std::vector<std::string> out;
+  const std::string prefix(1, format::kCheckpoint);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    out.push_back(it->value().ToString());
+  }
+  WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "list checkpoints"));
+  return out;
+}
+
+std::optional<std::string> Ledger::verifier_key() const {
+  if (!impl_->signing_key) return std::nullopt;
+  return witness::ledger::verifier_key(impl_->origin, impl_->signing_key->public_key());
+}
+
+const std::string& Ledger::origin() const { return impl_->origin; }
 
 LedgerStats Ledger::stats() const {
   std::lock_guard lock(impl_->mu);

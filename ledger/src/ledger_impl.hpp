@@ -12,8 +12,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/snapshot.h>
 
+#include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/ledger.hpp"
 #include "witness/ledger/merkle.hpp"
+#include "witness/ledger/signing.hpp"
 
 namespace witness::ledger {
 
@@ -50,6 +52,8 @@ struct Ledger::Impl {
   std::unique_ptr<rocksdb::DB> db;
   OpenOptions options;
   std::string ledger_id;
+  std::string origin;                     // checkpoint origin and key name: witness.ledger/<id>
+  std::optional<SigningKey> signing_key;  // signs checkpoints, when present
 
   std::mutex mu;                // guards writers, next_seq, chain_head, frontier
   std::deque<Writer*> writers;  // front is the current leader

@@ -5,10 +5,10 @@
 // Backward check: count the keys under every prefix; with every implied key present, equal
 // counts mean no extra keys. When a count differs, a second scan of that index finds the
 // offending key and names its seq.
-#include <rocksdb/iterator.h>
-
 #include <array>
 #include <map>
+
+#include <rocksdb/iterator.h>
 
 #include "format.hpp"
 #include "key_codec.hpp"
@@ -63,6 +63,8 @@ std::string_view index_name(char prefix) {
       return "node records";
     case format::kEntry:
       return "hash records";
+    case format::kCheckpoint:
+      return "checkpoints";
     default:
       return "unknown";
   }
@@ -111,6 +113,37 @@ Result<VerifyReport> Ledger::verify(
     WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
   }
 
+  // Stored checkpoints: each must sign, with this ledger's key, the root at its size.
+  std::map<std::uint64_t, Checkpoint> checkpoints;
+  {
+    const auto verifier = verifier_key();
+    const std::string prefix(1, format::kCheckpoint);
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const auto key = it->key().ToStringView();
+      const std::uint64_t at = key.size() == 9 ? detail::get_be64(key.substr(1)) : 0;
+      const std::string where = "checkpoint at size " + std::to_string(at);
+      auto cp = verifier ? verify_checkpoint(it->value().ToStringView(), *verifier)
+                         : parse_checkpoint(it->value().ToStringView());
+      if (!cp)
+        return fail(at > 0 ? std::optional(at - 1) : std::nullopt,
+                    where + ": " + cp.error().message);
+      if (key.size() != 9 || cp->size != at || cp->origin != impl_->origin) {
+        return fail(std::nullopt, where + ": key, size or origin does not match the note");
+      }
+      if (at > size) {
+        return fail(size, where + " is beyond the ledger's " + std::to_string(size) +
+                              " entries: entries were removed");
+      }
+      checkpoints.emplace(at, *cp);
+    }
+    WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
+  }
+  if (const auto it = checkpoints.find(0);
+      it != checkpoints.end() && it->second.root != merkle_empty_root()) {
+    return fail(std::nullopt, "checkpoint at size 0: root is not the empty root");
+  }
+
   std::map<char, std::uint64_t> expected_counts;
   std::unique_ptr<rocksdb::Iterator> nodes(impl_->db->NewIterator(ro));
   std::unique_ptr<rocksdb::Iterator> hashes(impl_->db->NewIterator(ro));
@@ -153,7 +186,8 @@ Result<VerifyReport> Ledger::verify(
     tree.append(leaf, completed);
     for (const auto& c : completed) {
       const auto s = impl_->db->Get(ro, detail::merkle_key(c.level, c.index), &value);
-      if (s.IsNotFound()) return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ") missing");
+      if (s.IsNotFound())
+        return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ") missing");
       WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
       if (value.size() != 32 || std::memcmp(value.data(), c.hash.bytes.data(), 32) != 0) {
         return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ", index " +
@@ -168,7 +202,8 @@ Result<VerifyReport> Ledger::verify(
       WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
       std::string want;
       detail::put_be64(seq, want);
-      detail::put_be64(detail::order_preserving(node->timestamp().time_since_epoch().count()), want);
+      detail::put_be64(detail::order_preserving(node->timestamp().time_since_epoch().count()),
+                       want);
       if (value != want) return fail(seq, "id index entry does not match the node");
       ++expected_counts[format::kById];
       ++report.index_entries;
@@ -181,6 +216,12 @@ Result<VerifyReport> Ledger::verify(
       if (!value.empty()) return fail(seq, std::string(index_name(prefix)) + " entry has a value");
       ++expected_counts[prefix];
       ++report.index_entries;
+    }
+    if (const auto cp = checkpoints.find(seq + 1); cp != checkpoints.end()) {
+      if (cp->second.root != tree.root()) {
+        return fail(seq, "checkpoint at size " + std::to_string(seq + 1) + ": root does not match");
+      }
+      ++report.checkpoints;
     }
     ++report.entries;
     nodes->Next();
@@ -217,6 +258,7 @@ Result<VerifyReport> Ledger::verify(
     }
     WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
   }
+  counts.erase(format::kCheckpoint);  // checked above, one by one
   for (const auto& [prefix, count] : counts) {
     const std::uint64_t want = expected_counts[prefix];
     if (count == want) continue;
@@ -225,8 +267,9 @@ Result<VerifyReport> Ledger::verify(
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
       const auto key = it->key().ToStringView();
       if (prefix == format::kById) {
-        const auto seq = it->value().size() == 16 ? std::optional(detail::get_be64(it->value().ToStringView()))
-                                                  : std::nullopt;
+        const auto seq = it->value().size() == 16
+                             ? std::optional(detail::get_be64(it->value().ToStringView()))
+                             : std::nullopt;
         if (!seq || *seq >= size) return fail(seq, "id index entry points past the ledger");
         auto e = impl_->read_entry(ro, *seq);
         if (!e || detail::id_key(e->node.id()) != key) {
@@ -239,13 +282,15 @@ Result<VerifyReport> Ledger::verify(
                                       " subtree records beyond the tree");
       }
       const auto seq = seq_of_key(prefix, key);
-      if (!seq || *seq >= size) return fail(seq, std::string(index_name(prefix)) + " entry points past the ledger");
+      if (!seq || *seq >= size)
+        return fail(seq, std::string(index_name(prefix)) + " entry points past the ledger");
       auto e = impl_->read_entry(ro, *seq);
       if (!e) return fail(seq, std::string(index_name(prefix)) + " entry for an unreadable node");
       implied_keys(e->node, *seq, implied);
       const bool known = std::any_of(implied.keys.begin(), implied.keys.end(),
                                      [&](const auto& k) { return k.second == key; });
-      if (!known) return fail(seq, std::string(index_name(prefix)) + " entry does not match the node");
+      if (!known)
+        return fail(seq, std::string(index_name(prefix)) + " entry does not match the node");
     }
     return fail(std::nullopt, std::string(index_name(prefix)) + ": " + std::to_string(count) +
                                   " keys, " + std::to_string(want) + " expected");

@@ -211,5 +211,23 @@ case_proof() {
   run 1 "$W" proof check "$vectors/consistency/4/swapped-roots.json"
 }
 
+case_checkpoint() {
+  sample; run 0 "$W" init; contains "$OUT" "checkpoint key: witness.ledger/"
+  key_mode=$(stat -c %a "$WITNESS_LEDGER/witness-signing.key"); [ "$key_mode" = 600 ] || fail "key mode $key_mode"
+  run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" checkpoint; echo "$OUT" >"$TMP/cp.txt"; contains "$OUT" $'\n3\n'
+  grep -q "BEGIN PRIVATE KEY" <<<"$OUT" && fail "checkpoint printed the private key"
+  run 0 "$W" checkpoint --public-key; echo "$OUT" >"$TMP/pub.txt"
+  run 0 "$W" checkpoint verify "$TMP/cp.txt" --public-key "$TMP/pub.txt"; contains "$OUT" "size 3"
+  run 0 "$W" checkpoint verify "$TMP/cp.txt" --public-key "$(cat "$TMP/pub.txt")" --json; contains "$OUT" '"verified":true'
+  sed 's/^3$/2/' "$TMP/cp.txt" >"$TMP/forged.txt"
+  run 1 "$W" checkpoint verify "$TMP/forged.txt" --public-key "$TMP/pub.txt"; contains "$OUT" "does NOT verify"
+  run 2 "$W" checkpoint verify "$TMP/cp.txt" --public-key "bad key"; contains "$ERR" "public key"
+  echo "garbage" >"$TMP/garbage.txt"
+  run 2 "$W" checkpoint verify "$TMP/garbage.txt" --public-key "$TMP/pub.txt"; contains "$ERR" "note"
+  run 0 "$W" checkpoint list; contains "$OUT" "witness.ledger/"
+  run 0 "$W" verify; contains "$OUT" "1 signed checkpoints"
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

@@ -77,5 +77,6 @@ class Progress {
 using Action = std::function<int()>;
 void register_ledger_commands(CLI::App& app, Action& action);
 void register_proof_commands(CLI::App& app, Action& action);
+void register_checkpoint_commands(CLI::App& app, Action& action);
 
 }  // namespace witness::tools

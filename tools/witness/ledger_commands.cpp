@@ -87,6 +87,7 @@ int run_init(const CommonOptions& opts) {
   } else {
     std::cout << "initialised ledger " << s.ledger_id << " at " << dir << " (format version "
               << s.format_version << ")\n";
+    if (const auto key = l->verifier_key()) std::cout << "checkpoint key: " << *key << "\n";
   }
   return kExitOk;
 }
@@ -266,8 +267,8 @@ int run_verify(const CommonOptions& opts) {
   if (opts.json) {
     std::cout << R"({"ok":)" << (r->ok() ? "true" : "false") << R"(,"entries":)" << r->entries
               << R"(,"index_entries":)" << r->index_entries << R"(,"merkle_nodes":)"
-              << r->merkle_nodes << R"(,"chain_head":")" << r->chain_head.to_hex()
-              << R"(","merkle_root":")" << r->merkle_root.to_hex() << '"';
+              << r->merkle_nodes << R"(,"checkpoints":)" << r->checkpoints << R"(,"chain_head":")"
+              << r->chain_head.to_hex() << R"(","merkle_root":")" << r->merkle_root.to_hex() << '"';
     if (r->problem) {
       std::cout << R"(,"problem":{)";
       if (r->problem->seq) std::cout << R"("seq":)" << *r->problem->seq << ",";
@@ -276,7 +277,8 @@ int run_verify(const CommonOptions& opts) {
     std::cout << "}\n";
   } else if (r->ok()) {
     std::cout << "verified " << r->entries << " entries, " << r->index_entries << " index entries, "
-              << r->merkle_nodes << " merkle subtrees\n"
+              << r->merkle_nodes << " merkle subtrees, " << r->checkpoints
+              << " signed checkpoints\n"
               << "chain head:  " << r->chain_head.to_hex() << "\n"
               << "merkle root: " << r->merkle_root.to_hex() << "\n";
   } else {

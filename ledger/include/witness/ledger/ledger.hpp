@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "witness/base/result.hpp"
+#include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/digest.hpp"
 #include "witness/ledger/entry.hpp"
 #include "witness/ledger/merkle.hpp"
@@ -75,6 +76,7 @@ struct VerifyReport {
   std::uint64_t entries = 0;        // entries re-hashed and checked
   std::uint64_t index_entries = 0;  // index keys checked (both directions)
   std::uint64_t merkle_nodes = 0;   // stored Merkle subtrees recomputed
+  std::uint64_t checkpoints = 0;    // stored checkpoints whose signature and root hold
   Digest chain_head;                // recomputed chain head
   Digest merkle_root;               // recomputed Merkle root
   std::optional<VerifyProblem> problem;
@@ -136,6 +138,16 @@ class Ledger {
   // Errors: kInvalidArgument (size1 > size2, or beyond the ledger), kCorruption.
   [[nodiscard]] Result<ConsistencyClaim> consistency_proof(std::uint64_t size1,
                                                            std::uint64_t size2) const;
+
+  // Signs the current tree head as a C2SP checkpoint, stores it (unless read-only) and returns
+  // the signed note. Errors: kFailedPrecondition (no signing key), kIOError.
+  [[nodiscard]] Result<std::string> checkpoint();
+  // The stored checkpoints (automatic and on demand), oldest first.
+  [[nodiscard]] Result<std::vector<std::string>> checkpoints() const;
+  // The checkpoint verifier key ("<origin>+<id>+<base64>"), when the ledger has a signing key.
+  [[nodiscard]] std::optional<std::string> verifier_key() const;
+  // The checkpoint origin line and key name: "witness.ledger/<ledger id>".
+  [[nodiscard]] const std::string& origin() const;
 
   [[nodiscard]] LedgerStats stats() const;
   [[nodiscard]] std::uint64_t size() const;

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 
 namespace witness::ledger {
 
@@ -20,6 +22,12 @@ struct OpenOptions {
   bool create_if_missing = false;                 // create an empty ledger when `dir` has none
   bool read_only = false;                         // open without write access (no appends)
   Durability durability = Durability::kBuffered;  // default for appends that don't say
+  // Ed25519 key that signs checkpoints. Default: `<dir>/witness-signing.key`, created (mode
+  // 0600) with a new ledger when create_signing_key is set. Without a key, no checkpoints.
+  std::optional<std::filesystem::path> signing_key;
+  bool create_signing_key = true;
+  // A signed checkpoint is stored every this many entries (0: never automatically).
+  std::uint64_t checkpoint_interval = 100000;
   std::size_t block_cache_bytes = 64U << 20U;
   std::size_t write_buffer_bytes = 64U << 20U;
 };

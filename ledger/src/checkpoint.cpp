@@ -1,0 +1,153 @@
+#include "witness/ledger/checkpoint.hpp"
+
+#include <charconv>
+
+#include "base64.hpp"
+#include "sha256.hpp"
+
+namespace witness::ledger {
+namespace {
+
+constexpr std::string_view kSignaturePrefix = "\xe2\x80\x94 ";  // em dash (U+2014), space
+constexpr std::uint8_t kEd25519Type = 0x01;
+
+std::array<std::uint8_t, 4> key_id(std::string_view name, const PublicKey& key) {
+  detail::Sha256 h;
+  h.update(name);
+  h.update(std::string_view("\n"));
+  const std::array<std::uint8_t, 1> type = {kEd25519Type};
+  h.update(std::span<const std::uint8_t>(type));
+  h.update(std::span<const std::uint8_t>(key));
+  const Digest d = h.finish();
+  return {d.bytes[0], d.bytes[1], d.bytes[2], d.bytes[3]};
+}
+
+std::string hex8(const std::array<std::uint8_t, 4>& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (const auto b : id) {
+    s.push_back(kHex[b >> 4U]);
+    s.push_back(kHex[b & 0xFU]);
+  }
+  return s;
+}
+
+struct ParsedNote {
+  std::string_view text;  // including its final newline
+  std::vector<std::pair<std::string_view, std::string_view>> signatures;  // (name, base64)
+};
+
+Result<ParsedNote> split_note(std::string_view note) {
+  for (const char c : note) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {
+      return invalid_argument("note: control character");
+    }
+  }
+  const auto sep = note.rfind("\n\n");
+  if (sep == std::string_view::npos) return invalid_argument("note: no blank line before signatures");
+  ParsedNote out;
+  out.text = note.substr(0, sep + 1);
+  std::string_view rest = note.substr(sep + 2);
+  if (rest.empty() || rest.back() != '\n') return invalid_argument("note: signatures must end in a newline");
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl + 1);
+    if (!line.starts_with(kSignaturePrefix)) return invalid_argument("note: malformed signature line");
+    line.remove_prefix(kSignaturePrefix.size());
+    const auto sp = line.find(' ');
+    if (sp == std::string_view::npos || sp == 0) return invalid_argument("note: malformed signature line");
+    out.signatures.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string checkpoint_text(const Checkpoint& c) {
+  return c.origin + "\n" + std::to_string(c.size) + "\n" + detail::base64_encode(c.root.bytes) + "\n";
+}
+
+std::string sign_checkpoint(const Checkpoint& checkpoint, const SigningKey& key,
+                            std::string_view key_name) {
+  const std::string text = checkpoint_text(checkpoint);
+  const Signature sig = key.sign(text);
+  const auto id = key_id(key_name, key.public_key());
+  std::vector<std::uint8_t> blob(id.begin(), id.end());
+  blob.insert(blob.end(), sig.begin(), sig.end());
+  return text + "\n" + std::string(kSignaturePrefix) + std::string(key_name) + " " +
+         detail::base64_encode(blob) + "\n";
+}
+
+std::string verifier_key(std::string_view key_name, const PublicKey& key) {
+  std::vector<std::uint8_t> blob{kEd25519Type};
+  blob.insert(blob.end(), key.begin(), key.end());
+  return std::string(key_name) + "+" + hex8(key_id(key_name, key)) + "+" + detail::base64_encode(blob);
+}
+
+Result<Checkpoint> parse_checkpoint(std::string_view note) {
+  WITNESS_ASSIGN_OR_RETURN(ParsedNote parsed, split_note(note));
+  std::string_view text = parsed.text;
+  const auto next_line = [&](std::string_view what) -> Result<std::string_view> {
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos) return invalid_argument("checkpoint: missing " + std::string(what));
+    const std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    return line;
+  };
+  Checkpoint c;
+  WITNESS_ASSIGN_OR_RETURN(std::string_view origin, next_line("origin line"));
+  if (origin.empty()) return invalid_argument("checkpoint: empty origin line");
+  c.origin = std::string(origin);
+  WITNESS_ASSIGN_OR_RETURN(std::string_view size, next_line("tree size line"));
+  const auto [ptr, ec] = std::from_chars(size.data(), size.data() + size.size(), c.size);
+  if (size.empty() || ec != std::errc() || ptr != size.data() + size.size() ||
+      (size.size() > 1 && size[0] == '0')) {
+    return invalid_argument("checkpoint: tree size \"" + std::string(size) + "\" is not a decimal number");
+  }
+  WITNESS_ASSIGN_OR_RETURN(std::string_view root, next_line("root hash line"));
+  auto bytes = detail::base64_decode(root);
+  if (!bytes || bytes->size() != Digest::kSize) {
+    return invalid_argument("checkpoint: root hash is not 32 bytes of base64");
+  }
+  std::copy(bytes->begin(), bytes->end(), c.root.bytes.begin());
+  return c;  // extension lines, if any, are signed but carry nothing witness reads
+}
+
+Result<Checkpoint> verify_checkpoint(std::string_view note, std::string_view verifier) {
+  // Verifier key: name+hex8+base64(0x01 || key).
+  const auto p1 = verifier.find('+');
+  const auto p2 = p1 == std::string_view::npos ? p1 : verifier.find('+', p1 + 1);
+  if (p1 == std::string_view::npos || p2 == std::string_view::npos || p1 == 0) {
+    return invalid_argument("public key: expected <name>+<key id>+<base64 key>");
+  }
+  const std::string_view name = verifier.substr(0, p1);
+  const std::string_view id_hex = verifier.substr(p1 + 1, p2 - p1 - 1);
+  auto key_blob = detail::base64_decode(verifier.substr(p2 + 1));
+  if (!key_blob || key_blob->size() != 33 || (*key_blob)[0] != kEd25519Type) {
+    return invalid_argument("public key: not an Ed25519 verifier key");
+  }
+  PublicKey key{};
+  std::copy(key_blob->begin() + 1, key_blob->end(), key.begin());
+  const auto id = key_id(name, key);
+  if (id_hex != hex8(id)) return invalid_argument("public key: key id does not match the key");
+
+  WITNESS_ASSIGN_OR_RETURN(Checkpoint c, parse_checkpoint(note));
+  WITNESS_ASSIGN_OR_RETURN(ParsedNote parsed, split_note(note));
+  for (const auto& [sig_name, b64] : parsed.signatures) {
+    if (sig_name != name) continue;
+    auto blob = detail::base64_decode(b64);
+    if (!blob || blob->size() != 4 + 64) continue;
+    if (!std::equal(id.begin(), id.end(), blob->begin())) continue;  // another key of that name
+    Signature sig{};
+    std::copy(blob->begin() + 4, blob->end(), sig.begin());
+    if (!verify_signature(key, parsed.text, sig)) {
+      return corruption("checkpoint: signature by " + std::string(name) + " does not verify");
+    }
+    return c;
+  }
+  return corruption("checkpoint: no signature by " + std::string(name) + " (key id " +
+                    std::string(id_hex) + ")");
+}
+
+}  // namespace witness::ledger

@@ -1,0 +1,113 @@
+// witness checkpoint [--public-key] | checkpoint list | checkpoint verify FILE --public-key KEY.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "witness/ledger/checkpoint.hpp"
+
+namespace witness::tools {
+namespace {
+
+Result<std::string> read_text(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot open " + path);
+  text << in.rdbuf();
+  return text.str();
+}
+
+int run_create(const CommonOptions& opts, bool public_key_only) {
+  auto l = open_ledger(opts, public_key_only);
+  if (!l) return report(l.error());
+  if (public_key_only) {
+    const auto key = l->verifier_key();
+    if (!key) return report(failed_precondition("this ledger has no signing key"));
+    std::cout << *key << "\n";
+    return kExitOk;
+  }
+  auto note = l->checkpoint();
+  if (!note) return report(note.error());
+  std::cout << *note;
+  return kExitOk;
+}
+
+int run_list(const CommonOptions& opts) {
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+  auto notes = l->checkpoints();
+  if (!notes) return report(notes.error());
+  for (std::size_t i = 0; i < notes->size(); ++i) std::cout << (i ? "\n" : "") << (*notes)[i];
+  return kExitOk;
+}
+
+// Exit 0: signed by that key; 1: not; 2: unreadable or malformed note or key.
+int run_verify(const std::string& file, const std::string& key_arg, bool json) {
+  auto note = read_text(file);
+  if (!note) return report(note.error());
+  // The key is given inline ("name+id+base64") or as a file holding that line.
+  std::string key = key_arg;
+  if (key.find('+') == std::string::npos && std::filesystem::exists(key)) {
+    auto text = read_text(key);
+    if (!text) return report(text.error());
+    key = *text;
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  }
+  auto cp = ledger::verify_checkpoint(*note, key);
+  if (!cp && cp.error().code != ErrorCode::kCorruption) return report(cp.error());
+  if (json) {
+    std::cout << R"({"verified":)" << (cp ? "true" : "false");
+    if (cp) {
+      std::cout << R"(,"origin":)" << json_string(cp->origin) << R"(,"size":)" << cp->size
+                << R"(,"root":")" << cp->root.to_hex() << "\"";
+    } else {
+      std::cout << R"(,"error":)" << json_string(cp.error().message);
+    }
+    std::cout << "}\n";
+  } else if (cp) {
+    std::cout << "checkpoint verified: " << cp->origin << " size " << cp->size << " root "
+              << cp->root.to_hex() << "\n";
+  } else {
+    std::cout << "checkpoint does NOT verify: " << cp.error().message << "\n";
+  }
+  return cp ? kExitOk : kExitCheckFailed;
+}
+
+}  // namespace
+
+void register_checkpoint_commands(CLI::App& app, Action& action) {
+  static CommonOptions common;
+  static bool public_key = false;
+  static std::string file;
+  static std::string key;
+  static bool json = false;
+
+  auto* cp = app.add_subcommand(
+      "checkpoint", "sign and store a checkpoint of the current tree head (C2SP tlog-checkpoint)");
+  add_common_options(*cp, common);
+  cp->add_flag("--public-key", public_key, "print the checkpoint verifier key instead");
+  cp->require_subcommand(0, 1);
+
+  auto* list = cp->add_subcommand("list", "print the stored checkpoints");
+  add_common_options(*list, common);
+  list->callback([&] { action = [] { return run_list(common); }; });
+
+  auto* verify = cp->add_subcommand("verify", "check a checkpoint's signature: exit 0 valid, 1 not");
+  verify->add_option("file", file, "signed checkpoint note, or -")->required();
+  verify->add_option("--public-key", key, "verifier key (name+id+base64) or a file holding it")
+      ->required();
+  verify->add_flag("--json", json, "machine-readable output");
+  verify->callback([&] { action = [] { return run_verify(file, key, json); }; });
+
+  cp->callback([cp, list, verify, &action] {
+    if (*list || *verify) return;
+    action = [] { return run_create(common, public_key); };
+  });
+}
+
+}  // namespace witness::tools
