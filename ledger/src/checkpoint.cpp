@@ -44,19 +44,23 @@ Result<ParsedNote> split_note(std::string_view note) {
     }
   }
   const auto sep = note.rfind("\n\n");
-  if (sep == std::string_view::npos) return invalid_argument("note: no blank line before signatures");
+  if (sep == std::string_view::npos)
+    return invalid_argument("note: no blank line before signatures");
   ParsedNote out;
   out.text = note.substr(0, sep + 1);
   std::string_view rest = note.substr(sep + 2);
-  if (rest.empty() || rest.back() != '\n') return invalid_argument("note: signatures must end in a newline");
+  if (rest.empty() || rest.back() != '\n')
+    return invalid_argument("note: signatures must end in a newline");
   while (!rest.empty()) {
     const auto nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
-    if (!line.starts_with(kSignaturePrefix)) return invalid_argument("note: malformed signature line");
+    if (!line.starts_with(kSignaturePrefix))
+      return invalid_argument("note: malformed signature line");
     line.remove_prefix(kSignaturePrefix.size());
     const auto sp = line.find(' ');
-    if (sp == std::string_view::npos || sp == 0) return invalid_argument("note: malformed signature line");
+    if (sp == std::string_view::npos || sp == 0)
+      return invalid_argument("note: malformed signature line");
     out.signatures.emplace_back(line.substr(0, sp), line.substr(sp + 1));
   }
   return out;
@@ -65,7 +69,8 @@ Result<ParsedNote> split_note(std::string_view note) {
 }  // namespace
 
 std::string checkpoint_text(const Checkpoint& c) {
-  return c.origin + "\n" + std::to_string(c.size) + "\n" + detail::base64_encode(c.root.bytes) + "\n";
+  return c.origin + "\n" + std::to_string(c.size) + "\n" + detail::base64_encode(c.root.bytes) +
+         "\n";
 }
 
 std::string sign_checkpoint(const Checkpoint& checkpoint, const SigningKey& key,
@@ -82,7 +87,8 @@ std::string sign_checkpoint(const Checkpoint& checkpoint, const SigningKey& key,
 std::string verifier_key(std::string_view key_name, const PublicKey& key) {
   std::vector<std::uint8_t> blob{kEd25519Type};
   blob.insert(blob.end(), key.begin(), key.end());
-  return std::string(key_name) + "+" + hex8(key_id(key_name, key)) + "+" + detail::base64_encode(blob);
+  return std::string(key_name) + "+" + hex8(key_id(key_name, key)) + "+" +
+         detail::base64_encode(blob);
 }
 
 Result<Checkpoint> parse_checkpoint(std::string_view note) {
@@ -90,7 +96,8 @@ Result<Checkpoint> parse_checkpoint(std::string_view note) {
   std::string_view text = parsed.text;
   const auto next_line = [&](std::string_view what) -> Result<std::string_view> {
     const auto nl = text.find('\n');
-    if (nl == std::string_view::npos) return invalid_argument("checkpoint: missing " + std::string(what));
+    if (nl == std::string_view::npos)
+      return invalid_argument("checkpoint: missing " + std::string(what));
     const std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
     return line;
@@ -103,7 +110,8 @@ Result<Checkpoint> parse_checkpoint(std::string_view note) {
   const auto [ptr, ec] = std::from_chars(size.data(), size.data() + size.size(), c.size);
   if (size.empty() || ec != std::errc() || ptr != size.data() + size.size() ||
       (size.size() > 1 && size[0] == '0')) {
-    return invalid_argument("checkpoint: tree size \"" + std::string(size) + "\" is not a decimal number");
+    return invalid_argument("checkpoint: tree size \"" + std::string(size) +
+                            "\" is not a decimal number");
   }
   WITNESS_ASSIGN_OR_RETURN(std::string_view root, next_line("root hash line"));
   auto bytes = detail::base64_decode(root);

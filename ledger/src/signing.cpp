@@ -1,11 +1,11 @@
 #include "witness/ledger/signing.hpp"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <unistd.h>
-
-#include <cstdio>
 
 namespace witness::ledger {
 namespace {
@@ -17,7 +17,9 @@ struct MdCtxDeleter {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }  // NOLINT(cppcoreguidelines-owning-memory)
+  void operator()(std::FILE* f) const {
+    std::fclose(f);
+  }  // NOLINT(cppcoreguidelines-owning-memory)
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
@@ -32,7 +34,6 @@ SigningKey::SigningKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SigningKey::SigningKey(SigningKey&&) noexcept = default;
 SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
 SigningKey::~SigningKey() = default;
-
 
 Result<SigningKey> SigningKey::generate() {
   Pkey pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
@@ -74,7 +75,8 @@ Status SigningKey::save(const std::filesystem::path& file) const {
     ::close(fd);
     return io_error("cannot write " + file.string());
   }
-  if (PEM_write_PrivateKey(f.get(), impl_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+  if (PEM_write_PrivateKey(f.get(), impl_->pkey.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1 ||
       std::fflush(f.get()) != 0 || ::fsync(fd) != 0) {
     return io_error("cannot write " + file.string());
   }

@@ -1,15 +1,17 @@
-#include <catch2/catch.hpp>
-#include <rocksdb/db.h>
-#include <sys/stat.h>
+#include "witness/ledger/checkpoint.hpp"
 
 #include <filesystem>
 #include <fstream>
 
+#include <catch2/catch.hpp>
+#include <rocksdb/db.h>
+#include <sys/stat.h>
+
+#include "witness/ledger/ledger.hpp"
+
 #include "format.hpp"
 #include "key_codec.hpp"
 #include "temp_dir.hpp"
-#include "witness/ledger/checkpoint.hpp"
-#include "witness/ledger/ledger.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
 using witness::testing::TempDir;
@@ -34,8 +36,9 @@ TEST_CASE("checkpoints are C2SP signed notes that verify only as signed", "[ledg
   root.bytes.fill(0xab);
   const Checkpoint cp{"witness.ledger/test", 42, root};
   const std::string note = sign_checkpoint(cp, *key, cp.origin);
-  CHECK(note.starts_with("witness.ledger/test\n42\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n\n"
-                         "\xe2\x80\x94 witness.ledger/test "));
+  CHECK(
+      note.starts_with("witness.ledger/test\n42\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n\n"
+                       "\xe2\x80\x94 witness.ledger/test "));
   CHECK(note.ends_with("\n"));
   const std::string vkey = verifier_key(cp.origin, key->public_key());
   CHECK(vkey.starts_with("witness.ledger/test+"));
@@ -47,10 +50,12 @@ TEST_CASE("checkpoints are C2SP signed notes that verify only as signed", "[ledg
   // Any change to the text breaks the signature; another key finds no signature of its own.
   std::string forged = note;
   forged.replace(forged.find("\n42\n"), 4, "\n43\n");
-  CHECK(verify_checkpoint(forged, vkey).error().message.find("does not verify") != std::string::npos);
+  CHECK(verify_checkpoint(forged, vkey).error().message.find("does not verify") !=
+        std::string::npos);
   auto other = SigningKey::generate();
-  CHECK(verify_checkpoint(note, verifier_key(cp.origin, other->public_key())).error().message.find(
-            "no signature by") != std::string::npos);
+  CHECK(verify_checkpoint(note, verifier_key(cp.origin, other->public_key()))
+            .error()
+            .message.find("no signature by") != std::string::npos);
   // Malformed inputs get clear errors.
   CHECK(verify_checkpoint(note, "nonsense").error().code == witness::ErrorCode::kInvalidArgument);
   CHECK(parse_checkpoint("a\n1\n").error().message.find("no blank line") != std::string::npos);
@@ -133,8 +138,12 @@ TEST_CASE("a ledger stores a signed checkpoint every K entries and verifies them
       REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path.string(), &raw).ok());
       std::unique_ptr<rocksdb::DB> db(raw);
       for (SequenceNumber s = 25; s < 35; ++s) {
-        REQUIRE(db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kNode, s)).ok());
-        REQUIRE(db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kEntry, s)).ok());
+        REQUIRE(
+            db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kNode, s))
+                .ok());
+        REQUIRE(
+            db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kEntry, s))
+                .ok());
       }
     }
     auto l = Ledger::open(path, OpenOptions{});
@@ -147,7 +156,8 @@ TEST_CASE("a ledger stores a signed checkpoint every K entries and verifies them
     CHECK(report->problem->what.find("beyond the ledger's 25 entries") != std::string::npos);
   }
   SECTION("without a key there are no checkpoints") {
-    auto bare = Ledger::open(dir / "bare", OpenOptions{.create_if_missing = true, .create_signing_key = false});
+    auto bare = Ledger::open(dir / "bare",
+                             OpenOptions{.create_if_missing = true, .create_signing_key = false});
     REQUIRE(bare);
     CHECK_FALSE(bare->verifier_key());
     CHECK(bare->checkpoint().error().code == witness::ErrorCode::kFailedPrecondition);

@@ -4,8 +4,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli.hpp"
 #include "witness/ledger/checkpoint.hpp"
+
+#include "cli.hpp"
 
 namespace witness::tools {
 namespace {
@@ -97,7 +98,8 @@ void register_checkpoint_commands(CLI::App& app, Action& action) {
   add_common_options(*list, common);
   list->callback([&] { action = [] { return run_list(common); }; });
 
-  auto* verify = cp->add_subcommand("verify", "check a checkpoint's signature: exit 0 valid, 1 not");
+  auto* verify =
+      cp->add_subcommand("verify", "check a checkpoint's signature: exit 0 valid, 1 not");
   verify->add_option("file", file, "signed checkpoint note, or -")->required();
   verify->add_option("--public-key", key, "verifier key (name+id+base64) or a file holding it")
       ->required();
