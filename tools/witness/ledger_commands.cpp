@@ -382,6 +382,7 @@ int run_append_batch(Ledger& l, std::istream& in, bool json) {
 // Stream mode: a reader thread parses lines while the main thread commits whatever has
 // arrived as one group, and acknowledges each node only after its commit.
 int run_append_stream(Ledger& l, std::istream& in) {
+  constexpr std::size_t kMaxStreamBatch = 1024;
   struct Item {
     std::uint64_t line = 0;
     ledger::TraceNode node;
@@ -428,8 +429,12 @@ int run_append_stream(Ledger& l, std::istream& in) {
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return finished || !queue.empty(); });
       if (queue.empty() && finished) break;
-      batch.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
-      queue.clear();
+      // At most kMaxStreamBatch per commit: one fsync covers many nodes, yet acknowledgements
+      // keep flowing while a long input is still being parsed.
+      const auto take = std::min<std::size_t>(queue.size(), kMaxStreamBatch);
+      batch.assign(std::make_move_iterator(queue.begin()),
+                   std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
+      queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
     }
     std::vector<ledger::TraceNode> nodes;
     nodes.reserve(batch.size());
