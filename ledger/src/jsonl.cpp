@@ -281,7 +281,8 @@ Result<std::uint64_t> export_jsonl(const Ledger& ledger, const ReplayOptions& op
   return n;
 }
 
-Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in) {
+Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in,
+                                               const std::function<void(std::uint64_t)>& progress) {
   std::vector<TraceNode> nodes;
   std::vector<NodeId> earlier;
   std::string line;
@@ -299,6 +300,7 @@ Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in)
     if (!node) return node.error().with_context(where);
     earlier.push_back(node->id());
     nodes.push_back(std::move(*node));
+    if (progress) progress(number);
   }
   if (in.bad()) return io_error("import: read failed");
   auto appended = ledger.append_batch(nodes);

@@ -126,8 +126,12 @@ Progress::Progress(std::string label, std::uint64_t total)
       enabled_(isatty(STDERR_FILENO) != 0 && total >= 10000),
       last_draw_ns_(now_ns()) {}
 
-Progress::~Progress() {
+Progress::~Progress() { finish(); }
+
+void Progress::finish() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");  // NOLINT: clear the bar's line
+  drawn_ = false;
+  enabled_ = false;
 }
 
 void Progress::update(std::uint64_t done) {

@@ -64,6 +64,8 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
   ~Progress();
   void update(std::uint64_t done);
+  // Clears the bar (if drawn) so that what follows starts on a clean line; no more drawing.
+  void finish();
 
  private:
   std::string label_;

@@ -241,6 +241,7 @@ int run_replay(const CommonOptions& opts, const RangeOptions& range, bool verify
     progress.update(e.seq + 1);
     return Status::ok();
   });
+  progress.finish();
   if (!summary) {
     if (summary.error().code == ErrorCode::kCorruption) {
       std::cerr << "witness: verification failed: " << summary.error().message << "\n";
@@ -263,6 +264,7 @@ int run_verify(const CommonOptions& opts) {
   if (!l) return report(l.error());
   Progress progress("verify", l->size());
   auto r = l->verify([&](std::uint64_t done, std::uint64_t) { progress.update(done); });
+  progress.finish();
   if (!r) return report(r.error());
   if (opts.json) {
     std::cout << R"({"ok":)" << (r->ok() ? "true" : "false") << R"(,"entries":)" << r->entries
@@ -304,6 +306,7 @@ int run_export(const CommonOptions& opts, const RangeOptions& range, const std::
   }
   Progress progress("export", l->size());
   auto n = ledger::export_jsonl(*l, *r, *os, [&](SequenceNumber s) { progress.update(s + 1); });
+  progress.finish();
   if (!n) return report(n.error());
   if (opts.json) {
     std::cerr << R"({"exported":)" << *n << "}\n";
@@ -319,7 +322,17 @@ int run_import(const CommonOptions& opts, const std::string& path) {
   if (!in) return report(in.error());
   auto l = open_ledger(opts, false);
   if (!l) return report(l.error());
-  auto results = ledger::import_jsonl(*l, **in);
+  // The total is unknown while reading a stream; for a file, its size in bytes over an average
+  // line gives a usable bar.
+  std::uint64_t estimate = 0;
+  if (path != "-") {
+    std::error_code ec;
+    estimate = std::filesystem::file_size(path, ec) / 400;
+  }
+  Progress progress("import", estimate);
+  auto results = ledger::import_jsonl(
+      *l, **in, [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); });
+  progress.finish();
   if (!results) return report(results.error());
   std::size_t inserted = 0;
   for (const auto& r : *results) inserted += r.inserted ? 1 : 0;

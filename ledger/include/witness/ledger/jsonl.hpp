@@ -70,6 +70,8 @@ struct NodeLine {
 
 // Reads exported JSON Lines from `in`, checks every id, and appends them as one atomic batch.
 // Errors: kInvalidArgument "line N: <field>: <what is wrong>"; nothing is appended then.
-[[nodiscard]] Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in);
+// `progress`, when set, is called with the number of lines read so far.
+[[nodiscard]] Result<std::vector<AppendResult>> import_jsonl(
+    Ledger& ledger, std::istream& in, const std::function<void(std::uint64_t)>& progress = {});
 
 }  // namespace witness::ledger
