@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "base64.hpp"
+#include "hex.hpp"
 #include "sha256.hpp"
 
 namespace witness::ledger {
@@ -22,15 +23,7 @@ std::array<std::uint8_t, 4> key_id(std::string_view name, const PublicKey& key) 
   return {d.bytes[0], d.bytes[1], d.bytes[2], d.bytes[3]};
 }
 
-std::string hex8(const std::array<std::uint8_t, 4>& id) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (const auto b : id) {
-    s.push_back(kHex[b >> 4U]);
-    s.push_back(kHex[b & 0xFU]);
-  }
-  return s;
-}
+std::string hex8(const std::array<std::uint8_t, 4>& id) { return detail::hex_encode(id); }
 
 struct ParsedNote {
   std::string_view text;  // including its final newline

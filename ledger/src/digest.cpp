@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 
+#include "hex.hpp"
 #include "sha256.hpp"
 
 namespace witness::ledger {
@@ -68,15 +69,7 @@ Digest leaf_hash(std::string_view stored_bytes) {
 
 }  // namespace detail
 
-std::string Digest::to_hex() const {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(kSize * 2, '0');
-  for (std::size_t i = 0; i < kSize; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4U];
-    out[2 * i + 1] = kHex[bytes[i] & 0xFU];
-  }
-  return out;
-}
+std::string Digest::to_hex() const { return detail::hex_encode(bytes); }
 
 Result<Digest> Digest::from_hex(std::string_view hex) {
   if (hex.size() != kSize * 2) {

@@ -4,6 +4,7 @@
 #include <istream>
 #include <ostream>
 
+#include "hex.hpp"
 #include "json.hpp"
 
 namespace witness::ledger {
@@ -96,6 +97,12 @@ Result<std::string> canonicalize_json(std::string_view text) {
   return out;
 }
 
+std::string quote_json_string(std::string_view s) {
+  std::string out;
+  json::write_string(s, out);
+  return out;
+}
+
 std::string to_json_line(const TraceNode& node) {
   // Keys in RFC 8785 order (all ASCII, so bytewise): id, kind, links, origin, payload,
   // signature, tags, timestamp, walk. The timestamp is an RFC 3339 string: as a JSON number,
@@ -122,12 +129,8 @@ std::string to_json_line(const TraceNode& node) {
   out += ",\"payload\":";
   out += node.payload_json();
   if (node.signature()) {
-    static constexpr char kHex[] = "0123456789abcdef";
     out += ",\"signature\":\"";
-    for (const auto b : *node.signature()) {
-      out.push_back(kHex[b >> 4U]);
-      out.push_back(kHex[b & 0xFU]);
-    }
+    out += detail::hex_encode(*node.signature());
     out += "\"";
   }
   out += ",\"tags\":[";

@@ -13,6 +13,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "format.hpp"
+#include "hex.hpp"
 #include "key_codec.hpp"
 #include "ledger_impl.hpp"
 #include "node_codec.hpp"
@@ -97,17 +98,6 @@ std::string be32(std::uint32_t v) {
   std::string s(4, '\0');
   for (std::size_t i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (24U - 8U * i)) & 0xFFU);
   return s;
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : bytes) {
-    const auto u = static_cast<unsigned char>(c);
-    out.push_back(kHex[u >> 4U]);
-    out.push_back(kHex[u & 0xFU]);
-  }
-  return out;
 }
 
 struct DigestHash {
@@ -380,7 +370,7 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   std::string id;
   WITNESS_RETURN_IF_ERROR(
       detail::to_status(db->Get(rocksdb::ReadOptions(), format::kMetaLedgerId, &id), "ledger id"));
-  impl->ledger_id = hex(id);
+  impl->ledger_id = detail::hex_encode(id);
   impl->origin = "witness.ledger/" + impl->ledger_id;
   {
     const std::filesystem::path key_file =
@@ -515,15 +505,23 @@ Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   return d;
 }
 
+namespace {
+// A proof or root can name any size the ledger has reached, and no other.
+Status check_tree_size(std::uint64_t size, std::uint64_t current) {
+  if (size > current) {
+    return invalid_argument("tree size " + std::to_string(size) + " exceeds the ledger size " +
+                            std::to_string(current));
+  }
+  return Status::ok();
+}
+}  // namespace
+
 Result<Ledger::TreeHead> Ledger::tree_head(std::optional<std::uint64_t> size) const {
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   const std::uint64_t current = this->size();
   const std::uint64_t n = size.value_or(current);
-  if (n > current) {
-    return invalid_argument("tree size " + std::to_string(n) + " exceeds the ledger size " +
-                            std::to_string(current));
-  }
+  WITNESS_RETURN_IF_ERROR(check_tree_size(n, current));
   WITNESS_ASSIGN_OR_RETURN(Digest root, merkle_root(n, impl_->subtree_fn(ro)));
   return TreeHead{n, root};
 }
@@ -534,10 +532,7 @@ Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
   const auto ro = snap.read_options();
   const std::uint64_t current = this->size();
   const std::uint64_t n = size.value_or(current);
-  if (n > current) {
-    return invalid_argument("tree size " + std::to_string(n) + " exceeds the ledger size " +
-                            std::to_string(current));
-  }
+  WITNESS_RETURN_IF_ERROR(check_tree_size(n, current));
   if (seq >= n) {
     return invalid_argument("seq " + std::to_string(seq) + " is not below tree size " +
                             std::to_string(n));
@@ -554,10 +549,7 @@ Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uin
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   const std::uint64_t current = this->size();
-  if (size2 > current) {
-    return invalid_argument("tree size " + std::to_string(size2) + " exceeds the ledger size " +
-                            std::to_string(current));
-  }
+  WITNESS_RETURN_IF_ERROR(check_tree_size(size2, current));
   if (size1 > size2) {
     return invalid_argument("size " + std::to_string(size1) + " is larger than size " +
                             std::to_string(size2));

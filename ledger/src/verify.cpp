@@ -11,6 +11,7 @@
 #include <rocksdb/iterator.h>
 
 #include "format.hpp"
+#include "hex.hpp"
 #include "key_codec.hpp"
 #include "ledger_impl.hpp"
 #include "node_codec.hpp"
@@ -249,10 +250,8 @@ Result<VerifyReport> Ledger::verify(
       const char prefix = key[0];
       if (prefix == format::kMeta) continue;
       if (index_name(prefix) == "unknown") {
-        static constexpr char kHex[] = "0123456789abcdef";
-        const auto u = static_cast<unsigned char>(prefix);
-        return fail(std::nullopt, std::string("unknown key with prefix byte 0x") + kHex[u >> 4U] +
-                                      kHex[u & 0xFU]);
+        return fail(std::nullopt, "unknown key with prefix byte 0x" +
+                                      detail::hex_encode(std::string_view(&prefix, 1)));
       }
       ++counts[prefix];
     }

@@ -70,24 +70,7 @@ Result<ledger::Durability> parse_durability(const std::string& text) {
   return invalid_argument("--durability: expected buffered or sync, got \"" + text + "\"");
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[u >> 4U];
-      out += kHex[u & 0xFU];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+std::string json_string(std::string_view s) { return ledger::quote_json_string(s); }
 
 std::string entry_json(const ledger::Entry& entry) {
   const std::string node = ledger::to_json_line(entry.node);

@@ -21,6 +21,9 @@ namespace witness::ledger {
 // (malformed JSON, duplicate key, invalid UTF-8, lone surrogate, number out of range).
 [[nodiscard]] Result<std::string> canonicalize_json(std::string_view json);
 
+// Returns `s` as a JSON string literal (quotes included) with RFC 8785's minimal escapes.
+[[nodiscard]] std::string quote_json_string(std::string_view s);
+
 // Returns `node` as one line of canonical JSON (no newline): {"id", "kind", "links", "origin",
 // "payload", "signature"?, "tags", "timestamp", "walk"?}. Equal nodes give equal bytes.
 [[nodiscard]] std::string to_json_line(const TraceNode& node);
