@@ -277,8 +277,6 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       }
       return;
     }
-  } else if (sync) {
-    // Every node was already present; nothing to write, and nothing newer to make durable.
   }
   std::lock_guard lock(mu);
   next_seq = seq;

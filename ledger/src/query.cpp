@@ -73,18 +73,6 @@ class TermStream final : public SeqStream {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
-// Seqs of every entry: the 'n' keys.
-class AllStream final : public SeqStream {
- public:
-  AllStream(rocksdb::DB* db, const rocksdb::ReadOptions& ro, Order order)
-      : inner_(db, ro, std::string(1, format::kNode), order) {}
-  std::optional<SequenceNumber> seek(SequenceNumber target) override { return inner_.seek(target); }
-  [[nodiscard]] Status status() const override { return inner_.status(); }
-
- private:
-  TermStream inner_;
-};
-
 // Seqs whose timestamps fall in [since, until], from the time index, sorted into query order.
 class TimeStream final : public SeqStream {
  public:
@@ -164,7 +152,10 @@ class QueryResult::Impl {
           lo_, hi_, query_.order));
       time_checked_by_index_ = true;
     }
-    if (streams_.empty()) streams_.push_back(std::make_unique<AllStream>(db_, ro, query_.order));
+    if (streams_.empty()) {  // no filter: every entry, from the node records themselves
+      streams_.push_back(
+          std::make_unique<TermStream>(db_, ro, std::string(1, format::kNode), query_.order));
+    }
     for (const auto& s : streams_) WITNESS_RETURN_IF_ERROR(s->status());
     next_target_ = forward ? lo_ : hi_;
     return Status::ok();

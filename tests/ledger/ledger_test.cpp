@@ -404,12 +404,6 @@ TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]
   // Change one stored node behind the ledger's back: verification names its seq.
   std::string bytes;
   {
-    auto l = Ledger::open(dir / "ledger", OpenOptions{});
-    REQUIRE(l);
-    auto e = l->get(23);
-    REQUIRE(e);
-  }
-  {
     rocksdb::DB* raw = nullptr;
     REQUIRE(rocksdb::DB::Open(rocksdb::Options(), (dir / "ledger").string(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
