@@ -4,7 +4,9 @@ BUILD_DIR  ?= build/release
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 
-.PHONY: deps configure build test demo bench install asan format format-check clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: deps configure build test demo bench install asan fuzz format format-check clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -32,6 +34,15 @@ asan: deps
 	cmake --preset dev
 	cmake --build --preset dev -j $(JOBS)
 	ctest --preset dev -j $(JOBS)
+
+# libFuzzer targets (clang, with ASan+UBSan), each run for FUZZ_SECONDS on a copy of its seed
+# corpus in tests/fuzz/corpus; crashes are written to build/fuzz/crashes.
+fuzz: deps
+	CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DWITNESS_BUILD_TESTS=OFF -DWITNESS_BUILD_BENCH=OFF -DWITNESS_BUILD_FUZZ=ON \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
+	cmake --build build/fuzz -j $(JOBS)
+	bash scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -11,6 +11,7 @@ packages=(
   libbenchmark-dev
   pybind11-dev python3-dev python3-pytest
   clang-format
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -96,7 +96,7 @@ class Parser {
       ++pos_;
       skip_ws();
       WITNESS_ASSIGN_OR_RETURN(Value v, parse_value(depth + 1));
-      members.emplace_back(std::move(key), std::move(v));
+      members.push_back(Member{std::move(key), std::move(v)});
       skip_ws();
       if (pos_ >= text_.size()) return fail("unexpected end of input in object");
       if (text_[pos_] == ',') {
@@ -547,7 +547,7 @@ void write_canonical(const Value& value, std::string& out) {
     }
     default: {
       const auto& obj = std::get<Object>(value.v);
-      std::vector<const std::pair<std::string, Value>*> sorted;
+      std::vector<const Member*> sorted;
       sorted.reserve(obj.size());
       for (const auto& m : obj) sorted.push_back(&m);
       std::sort(sorted.begin(), sorted.end(),

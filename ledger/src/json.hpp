@@ -15,9 +15,11 @@
 namespace witness::ledger::json {
 
 struct Value;
+struct Member;
 using Array = std::vector<Value>;
-// Members in input order; the parser rejects duplicate keys (I-JSON, RFC 7493).
-using Object = std::vector<std::pair<std::string, Value>>;
+// Members in input order; the parser rejects duplicate keys (I-JSON, RFC 7493). A named
+// struct, not std::pair: pair<string, Value> needs Value complete where Value is defined.
+using Object = std::vector<Member>;
 
 struct Null {};
 // A number keeps its literal text: integers such as ns timestamps need more than a double's
@@ -37,6 +39,11 @@ struct Value {
   [[nodiscard]] bool is_null() const { return std::holds_alternative<Null>(v); }
   // Returns the member `key` of an object, or nullptr.
   [[nodiscard]] const Value* find(std::string_view key) const;
+};
+
+struct Member {
+  std::string first;  // the key
+  Value second;       // the value
 };
 
 // Limits that keep hostile input from exhausting the stack.

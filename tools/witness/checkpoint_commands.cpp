@@ -106,7 +106,7 @@ void register_checkpoint_commands(CLI::App& app, Action& action) {
   verify->add_flag("--json", json, "machine-readable output");
   verify->callback([&] { action = [] { return run_verify(file, key, json); }; });
 
-  cp->callback([cp, list, verify, &action] {
+  cp->callback([list, verify, &action] {
     if (*list || *verify) return;
     action = [] { return run_create(common, public_key); };
   });
