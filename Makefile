@@ -45,7 +45,7 @@ fuzz: deps
 	bash scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 format:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
 
 format-check:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror

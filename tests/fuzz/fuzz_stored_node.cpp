@@ -3,8 +3,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "node_codec.hpp"
 #include "witness/base/result.hpp"
+
+#include "node_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);  // NOLINT

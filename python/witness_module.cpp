@@ -1,0 +1,462 @@
+// The Python module `witness` (SPEC 9): the ledger, its nodes, proofs and checkpoints, in
+// Python's idiom. Errors raise exceptions carrying the library's message; long operations
+// release the GIL.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "witness/ledger/checkpoint.hpp"
+#include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/ledger.hpp"
+#include "witness/ledger/proof_json.hpp"
+
+namespace py = pybind11;
+namespace wl = witness::ledger;
+
+namespace {
+
+// Raised for corruption and failed verification; the other codes map to built-in exceptions.
+PyObject* g_corruption_error = nullptr;
+
+[[noreturn]] void raise(const witness::Error& e) {
+  switch (e.code) {
+    case witness::ErrorCode::kInvalidArgument:
+      throw py::value_error(e.message);
+    case witness::ErrorCode::kNotFound:
+      throw py::key_error(e.message);
+    case witness::ErrorCode::kCorruption:
+      PyErr_SetString(g_corruption_error, e.message.c_str());
+      throw py::error_already_set();
+    case witness::ErrorCode::kIOError: {
+      PyErr_SetString(PyExc_OSError, e.message.c_str());
+      throw py::error_already_set();
+    }
+    default:
+      throw std::runtime_error(e.message);
+  }
+}
+
+template <typename T>
+T unwrap(witness::Result<T> r) {
+  if (!r) raise(r.error());
+  return std::move(r).value();
+}
+
+void unwrap(const witness::Status& s) {
+  if (!s) raise(s.error());
+}
+
+wl::Timestamp to_timestamp(const py::object& value, const char* what) {
+  if (py::isinstance<py::int_>(value)) {
+    return wl::Timestamp(std::chrono::nanoseconds(value.cast<std::int64_t>()));
+  }
+  if (py::isinstance<py::str>(value)) return unwrap(wl::parse_rfc3339(value.cast<std::string>()));
+  throw py::type_error(std::string(what) + ": expected int nanoseconds or an RFC 3339 string");
+}
+
+std::string dumps(const py::object& value) {
+  static const py::object json_dumps = py::module_::import("json").attr("dumps");
+  return json_dumps(value, py::arg("ensure_ascii") = false).cast<std::string>();
+}
+
+py::object loads(const std::string& text) {
+  static const py::object json_loads = py::module_::import("json").attr("loads");
+  return json_loads(text);
+}
+
+// A node as Python sees it: the TraceNode and, when it came from a ledger, its seq.
+struct PyNode {
+  wl::TraceNode node;
+  std::optional<wl::SequenceNumber> seq;
+};
+
+py::list links_of(const wl::TraceNode& n) {
+  py::list out;
+  for (const auto& l : n.links()) {
+    out.append(py::make_tuple(std::string(wl::relation_name(l.relation)), l.target.to_hex()));
+  }
+  return out;
+}
+
+py::dict node_dict(const PyNode& p) {
+  const auto& n = p.node;
+  py::dict d;
+  if (p.seq) d["seq"] = *p.seq;
+  d["id"] = n.id().to_hex();
+  d["origin"] = n.origin();
+  d["kind"] = n.kind();
+  d["timestamp"] = n.timestamp().time_since_epoch().count();
+  d["walk"] = n.walk() ? py::cast(*n.walk()) : py::none();
+  d["tags"] = std::vector<std::string>(n.tags().begin(), n.tags().end());
+  d["links"] = links_of(n);
+  d["payload"] = loads(n.payload_json());
+  return d;
+}
+
+// Builds a TraceNode from keyword arguments. Links: [(relation, target)] where target is a hex
+// id or a TraceNode.
+wl::TraceNode make_node(const std::string& origin, const std::string& kind,
+                        const py::object& payload, const py::object& timestamp,
+                        const std::optional<std::string>& walk,
+                        const std::vector<std::string>& tags, const py::object& links) {
+  wl::NodeDraft d;
+  d.origin = origin;
+  d.kind = kind;
+  if (!timestamp.is_none()) d.timestamp = to_timestamp(timestamp, "timestamp");
+  d.walk = walk;
+  d.tags = tags;
+  if (payload.is_none()) {
+    d.payload_json = "{}";
+  } else if (py::isinstance<py::str>(payload)) {
+    d.payload_json = payload.cast<std::string>();
+  } else {
+    d.payload_json = dumps(payload);
+  }
+  if (!links.is_none()) {
+    for (const auto& item : links) {
+      const auto pair = item.cast<py::tuple>();
+      if (pair.size() != 2) throw py::value_error("links: expected (relation, target) pairs");
+      const auto relation = unwrap(wl::parse_relation(pair[0].cast<std::string>()));
+      wl::NodeId target;
+      if (py::isinstance<PyNode>(pair[1])) {
+        target = pair[1].cast<const PyNode&>().node.id();
+      } else {
+        auto parsed = wl::Digest::from_hex(pair[1].cast<std::string>());
+        if (!parsed) raise(parsed.error().with_context("links: target"));
+        target = *parsed;
+      }
+      d.links.push_back(wl::Link{relation, target});
+    }
+  }
+  return unwrap(wl::TraceNode::create(std::move(d)));
+}
+
+// The Python Ledger: owns the C++ Ledger until close().
+class PyLedger {
+ public:
+  explicit PyLedger(wl::Ledger ledger) : ledger_(std::make_unique<wl::Ledger>(std::move(ledger))) {}
+
+  wl::Ledger& get() {
+    if (!ledger_) throw std::runtime_error("ledger is closed");
+    return *ledger_;
+  }
+  void close() {
+    py::gil_scoped_release release;
+    ledger_.reset();
+  }
+  [[nodiscard]] bool closed() const { return ledger_ == nullptr; }
+
+ private:
+  std::unique_ptr<wl::Ledger> ledger_;
+};
+
+// A lazy query: iterates a QueryResult, keeping its Ledger alive.
+class QueryIterator {
+ public:
+  QueryIterator(wl::QueryResult result) : result_(std::move(result)) {}  // NOLINT
+  PyNode next() {
+    if (!started_) {
+      started_ = true;
+      it_ = result_.begin();
+    } else {
+      ++it_;
+    }
+    if (it_ == result_.end()) {
+      unwrap(result_.status());
+      throw py::stop_iteration();
+    }
+    return PyNode{it_->node, it_->seq};
+  }
+  [[nodiscard]] std::optional<std::string> next_cursor() const {
+    const auto c = result_.next_cursor();
+    if (!c) return std::nullopt;
+    return c->to_string();
+  }
+
+ private:
+  wl::QueryResult result_;
+  wl::QueryResult::iterator it_;
+  bool started_ = false;
+};
+
+wl::Digest id_or_seq(wl::Ledger& l, const py::object& ref) {
+  if (py::isinstance<py::int_>(ref)) return unwrap(l.get(ref.cast<wl::SequenceNumber>())).node.id();
+  if (py::isinstance<PyNode>(ref)) return ref.cast<const PyNode&>().node.id();
+  return unwrap(wl::Digest::from_hex(ref.cast<std::string>()));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(witness, m) {
+  m.doc() = "witness: an append-only, tamper-evident trace ledger";
+  static py::exception<std::runtime_error> corruption(m, "CorruptionError", PyExc_RuntimeError);
+  g_corruption_error = corruption.ptr();
+
+  py::class_<PyNode>(m, "TraceNode", "An immutable, content-addressed trace record.")
+      .def(
+          py::init([](const std::string& origin, const std::string& kind, const py::object& payload,
+                      const py::object& timestamp, const std::optional<std::string>& walk,
+                      const std::vector<std::string>& tags, const py::object& links) {
+            return PyNode{make_node(origin, kind, payload, timestamp, walk, tags, links), {}};
+          }),
+          py::kw_only(), py::arg("origin"), py::arg("kind"), py::arg("payload") = py::none(),
+          py::arg("timestamp") = py::none(), py::arg("walk") = py::none(),
+          py::arg("tags") = std::vector<std::string>{}, py::arg("links") = py::none())
+      .def_property_readonly("id", [](const PyNode& p) { return p.node.id().to_hex(); })
+      .def_property_readonly("seq", [](const PyNode& p) { return p.seq; })
+      .def_property_readonly("origin", [](const PyNode& p) { return p.node.origin(); })
+      .def_property_readonly("kind", [](const PyNode& p) { return p.node.kind(); })
+      .def_property_readonly(
+          "timestamp",
+          [](const PyNode& p) { return p.node.timestamp().time_since_epoch().count(); })
+      .def_property_readonly("walk", [](const PyNode& p) { return p.node.walk(); })
+      .def_property_readonly("tags",
+                             [](const PyNode& p) {
+                               return std::vector<std::string>(p.node.tags().begin(),
+                                                               p.node.tags().end());
+                             })
+      .def_property_readonly("links", [](const PyNode& p) { return links_of(p.node); })
+      .def_property_readonly("payload",
+                             [](const PyNode& p) { return loads(p.node.payload_json()); })
+      .def_property_readonly("payload_json", [](const PyNode& p) { return p.node.payload_json(); })
+      .def("to_dict", &node_dict)
+      .def("to_json", [](const PyNode& p) { return wl::to_json_line(p.node); })
+      .def("__eq__", [](const PyNode& a, const PyNode& b) { return a.node == b.node; })
+      .def("__hash__", [](const PyNode& p) { return py::hash(py::str(p.node.id().to_hex())); })
+      .def("__repr__", [](const PyNode& p) {
+        return "TraceNode(" + (p.seq ? "seq=" + std::to_string(*p.seq) + ", " : std::string()) +
+               "id=" + p.node.id().to_hex().substr(0, 12) + ", origin=" + p.node.origin() +
+               ", kind=" + p.node.kind() + ")";
+      });
+
+  py::class_<QueryIterator>(m, "QueryIterator",
+                            "Entries of a query, read lazily from one snapshot.")
+      .def("__iter__", [](QueryIterator& it) -> QueryIterator& { return it; })
+      .def("__next__", &QueryIterator::next)
+      .def_property_readonly("next_cursor", &QueryIterator::next_cursor,
+                             "set after a limited query stopped early: pass as cursor=");
+
+  py::class_<PyLedger>(m, "Ledger", "An append-only, hash-chained ledger in a RocksDB directory.")
+      .def_static(
+          "open",
+          [](const std::string& path, bool create, bool read_only, const std::string& durability) {
+            wl::OpenOptions o{.create_if_missing = create, .read_only = read_only};
+            if (durability == "sync") {
+              o.durability = wl::Durability::kSync;
+            } else if (durability != "buffered") {
+              throw py::value_error("durability: expected 'buffered' or 'sync'");
+            }
+            py::gil_scoped_release release;
+            auto l = wl::Ledger::open(path, o);
+            py::gil_scoped_acquire acquire;
+            return PyLedger(unwrap(std::move(l)));
+          },
+          py::arg("path"), py::kw_only(), py::arg("create") = false, py::arg("read_only") = false,
+          py::arg("durability") = "buffered")
+      .def("__enter__", [](PyLedger& l) -> PyLedger& { return l; })
+      .def("__exit__", [](PyLedger& l, const py::args&) { l.close(); })
+      .def("close", &PyLedger::close)
+      .def_property_readonly("closed", &PyLedger::closed)
+      .def("__len__", [](PyLedger& l) { return l.get().size(); })
+      .def(
+          "append",
+          [](PyLedger& l, const py::object& node, const std::optional<std::string>& origin,
+             const std::optional<std::string>& kind, const py::object& payload,
+             const py::object& timestamp, const std::optional<std::string>& walk,
+             const std::vector<std::string>& tags, const py::object& links) {
+            const wl::TraceNode n = node.is_none()
+                                        ? make_node(origin.value_or(""), kind.value_or(""), payload,
+                                                    timestamp, walk, tags, links)
+                                        : node.cast<const PyNode&>().node;
+            wl::AppendResult r;
+            {
+              py::gil_scoped_release release;
+              r = unwrap(l.get().append(n));
+            }
+            return PyNode{n, r.seq};
+          },
+          py::arg("node") = py::none(), py::kw_only(), py::arg("origin") = py::none(),
+          py::arg("kind") = py::none(), py::arg("payload") = py::none(),
+          py::arg("timestamp") = py::none(), py::arg("walk") = py::none(),
+          py::arg("tags") = std::vector<std::string>{}, py::arg("links") = py::none(),
+          "Appends a node (a TraceNode, or keyword fields) and returns it with its seq.")
+      .def(
+          "append_batch",
+          [](PyLedger& l, const std::vector<PyNode>& nodes) {
+            std::vector<wl::TraceNode> batch;
+            batch.reserve(nodes.size());
+            for (const auto& p : nodes) batch.push_back(p.node);
+            std::vector<wl::AppendResult> results;
+            {
+              py::gil_scoped_release release;
+              results = unwrap(l.get().append_batch(batch));
+            }
+            std::vector<PyNode> out;
+            for (std::size_t i = 0; i < batch.size(); ++i)
+              out.push_back({batch[i], results[i].seq});
+            return out;
+          },
+          py::arg("nodes"), "Appends all nodes atomically, or none (raises).")
+      .def("get",
+           [](PyLedger& l, wl::SequenceNumber seq) {
+             auto e = unwrap(l.get().get(seq));
+             return PyNode{e.node, e.seq};
+           })
+      .def("find",
+           [](PyLedger& l, const std::string& id) {
+             auto e = unwrap(l.get().find(unwrap(wl::Digest::from_hex(id))));
+             return PyNode{e.node, e.seq};
+           })
+      .def(
+          "query",
+          [](PyLedger& l, const std::optional<std::string>& origin,
+             const std::optional<std::string>& kind, const std::optional<std::string>& walk,
+             const std::vector<std::string>& tags, const py::object& since, const py::object& until,
+             std::optional<wl::SequenceNumber> from_seq, std::optional<wl::SequenceNumber> to_seq,
+             bool newest_first, std::optional<std::size_t> limit,
+             const std::optional<std::string>& cursor) {
+            wl::Query q{.origin = origin,
+                        .kind = kind,
+                        .walk = walk,
+                        .tags = tags,
+                        .from_seq = from_seq,
+                        .to_seq = to_seq,
+                        .order = newest_first ? wl::Order::kNewestFirst : wl::Order::kOldestFirst,
+                        .limit = limit};
+            if (!since.is_none()) q.since = to_timestamp(since, "since");
+            if (!until.is_none()) q.until = to_timestamp(until, "until");
+            if (cursor) q.cursor = unwrap(wl::Cursor::parse(*cursor));
+            return QueryIterator(unwrap(l.get().query(q)));
+          },
+          py::kw_only(), py::arg("origin") = py::none(), py::arg("kind") = py::none(),
+          py::arg("walk") = py::none(), py::arg("tags") = std::vector<std::string>{},
+          py::arg("since") = py::none(), py::arg("until") = py::none(),
+          py::arg("from_seq") = py::none(), py::arg("to_seq") = py::none(),
+          py::arg("newest_first") = false, py::arg("limit") = py::none(),
+          py::arg("cursor") = py::none(), py::keep_alive<0, 1>(),
+          "Iterates the entries matching every given filter, in seq order.")
+      .def(
+          "walk",
+          [](PyLedger& l, const py::object& start, const std::string& direction, unsigned depth) {
+            if (direction != "ancestors" && direction != "descendants") {
+              throw py::value_error("direction: expected 'ancestors' or 'descendants'");
+            }
+            const auto id = id_or_seq(l.get(), start);
+            std::vector<wl::CausalStep> steps;
+            {
+              py::gil_scoped_release release;
+              steps = unwrap(l.get().walk(id,
+                                          direction == "ancestors" ? wl::Direction::kAncestors
+                                                                   : wl::Direction::kDescendants,
+                                          depth));
+            }
+            py::list out;
+            for (const auto& s : steps) {
+              out.append(py::make_tuple(s.depth, std::string(wl::relation_name(s.relation)),
+                                        PyNode{s.entry.node, s.entry.seq}));
+            }
+            return out;
+          },
+          py::arg("start"), py::arg("direction") = "ancestors", py::arg("depth") = 16,
+          "Returns [(depth, relation, node)] reached from start (a seq, hex id or node).")
+      .def(
+          "replay",
+          [](PyLedger& l, const std::function<void(PyNode)>& callback,
+             std::optional<wl::SequenceNumber> from_seq, std::optional<wl::SequenceNumber> to_seq,
+             bool verify) {
+            wl::ReplaySummary summary;
+            {
+              py::gil_scoped_release release;
+              summary = unwrap(
+                  l.get().replay({.from_seq = from_seq, .to_seq = to_seq, .verify_chain = verify},
+                                 [&](const wl::Entry& e) -> witness::Status {
+                                   py::gil_scoped_acquire acquire;
+                                   callback(PyNode{e.node, e.seq});
+                                   return witness::Status::ok();
+                                 }));
+            }
+            return summary.visited;
+          },
+          py::arg("callback"), py::kw_only(), py::arg("from_seq") = py::none(),
+          py::arg("to_seq") = py::none(), py::arg("verify") = false,
+          "Calls callback(node) for each entry in seq order; returns how many were visited.")
+      .def(
+          "verify",
+          [](PyLedger& l) {
+            wl::VerifyReport r;
+            {
+              py::gil_scoped_release release;
+              r = unwrap(l.get().verify());
+            }
+            py::dict d;
+            d["ok"] = r.ok();
+            d["entries"] = r.entries;
+            d["index_entries"] = r.index_entries;
+            d["merkle_nodes"] = r.merkle_nodes;
+            d["checkpoints"] = r.checkpoints;
+            d["chain_head"] = r.chain_head.to_hex();
+            d["merkle_root"] = r.merkle_root.to_hex();
+            if (r.problem) {
+              d["problem_seq"] = r.problem->seq;
+              d["problem"] = r.problem->what;
+            }
+            return d;
+          },
+          "Full check; returns a report dict whose 'ok' is False with 'problem' and 'problem_seq'.")
+      .def(
+          "inclusion_proof",
+          [](PyLedger& l, wl::SequenceNumber seq, std::optional<std::uint64_t> size) {
+            return loads(wl::to_proof_json(unwrap(l.get().inclusion_proof(seq, size))));
+          },
+          py::arg("seq"), py::arg("size") = py::none())
+      .def("consistency_proof",
+           [](PyLedger& l, std::uint64_t size1, std::uint64_t size2) {
+             return loads(wl::to_proof_json(unwrap(l.get().consistency_proof(size1, size2))));
+           })
+      .def("checkpoint", [](PyLedger& l) { return unwrap(l.get().checkpoint()); })
+      .def_property_readonly("verifier_key", [](PyLedger& l) { return l.get().verifier_key(); })
+      .def_property_readonly("stats", [](PyLedger& l) {
+        const auto s = l.get().stats();
+        py::dict d;
+        d["size"] = s.size;
+        d["chain_head"] = s.chain_head.to_hex();
+        d["merkle_root"] = s.merkle_root.to_hex();
+        d["format_version"] = s.format_version;
+        d["ledger_id"] = s.ledger_id;
+        return d;
+      });
+
+  m.def(
+      "verify_proof",
+      [](const py::object& proof) {
+        const std::string text =
+            py::isinstance<py::str>(proof) ? proof.cast<std::string>() : dumps(proof);
+        const auto claim = unwrap(wl::parse_proof_json(text));
+        return wl::verify_claim(claim).has_value();
+      },
+      py::arg("proof"), "Checks an inclusion or consistency proof (dict or JSON) with no ledger.");
+  m.def(
+      "verify_checkpoint",
+      [](const std::string& note, const std::string& public_key) {
+        auto cp = wl::verify_checkpoint(note, public_key);
+        if (!cp) {
+          if (cp.error().code == witness::ErrorCode::kCorruption) return py::object(py::none());
+          raise(cp.error());
+        }
+        py::dict d;
+        d["origin"] = cp->origin;
+        d["size"] = cp->size;
+        d["root"] = cp->root.to_hex();
+        return py::object(d);
+      },
+      py::arg("note"), py::arg("public_key"),
+      "Returns {'origin','size','root'} when the note is signed by that key, else None.");
+  m.def("canonicalize_json",
+        [](const std::string& text) { return unwrap(wl::canonicalize_json(text)); });
+}
