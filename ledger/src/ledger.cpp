@@ -503,34 +503,53 @@ Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   return d;
 }
 
-namespace {
-// A proof or root can name any size the ledger has reached, and no other.
-Status check_tree_size(std::uint64_t size, std::uint64_t current) {
-  if (size > current) {
+Result<std::uint64_t> Ledger::Impl::snapshot_size(const rocksdb::ReadOptions& ro) const {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
+  WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "ledger size"));
+  if (!it->Valid() || it->key().size() != 9 || it->key()[0] != format::kEntry) return 0;
+  return detail::get_be64(it->key().ToStringView().substr(1)) + 1;
+}
+
+// A root or proof can name any size the ledger has reached, and no other. `head` is read
+// before the snapshot, so sizes up to it are in the snapshot; a commit becomes visible just
+// before the head moves, so a larger size is checked against the snapshot itself.
+Status Ledger::Impl::check_tree_size(std::uint64_t size, const TreeHead& head,
+                                     const rocksdb::ReadOptions& ro) const {
+  if (size <= head.size) return Status::ok();
+  WITNESS_ASSIGN_OR_RETURN(const std::uint64_t visible, snapshot_size(ro));
+  if (size > visible) {
     return invalid_argument("tree size " + std::to_string(size) + " exceeds the ledger size " +
-                            std::to_string(current));
+                            std::to_string(visible));
   }
   return Status::ok();
 }
-}  // namespace
+
+Ledger::TreeHead Ledger::Impl::current_head() const {
+  std::lock_guard lock(mu);
+  return TreeHead{frontier.size(), frontier.root()};
+}
 
 Result<Ledger::TreeHead> Ledger::tree_head(std::optional<std::uint64_t> size) const {
+  // The head first, then the snapshot: entries are committed before the head moves, so the
+  // snapshot holds at least head.size entries. (The other order races with appends.)
+  const TreeHead head = impl_->current_head();
+  const std::uint64_t n = size.value_or(head.size);
+  if (n == head.size) return head;  // the frontier knows this root: no reads
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
-  const std::uint64_t current = this->size();
-  const std::uint64_t n = size.value_or(current);
-  WITNESS_RETURN_IF_ERROR(check_tree_size(n, current));
+  WITNESS_RETURN_IF_ERROR(impl_->check_tree_size(n, head, ro));
   WITNESS_ASSIGN_OR_RETURN(Digest root, merkle_root(n, impl_->subtree_fn(ro)));
   return TreeHead{n, root};
 }
 
 Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
                                                std::optional<std::uint64_t> size) const {
+  const TreeHead head = impl_->current_head();  // before the snapshot: see tree_head
+  const std::uint64_t n = size.value_or(head.size);
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
-  const std::uint64_t current = this->size();
-  const std::uint64_t n = size.value_or(current);
-  WITNESS_RETURN_IF_ERROR(check_tree_size(n, current));
+  WITNESS_RETURN_IF_ERROR(impl_->check_tree_size(n, head, ro));
   if (seq >= n) {
     return invalid_argument("seq " + std::to_string(seq) + " is not below tree size " +
                             std::to_string(n));
@@ -539,15 +558,19 @@ Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
   InclusionClaim claim;
   WITNESS_ASSIGN_OR_RETURN(claim.proof, make_inclusion_proof(seq, n, fn));
   WITNESS_ASSIGN_OR_RETURN(claim.leaf_hash, fn(0, seq));
-  WITNESS_ASSIGN_OR_RETURN(claim.root, merkle_root(n, fn));
+  if (n == head.size) {
+    claim.root = head.root;
+  } else {
+    WITNESS_ASSIGN_OR_RETURN(claim.root, merkle_root(n, fn));
+  }
   return claim;
 }
 
 Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uint64_t size2) const {
+  const TreeHead head = impl_->current_head();  // before the snapshot: see tree_head
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
-  const std::uint64_t current = this->size();
-  WITNESS_RETURN_IF_ERROR(check_tree_size(size2, current));
+  WITNESS_RETURN_IF_ERROR(impl_->check_tree_size(size2, head, ro));
   if (size1 > size2) {
     return invalid_argument("size " + std::to_string(size1) + " is larger than size " +
                             std::to_string(size2));
@@ -556,7 +579,11 @@ Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uin
   ConsistencyClaim claim;
   WITNESS_ASSIGN_OR_RETURN(claim.proof, make_consistency_proof(size1, size2, fn));
   WITNESS_ASSIGN_OR_RETURN(claim.root1, merkle_root(size1, fn));
-  WITNESS_ASSIGN_OR_RETURN(claim.root2, merkle_root(size2, fn));
+  if (size2 == head.size) {
+    claim.root2 = head.root;
+  } else {
+    WITNESS_ASSIGN_OR_RETURN(claim.root2, merkle_root(size2, fn));
+  }
   return claim;
 }
 

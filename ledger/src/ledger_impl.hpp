@@ -55,7 +55,7 @@ struct Ledger::Impl {
   std::string origin;                     // checkpoint origin and key name: witness.ledger/<id>
   std::optional<SigningKey> signing_key;  // signs checkpoints, when present
 
-  std::mutex mu;                // guards writers, next_seq, chain_head, frontier
+  mutable std::mutex mu;        // guards writers, next_seq, chain_head, frontier
   std::deque<Writer*> writers;  // front is the current leader
   SequenceNumber next_seq = 0;
   Digest chain_head;
@@ -73,6 +73,15 @@ struct Ledger::Impl {
   // hash record, higher levels from 'm' keys. Errors: kNotFound, kCorruption.
   [[nodiscard]] Result<Digest> subtree_hash(const rocksdb::ReadOptions& ro, unsigned level,
                                             std::uint64_t index) const;
+
+  // The committed tree's size and root, from the in-memory frontier.
+  [[nodiscard]] TreeHead current_head() const;
+  // The number of entries visible through `ro` (from the last hash record).
+  [[nodiscard]] Result<std::uint64_t> snapshot_size(const rocksdb::ReadOptions& ro) const;
+  // Ok when a tree of `size` entries is visible through `ro`; `head` was read before `ro`'s
+  // snapshot was taken. Errors: kInvalidArgument.
+  [[nodiscard]] Status check_tree_size(std::uint64_t size, const TreeHead& head,
+                                       const rocksdb::ReadOptions& ro) const;
 
   // subtree_hash bound to `ro`, for the Merkle algorithms. Borrows `ro` and this.
   [[nodiscard]] SubtreeHashFn subtree_fn(const rocksdb::ReadOptions& ro) const {
