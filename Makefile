@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test demo bench install asan fuzz format format-check clean
+.PHONY: deps configure build test demo bench install asan tsan fuzz format format-check clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -35,6 +35,16 @@ asan: deps
 	cmake --preset dev
 	cmake --build --preset dev -j $(JOBS)
 	ctest --preset dev -j $(JOBS)
+
+# The threaded tests under ThreadSanitizer. Reports with a RocksDB frame are suppressed (Debian's
+# RocksDB is not built for TSan; tests/tsan/suppressions.txt); any other report fails.
+tsan: deps
+	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWITNESS_BUILD_BENCH=OFF \
+	  -DWITNESS_BUILD_PYTHON=OFF -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread"
+	cmake --build build/tsan --target witness_ledger_tests -j $(JOBS)
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
+	  build/tsan/tests/witness_ledger_tests "[concurrency]"
 
 # libFuzzer targets (clang, with ASan+UBSan), each run for FUZZ_SECONDS on a copy of its seed
 # corpus in tests/fuzz/corpus; crashes are written to build/fuzz/crashes.
