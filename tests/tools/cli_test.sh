@@ -56,6 +56,9 @@ case_init() {
   run 0 "$W" init; contains "$OUT" "initialised ledger"
   run 2 "$W" init; contains "$ERR" "already exists"
   run 0 "$W" stats --json; contains "$OUT" '"size":0'
+  mkdir -p "$TMP/full" && touch "$TMP/full/notes.txt"
+  run 2 "$W" init --ledger "$TMP/full"; contains "$ERR" "exists and is not empty"
+  [ "$(ls "$TMP/full")" = "notes.txt" ] || fail "init wrote into a non-empty directory"
   run 2 "$W" stats --ledger "$TMP/absent"; contains "$ERR" "no ledger at"
   [ ! -e "$TMP/absent" ] || fail "stats created a directory"
   env -u WITNESS_LEDGER "$W" stats >/dev/null 2>"$TMP/err"; [ $? = 2 ] || fail "no --ledger must exit 2"

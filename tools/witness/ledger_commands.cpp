@@ -78,6 +78,11 @@ int run_init(const CommonOptions& opts) {
   if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
     return report(failed_precondition("a ledger already exists at " + dir));
   }
+  // A ledger owns its directory: never scatter RocksDB files among someone else's.
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    return report(failed_precondition(dir + " exists and is not empty; give a new directory"));
+  }
   auto l = Ledger::open(dir, ledger::OpenOptions{.create_if_missing = true});
   if (!l) return report(l.error());
   const auto s = l->stats();
