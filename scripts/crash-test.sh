@@ -28,10 +28,13 @@ for k in $(seq 1 "$kills"); do
   : >"$work/acks.jsonl"
   "$W" append --stream --durability sync "$work/stream.jsonl" >"$work/acks.jsonl" 2>"$work/err" &
   pid=$!
-  # Kill somewhere between 0.3 s and 2.3 s in (opening after a kill replays RocksDB's WAL, about
-  # 0.3 s here, so earlier kills would mostly land before the first commit). Each run re-sends the whole stream: nodes already
+  # Kill somewhere in a 2 s window that starts after 0.3 s (opening after a kill replays
+  # RocksDB's WAL, about 0.3 s here, so earlier kills would mostly land before the first commit). Each run re-sends the whole stream: nodes already
   # present are acknowledged with their existing seq, so the run resumes where the last died.
-  delay_ms=$(( 300 + RANDOM % 2000 ))
+  # A restarted run first re-acknowledges what is already present (about 50 per ms here), so
+  # the window grows with the ledger; otherwise late kills would rarely hit new appends.
+  present=$("$W" stats --json | grep -o '"size":[0-9]*' | cut -d: -f2)
+  delay_ms=$(( 300 + present / 50 + RANDOM % 2000 ))
   sleep "$(( delay_ms / 1000 )).$(printf '%03d' $(( delay_ms % 1000 )))"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
