@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the main job (SPEC 8), first version. On a fresh ./demo-ledger: append a realistic
 # incident (detector alerts, agent reactions linked to them, a human decision), query one
-# agent's history, walk an action's causes, replay with verification, export, summarise.
+# agent's history, walk an action's causes, replay with verification, export, prove, check the
+# operad laws and record their verdicts, summarise.
 set -euo pipefail
 W="${1:-build/release/tools/witness}"
 cd "$(dirname "$0")/.."
@@ -54,6 +55,10 @@ say "signed checkpoint (C2SP tlog-checkpoint, Ed25519), verified with the public
 "$W" checkpoint | tee demo-out/checkpoint.txt
 "$W" checkpoint --public-key >demo-out/public-key.txt
 "$W" checkpoint verify demo-out/checkpoint.txt --public-key demo-out/public-key.txt
+
+say "operad laws: every shipped suite, verdicts recorded as law.verdict nodes (witness laws)"
+"$W" laws --cases 200 --ledger "$WITNESS_LEDGER" | tail -n 2
+"$W" query --origin witness.laws --tag law:sequential-associativity
 
 say "summary"
 "$W" stats

@@ -1,7 +1,9 @@
-// A find_package(witness) consumer: appends one node to a fresh ledger and reads it back.
+// A find_package(witness) consumer: appends one node to a fresh ledger and reads it back, and
+// checks the laws of a shipped operad suite.
 #include <cstdio>
 
 #include "witness/ledger/ledger.hpp"
+#include "witness/operad/suites.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
@@ -14,6 +16,8 @@ int main(int argc, char** argv) {
   if (!seq) return 1;
   auto back = ledger->get(seq->seq);
   if (!back || back->node.id() != node->id()) return 1;
+  auto laws = witness::operad::run_suite("walk", {.cases = 20, .seed = 1});
+  if (!laws || !laws->passed()) return 1;
   std::printf("package consumer ok: seq %llu id %s\n", static_cast<unsigned long long>(seq->seq),
               node->id().to_hex().c_str());
   return 0;

@@ -80,5 +80,6 @@ using Action = std::function<int()>;
 void register_ledger_commands(CLI::App& app, Action& action);
 void register_proof_commands(CLI::App& app, Action& action);
 void register_checkpoint_commands(CLI::App& app, Action& action);
+void register_laws_command(CLI::App& app, Action& action);
 
 }  // namespace witness::tools

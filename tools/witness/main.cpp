@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     witness::tools::register_ledger_commands(app, action);
     witness::tools::register_proof_commands(app, action);
     witness::tools::register_checkpoint_commands(app, action);
+    witness::tools::register_laws_command(app, action);
 
     try {
       app.parse(argc, argv);
