@@ -1,0 +1,93 @@
+// The gate (SPEC 5.3): decides whether a subject may perform an action on a resource at a cost,
+// and holds budget for it. reserve / commit / release give zero overshoot: across all threads,
+// the committed plus reserved cost of a covenant never exceeds its budget in any dimension, and
+// a derived covenant's spending counts against every ancestor too.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "witness/base/result.hpp"
+#include "witness/covenant/covenant.hpp"
+
+namespace witness::covenant {
+
+// A decision and why. Cheap to make: names the deciding covenant and rule by index; Gate::explain
+// renders it as text.
+struct Decision {
+  Reason reason = Reason::kNoCovenant;
+  std::string covenant;                // the covenant that decided (empty: none)
+  RuleVerdict rule;                    // the deciding rule in that covenant's rights
+  Budget remaining;                    // what is left after this request (allowed) or now (denied)
+  std::optional<Dimension> exhausted;  // kOverBudget: the dimension short
+  std::optional<std::chrono::nanoseconds> retry_after;  // kRateLimited: when a call fits
+  std::uint64_t reservation = 0;  // reserve(): the reservation to commit or release (0: none)
+  [[nodiscard]] bool allowed() const { return reason == Reason::kAllowed; }
+};
+
+struct GateOptions {
+  // The time used for expiry and rates; default: the system clock.
+  std::function<Timestamp()> clock;
+};
+
+// Holds covenants and their budget use. One covenant per subject is in force: granting a new
+// covenant for a subject replaces the old one for that subject (the old one stays valid as a
+// parent of others).
+// Thread safety: all methods may be called concurrently.
+class Gate {
+ public:
+  explicit Gate(GateOptions options = {});
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  Gate(Gate&&) noexcept;
+  Gate& operator=(Gate&&) noexcept;
+  ~Gate();
+
+  // Adds `covenant` and puts it in force for its subject. Errors: kInvalidArgument for an empty
+  // id or subject, an id already granted, or rights wider than the parent's (a derived
+  // covenant's rights must equal meet(parent, rights)); kNotFound for an unknown parent;
+  // kFailedPrecondition for a revoked parent.
+  [[nodiscard]] Status grant(const Covenant& covenant);
+
+  // Revokes the covenant `id` and every covenant derived from it, now and for good.
+  // Errors: kNotFound.
+  [[nodiscard]] Status revoke(std::string_view id);
+
+  // Decides without holding anything: as reserve() would now.
+  [[nodiscard]] Decision check(std::string_view subject, std::string_view action,
+                               const Resource& resource, const Cost& cost) const;
+
+  // Decides and, when allowed, holds `cost` against the covenant and its ancestors and takes a
+  // call from their rate buckets; Decision::reservation names the hold.
+  [[nodiscard]] Decision reserve(std::string_view subject, std::string_view action,
+                                 const Resource& resource, const Cost& cost);
+
+  // Turns a hold into spending of `actual` (at most the reserved cost in every dimension; the
+  // rest is returned). Errors: kNotFound for an unknown or finished reservation;
+  // kInvalidArgument when `actual` exceeds the reservation (the hold stays).
+  [[nodiscard]] Status commit(std::uint64_t reservation, const Cost& actual);
+  // Returns a hold unspent. Errors: kNotFound.
+  [[nodiscard]] Status release(std::uint64_t reservation);
+
+  // The covenant in force for `subject`, if any.
+  [[nodiscard]] std::optional<Covenant> covenant_for(std::string_view subject) const;
+  // The covenant `id`. Errors: kNotFound.
+  [[nodiscard]] Result<Covenant> covenant(std::string_view id) const;
+  // Committed spending of covenant `id` (its own and its descendants'). Errors: kNotFound.
+  [[nodiscard]] Result<Cost> spent(std::string_view id) const;
+
+  // The decision as one line: "allowed by triage-v1: permit ledger.append kind=agent.*;
+  // remaining calls=99" or "denied (over-budget: tokens) by triage-v1 ...".
+  [[nodiscard]] std::string explain(const Decision& decision) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace witness::covenant
