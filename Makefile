@@ -42,9 +42,11 @@ tsan: deps
 	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWITNESS_BUILD_BENCH=OFF \
 	  -DWITNESS_BUILD_PYTHON=OFF -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread"
-	cmake --build build/tsan --target witness_ledger_tests -j $(JOBS)
+	cmake --build build/tsan --target witness_ledger_tests witness_covenant_tests -j $(JOBS)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
 	  build/tsan/tests/witness_ledger_tests "[concurrency]"
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
+	  build/tsan/tests/witness_covenant_tests "[concurrency]"
 
 # libFuzzer targets (clang, with ASan+UBSan), each run for FUZZ_SECONDS on a copy of its seed
 # corpus in tests/fuzz/corpus; crashes are written to build/fuzz/crashes.
