@@ -94,6 +94,7 @@ struct Gate::Impl {
   mutable std::shared_mutex mu;  // guards the maps and the derivation tree
   std::unordered_map<std::string, std::unique_ptr<State>, StringHash, std::equal_to<>> by_id;
   std::unordered_map<std::string, State*, StringHash, std::equal_to<>> by_subject;
+  std::vector<State*> in_grant_order;
   std::mutex held_mu;
   std::unordered_map<std::uint64_t, Held> held;
   std::atomic<std::uint64_t> next_reservation{1};
@@ -234,6 +235,7 @@ Status Gate::grant(const Covenant& covenant) {
   }
   State* raw = state.get();
   impl_->by_id.emplace(covenant.id, std::move(state));
+  impl_->in_grant_order.push_back(raw);
   impl_->by_subject.insert_or_assign(covenant.subject, raw);
   return Status::ok();
 }
@@ -314,6 +316,17 @@ std::optional<Covenant> Gate::covenant_for(std::string_view subject) const {
   auto it = impl_->by_subject.find(subject);
   if (it == impl_->by_subject.end()) return std::nullopt;
   return it->second->covenant;
+}
+
+std::vector<Gate::Listing> Gate::covenants() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<Listing> out;
+  for (const State* s : impl_->in_grant_order) {
+    auto it = impl_->by_subject.find(s->covenant.subject);
+    out.push_back(
+        {s->covenant, s->revoked.load(), it != impl_->by_subject.end() && it->second == s});
+  }
+  return out;
 }
 
 Result<Covenant> Gate::covenant(std::string_view id) const {

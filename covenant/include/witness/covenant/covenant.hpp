@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "witness/base/result.hpp"
+#include "witness/ledger/signing.hpp"
 #include "witness/ledger/trace_node.hpp"
 #include "witness/operad/operad_concepts.hpp"
 
@@ -185,6 +186,8 @@ struct Covenant {
   std::string issuer;   // who granted it
   std::optional<std::string> parent;
   Rights rights;
+  // When set, nodes from `subject` must carry a valid Ed25519 signature over their id.
+  std::optional<ledger::PublicKey> public_key;
   friend bool operator==(const Covenant&, const Covenant&) = default;
 };
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "witness/base/result.hpp"
 #include "witness/covenant/covenant.hpp"
@@ -76,6 +77,14 @@ class Gate {
 
   // The covenant in force for `subject`, if any.
   [[nodiscard]] std::optional<Covenant> covenant_for(std::string_view subject) const;
+  // Every granted covenant in grant order, with whether it is revoked (itself or through an
+  // ancestor) and whether it is the one in force for its subject.
+  struct Listing {
+    Covenant covenant;
+    bool revoked = false;
+    bool in_force = false;
+  };
+  [[nodiscard]] std::vector<Listing> covenants() const;
   // The covenant `id`. Errors: kNotFound.
   [[nodiscard]] Result<Covenant> covenant(std::string_view id) const;
   // Committed spending of covenant `id` (its own and its descendants'). Errors: kNotFound.

@@ -1,0 +1,178 @@
+// Manifest parsing with yaml-cpp: strict (unknown fields are errors, so typos do not silently
+// widen or drop rights) and every error names its line and field.
+#include "witness/covenant/manifest.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "witness/ledger/digest.hpp"
+
+namespace witness::covenant {
+namespace {
+
+Error at(const YAML::Node& node, const std::string& field, const std::string& what) {
+  const auto mark = node.Mark();
+  const std::string line = mark.line >= 0 ? "line " + std::to_string(mark.line + 1) + ": " : "";
+  return invalid_argument(line + field + ": " + what);
+}
+
+bool is_name(std::string_view s) {
+  return !s.empty() && s.size() <= 256 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
+  });
+}
+
+Result<std::string> scalar(const YAML::Node& node, const std::string& field) {
+  if (!node.IsScalar()) return at(node, field, "expected a string");
+  return node.Scalar();
+}
+
+Result<std::vector<std::string>> string_list(const YAML::Node& node, const std::string& field) {
+  if (!node.IsSequence()) return at(node, field, "expected a list");
+  std::vector<std::string> out;
+  for (std::size_t k = 0; k < node.size(); ++k) {
+    WITNESS_ASSIGN_OR_RETURN(auto s, scalar(node[k], field + "[" + std::to_string(k) + "]"));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::uint64_t> count(const YAML::Node& node, const std::string& field) {
+  WITNESS_ASSIGN_OR_RETURN(auto text, scalar(node, field));
+  if (text.empty() || text.size() > 19 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return at(node, field, "expected a non-negative integer, got \"" + text + "\"");
+  }
+  return std::stoull(text);
+}
+
+Result<Manifest> parse_document(const YAML::Node& root) {
+  if (!root.IsMap()) return at(root, "manifest", "expected a mapping of fields");
+  static const std::set<std::string> kKnown = {
+      "id",     "version", "description", "capabilities", "permissions",
+      "models", "budgets", "rate",        "expires",      "public_key"};
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (kKnown.count(key) == 0) {
+      return at(kv.first, key,
+                "unknown field (id, version, description, capabilities, permissions, models, "
+                "budgets, rate, expires, public_key)");
+    }
+  }
+  Manifest m;
+  for (const char* required : {"id", "version", "capabilities"}) {
+    if (!root[required]) return at(root, required, "missing");
+  }
+  WITNESS_ASSIGN_OR_RETURN(m.id, scalar(root["id"], "id"));
+  if (!is_name(m.id)) {
+    return at(root["id"], "id", "\"" + m.id + "\" is not 1-256 of [A-Za-z0-9._:-]");
+  }
+  WITNESS_ASSIGN_OR_RETURN(m.version, scalar(root["version"], "version"));
+  if (!is_name(m.version)) {
+    return at(root["version"], "version", "\"" + m.version + "\" is not 1-256 of [A-Za-z0-9._:-]");
+  }
+  if (root["description"]) {
+    WITNESS_ASSIGN_OR_RETURN(m.description, scalar(root["description"], "description"));
+  }
+  WITNESS_ASSIGN_OR_RETURN(m.capabilities, string_list(root["capabilities"], "capabilities"));
+  for (std::size_t k = 0; k < m.capabilities.size(); ++k) {
+    const std::string& action = m.capabilities[k];
+    if (action.empty() || action.find_first_of(" \t\n") != std::string::npos) {
+      return at(root["capabilities"][k], "capabilities[" + std::to_string(k) + "]",
+                "\"" + action + "\" is not an action (a glob without spaces)");
+    }
+  }
+  if (root["permissions"]) {
+    WITNESS_ASSIGN_OR_RETURN(auto rules, string_list(root["permissions"], "permissions"));
+    for (std::size_t k = 0; k < rules.size(); ++k) {
+      auto rule = Rule::parse(rules[k]);
+      if (!rule) {
+        return at(root["permissions"][k], "permissions[" + std::to_string(k) + "]",
+                  rule.error().message);
+      }
+      m.permissions.push_back(std::move(rule).value());
+    }
+  }
+  if (root["models"]) {
+    WITNESS_ASSIGN_OR_RETURN(m.models, string_list(root["models"], "models"));
+    for (std::size_t k = 0; k < m.models.size(); ++k) {
+      if (!is_name(m.models[k])) {
+        return at(root["models"][k], "models[" + std::to_string(k) + "]",
+                  "\"" + m.models[k] + "\" is not a model name");
+      }
+    }
+  }
+  if (const auto budgets = root["budgets"]) {
+    if (!budgets.IsMap()) return at(budgets, "budgets", "expected a mapping dimension: limit");
+    for (const auto& kv : budgets) {
+      const std::string name = kv.first.Scalar();
+      auto dim = parse_dimension(name);
+      if (!dim) return at(kv.first, "budgets." + name, dim.error().message);
+      WITNESS_ASSIGN_OR_RETURN(auto limit, count(kv.second, "budgets." + name));
+      m.budget[*dim] = limit;
+    }
+  }
+  if (const auto rate = root["rate"]) {
+    if (!rate.IsMap() || !rate["per_second"] || !rate["burst"] || rate.size() != 2) {
+      return at(rate, "rate", "expected {per_second: N, burst: N}");
+    }
+    WITNESS_ASSIGN_OR_RETURN(auto per_second, count(rate["per_second"], "rate.per_second"));
+    WITNESS_ASSIGN_OR_RETURN(auto burst, count(rate["burst"], "rate.burst"));
+    m.rate = Rate{per_second, burst};
+  }
+  if (const auto expires = root["expires"]) {
+    WITNESS_ASSIGN_OR_RETURN(auto text, scalar(expires, "expires"));
+    auto t = ledger::parse_rfc3339(text);
+    if (!t) return at(expires, "expires", "\"" + text + "\" is not an RFC 3339 time");
+    m.expires = *t;
+  }
+  if (const auto key = root["public_key"]) {
+    WITNESS_ASSIGN_OR_RETURN(auto text, scalar(key, "public_key"));
+    auto bytes = ledger::Digest::from_hex(text);
+    if (!bytes) return at(key, "public_key", "expected 64 hex digits (an Ed25519 public key)");
+    ledger::PublicKey pk{};
+    std::copy(bytes->bytes.begin(), bytes->bytes.end(), pk.begin());
+    m.public_key = pk;
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<Manifest> parse_manifest(std::string_view yaml) {
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (!root || root.IsNull()) return invalid_argument("manifest: empty document");
+    return parse_document(root);
+  } catch (const YAML::Exception& e) {
+    const std::string line =
+        e.mark.line >= 0 ? "line " + std::to_string(e.mark.line + 1) + ": " : "";
+    return invalid_argument(line + "YAML: " + e.msg);
+  }
+}
+
+Covenant covenant_from(const Manifest& m, std::string issuer) {
+  std::vector<Rule> capabilities;
+  for (const auto& action : m.capabilities) {
+    capabilities.push_back(Rule{Effect::kPermit, action, {}});
+  }
+  std::vector<Rule> permissions = m.permissions;
+  for (const auto& model : m.models) {
+    permissions.push_back(Rule{Effect::kPermit, "model.query", ResourcePattern{.kind = model}});
+  }
+  Rights rights{
+      .rule_sets = {make_rule_set(std::move(capabilities)), make_rule_set(std::move(permissions))},
+      .budget = m.budget,
+      .rate = m.rate,
+      .expires = m.expires};
+  return Covenant{.id = m.id + "@" + m.version,
+                  .subject = m.id,
+                  .issuer = std::move(issuer),
+                  .rights = normalize(std::move(rights)),
+                  .public_key = m.public_key};
+}
+
+}  // namespace witness::covenant

@@ -1,0 +1,178 @@
+// Covenant records: JSON payloads (nlohmann::json; canonicalised by the ledger on append) and
+// replay into a gate.
+#include "witness/covenant/registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "witness/ledger/digest.hpp"
+
+namespace witness::covenant {
+namespace {
+
+using nlohmann::json;
+
+std::string hex_of(const ledger::PublicKey& key) {
+  ledger::Digest d;
+  std::copy(key.begin(), key.end(), d.bytes.begin());
+  return d.to_hex();
+}
+
+Result<Covenant> from_json(const json& j) {
+  if (!j.is_object() || !j.contains("covenant") || !j["covenant"].is_object()) {
+    return invalid_argument("grant payload: no \"covenant\" object");
+  }
+  const json& c = j["covenant"];
+  Covenant out;
+  for (const char* field : {"id", "subject", "issuer"}) {
+    if (!c.contains(field) || !c[field].is_string()) {
+      return invalid_argument(std::string("grant payload: covenant.") + field +
+                              ": expected a string");
+    }
+  }
+  out.id = c["id"].get<std::string>();
+  out.subject = c["subject"].get<std::string>();
+  out.issuer = c["issuer"].get<std::string>();
+  if (c.contains("parent") && c["parent"].is_string()) out.parent = c["parent"].get<std::string>();
+  if (!c.contains("rules") || !c["rules"].is_array()) {
+    return invalid_argument("grant payload: covenant.rules: expected a list of rule lists");
+  }
+  for (const auto& set : c["rules"]) {
+    if (!set.is_array()) return invalid_argument("grant payload: covenant.rules: not a list");
+    std::vector<Rule> rules;
+    for (const auto& text : set) {
+      if (!text.is_string()) return invalid_argument("grant payload: a rule is not a string");
+      auto rule = Rule::parse(text.get<std::string>());
+      if (!rule) return rule.error().with_context("grant payload");
+      rules.push_back(std::move(rule).value());
+    }
+    out.rights.rule_sets.push_back(make_rule_set(std::move(rules)));
+  }
+  if (c.contains("budget") && c["budget"].is_object()) {
+    for (const auto& [name, limit] : c["budget"].items()) {
+      auto dim = parse_dimension(name);
+      if (!dim) return dim.error().with_context("grant payload: covenant.budget");
+      if (!limit.is_number_unsigned()) {
+        return invalid_argument("grant payload: covenant.budget." + name +
+                                ": expected a non-negative integer");
+      }
+      out.rights.budget[*dim] = limit.get<std::uint64_t>();
+    }
+  }
+  if (c.contains("rate") && c["rate"].is_object()) {
+    const json& r = c["rate"];
+    if (!r.contains("per_second") || !r["per_second"].is_number_unsigned() ||
+        !r.contains("burst") || !r["burst"].is_number_unsigned()) {
+      return invalid_argument("grant payload: covenant.rate: expected per_second and burst");
+    }
+    out.rights.rate = Rate{r["per_second"].get<std::uint64_t>(), r["burst"].get<std::uint64_t>()};
+  }
+  if (c.contains("expires") && c["expires"].is_string()) {
+    auto t = ledger::parse_rfc3339(c["expires"].get<std::string>());
+    if (!t) return t.error().with_context("grant payload: covenant.expires");
+    out.rights.expires = *t;
+  }
+  if (c.contains("public_key") && c["public_key"].is_string()) {
+    auto d = ledger::Digest::from_hex(c["public_key"].get<std::string>());
+    if (!d) return d.error().with_context("grant payload: covenant.public_key");
+    ledger::PublicKey pk{};
+    std::copy(d->bytes.begin(), d->bytes.end(), pk.begin());
+    out.public_key = pk;
+  }
+  out.rights = normalize(std::move(out.rights));
+  return out;
+}
+
+}  // namespace
+
+std::string grant_payload(const Covenant& covenant, const GrantInfo& info) {
+  json c;
+  c["id"] = covenant.id;
+  c["subject"] = covenant.subject;
+  c["issuer"] = covenant.issuer;
+  c["parent"] = covenant.parent ? json(*covenant.parent) : json(nullptr);
+  json rules = json::array();
+  for (const auto& set : covenant.rights.rule_sets) {
+    json texts = json::array();
+    for (const auto& r : set.rules) texts.push_back(r.to_string());
+    rules.push_back(std::move(texts));
+  }
+  c["rules"] = std::move(rules);
+  json budget = json::object();
+  for (Dimension d : kAllDimensions) {
+    if (covenant.rights.budget[d])
+      budget[std::string(dimension_name(d))] = *covenant.rights.budget[d];
+  }
+  c["budget"] = std::move(budget);
+  c["rate"] = covenant.rights.rate ? json{{"per_second", covenant.rights.rate->per_second},
+                                          {"burst", covenant.rights.rate->burst}}
+                                   : json(nullptr);
+  c["expires"] = covenant.rights.expires ? json(ledger::format_rfc3339(*covenant.rights.expires))
+                                         : json(nullptr);
+  c["public_key"] = covenant.public_key ? json(hex_of(*covenant.public_key)) : json(nullptr);
+  json payload;
+  payload["covenant"] = std::move(c);
+  payload["version"] = info.version;
+  payload["description"] = info.description;
+  return payload.dump();
+}
+
+Result<Covenant> parse_grant_payload(std::string_view text) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return invalid_argument("grant payload: not JSON");
+  return from_json(j);
+}
+
+Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options) {
+  LoadedGate loaded{Gate(std::move(options)), {}};
+  WITNESS_ASSIGN_OR_RETURN(auto entries,
+                           ledger.query(ledger::Query{.origin = std::string(kCovenantOrigin)}));
+  for (const ledger::Entry& e : entries) {
+    const std::string where = "seq " + std::to_string(e.seq);
+    if (e.node.kind() == kGrantKind) {
+      auto covenant = parse_grant_payload(e.node.payload_json());
+      if (!covenant) return corruption(where + ": " + covenant.error().message);
+      if (auto granted = loaded.gate.grant(*covenant); !granted) {
+        loaded.skipped.push_back(where + ": " + granted.error().message);
+      }
+    } else if (e.node.kind() == kRevokeKind) {
+      const json j = json::parse(e.node.payload_json(), nullptr, false);
+      if (j.is_discarded() || !j.contains("covenant") || !j["covenant"].is_string()) {
+        return corruption(where + ": revoke payload has no \"covenant\" string");
+      }
+      if (auto revoked = loaded.gate.revoke(j["covenant"].get<std::string>()); !revoked) {
+        loaded.skipped.push_back(where + ": " + revoked.error().message);
+      }
+    }
+  }
+  WITNESS_RETURN_IF_ERROR(entries.status());
+  return loaded;
+}
+
+namespace {
+Result<ledger::AppendResult> append_synced(ledger::Ledger& ledger, std::string_view kind,
+                                           std::vector<std::string> tags, std::string payload) {
+  WITNESS_ASSIGN_OR_RETURN(
+      auto node, ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kCovenantOrigin),
+                                                             .kind = std::string(kind),
+                                                             .tags = std::move(tags),
+                                                             .payload_json = std::move(payload)}));
+  return ledger.append(node, ledger::AppendOptions::with(ledger::Durability::kSync));
+}
+}  // namespace
+
+Result<ledger::AppendResult> record_grant(ledger::Ledger& ledger, Gate& gate,
+                                          const Covenant& covenant, const GrantInfo& info) {
+  WITNESS_RETURN_IF_ERROR(gate.grant(covenant));
+  return append_synced(ledger, kGrantKind, {"subject:" + covenant.subject},
+                       grant_payload(covenant, info));
+}
+
+Result<ledger::AppendResult> record_revoke(ledger::Ledger& ledger, Gate& gate, std::string_view id,
+                                           std::string_view reason) {
+  WITNESS_ASSIGN_OR_RETURN(auto covenant, gate.covenant(id));
+  WITNESS_RETURN_IF_ERROR(gate.revoke(id));
+  json payload{{"covenant", std::string(id)}, {"reason", std::string(reason)}};
+  return append_synced(ledger, kRevokeKind, {"subject:" + covenant.subject}, payload.dump());
+}
+
+}  // namespace witness::covenant

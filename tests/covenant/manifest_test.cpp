@@ -1,0 +1,144 @@
+// Manifests (SPEC 5.4) and covenant records in the ledger: strict YAML with line-numbered
+// errors, the covenant a manifest grants, payload round trips, and the gate rebuilt by replay.
+#include "witness/covenant/manifest.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
+
+#include "witness/covenant/registry.hpp"
+
+#include "covenant_generators.hpp"
+#include "temp_dir.hpp"
+
+namespace cv = witness::covenant;
+namespace wl = witness::ledger;
+
+namespace {
+
+std::string read_example(const std::string& name) {
+  std::ifstream in(std::string(WITNESS_EXAMPLES_DIR) + "/agents/" + name);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string error_of(std::string_view yaml) {
+  auto m = cv::parse_manifest(yaml);
+  REQUIRE_FALSE(m);
+  CHECK(m.error().code == witness::ErrorCode::kInvalidArgument);
+  return m.error().message;
+}
+
+const cv::Resource kAction{.kind = "agent.action"};
+
+}  // namespace
+
+TEST_CASE("the example manifests parse into the covenants they describe", "[covenant][manifest]") {
+  auto triage = cv::parse_manifest(read_example("alert-triage.yaml"));
+  REQUIRE(triage);
+  CHECK(triage->id == "alert.triage");
+  CHECK(triage->version == "1.2.0");
+  CHECK(triage->budget[cv::Dimension::kTokens] == std::optional<std::uint64_t>(2000000));
+  CHECK(triage->rate == std::optional(cv::Rate{50, 100}));
+  const cv::Covenant c = cv::covenant_from(*triage, "ops");
+  CHECK(c.id == "alert.triage@1.2.0");
+  CHECK(c.subject == "alert.triage");
+  CHECK(c.rights.rule_sets.size() == 2);
+
+  cv::Gate gate;
+  REQUIRE(gate.grant(c));
+  auto allowed = [&](std::string_view action, const cv::Resource& r) {
+    return gate.check("alert.triage", action, r, cv::Cost::one_call()).allowed();
+  };
+  CHECK(allowed("ledger.append", kAction));
+  CHECK_FALSE(allowed("ledger.append", {.kind = "agent.action", .tags = {"pii"}}));
+  CHECK_FALSE(allowed("ledger.append", {.kind = "detector.alert"}));
+  CHECK(allowed("tool.call", {.kind = "firewall.block"}));
+  CHECK_FALSE(allowed("tool.call", {.kind = "firewall.flush"}));
+  CHECK(allowed("model.query", {.kind = "small-llm"}));
+  CHECK_FALSE(allowed("model.query", {.kind = "large-llm"}));
+  // Permitted by no capability: tool.search is not in the capabilities.
+  CHECK_FALSE(allowed("tool.search", kAction));
+
+  auto assistant = cv::parse_manifest(read_example("assistant.yaml"));
+  REQUIRE(assistant);
+  CHECK(assistant->models == std::vector<std::string>{"small-llm", "large-llm"});
+}
+
+TEST_CASE("manifest errors name the line and the field", "[covenant][manifest]") {
+  CHECK(error_of("id: a\nversion: '1'\n") == "line 1: capabilities: missing");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: [x]\nbudget: {calls: 1}\n") ==
+        "line 4: budget: unknown field (id, version, description, capabilities, permissions, "
+        "models, budgets, rate, expires, public_key)");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: [x]\nbudgets:\n  calls: -5\n") ==
+        "line 5: budgets.calls: expected a non-negative integer, got \"-5\"");
+  CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\nbudgets:\n  gold: 5\n"),
+             Catch::StartsWith("line 5: budgets.gold: unknown budget dimension \"gold\""));
+  CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\npermissions:\n  - allow x\n"),
+             Catch::StartsWith("line 5: permissions[0]: rule \"allow x\": starts with \"allow\""));
+  CHECK(error_of("id: 'bad id'\nversion: '1'\ncapabilities: [x]\n") ==
+        "line 1: id: \"bad id\" is not 1-256 of [A-Za-z0-9._:-]");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: x\n") ==
+        "line 3: capabilities: expected a list");
+  CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\nexpires: tomorrow\n"),
+             Catch::StartsWith("line 4: expires:"));
+  CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\npublic_key: abc\n"),
+             Catch::StartsWith("line 4: public_key: expected 64 hex digits"));
+  CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\nrate: {per_second: 1}\n"),
+             Catch::StartsWith("line 4: rate: expected {per_second: N, burst: N}"));
+  CHECK_THAT(error_of("id: [a\n"), Catch::StartsWith("line "));
+  CHECK(error_of("") == "manifest: empty document");
+  CHECK(error_of("- just\n- a list\n") == "line 1: manifest: expected a mapping of fields");
+}
+
+TEST_CASE("grant payloads round-trip", "[covenant][registry]") {
+  rc::prop("parse(grant_payload(c)) == c", [] {
+    cv::Covenant c{.id = "c@1",
+                   .subject = "agent.x",
+                   .issuer = "ops",
+                   .rights = *witness::testing::gen_rights()};
+    if (*rc::gen::arbitrary<bool>()) c.parent = "p@1";
+    if (*rc::gen::arbitrary<bool>()) c.public_key = wl::PublicKey{1, 2, 3};
+    auto back = cv::parse_grant_payload(cv::grant_payload(c, {.version = "1"}));
+    RC_ASSERT(back.has_value());
+    RC_ASSERT(*back == c);
+  });
+  CHECK_FALSE(cv::parse_grant_payload("not json"));
+  CHECK_THAT(cv::parse_grant_payload(R"({"covenant":{"id":"a","subject":"b"}})").error().message,
+             Catch::Contains("covenant.issuer"));
+}
+
+TEST_CASE("the gate is rebuilt from the ledger's covenant nodes", "[covenant][registry]") {
+  witness::testing::TempDir dir;
+  auto ledger = wl::Ledger::open(dir.path(), {.create_if_missing = true});
+  REQUIRE(ledger);
+  cv::Gate gate;
+  const auto triage =
+      cv::covenant_from(*cv::parse_manifest(read_example("alert-triage.yaml")), "ops");
+  REQUIRE(cv::record_grant(*ledger, gate, triage, {.version = "1.2.0"}));
+  // A refused grant appends nothing.
+  auto dup = cv::record_grant(*ledger, gate, triage, {});
+  REQUIRE_FALSE(dup);
+  CHECK_THAT(dup.error().message, Catch::Contains("already granted"));
+  const auto child = cv::derive(triage, "triage-helper@1", "triage.helper", {}).value();
+  REQUIRE(cv::record_grant(*ledger, gate, child, {}));
+  REQUIRE(cv::record_revoke(*ledger, gate, "alert.triage@1.2.0", "rotated"));
+  CHECK_FALSE(cv::record_revoke(*ledger, gate, "nope", ""));
+  CHECK(ledger->tree_head()->size == 3);
+
+  auto loaded = cv::load_gate(*ledger);
+  REQUIRE(loaded);
+  CHECK(loaded->skipped.empty());
+  const auto listing = loaded->gate.covenants();
+  REQUIRE(listing.size() == 2);
+  CHECK(listing[0].covenant == triage);
+  CHECK(listing[0].revoked);
+  CHECK(listing[1].covenant == child);
+  CHECK(listing[1].revoked);  // through its revoked parent
+  CHECK(
+      loaded->gate.check("triage.helper", "ledger.append", kAction, cv::Cost::one_call()).reason ==
+      cv::Reason::kRevoked);
+}
