@@ -5,6 +5,7 @@ set -uo pipefail
 
 W="$1"
 CASE="$2"
+SRC="${3:-}"  # the source tree (examples/)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export WITNESS_LEDGER="$TMP/ledger"
@@ -44,8 +45,9 @@ snapshot() { "$W" export 2>/dev/null; "$W" stats --json | sed 's/"disk_bytes":[0
 
 case_help() {
   run 0 "$W" --help; contains "$OUT" "append"; contains "$OUT" "query"
-  for c in init stats show query walk replay export import append laws; do
-    run 0 "$W" "$c" --help; contains "$OUT" "--ledger"
+  for c in init stats show query walk replay export import append laws "agents register" "agents list" "gate explain"; do
+    # shellcheck disable=SC2086
+    run 0 "$W" $c --help; contains "$OUT" "--ledger"
   done
   run 0 "$W" --version; contains "$OUT" "witness 0."
   run 2 "$W"; contains "$ERR" "subcommand"
@@ -262,6 +264,42 @@ case_laws() {
   run 0 "$W" verify
   # Without a ledger there is nothing to record into: the run still reports, then exit 2.
   run 2 "$W" laws --suite walk --ledger "$TMP/missing"; contains "$OUT" "3 laws passed"
+}
+
+case_agents() {
+  local ex="$SRC/examples/agents"
+  run 0 "$W" agents --help; contains "$OUT" "register"; contains "$OUT" "revoke"
+  run 0 "$W" init
+  # A bad manifest names the line and the field, and records nothing.
+  printf 'id: bad\nversion: "1"\ndescription: d\ncapabilities: [ledger.append]\npermissions:\n  - permit ledger.append kind=agent.*\nbudgets: {calls: -3}\n' >"$TMP/bad.yaml"
+  local before; before=$(snapshot)
+  run 2 "$W" agents register "$TMP/bad.yaml"; contains "$ERR" "line 7"; contains "$ERR" "calls"
+  run 2 "$W" agents register "$TMP/nope.yaml"; contains "$ERR" "cannot open"
+  [ "$(snapshot)" = "$before" ] || fail "a refused manifest changed the ledger"
+  run 0 "$W" agents register "$ex/alert-triage.yaml"; contains "$OUT" "registered alert.triage@1.2.0"
+  run 0 "$W" agents register "$ex/assistant.yaml" --issuer secops --json
+  contains "$OUT" '"covenant":"assistant@0.4.1"'
+  run 2 "$W" agents register "$ex/assistant.yaml"; contains "$ERR" "already granted"
+  run 0 "$W" agents list; lines "$OUT" 2; contains "$OUT" "issuer=secops"; contains "$OUT" "in force"
+  run 0 "$W" query --kind covenant.grant --json; lines "$OUT" 2; contains "$OUT" '"origin":"witness.covenant"'
+  # gate explain: allowed, forbidden by a rule, not permitted, over budget, no covenant.
+  run 0 "$W" gate explain alert.triage ledger.append kind=agent.action
+  contains "$OUT" "allowed by alert.triage@1.2.0: permit ledger.append kind=agent.*"
+  run 1 "$W" gate explain alert.triage ledger.append kind=agent.note,tag=pii
+  contains "$OUT" "denied (forbidden)"; contains "$OUT" "forbid ledger.append tag=pii"
+  run 1 "$W" gate explain alert.triage tool.call --kind firewall.flush; contains "$OUT" "forbid tool.call kind=firewall.flush"
+  run 1 "$W" gate explain assistant ledger.append kind=agent.action; contains "$OUT" "not-permitted"
+  run 1 "$W" gate explain assistant model.query kind=small-llm --tokens 600000 --json
+  contains "$OUT" '"reason":"over-budget"'; contains "$OUT" "tokens"
+  run 1 "$W" gate explain nobody ledger.append kind=agent.action; contains "$OUT" "holds no covenant"
+  run 2 "$W" gate explain alert.triage ledger.append colour=red; contains "$ERR" "unknown field"
+  # Revocation is recorded and denies from then on.
+  run 2 "$W" agents revoke no.such@1; contains "$ERR" "no covenant no.such@1"
+  run 0 "$W" agents revoke alert.triage@1.2.0 --reason "compromised"; contains "$OUT" "revoked alert.triage@1.2.0"
+  run 1 "$W" gate explain alert.triage ledger.append kind=agent.action; contains "$OUT" "denied (revoked)"
+  run 0 "$W" agents list --json; contains "$OUT" '"state":"revoked"'
+  run 0 "$W" query --kind covenant.revoke --json; contains "$OUT" '"reason":"compromised"'
+  run 0 "$W" verify
 }
 
 "case_$CASE"
