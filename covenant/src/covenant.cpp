@@ -14,6 +14,11 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 bool glob_match(std::string_view pattern, std::string_view text) {
+  // Fast paths for the common shapes, "literal" and "prefix*": the gate judges rules on every
+  // decision.
+  const std::size_t first_star = pattern.find('*');
+  if (first_star == std::string_view::npos) return pattern == text;
+  if (first_star + 1 == pattern.size()) return text.starts_with(pattern.substr(0, first_star));
   // Iterative matcher with one backtrack point (the last `*`): linear in practice, no recursion.
   std::size_t p = 0;
   std::size_t t = 0;
@@ -238,6 +243,12 @@ std::string_view reason_name(Reason reason) {
       return "over-budget";
     case Reason::kRateLimited:
       return "rate-limited";
+    case Reason::kUnsigned:
+      return "unsigned";
+    case Reason::kBadSignature:
+      return "bad-signature";
+    case Reason::kLeaseFailed:
+      return "lease-failed";
   }
   return "unknown";
 }

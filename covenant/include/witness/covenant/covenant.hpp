@@ -160,9 +160,12 @@ enum class Reason : std::uint8_t {
   kNotPermitted,  // no permit rule matched in some rule set
   kOverBudget,    // the cost exceeds what is left in some dimension
   kRateLimited,   // the token bucket is empty; retry_after says when a call is possible
+  kUnsigned,      // the covenant binds a key and the node carries no signature (gated append)
+  kBadSignature,  // the node's signature does not verify with the bound key (gated append)
+  kLeaseFailed,   // the budget use could not be recorded durably (GateOptions::lease failed)
 };
 // "allowed", "no-covenant", "revoked", "expired", "forbidden", "not-permitted", "over-budget",
-// "rate-limited".
+// "rate-limited", "unsigned", "bad-signature", "lease-failed".
 [[nodiscard]] std::string_view reason_name(Reason reason);
 
 // The rule-level verdict of `rights` on a request: kAllowed, kForbidden or kNotPermitted, and

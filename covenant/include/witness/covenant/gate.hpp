@@ -18,11 +18,12 @@
 
 namespace witness::covenant {
 
-// A decision and why. Cheap to make: names the deciding covenant and rule by index; Gate::explain
-// renders it as text.
+// A decision and why. Cheap to make (no allocation): names the deciding covenant and rule;
+// Gate::explain renders it as text.
 struct Decision {
   Reason reason = Reason::kNoCovenant;
-  std::string covenant;                // the covenant that decided (empty: none)
+  // The covenant that decided (empty: none). Points into the gate: valid while the gate lives.
+  std::string_view covenant;
   RuleVerdict rule;                    // the deciding rule in that covenant's rights
   Budget remaining;                    // what is left after this request (allowed) or now (denied)
   std::optional<Dimension> exhausted;  // kOverBudget: the dimension short
@@ -31,14 +32,34 @@ struct Decision {
   [[nodiscard]] bool allowed() const { return reason == Reason::kAllowed; }
 };
 
+// An amount of budget taken (a lease) or given back (a settlement) by one covenant.
+struct Lease {
+  std::string covenant;
+  Cost amount;
+  friend bool operator==(const Lease&, const Lease&) = default;
+};
+
 struct GateOptions {
-  // The time used for expiry and rates; default: the system clock.
+  // The time used for expiry and rates; default: the system clock at the kernel tick resolution
+  // (CLOCK_REALTIME_COARSE, a few ms), cheap enough to read on every decision.
   std::function<Timestamp()> clock;
+  // Durable budget use (SPEC 5.3, "across a restart"). When set, the gate never lets a
+  // covenant's committed plus reserved cost pass what it has leased: before a reservation
+  // would, reserve() calls `lease` with the extra amounts and goes on only if it returns ok (it
+  // must have made them durable, e.g. as a covenant.lease node). A restarted gate counts every
+  // lease as spent (replay_lease) less what was given back (replay_settle), so a crash can only
+  // make it more conservative. Called with the chain's locks held, from the reserving thread.
+  std::function<Status(const std::vector<Lease>& leases)> lease;
+  // A lease covers at least 1/lease_fraction of the limit, so that few reservations need one.
+  // A crash forfeits at most that much per covenant and dimension.
+  std::uint64_t lease_fraction = 64;
 };
 
 // Holds covenants and their budget use. One covenant per subject is in force: granting a new
 // covenant for a subject replaces the old one for that subject (the old one stays valid as a
-// parent of others).
+// parent of others). check() takes no lock: it reads a published snapshot of the subjects and
+// atomic counters, so it may see a reservation a moment late; reserve() decides under the
+// chain's locks and is exact.
 // Thread safety: all methods may be called concurrently.
 class Gate {
  public:
@@ -75,6 +96,23 @@ class Gate {
   // Returns a hold unspent. Errors: kNotFound.
   [[nodiscard]] Status release(std::uint64_t reservation);
 
+  // Replays a recorded lease: `amount` counts as spent by covenant `id` (and as leased).
+  // Errors: kNotFound.
+  [[nodiscard]] Status replay_lease(std::string_view id, const Cost& amount);
+  // Replays a recorded settlement: `amount` of a lease was given back unspent.
+  // Errors: kNotFound.
+  [[nodiscard]] Status replay_settle(std::string_view id, const Cost& amount);
+  // Gives back what is leased beyond the committed and reserved cost of every covenant, and
+  // returns those amounts (to record as a covenant.settle node before closing). Only with
+  // GateOptions::lease; otherwise empty.
+  [[nodiscard]] std::vector<Lease> settle();
+
+  // The public key bound by the covenant in force for `subject`, if any. Allocates nothing.
+  [[nodiscard]] std::optional<ledger::PublicKey> public_key_for(std::string_view subject) const;
+  // A decision for a subject refused before any rule was looked at (kUnsigned, kBadSignature),
+  // naming the covenant in force for it.
+  [[nodiscard]] Decision refuse(std::string_view subject, Reason reason) const;
+
   // The covenant in force for `subject`, if any.
   [[nodiscard]] std::optional<Covenant> covenant_for(std::string_view subject) const;
   // Every granted covenant in grant order, with whether it is revoked (itself or through an
@@ -87,7 +125,8 @@ class Gate {
   [[nodiscard]] std::vector<Listing> covenants() const;
   // The covenant `id`. Errors: kNotFound.
   [[nodiscard]] Result<Covenant> covenant(std::string_view id) const;
-  // Committed spending of covenant `id` (its own and its descendants'). Errors: kNotFound.
+  // Committed spending of covenant `id` (its own and its descendants'; after a restart with
+  // leases, what was leased and not given back). Errors: kNotFound.
   [[nodiscard]] Result<Cost> spent(std::string_view id) const;
 
   // The decision as one line: "allowed by triage-v1: permit ledger.append kind=agent.*;
