@@ -134,6 +134,15 @@ Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options) 
       if (auto granted = loaded.gate.grant(*covenant); !granted) {
         loaded.skipped.push_back(where + ": " + granted.error().message);
       }
+    } else if (e.node.kind() == kLeaseKind || e.node.kind() == kSettleKind) {
+      auto leases = parse_lease_payload(e.node.payload_json());
+      if (!leases) return corruption(where + ": " + leases.error().message);
+      const bool lease = e.node.kind() == kLeaseKind;
+      for (const Lease& l : *leases) {
+        auto applied = lease ? loaded.gate.replay_lease(l.covenant, l.amount)
+                             : loaded.gate.replay_settle(l.covenant, l.amount);
+        if (!applied) loaded.skipped.push_back(where + ": " + applied.error().message);
+      }
     } else if (e.node.kind() == kRevokeKind) {
       const json j = json::parse(e.node.payload_json(), nullptr, false);
       if (j.is_discarded() || !j.contains("covenant") || !j["covenant"].is_string()) {
@@ -148,9 +157,47 @@ Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options) 
   return loaded;
 }
 
-namespace {
-Result<ledger::AppendResult> append_synced(ledger::Ledger& ledger, std::string_view kind,
-                                           std::vector<std::string> tags, std::string payload) {
+std::string lease_payload(const std::vector<Lease>& leases) {
+  json items = json::array();
+  for (const Lease& l : leases) {
+    json amount = json::object();
+    for (Dimension d : kAllDimensions) {
+      if (l.amount[d] != 0) amount[std::string(dimension_name(d))] = l.amount[d];
+    }
+    items.push_back(json{{"covenant", l.covenant}, {"amount", std::move(amount)}});
+  }
+  return json{{"leases", std::move(items)}}.dump();
+}
+
+Result<std::vector<Lease>> parse_lease_payload(std::string_view text) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("leases") || !j["leases"].is_array()) {
+    return invalid_argument("lease payload: no \"leases\" list");
+  }
+  std::vector<Lease> out;
+  for (const json& item : j["leases"]) {
+    if (!item.is_object() || !item.contains("covenant") || !item["covenant"].is_string() ||
+        !item.contains("amount") || !item["amount"].is_object()) {
+      return invalid_argument("lease payload: an item lacks \"covenant\" or \"amount\"");
+    }
+    Lease l{.covenant = item["covenant"].get<std::string>(), .amount = {}};
+    for (const auto& [name, n] : item["amount"].items()) {
+      auto dim = parse_dimension(name);
+      if (!dim) return dim.error().with_context("lease payload");
+      if (!n.is_number_unsigned()) {
+        return invalid_argument("lease payload: amount." + name +
+                                ": expected a non-negative integer");
+      }
+      l.amount[*dim] = n.get<std::uint64_t>();
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+Result<ledger::AppendResult> append_covenant_record(ledger::Ledger& ledger, std::string_view kind,
+                                                    std::vector<std::string> tags,
+                                                    std::string payload) {
   WITNESS_ASSIGN_OR_RETURN(
       auto node, ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kCovenantOrigin),
                                                              .kind = std::string(kind),
@@ -158,13 +205,12 @@ Result<ledger::AppendResult> append_synced(ledger::Ledger& ledger, std::string_v
                                                              .payload_json = std::move(payload)}));
   return ledger.append(node, ledger::AppendOptions::with(ledger::Durability::kSync));
 }
-}  // namespace
 
 Result<ledger::AppendResult> record_grant(ledger::Ledger& ledger, Gate& gate,
                                           const Covenant& covenant, const GrantInfo& info) {
   WITNESS_RETURN_IF_ERROR(gate.grant(covenant));
-  return append_synced(ledger, kGrantKind, {"subject:" + covenant.subject},
-                       grant_payload(covenant, info));
+  return append_covenant_record(ledger, kGrantKind, {"subject:" + covenant.subject},
+                                grant_payload(covenant, info));
 }
 
 Result<ledger::AppendResult> record_revoke(ledger::Ledger& ledger, Gate& gate, std::string_view id,
@@ -172,7 +218,8 @@ Result<ledger::AppendResult> record_revoke(ledger::Ledger& ledger, Gate& gate, s
   WITNESS_ASSIGN_OR_RETURN(auto covenant, gate.covenant(id));
   WITNESS_RETURN_IF_ERROR(gate.revoke(id));
   json payload{{"covenant", std::string(id)}, {"reason", std::string(reason)}};
-  return append_synced(ledger, kRevokeKind, {"subject:" + covenant.subject}, payload.dump());
+  return append_covenant_record(ledger, kRevokeKind, {"subject:" + covenant.subject},
+                                payload.dump());
 }
 
 }  // namespace witness::covenant

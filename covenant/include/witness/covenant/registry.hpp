@@ -1,7 +1,8 @@
-// Covenants in the ledger (SPEC 5.4): a grant is a `covenant.grant` node and a revocation a
-// `covenant.revoke` node, both from origin `witness.covenant`; the gate's state is rebuilt by
-// replaying them, so covenants are audited like everything else. Payload formats are in
-// docs/covenants.md.
+// Covenants in the ledger (SPEC 5.4): a grant is a `covenant.grant` node, a revocation a
+// `covenant.revoke` node, budget taken ahead of spending a `covenant.lease` node and unspent
+// budget given back a `covenant.settle` node, all from origin `witness.covenant`; the gate's
+// state is rebuilt by replaying them, so covenants and their spending are audited like
+// everything else. Payload formats are in docs/covenants.md.
 #pragma once
 
 #include <string>
@@ -18,6 +19,8 @@ namespace witness::covenant {
 inline constexpr std::string_view kCovenantOrigin = "witness.covenant";
 inline constexpr std::string_view kGrantKind = "covenant.grant";
 inline constexpr std::string_view kRevokeKind = "covenant.revoke";
+inline constexpr std::string_view kLeaseKind = "covenant.lease";
+inline constexpr std::string_view kSettleKind = "covenant.settle";
 
 // Extra, descriptive fields recorded with a grant (not part of the rights).
 struct GrantInfo {
@@ -30,6 +33,11 @@ struct GrantInfo {
 // Parses a covenant.grant payload. Errors: kInvalidArgument naming the bad field.
 [[nodiscard]] Result<Covenant> parse_grant_payload(std::string_view json);
 
+// The covenant.lease / covenant.settle payload: {"leases":[{"covenant":ID,"amount":{DIM:N}}]}.
+[[nodiscard]] std::string lease_payload(const std::vector<Lease>& leases);
+// Errors: kInvalidArgument naming the bad field.
+[[nodiscard]] Result<std::vector<Lease>> parse_lease_payload(std::string_view json);
+
 // The gate rebuilt from a ledger, and the covenant records it could not apply (a duplicate id
 // from two racing registrations, a grant whose parent was revoked first), as "seq N: reason".
 struct LoadedGate {
@@ -37,8 +45,9 @@ struct LoadedGate {
   std::vector<std::string> skipped;
 };
 
-// Replays every covenant node in seq order into a new gate. Errors: kCorruption for a grant
-// payload that does not parse; the ledger's read errors.
+// Replays every covenant node in seq order into a new gate made with `options`: grants,
+// revocations, leases (counted as spent) and settlements (given back). Errors: kCorruption for
+// a payload that does not parse; the ledger's read errors.
 [[nodiscard]] Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options = {});
 
 // Grants `covenant` in `gate` and, if the gate accepts it, appends its covenant.grant node
@@ -52,5 +61,11 @@ struct LoadedGate {
 [[nodiscard]] Result<ledger::AppendResult> record_revoke(ledger::Ledger& ledger, Gate& gate,
                                                          std::string_view id,
                                                          std::string_view reason);
+
+// Appends a node from witness.covenant (synced). Shared by the record_* functions.
+[[nodiscard]] Result<ledger::AppendResult> append_covenant_record(ledger::Ledger& ledger,
+                                                                  std::string_view kind,
+                                                                  std::vector<std::string> tags,
+                                                                  std::string payload);
 
 }  // namespace witness::covenant

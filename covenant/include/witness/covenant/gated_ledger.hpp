@@ -1,0 +1,104 @@
+// Gated append (SPEC 5.5): a ledger opened with a gate appends a node only if the node's origin
+// may `ledger.append` its kind (the resource: kind, walk, tags) with budget left, and, when the
+// origin's covenant binds a public key, only if the node carries a valid Ed25519 signature of
+// its id. A refusal appends nothing but a `covenant.denial` node from origin `witness.gate`
+// that says who, what, why and what is left. Budget use survives restarts: the gate leases
+// budget in durable `covenant.lease` nodes before spending it, and close() gives back what was
+// not spent in a `covenant.settle` node; after a crash every lease counts as spent.
+// Payload formats: docs/covenants.md.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "witness/base/result.hpp"
+#include "witness/covenant/gate.hpp"
+#include "witness/ledger/ledger.hpp"
+
+namespace witness::covenant {
+
+inline constexpr std::string_view kGateOrigin = "witness.gate";
+inline constexpr std::string_view kDenialKind = "covenant.denial";
+inline constexpr std::string_view kBypassKind = "covenant.bypass";
+inline constexpr std::string_view kAppendAction = "ledger.append";
+
+// What one gated append did.
+struct GatedAppend {
+  bool appended = false;  // false: not appended (refused, or its atomic batch was refused)
+  bool refused = false;   // true: this node was refused and a covenant.denial node recorded
+  // The node's entry when appended; the denial's entry when refused.
+  ledger::AppendResult result;
+  Decision decision;        // valid while the GatedLedger lives (names covenants in its gate)
+  std::string explanation;  // refused: Gate::explain of the decision
+};
+
+// How append_batch treats a batch in which some node is refused.
+enum class BatchMode {
+  kAtomic,  // nothing of the batch is appended; the refused nodes' denials are recorded
+  kEach,    // the allowed nodes are appended; the refused nodes' denials are recorded
+};
+
+// The resource a node writes: its kind, walk and tags.
+[[nodiscard]] Resource resource_of(const ledger::TraceNode& node);
+// What appending a node costs: one call, its canonical encoding's size in bytes, and the
+// non-negative integers "tokens", "cost_micros" and "wall_time_ms" of the payload's top-level
+// "usage" object, if it has one (an agent reports what the action it records consumed).
+[[nodiscard]] Cost append_cost(const ledger::TraceNode& node);
+
+struct GatedOptions {
+  GateOptions gate;  // its `lease` is set by open(); a caller's is ignored
+};
+
+// A ledger with a gate in front of its appends. Reads go to the ledger directly.
+// Thread safety: append and append_batch may be called concurrently; close() once, at the end.
+class GatedLedger {
+ public:
+  // Rebuilds the gate from the ledger's covenant records (grants, revocations, leases and
+  // settlements). `ledger` must outlive the GatedLedger. Errors: those of load_gate.
+  [[nodiscard]] static Result<GatedLedger> open(ledger::Ledger& ledger, GatedOptions options = {});
+
+  GatedLedger(GatedLedger&&) noexcept;
+  GatedLedger& operator=(GatedLedger&&) noexcept;
+  GatedLedger(const GatedLedger&) = delete;
+  GatedLedger& operator=(const GatedLedger&) = delete;
+  // Calls close() if it was not called, ignoring its error (a crash would forfeit the same).
+  ~GatedLedger();
+
+  // Appends `node` if the gate allows it; otherwise records its denial. Appending a node already
+  // present costs nothing. Errors (nothing appended, no budget spent): the ledger's append
+  // errors; kIOError when a lease could not be recorded.
+  [[nodiscard]] Result<GatedAppend> append(const ledger::TraceNode& node,
+                                           const ledger::AppendOptions& options = {});
+  // Gates each node in order (earlier nodes' costs count against later ones), then appends as
+  // `mode` says, in one ledger write (the denials in a second). Errors as append(); on error
+  // nothing of the batch is appended.
+  [[nodiscard]] Result<std::vector<GatedAppend>> append_batch(
+      std::span<const ledger::TraceNode> nodes, BatchMode mode,
+      const ledger::AppendOptions& options = {});
+
+  [[nodiscard]] Gate& gate();
+  [[nodiscard]] ledger::Ledger& ledger();
+  // The covenant records the replay could not apply, as "seq N: reason".
+  [[nodiscard]] const std::vector<std::string>& skipped() const;
+
+  // Records what the gate leased and did not spend as a covenant.settle node (synced), so that a
+  // clean restart gets it back. Idempotent. Errors: the ledger's append errors (then the
+  // unspent leases stay counted as spent: conservative).
+  [[nodiscard]] Status close();
+
+ private:
+  struct Impl;
+  explicit GatedLedger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Records that `who` appended `count` nodes with the gate turned off (a covenant.bypass node
+// from witness.gate, synced, carrying `note`), so that every ungated write is audited.
+[[nodiscard]] Result<ledger::AppendResult> record_bypass(ledger::Ledger& ledger,
+                                                         std::string_view who, std::uint64_t count,
+                                                         std::string_view note);
+
+}  // namespace witness::covenant

@@ -1,0 +1,280 @@
+// Gated append: signature check, reservation (with durable leases), append, then commit or
+// release; a refusal becomes a covenant.denial node.
+#include "witness/covenant/gated_ledger.hpp"
+
+#include <atomic>
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "witness/covenant/registry.hpp"
+#include "witness/ledger/signing.hpp"
+
+namespace witness::covenant {
+namespace {
+
+using nlohmann::json;
+
+// The error of the last lease the current thread tried to record: the lease callback runs
+// synchronously inside Gate::reserve on the reserving thread, so this carries its error out.
+thread_local std::optional<Error> t_lease_error;
+
+std::string_view id_bytes(const ledger::TraceNode& node) {
+  const auto& b = node.id().bytes;
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+json budget_json(const Budget& b) {
+  json out = json::object();
+  for (Dimension d : kAllDimensions) {
+    if (b[d]) out[std::string(dimension_name(d))] = *b[d];
+  }
+  return out;
+}
+
+std::vector<std::string> lease_tags(const std::vector<Lease>& leases) {
+  std::vector<std::string> tags;
+  tags.reserve(leases.size());
+  for (const Lease& l : leases) tags.push_back("covenant:" + l.covenant);
+  return tags;
+}
+
+// A node's admission: the gate's decision and, when allowed, the cost held for it.
+struct Admission {
+  Decision decision;
+  Cost cost;
+};
+
+}  // namespace
+
+Resource resource_of(const ledger::TraceNode& node) {
+  return Resource{.kind = node.kind(),
+                  .walk = node.walk().value_or(""),
+                  .tags = {node.tags().begin(), node.tags().end()}};
+}
+
+Cost append_cost(const ledger::TraceNode& node) {
+  Cost c = Cost::one_call();
+  c[Dimension::kBytes] = node.canonical_encoding().size();
+  const std::string& payload = node.payload_json();
+  if (payload.find("\"usage\"") == std::string::npos) return c;  // the common case: no parse
+  const json j = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.contains("usage") || !j["usage"].is_object()) return c;
+  for (Dimension d : {Dimension::kTokens, Dimension::kCostMicros, Dimension::kWallTimeMs}) {
+    const std::string name(dimension_name(d));
+    const json& usage = j["usage"];
+    if (usage.contains(name) && usage[name].is_number_unsigned()) {
+      c[d] = usage[name].get<std::uint64_t>();
+    }
+  }
+  return c;
+}
+
+struct GatedLedger::Impl {
+  ledger::Ledger* ledger = nullptr;
+  LoadedGate loaded;
+  std::atomic<bool> closed{false};
+
+  Result<Admission> admit(const ledger::TraceNode& node);
+  Result<ledger::TraceNode> denial(const ledger::TraceNode& node, const Decision& d,
+                                   const std::string& explanation) const;
+  void finish(const Admission& a, bool spent) {
+    // Neither can fail: the reservation is open and the cost is what was reserved.
+    (void)(spent ? loaded.gate.commit(a.decision.reservation, a.cost)
+                 : loaded.gate.release(a.decision.reservation));
+  }
+};
+
+Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
+  Gate& gate = loaded.gate;
+  const std::string& origin = node.origin();
+  if (auto key = gate.public_key_for(origin)) {
+    if (!node.signature()) return Admission{gate.refuse(origin, Reason::kUnsigned), {}};
+    if (!ledger::verify_signature(*key, id_bytes(node), *node.signature())) {
+      return Admission{gate.refuse(origin, Reason::kBadSignature), {}};
+    }
+  }
+  Admission a{{}, append_cost(node)};
+  t_lease_error.reset();
+  a.decision = gate.reserve(origin, kAppendAction, resource_of(node), a.cost);
+  if (a.decision.reason == Reason::kLeaseFailed) {
+    return t_lease_error ? *t_lease_error : io_error("gate: the lease could not be recorded");
+  }
+  return a;
+}
+
+Result<ledger::TraceNode> GatedLedger::Impl::denial(const ledger::TraceNode& node,
+                                                    const Decision& d,
+                                                    const std::string& explanation) const {
+  json target{{"id", node.id().to_hex()},
+              {"kind", node.kind()},
+              {"walk", node.walk() ? json(*node.walk()) : json(nullptr)},
+              {"tags", json(std::vector<std::string>(node.tags().begin(), node.tags().end()))}};
+  json rule = nullptr;
+  if (d.reason == Reason::kForbidden || d.reason == Reason::kNotPermitted) {
+    if (auto c = loaded.gate.covenant(d.covenant)) rule = describe(c->rights, d.rule);
+  }
+  json payload{
+      {"subject", node.origin()},
+      {"action", std::string(kAppendAction)},
+      {"node", std::move(target)},
+      {"reason", std::string(reason_name(d.reason))},
+      {"covenant", d.covenant.empty() ? json(nullptr) : json(std::string(d.covenant))},
+      {"rule", std::move(rule)},
+      {"remaining", budget_json(d.remaining)},
+      {"exhausted", d.exhausted ? json(std::string(dimension_name(*d.exhausted))) : json(nullptr)},
+      {"retry_after_ms",
+       d.retry_after ? json(std::chrono::duration<double, std::milli>(*d.retry_after).count())
+                     : json(nullptr)},
+      {"explanation", explanation}};
+  return ledger::TraceNode::create(ledger::NodeDraft{
+      .origin = std::string(kGateOrigin),
+      .kind = std::string(kDenialKind),
+      .walk = node.walk(),
+      .tags = {"subject:" + node.origin(), "reason:" + std::string(reason_name(d.reason))},
+      .payload_json = payload.dump()});
+}
+
+GatedLedger::GatedLedger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GatedLedger::GatedLedger(GatedLedger&&) noexcept = default;
+GatedLedger& GatedLedger::operator=(GatedLedger&& other) noexcept {
+  if (this != &other) {
+    if (impl_) (void)close();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+GatedLedger::~GatedLedger() {
+  if (impl_) (void)close();
+}
+
+Result<GatedLedger> GatedLedger::open(ledger::Ledger& ledger, GatedOptions options) {
+  GateOptions gate_options = std::move(options.gate);
+  gate_options.lease = [l = &ledger](const std::vector<Lease>& leases) -> Status {
+    auto r = append_covenant_record(*l, kLeaseKind, lease_tags(leases), lease_payload(leases));
+    if (!r) {
+      t_lease_error = r.error().with_context("gate: recording a lease");
+      return r.error();
+    }
+    return Status::ok();
+  };
+  WITNESS_ASSIGN_OR_RETURN(auto loaded, load_gate(ledger, std::move(gate_options)));
+  auto impl = std::make_unique<Impl>();
+  impl->ledger = &ledger;
+  impl->loaded = std::move(loaded);
+  return GatedLedger(std::move(impl));
+}
+
+Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
+                                        const ledger::AppendOptions& options) {
+  WITNESS_ASSIGN_OR_RETURN(Admission a, impl_->admit(node));
+  GatedAppend out;
+  out.decision = a.decision;
+  if (!a.decision.allowed()) {
+    out.refused = true;
+    out.explanation = impl_->loaded.gate.explain(a.decision);
+    WITNESS_ASSIGN_OR_RETURN(auto denial, impl_->denial(node, a.decision, out.explanation));
+    WITNESS_ASSIGN_OR_RETURN(out.result, impl_->ledger->append(denial, options));
+    return out;
+  }
+  auto r = impl_->ledger->append(node, options);
+  impl_->finish(a, r.has_value() && r->inserted);
+  if (!r) return r.error();
+  out.appended = true;
+  out.result = *r;
+  return out;
+}
+
+Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledger::TraceNode> nodes,
+                                                           BatchMode mode,
+                                                           const ledger::AppendOptions& options) {
+  std::vector<Admission> admitted;
+  admitted.reserve(nodes.size());
+  auto release_all = [&] {
+    for (const Admission& a : admitted) {
+      if (a.decision.allowed()) impl_->finish(a, false);
+    }
+  };
+  bool any_refused = false;
+  for (const auto& node : nodes) {
+    auto a = impl_->admit(node);
+    if (!a) {
+      release_all();
+      return a.error();
+    }
+    any_refused = any_refused || !a->decision.allowed();
+    admitted.push_back(*a);
+  }
+  std::vector<GatedAppend> out(nodes.size());
+  std::vector<ledger::TraceNode> allowed;
+  std::vector<std::size_t> allowed_at;
+  std::vector<ledger::TraceNode> denials;
+  std::vector<std::size_t> denied_at;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    out[i].decision = admitted[i].decision;
+    if (admitted[i].decision.allowed()) {
+      allowed.push_back(nodes[i]);
+      allowed_at.push_back(i);
+      continue;
+    }
+    out[i].refused = true;
+    out[i].explanation = impl_->loaded.gate.explain(admitted[i].decision);
+    auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].explanation);
+    if (!d) {
+      release_all();
+      return d.error();
+    }
+    denials.push_back(std::move(*d));
+    denied_at.push_back(i);
+  }
+  if (mode == BatchMode::kAtomic && any_refused) {
+    release_all();
+    allowed.clear();
+  }
+  if (!allowed.empty()) {
+    auto results = impl_->ledger->append_batch(allowed, options);
+    if (!results) {
+      release_all();
+      return results.error();
+    }
+    for (std::size_t k = 0; k < allowed_at.size(); ++k) {
+      const std::size_t i = allowed_at[k];
+      impl_->finish(admitted[i], (*results)[k].inserted);
+      out[i].appended = true;
+      out[i].result = (*results)[k];
+    }
+  }
+  if (!denials.empty()) {
+    WITNESS_ASSIGN_OR_RETURN(auto results, impl_->ledger->append_batch(denials, options));
+    for (std::size_t k = 0; k < denied_at.size(); ++k) out[denied_at[k]].result = results[k];
+  }
+  return out;
+}
+
+Gate& GatedLedger::gate() { return impl_->loaded.gate; }
+ledger::Ledger& GatedLedger::ledger() { return *impl_->ledger; }
+const std::vector<std::string>& GatedLedger::skipped() const { return impl_->loaded.skipped; }
+
+Status GatedLedger::close() {
+  if (impl_->closed.exchange(true)) return Status::ok();
+  const std::vector<Lease> unspent = impl_->loaded.gate.settle();
+  if (unspent.empty()) return Status::ok();
+  auto r = append_covenant_record(*impl_->ledger, kSettleKind, lease_tags(unspent),
+                                  lease_payload(unspent));
+  if (!r) return r.error().with_context("gate: recording the settlement");
+  return Status::ok();
+}
+
+Result<ledger::AppendResult> record_bypass(ledger::Ledger& ledger, std::string_view who,
+                                           std::uint64_t count, std::string_view note) {
+  json payload{{"who", std::string(who)}, {"nodes", count}, {"note", std::string(note)}};
+  WITNESS_ASSIGN_OR_RETURN(
+      auto node, ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kGateOrigin),
+                                                             .kind = std::string(kBypassKind),
+                                                             .tags = {"who:" + std::string(who)},
+                                                             .payload_json = payload.dump()}));
+  return ledger.append(node, ledger::AppendOptions::with(ledger::Durability::kSync));
+}
+
+}  // namespace witness::covenant
