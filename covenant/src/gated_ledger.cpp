@@ -267,8 +267,9 @@ Status GatedLedger::close() {
 }
 
 Result<ledger::AppendResult> record_bypass(ledger::Ledger& ledger, std::string_view who,
-                                           std::uint64_t count, std::string_view note) {
-  json payload{{"who", std::string(who)}, {"nodes", count}, {"note", std::string(note)}};
+                                           std::string_view command, std::string_view note) {
+  json payload{
+      {"who", std::string(who)}, {"command", std::string(command)}, {"note", std::string(note)}};
   WITNESS_ASSIGN_OR_RETURN(
       auto node, ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kGateOrigin),
                                                              .kind = std::string(kBypassKind),

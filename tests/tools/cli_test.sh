@@ -302,5 +302,73 @@ case_agents() {
   run 0 "$W" verify
 }
 
+# A manifest for a small agent: `manifest ID CALLS [public_key line]`.
+manifest() {
+  printf 'id: %s\nversion: "1"\ndescription: test agent\ncapabilities: [ledger.append]\npermissions:\n  - permit ledger.append kind=agent.*\nbudgets: {calls: %s}\n%s\n' "$1" "$2" "${3:-}" >"$TMP/$1.yaml"
+}
+line() { echo "{\"origin\":\"$1\",\"kind\":\"$2\",\"payload\":{\"n\":$3}}"; }
+
+case_gate() {
+  run 0 "$W" init
+  # No covenant yet: appends are ungated.
+  line agent.free agent.action 1 >"$TMP/free.jsonl"
+  run_in 0 "$TMP/free.jsonl" "$W" append
+  run 0 "$W" append --help; contains "$OUT" "--no-gate"
+  manifest agent.small 3; run 0 "$W" agents register "$TMP/agent.small.yaml"
+  # From now on the gate is on: allowed, then refused with the denial recorded and nothing else.
+  line agent.small agent.action 1 >"$TMP/ok.jsonl"
+  run_in 0 "$TMP/ok.jsonl" "$W" append
+  line agent.small detector.alert 2 >"$TMP/bad.jsonl"
+  run_in 1 "$TMP/bad.jsonl" "$W" append; contains "$ERR" "refused: denied (not-permitted)"
+  contains "$ERR" "covenant.denial at seq"
+  run_in 1 "$TMP/free.jsonl" "$W" append; contains "$ERR" "no-covenant"
+  run 0 "$W" query --kind covenant.denial --json; lines "$OUT" 2
+  contains "$OUT" '"subject":"agent.small"'; contains "$OUT" '"origin":"witness.gate"'
+  run 0 "$W" query --origin agent.small --kind detector.alert --json; [ -z "$OUT" ] || fail "refused node appended"
+  # Atomic: one refused line and the allowed ones stay out too.
+  { line agent.small agent.action 3; line agent.small detector.alert 4; } >"$TMP/mixed.jsonl"
+  run_in 1 "$TMP/mixed.jsonl" "$W" append; contains "$ERR" "appended nothing: 1 of 2"
+  run 0 "$W" query --origin agent.small --json; lines "$OUT" 1
+  # Streamed: the allowed line goes in, the refused one is skipped.
+  run_in 1 "$TMP/mixed.jsonl" "$W" append --stream; lines "$OUT" 1; contains "$ERR" "line 2: refused"
+  # Budget across processes: calls 3, two spent; the next goes in, then over-budget.
+  line agent.small agent.action 5 >"$TMP/b1.jsonl"; line agent.small agent.action 6 >"$TMP/b2.jsonl"
+  run_in 0 "$TMP/b1.jsonl" "$W" append
+  run_in 1 "$TMP/b2.jsonl" "$W" append; contains "$ERR" "over-budget: calls"
+  run 0 "$W" query --origin agent.small --json; lines "$OUT" 3
+  run 0 "$W" query --kind covenant.lease --json; contains "$OUT" '"covenant":"agent.small@1"'
+  # witness's own origins are not writable through append, gated or not.
+  echo '{"origin":"witness.covenant","kind":"covenant.grant","payload":{}}' >"$TMP/forge.jsonl"
+  before=$(snapshot)
+  run_in 2 "$TMP/forge.jsonl" "$W" append --no-gate; contains "$ERR" "reserved for witness"
+  [ "$(snapshot)" = "$before" ] || fail "refused input changed the ledger"
+  # --no-gate appends, and the bypass is recorded with who ran it.
+  run_in 0 "$TMP/b2.jsonl" env USER=mallory "$W" append --no-gate --bypass-note "incident 7"
+  contains "$ERR" "covenant.bypass at seq"
+  run 0 "$W" query --kind covenant.bypass --json; contains "$OUT" '"who":"mallory"'; contains "$OUT" "incident 7"
+  run 2 "$W" append --gate --no-gate "$TMP/b2.jsonl"; contains "$ERR" "contradict"
+  # Signed agents: keygen, a manifest binding the key, unsigned and wrongly signed refused.
+  run 0 "$W" keygen "$TMP/signer.pem"; contains "$OUT" "public_key: "
+  local pk; pk=$(sed -n 's/^public_key: \([0-9a-f]*\).*/\1/p' <<<"$OUT")
+  [ "$(stat -c %a "$TMP/signer.pem")" = 600 ] || fail "key file not mode 600"
+  run 2 "$W" keygen "$TMP/signer.pem"
+  run 0 "$W" keygen "$TMP/other.pem"
+  manifest agent.signer 100 "public_key: $pk"; run 0 "$W" agents register "$TMP/agent.signer.yaml"
+  run 0 "$W" agents list; contains "$OUT" "signed"
+  line agent.signer agent.action 7 >"$TMP/s.jsonl"
+  run_in 1 "$TMP/s.jsonl" "$W" append; contains "$ERR" "denied (unsigned)"
+  run_in 0 "$TMP/s.jsonl" "$W" sign --key "$TMP/other.pem"; echo "$OUT" >"$TMP/forged.jsonl"
+  run_in 1 "$TMP/forged.jsonl" "$W" append; contains "$ERR" "denied (bad-signature)"
+  run_in 0 "$TMP/s.jsonl" "$W" sign --key "$TMP/signer.pem"; echo "$OUT" >"$TMP/signed.jsonl"
+  contains "$OUT" '"signature":"'
+  run_in 0 "$TMP/signed.jsonl" "$W" append --json; contains "$OUT" '"seq":'
+  run 2 "$W" sign --key "$TMP/absent.pem" "$TMP/s.jsonl"
+  # Revocation: refused from then on.
+  run 0 "$W" agents revoke agent.small@1
+  line agent.small agent.action 8 >"$TMP/r.jsonl"
+  run_in 1 "$TMP/r.jsonl" "$W" append; contains "$ERR" "revoked"
+  run 0 "$W" verify
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 
 #include <unistd.h>
 
@@ -132,6 +133,13 @@ void Progress::update(std::uint64_t done) {
                static_cast<int>(frac * 100), static_cast<unsigned long long>(done),
                static_cast<unsigned long long>(total_));
   std::fflush(stderr);
+}
+
+Result<std::istream*> open_input(const std::string& path, std::ifstream& storage) {
+  if (path == "-") return &std::cin;
+  storage.open(path);
+  if (!storage) return not_found("cannot open " + path);
+  return static_cast<std::istream*>(&storage);
 }
 
 }  // namespace witness::tools

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ int report(const Error& error);
     const CommonOptions& opts, bool read_only,
     ledger::Durability durability = ledger::Durability::kBuffered);
 
+// Opens an input file, or stdin for "-". The returned stream borrows `storage`.
+[[nodiscard]] Result<std::istream*> open_input(const std::string& path, std::ifstream& storage);
+
 // Parses a time given as integer nanoseconds since the epoch or as RFC 3339.
 [[nodiscard]] Result<ledger::Timestamp> parse_time_arg(const std::string& text,
                                                        const std::string& option);
@@ -78,6 +82,7 @@ class Progress {
 // Registers the subcommands of each area; each stores its action in `action`.
 using Action = std::function<int()>;
 void register_ledger_commands(CLI::App& app, Action& action);
+void register_append_command(CLI::App& app, Action& action);
 void register_proof_commands(CLI::App& app, Action& action);
 void register_checkpoint_commands(CLI::App& app, Action& action);
 void register_laws_command(CLI::App& app, Action& action);

@@ -1,4 +1,5 @@
-// witness agents register | list | revoke, and witness gate explain (SPEC 5.4, 5.5, 7).
+// witness agents register | list | revoke, witness gate explain, and the agent-side tools
+// witness keygen and witness sign (SPEC 5.4, 5.5, 7).
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -6,6 +7,9 @@
 
 #include "witness/covenant/manifest.hpp"
 #include "witness/covenant/registry.hpp"
+#include "witness/ledger/digest.hpp"
+#include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/signing.hpp"
 
 #include "cli.hpp"
 
@@ -125,6 +129,69 @@ int run_explain(const CommonOptions& opts, const ExplainArgs& args) {
   return decision.allowed() ? kExitOk : kExitCheckFailed;
 }
 
+std::string key_hex(const ledger::PublicKey& key) {
+  ledger::Digest d;
+  std::copy(key.begin(), key.end(), d.bytes.begin());
+  return d.to_hex();
+}
+
+int run_keygen(const std::string& path, bool json) {
+  auto key = ledger::SigningKey::generate();
+  if (!key) return report(key.error());
+  if (auto saved = key->save(path); !saved) return report(saved.error());
+  const std::string hex = key_hex(key->public_key());
+  if (json) {
+    std::cout << "{\"key\":" << json_string(path) << ",\"public_key\":" << json_string(hex)
+              << "}\n";
+  } else {
+    std::cout << "wrote Ed25519 private key " << path << " (mode 0600)\n"
+              << "public_key: " << hex << "   # put this line in the agent's manifest\n";
+  }
+  return kExitOk;
+}
+
+// Signs each node's id (its 32 bytes) and writes the node back as a canonical JSON line with
+// its timestamp and resolved links, so that the id the signature covers is the id appended.
+// Atomic: a bad line prints nothing.
+int run_sign(const std::string& key_path, const std::string& path, const std::string& ledger_dir) {
+  auto key = ledger::SigningKey::load(key_path);
+  if (!key) return report(key.error().with_context(key_path));
+  std::optional<ledger::Ledger> l;
+  if (!ledger_dir.empty()) {
+    auto opened = open_ledger({.ledger_dir = ledger_dir, .json = false}, true);
+    if (!opened) return report(opened.error());
+    l.emplace(std::move(*opened));
+  }
+  std::ifstream storage;
+  auto in = open_input(path, storage);
+  if (!in) return report(in.error());
+  std::vector<ledger::NodeId> earlier;
+  std::string out;
+  std::string text;
+  std::uint64_t line = 0;
+  while (std::getline(**in, text)) {
+    ++line;
+    const std::string where = "line " + std::to_string(line);
+    if (text.find_first_not_of(" \t\r") == std::string::npos) {
+      return report(invalid_argument(where + ": empty line"));
+    }
+    auto parsed = ledger::parse_node_line(text);
+    if (!parsed) return report(parsed.error().with_context(where));
+    parsed->draft.signature.reset();  // re-signing replaces a signature; the id does not cover it
+    auto node = ledger::resolve_node_line(std::move(*parsed), l ? &*l : nullptr, earlier);
+    if (!node) return report(node.error().with_context(where));
+    earlier.push_back(node->id());
+    const auto& id = node->id().bytes;
+    const auto signature =
+        key->sign(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+    out += ledger::to_json_line(node->with_signature(signature));
+    out += '\n';
+  }
+  if ((*in)->bad()) return report(io_error("read failed"));
+  std::cout << out;
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_covenant_commands(CLI::App& app, Action& action) {
@@ -178,6 +245,27 @@ void register_covenant_commands(CLI::App& app, Action& action) {
         "cost in " + name + (d == cv::Dimension::kCalls ? " (default 1)" : " (default 0)"));
   }
   ex->callback([&action] { action = [] { return run_explain(common, explain); }; });
+
+  static std::string key_path;
+  static std::string input = "-";
+  static std::string sign_ledger;
+  static bool keygen_json = false;
+  auto* kg = app.add_subcommand("keygen", "make an Ed25519 key for an agent; print its public key");
+  kg->add_option("file", key_path,
+                 "where to write the private key (PEM, mode 0600; must not exist)")
+      ->required();
+  kg->add_flag("--json", keygen_json, "machine-readable output");
+  kg->callback([&action] { action = [] { return run_keygen(key_path, keygen_json); }; });
+
+  auto* sg = app.add_subcommand(
+      "sign", "sign JSON Lines nodes with an agent's key (for origins whose covenant binds it)");
+  sg->add_option("--key", key_path, "the agent's private key (from witness keygen)")->required();
+  sg->add_option("file", input, "input file, or - for stdin (default)");
+  sg->add_option("--ledger", sign_ledger, "resolve seq:N links against this ledger");
+  sg->footer(
+      "Writes each node as a canonical line with its id's signature, timestamp and resolved\n"
+      "links; pipe it into witness append. A line without a timestamp is stamped now.");
+  sg->callback([&action] { action = [] { return run_sign(key_path, input, sign_ledger); }; });
 }
 
 }  // namespace witness::tools

@@ -1,13 +1,9 @@
 // witness init | stats | show | query | walk | replay | export | import | append.
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "witness/ledger/jsonl.hpp"
 
@@ -31,14 +27,6 @@ Result<Entry> find_entry(const Ledger& l, const std::string& ref) {
                             id.error().message + ")");
   }
   return l.find(*id);
-}
-
-// Opens an input file, or stdin for "-". The returned stream borrows `storage`.
-Result<std::istream*> open_input(const std::string& path, std::ifstream& storage) {
-  if (path == "-") return &std::cin;
-  storage.open(path);
-  if (!storage) return not_found("cannot open " + path);
-  return static_cast<std::istream*>(&storage);
 }
 
 // Time and seq range options shared by query, replay and export.
@@ -351,146 +339,6 @@ int run_import(const CommonOptions& opts, const std::string& path) {
   return kExitOk;
 }
 
-void print_ack(const ledger::AppendResult& r, const ledger::NodeId& id) {
-  std::cout << R"({"seq":)" << r.seq << R"(,"id":")" << id.to_hex() << "\"}\n";
-}
-
-// Atomic mode: the whole input is one batch; any bad line appends nothing.
-int run_append_batch(Ledger& l, std::istream& in, bool json) {
-  std::vector<ledger::TraceNode> nodes;
-  std::vector<ledger::NodeId> earlier;
-  std::vector<std::uint64_t> line_of;
-  std::string text;
-  std::uint64_t line = 0;
-  while (std::getline(in, text)) {
-    ++line;
-    const std::string where = "line " + std::to_string(line);
-    if (text.find_first_not_of(" \t\r") == std::string::npos) {
-      return report(invalid_argument(where + ": empty line"));
-    }
-    auto parsed = ledger::parse_node_line(text);
-    if (!parsed) return report(parsed.error().with_context(where));
-    auto node = ledger::resolve_node_line(std::move(*parsed), &l, earlier);
-    if (!node) return report(node.error().with_context(where));
-    earlier.push_back(node->id());
-    nodes.push_back(std::move(*node));
-    line_of.push_back(line);
-  }
-  if (in.bad()) return report(io_error("read failed"));
-  auto results = l.append_batch(nodes);
-  if (!results) return report(ledger::batch_error_at_line(results.error(), line_of));
-  std::size_t inserted = 0;
-  for (std::size_t i = 0; i < results->size(); ++i) {
-    const auto& r = (*results)[i];
-    inserted += r.inserted ? 1 : 0;
-    if (json) {
-      print_ack(r, nodes[i].id());
-    } else {
-      std::cout << r.seq << "  " << nodes[i].id().to_hex()
-                << (r.inserted ? "" : "  (already present)") << "\n";
-    }
-  }
-  if (!json) {
-    std::cerr << "appended " << inserted << " entries (" << results->size() - inserted
-              << " already present)\n";
-  }
-  return kExitOk;
-}
-
-// Stream mode: a reader thread parses lines while the main thread commits whatever has
-// arrived as one group, and acknowledges each node only after its commit.
-int run_append_stream(Ledger& l, std::istream& in) {
-  constexpr std::size_t kMaxStreamBatch = 1024;
-  struct Item {
-    std::uint64_t line = 0;
-    ledger::TraceNode node;
-  };
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Item> queue;
-  bool finished = false;
-  bool had_error = false;
-
-  std::thread reader([&] {
-    std::vector<ledger::NodeId> earlier;
-    std::string text;
-    std::uint64_t line = 0;
-    while (std::getline(in, text)) {
-      ++line;
-      const std::string where = "line " + std::to_string(line);
-      ledger::NodeId id{};
-      Result<ledger::TraceNode> node = invalid_argument("empty line");
-      if (text.find_first_not_of(" \t\r") != std::string::npos) {
-        auto parsed = ledger::parse_node_line(text);
-        node = parsed ? ledger::resolve_node_line(std::move(*parsed), &l, earlier)
-                      : Result<ledger::TraceNode>(parsed.error());
-      }
-      if (node) id = node->id();
-      earlier.push_back(id);  // a bad line's slot stays zero: links to it fail clearly
-      std::lock_guard lock(mu);
-      if (!node) {
-        std::cerr << "witness: " << where << ": " << node.error().message << "\n";
-        had_error = true;
-        continue;
-      }
-      queue.push_back(Item{line, std::move(*node)});
-      cv.notify_one();
-    }
-    std::lock_guard lock(mu);
-    finished = true;
-    cv.notify_one();
-  });
-
-  std::vector<Item> batch;
-  while (true) {
-    {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return finished || !queue.empty(); });
-      if (queue.empty() && finished) break;
-      // At most kMaxStreamBatch per commit: one fsync covers many nodes, yet acknowledgements
-      // keep flowing while a long input is still being parsed.
-      const auto take = std::min<std::size_t>(queue.size(), kMaxStreamBatch);
-      batch.assign(std::make_move_iterator(queue.begin()),
-                   std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
-      queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
-    }
-    std::vector<ledger::TraceNode> nodes;
-    nodes.reserve(batch.size());
-    for (const auto& item : batch) nodes.push_back(item.node);
-    auto results = l.append_batch(nodes);
-    if (results) {
-      for (std::size_t i = 0; i < nodes.size(); ++i) print_ack((*results)[i], nodes[i].id());
-    } else {
-      // One bad node fails the group: commit the rest one by one and report the bad ones.
-      for (const auto& item : batch) {
-        auto r = l.append(item.node);
-        if (r) {
-          print_ack(*r, item.node.id());
-        } else {
-          std::lock_guard lock(mu);
-          std::cerr << "witness: line " << item.line << ": " << r.error().message << "\n";
-          had_error = true;
-        }
-      }
-    }
-    std::cout.flush();
-  }
-  reader.join();
-  return had_error ? kExitUsage : kExitOk;
-}
-
-int run_append(const CommonOptions& opts, const std::string& path, bool stream,
-               const std::string& durability) {
-  auto d = parse_durability(durability);
-  if (!d) return report(d.error());
-  std::ifstream storage;
-  auto in = open_input(path, storage);
-  if (!in) return report(in.error());
-  auto l = open_ledger(opts, false, *d);
-  if (!l) return report(l.error());
-  return stream ? run_append_stream(*l, **in) : run_append_batch(*l, **in, opts.json);
-}
-
 }  // namespace
 
 void register_ledger_commands(CLI::App& app, Action& action) {
@@ -501,8 +349,6 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   static std::string ref;
   static std::string path = "-";
   static std::string out;
-  static std::string durability = "buffered";
-  static bool stream = false;
   static bool verify = false;
   static bool quiet = false;
   static bool ancestors = false;
@@ -566,18 +412,6 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   add_common_options(*im, common);
   im->add_option("file", path, "input file, or - for stdin")->required();
   im->callback([&] { action = [] { return run_import(common, path); }; });
-
-  auto* ap = app.add_subcommand("append", "append nodes from JSON Lines (atomic by default)");
-  add_common_options(*ap, common);
-  ap->add_option("file", path, "input file, or - for stdin (default)");
-  ap->add_flag("--stream", stream,
-               "commit lines as they arrive; acknowledge each once durable; skip bad lines");
-  ap->add_option("--durability", durability, "buffered (WAL) or sync (fsync before ack)");
-  ap->callback([&] { action = [] { return run_append(common, path, stream, durability); }; });
-  ap->footer(
-      "Each line: {\"origin\":..., \"kind\":..., \"timestamp\": ns or RFC 3339 (optional),\n"
-      "\"walk\":..., \"tags\":[...], \"payload\":{...}, \"links\":[{\"relation\":\"causes\",\n"
-      "\"target\": hex id | \"seq:N\" | \"line:N\"}]}");
 }
 
 }  // namespace witness::tools

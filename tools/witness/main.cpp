@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
 
     witness::tools::Action action;
     witness::tools::register_ledger_commands(app, action);
+    witness::tools::register_append_command(app, action);
     witness::tools::register_proof_commands(app, action);
     witness::tools::register_checkpoint_commands(app, action);
     witness::tools::register_laws_command(app, action);

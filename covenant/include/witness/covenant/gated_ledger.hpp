@@ -95,10 +95,11 @@ class GatedLedger {
   std::unique_ptr<Impl> impl_;
 };
 
-// Records that `who` appended `count` nodes with the gate turned off (a covenant.bypass node
-// from witness.gate, synced, carrying `note`), so that every ungated write is audited.
+// Records that `who` is about to append with the gate turned off (a covenant.bypass node from
+// witness.gate, synced, carrying what they ran and why), so that every ungated write is audited.
 [[nodiscard]] Result<ledger::AppendResult> record_bypass(ledger::Ledger& ledger,
-                                                         std::string_view who, std::uint64_t count,
+                                                         std::string_view who,
+                                                         std::string_view command,
                                                          std::string_view note);
 
 }  // namespace witness::covenant
