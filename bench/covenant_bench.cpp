@@ -1,13 +1,22 @@
 // Gate latency (SPEC 10: covenant check median <= 100 ns, p99 <= 1 us, zero overshoot) with 1
 // and 8 threads, and the reserve + commit pair that spends budget. The covenant is realistic:
 // a derived covenant (two in the chain), five rules, budgets in three dimensions, a rate.
+// Then gated against ungated appends to a real ledger (buffered; one node per append, and
+// batches of 64), the same node-building work on both sides.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
 #include "witness/covenant/gate.hpp"
+#include "witness/covenant/gated_ledger.hpp"
+#include "witness/covenant/registry.hpp"
+
+#include "temp_dir.hpp"
 
 namespace cv = witness::covenant;
 
@@ -108,6 +117,93 @@ void BM_GateReserveCommit(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_GateReserveCommit)->Threads(1)->Threads(8)->UseRealTime();
+
+namespace wl = witness::ledger;
+
+// One ledger (and gate) per benchmark run, shared by its threads.
+struct Appender {
+  std::mutex mu;
+  int users = 0;
+  std::unique_ptr<witness::testing::TempDir> dir;
+  std::unique_ptr<wl::Ledger> ledger;
+  std::unique_ptr<cv::GatedLedger> gated;
+
+  void acquire() {
+    std::lock_guard lock(mu);
+    if (users++ > 0) return;
+    dir = std::make_unique<witness::testing::TempDir>();
+    ledger = std::make_unique<wl::Ledger>(
+        wl::Ledger::open(dir->path() / "l", {.create_if_missing = true}).value());
+    std::vector<cv::Rule> rules;
+    for (const char* r : {"permit ledger.append kind=agent.*", "forbid ledger.append tag=pii"}) {
+      rules.push_back(cv::Rule::parse(r).value());
+    }
+    cv::Rights rights{.rule_sets = {cv::make_rule_set(rules)}};
+    rights.budget[cv::Dimension::kCalls] = 1ULL << 40U;
+    rights.budget[cv::Dimension::kBytes] = 1ULL << 50U;
+    auto loaded = cv::load_gate(*ledger).value();
+    for (int t = 0; t < 8; ++t) {
+      const std::string agent = "agent.bench." + std::to_string(t);
+      if (!cv::record_grant(
+              *ledger, loaded.gate,
+              {.id = agent + "@1", .subject = agent, .issuer = "bench", .rights = rights}, {})) {
+        std::abort();
+      }
+    }
+    gated = std::make_unique<cv::GatedLedger>(cv::GatedLedger::open(*ledger).value());
+  }
+  void release() {
+    std::lock_guard lock(mu);
+    if (--users > 0) return;
+    gated.reset();
+    ledger.reset();
+    dir.reset();
+  }
+};
+Appender g_appender;
+std::atomic<std::int64_t> g_stamp{0};
+
+wl::TraceNode bench_node(int thread) {
+  return wl::TraceNode::create(
+             wl::NodeDraft{.origin = "agent.bench." + std::to_string(thread % 8),
+                           .kind = "agent.action",
+                           .timestamp = wl::Timestamp(std::chrono::nanoseconds(++g_stamp)),
+                           .tags = {"severity:high"},
+                           .payload_json = R"({"action":"block","ip":"10.0.0.7","score":0.97})"})
+      .value();
+}
+
+// range(0): 0 ungated, 1 gated; range(1): nodes per append (1: append, else append_batch).
+void BM_Append(benchmark::State& state) {
+  g_appender.acquire();
+  const bool gated = state.range(0) == 1;
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  std::vector<wl::TraceNode> nodes;
+  for (auto _ : state) {
+    nodes.clear();
+    for (std::size_t i = 0; i < batch; ++i) nodes.push_back(bench_node(state.thread_index()));
+    bool ok = false;
+    if (batch == 1) {
+      ok = gated ? g_appender.gated->append(nodes[0]).has_value()
+                 : g_appender.ledger->append(nodes[0]).has_value();
+    } else {
+      ok = gated ? g_appender.gated->append_batch(nodes, cv::BatchMode::kEach).has_value()
+                 : g_appender.ledger->append_batch(nodes).has_value();
+    }
+    if (!ok) {
+      state.SkipWithError("append failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+  g_appender.release();
+}
+BENCHMARK(BM_Append)
+    ->ArgNames({"gated", "batch"})
+    ->ArgsProduct({{0, 1}, {1, 64}})
+    ->Threads(1)
+    ->Threads(4)
+    ->UseRealTime();
 
 }  // namespace
 
