@@ -2,7 +2,8 @@
 # `make demo`: the main job (SPEC 8), first version. On a fresh ./demo-ledger: append a realistic
 # incident (detector alerts, agent reactions linked to them, a human decision), query one
 # agent's history, walk an action's causes, replay with verification, export, prove, check the
-# operad laws and record their verdicts, summarise.
+# operad laws and record their verdicts, register the example agents and show a gated append
+# allowed and one refused with its denial record, summarise.
 set -euo pipefail
 W="${1:-build/release/tools/witness}"
 cd "$(dirname "$0")/.."
@@ -59,6 +60,25 @@ say "signed checkpoint (C2SP tlog-checkpoint, Ed25519), verified with the public
 say "operad laws: every shipped suite, verdicts recorded as law.verdict nodes (witness laws)"
 "$W" laws --cases 200 --ledger "$WITNESS_LEDGER" | tail -n 2
 "$W" query --origin witness.laws --tag law:sequential-associativity
+
+say "covenants: register the two example agents (witness agents register)"
+"$W" agents register examples/agents/alert-triage.yaml
+"$W" agents register examples/agents/assistant.yaml --issuer secops
+"$W" agents list
+
+say "gate explain: may alert.triage append an agent.action? may the assistant block an IP?"
+"$W" gate explain alert.triage ledger.append kind=agent.action,walk=incident-0412
+"$W" gate explain assistant tool.call kind=firewall.block || echo "(exit $?: denied)"
+
+say "gated appends: an allowed agent.action, then an assistant node of a kind it may not write"
+echo '{"origin":"alert.triage","kind":"agent.action","walk":"incident-0412","payload":{"action":"close","usage":{"tokens":420}}}' |
+  "$W" append
+echo '{"origin":"assistant","kind":"agent.action","walk":"incident-0412","payload":{"action":"block","ip":"10.0.0.7"}}' |
+  "$W" append || echo "(exit $?: refused, nothing of it appended)"
+
+say "the denial's audit record (query --kind covenant.denial)"
+"$W" query --kind covenant.denial
+"$W" query --kind covenant.denial --json | head -1 | tee demo-out/denial.json
 
 say "summary"
 "$W" stats

@@ -275,7 +275,22 @@ std::string describe(const Rights& rights, const RuleVerdict& verdict) {
   if (verdict.rule_set < 0) return "unrestricted";
   const auto set = static_cast<std::size_t>(verdict.rule_set);
   if (set >= rights.rule_sets.size()) return "unknown rule";
-  if (verdict.rule < 0) return "no permit matches in rules[" + std::to_string(set) + "]";
+  if (verdict.rule < 0) {
+    // Name the set by its permits: that is what the request would have needed to match.
+    std::string permits;
+    std::size_t listed = 0;
+    for (const Rule& r : rights.rule_sets[set].rules) {
+      if (r.effect != Effect::kPermit) continue;
+      if (++listed > 4) {
+        permits += "; ...";
+        break;
+      }
+      permits += (permits.empty() ? "" : "; ") + r.to_string();
+    }
+    return "no permit matches in rule set " + std::to_string(set + 1) + " of " +
+           std::to_string(rights.rule_sets.size()) + " {" +
+           (permits.empty() ? "no permits" : permits) + "}";
+  }
   const auto rule = static_cast<std::size_t>(verdict.rule);
   if (rule >= rights.rule_sets[set].rules.size()) return "unknown rule";
   return rights.rule_sets[set].rules[rule].to_string();

@@ -70,6 +70,10 @@ Result<Manifest> parse_document(const YAML::Node& root) {
   if (!is_name(m.id)) {
     return at(root["id"], "id", "\"" + m.id + "\" is not 1-256 of [A-Za-z0-9._:-]");
   }
+  if (m.id.starts_with("witness.")) {
+    // witness's own origins (witness.covenant, witness.gate, witness.laws) write its records.
+    return at(root["id"], "id", "\"" + m.id + "\": ids starting with witness. are reserved");
+  }
   WITNESS_ASSIGN_OR_RETURN(m.version, scalar(root["version"], "version"));
   if (!is_name(m.version)) {
     return at(root["version"], "version", "\"" + m.version + "\" is not 1-256 of [A-Za-z0-9._:-]");

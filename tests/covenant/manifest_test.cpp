@@ -83,6 +83,8 @@ TEST_CASE("manifest errors name the line and the field", "[covenant][manifest]")
         "line 1: id: \"bad id\" is not 1-256 of [A-Za-z0-9._:-]");
   CHECK(error_of("id: a\nversion: '1'\ncapabilities: x\n") ==
         "line 3: capabilities: expected a list");
+  CHECK_THAT(error_of("id: witness.gate\nversion: '1'\ncapabilities: [ledger.append]\n"),
+             Catch::Contains("line 1: id:") && Catch::Contains("reserved"));
   CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\nexpires: tomorrow\n"),
              Catch::StartsWith("line 4: expires:"));
   CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\npublic_key: abc\n"),

@@ -178,7 +178,8 @@ struct RuleVerdict {
 };
 [[nodiscard]] RuleVerdict judge_rules(const Rights& rights, std::string_view action,
                                       const Resource& resource);
-// The deciding rule's text ("forbid tool.* *"), "unrestricted" or "no permit matches".
+// The deciding rule's text ("forbid tool.* *"), "unrestricted", or "no permit matches in rule
+// set 2 of 2 {permit ...; permit ...}" (its first four permits).
 [[nodiscard]] std::string describe(const Rights& rights, const RuleVerdict& verdict);
 
 // A covenant: rights granted to a subject by an issuer, possibly derived from a parent.
