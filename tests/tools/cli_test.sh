@@ -347,6 +347,13 @@ case_gate() {
   contains "$ERR" "covenant.bypass at seq"
   run 0 "$W" query --kind covenant.bypass --json; contains "$OUT" '"who":"mallory"'; contains "$OUT" "incident 7"
   run 2 "$W" append --gate --no-gate "$TMP/b2.jsonl"; contains "$ERR" "contradict"
+  # import would bypass the gate too: refused unless --no-gate, which is recorded.
+  echo '{"origin":"agent.x","kind":"agent.action","timestamp":1,"payload":{}}' >"$TMP/x.jsonl"
+  "$W" init --ledger "$TMP/scratch" >/dev/null; "$W" append "$TMP/x.jsonl" --ledger "$TMP/scratch" >/dev/null 2>&1
+  "$W" export --ledger "$TMP/scratch" --out "$TMP/x-export.jsonl" 2>/dev/null
+  run 2 "$W" import "$TMP/x-export.jsonl"; contains "$ERR" "would bypass the gate"
+  run 0 "$W" import "$TMP/x-export.jsonl" --no-gate; contains "$OUT" "imported 1 entries"
+  run 0 "$W" query --kind covenant.bypass --json; lines "$OUT" 2; contains "$OUT" "witness import"
   # Signed agents: keygen, a manifest binding the key, unsigned and wrongly signed refused.
   run 0 "$W" keygen "$TMP/signer.pem"; contains "$OUT" "public_key: "
   local pk; pk=$(sed -n 's/^public_key: \([0-9a-f]*\).*/\1/p' <<<"$OUT")

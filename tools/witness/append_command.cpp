@@ -295,6 +295,22 @@ int run_append(const CommonOptions& opts, const AppendArgs& args) {
 
 }  // namespace
 
+Status allow_ungated_write(ledger::Ledger& l, bool no_gate, const std::string& command,
+                           const std::string& note) {
+  auto loaded = cv::load_gate(l);
+  if (!loaded) return loaded.error();
+  if (loaded->gate.covenants().empty()) return Status::ok();
+  if (!no_gate) {
+    return failed_precondition(
+        "this ledger gates appends (covenants are registered) and " + command +
+        " would bypass the gate; pass --no-gate to do it anyway (recorded as covenant.bypass)");
+  }
+  auto r = cv::record_bypass(l, invoking_user(), command + " --no-gate", note);
+  if (!r) return r.error().with_context("recording the bypass");
+  std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << r->seq << "\n";
+  return Status::ok();
+}
+
 void register_append_command(CLI::App& app, Action& action) {
   static CommonOptions common;
   static AppendArgs args;

@@ -309,12 +309,18 @@ int run_export(const CommonOptions& opts, const RangeOptions& range, const std::
   return kExitOk;
 }
 
-int run_import(const CommonOptions& opts, const std::string& path) {
+int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
+               const std::string& note) {
   std::ifstream storage;
   auto in = open_input(path, storage);
   if (!in) return report(in.error());
   auto l = open_ledger(opts, false);
   if (!l) return report(l.error());
+  // Import restores exported nodes of any origin as they are: into a gated ledger that would be
+  // a way around the gate, so it takes --no-gate there, and the bypass is recorded first.
+  if (auto allowed = allow_ungated_write(*l, no_gate, "witness import " + path, note); !allowed) {
+    return report(allowed.error());
+  }
   // The total is unknown while reading a stream; for a file, its size in bytes over an average
   // line gives a usable bar.
   std::uint64_t estimate = 0;
@@ -411,7 +417,12 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   auto* im = app.add_subcommand("import", "append exported JSON Lines atomically, checking ids");
   add_common_options(*im, common);
   im->add_option("file", path, "input file, or - for stdin")->required();
-  im->callback([&] { action = [] { return run_import(common, path); }; });
+  static bool no_gate = false;
+  static std::string bypass_note;
+  im->add_flag("--no-gate", no_gate,
+               "import into a ledger with covenants anyway; recorded first as covenant.bypass");
+  im->add_option("--bypass-note", bypass_note, "why (with --no-gate)");
+  im->callback([&] { action = [] { return run_import(common, path, no_gate, bypass_note); }; });
 }
 
 }  // namespace witness::tools
