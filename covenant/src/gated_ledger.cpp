@@ -44,6 +44,7 @@ std::vector<std::string> lease_tags(const std::vector<Lease>& leases) {
 struct Admission {
   Decision decision;
   Cost cost;
+  std::optional<ledger::SequenceNumber> present;  // already in the ledger: nothing to gate
 };
 
 }  // namespace
@@ -88,14 +89,19 @@ struct GatedLedger::Impl {
 
 Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
   Gate& gate = loaded.gate;
+  // A node already in the ledger is acknowledged as it is, whatever is left of the budget: a
+  // retry after a crash or a timeout must not be refused (or charged) for what already
+  // happened.
+  WITNESS_ASSIGN_OR_RETURN(auto present, ledger->seq_of(node.id()));
+  if (present) return Admission{{.reason = Reason::kAllowed}, {}, present};
   const std::string& origin = node.origin();
   if (auto key = gate.public_key_for(origin)) {
-    if (!node.signature()) return Admission{gate.refuse(origin, Reason::kUnsigned), {}};
+    if (!node.signature()) return Admission{gate.refuse(origin, Reason::kUnsigned), {}, {}};
     if (!ledger::verify_signature(*key, id_bytes(node), *node.signature())) {
-      return Admission{gate.refuse(origin, Reason::kBadSignature), {}};
+      return Admission{gate.refuse(origin, Reason::kBadSignature), {}, {}};
     }
   }
-  Admission a{{}, append_cost(node)};
+  Admission a{{}, append_cost(node), {}};
   t_lease_error.reset();
   a.decision = gate.reserve(origin, kAppendAction, resource_of(node), a.cost);
   if (a.decision.reason == Reason::kLeaseFailed) {
@@ -171,6 +177,11 @@ Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
   WITNESS_ASSIGN_OR_RETURN(Admission a, impl_->admit(node));
   GatedAppend out;
   out.decision = a.decision;
+  if (a.present) {
+    out.appended = true;
+    out.result = {.seq = *a.present, .inserted = false};
+    return out;
+  }
   if (!a.decision.allowed()) {
     out.refused = true;
     out.explanation = impl_->loaded.gate.explain(a.decision);
@@ -193,7 +204,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
   admitted.reserve(nodes.size());
   auto release_all = [&] {
     for (const Admission& a : admitted) {
-      if (a.decision.allowed()) impl_->finish(a, false);
+      if (a.decision.reservation != 0) impl_->finish(a, false);
     }
   };
   bool any_refused = false;
@@ -213,6 +224,11 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
   std::vector<std::size_t> denied_at;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     out[i].decision = admitted[i].decision;
+    if (admitted[i].present) {
+      out[i].appended = true;
+      out[i].result = {.seq = *admitted[i].present, .inserted = false};
+      continue;
+    }
     if (admitted[i].decision.allowed()) {
       allowed.push_back(nodes[i]);
       allowed_at.push_back(i);

@@ -162,6 +162,17 @@ TEST_CASE("each refusal appends only a denial that names who, what and why", "[c
   CHECK(p["remaining"]["calls"] == 0);
   CHECK(f.count("alert.triage", "agent.action") == 2);
   CHECK(f.count("witness.gate", "covenant.denial") == 5);
+  // With the budget spent, a retry of a node already appended is still acknowledged, free.
+  auto mine = f.ledger.query(wl::Query{.origin = "alert.triage", .limit = 1});
+  REQUIRE(mine);
+  const wl::Entry first = *mine->begin();
+  auto retry = g->append(first.node);
+  REQUIRE(retry);
+  CHECK(retry->appended);
+  CHECK_FALSE(retry->refused);
+  CHECK_FALSE(retry->result.inserted);
+  CHECK(retry->result.seq == first.seq);
+  CHECK(f.count("witness.gate", "covenant.denial") == 5);
 }
 
 TEST_CASE("expiry is judged on the gate's clock", "[covenant][gated]") {

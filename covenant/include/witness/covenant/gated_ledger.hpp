@@ -67,9 +67,10 @@ class GatedLedger {
   // Calls close() if it was not called, ignoring its error (a crash would forfeit the same).
   ~GatedLedger();
 
-  // Appends `node` if the gate allows it; otherwise records its denial. Appending a node already
-  // present costs nothing. Errors (nothing appended, no budget spent): the ledger's append
-  // errors; kIOError when a lease could not be recorded.
+  // Appends `node` if the gate allows it; otherwise records its denial. A node already present
+  // is acknowledged as it is (inserted false), never refused nor charged: retries are safe. Errors
+  // (nothing appended, no budget spent): the ledger's append errors; kIOError when a lease could
+  // not be recorded.
   [[nodiscard]] Result<GatedAppend> append(const ledger::TraceNode& node,
                                            const ledger::AppendOptions& options = {});
   // Gates each node in order (earlier nodes' costs count against later ones), then appends as
