@@ -29,11 +29,11 @@ void print_ack(const ledger::AppendResult& r, const ledger::NodeId& id) {
   std::cout << R"({"seq":)" << r.seq << R"(,"id":")" << id.to_hex() << "\"}\n";
 }
 
-// Nodes from witness's own origins are written only by witness: a forged covenant.grant would
-// grant rights, a forged denial would rewrite the audit. (`witness import` still restores them
-// from an export, checking every id.)
+// Nodes from witness's own origins (witness.*) are written only by witness: a forged
+// covenant.grant would grant rights, a forged denial or law verdict would rewrite the audit.
+// (`witness import` still restores them from an export, checking every id.)
 Status check_origin(const ledger::TraceNode& node) {
-  if (node.origin() == cv::kCovenantOrigin || node.origin() == cv::kGateOrigin) {
+  if (node.origin().starts_with("witness.")) {
     return invalid_argument("origin " + node.origin() +
                             " is reserved for witness's own records (use witness agents ...)");
   }
