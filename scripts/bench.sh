@@ -12,3 +12,5 @@ bash scripts/bench-vs-rocksdb.sh "$build"
 # reports p50/p99 with the timer's own cost beside them) with 1 and 8 threads, reserve+commit,
 # and gated against ungated appends (BM_Append/gated:1 vs gated:0, items_per_second).
 "$build/bench/witness_covenant_bench" --benchmark_min_time=0.3
+# VSA kernels at D = 4096 (SPEC 10: bind <= 50 ns, cosine <= 100 ns; top-k over 1000 vectors).
+"$build/bench/witness_vsa_bench" --benchmark_min_time=0.3

@@ -1,0 +1,63 @@
+// VSA kernels at D = 4096 (SPEC 10: bind <= 50 ns, cosine <= 100 ns), bundle of 16, top-k over a
+// 1000-entry codebook, and an atom lookup in a warm cache.
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "witness/vsa/atoms.hpp"
+#include "witness/vsa/ops.hpp"
+
+namespace vsa = witness::vsa;
+
+namespace {
+
+void BM_Bind(benchmark::State& state) {
+  const auto a = vsa::make_atom(1, "a");
+  const auto b = vsa::make_atom(1, "b");
+  vsa::Vector out(a.dim());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(vsa::bind_into(a, b, out));
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_Bind);
+
+void BM_Cosine(benchmark::State& state) {
+  const auto a = vsa::make_atom(1, "a");
+  const auto b = vsa::make_atom(1, "b");
+  for (auto _ : state) benchmark::DoNotOptimize(vsa::cosine(a, b));
+}
+BENCHMARK(BM_Cosine);
+
+void BM_Bundle16(benchmark::State& state) {
+  std::vector<vsa::Vector> vs;
+  for (int i = 0; i < 16; ++i) vs.push_back(vsa::make_atom(1, "v" + std::to_string(i)));
+  for (auto _ : state) benchmark::DoNotOptimize(vsa::bundle(vs));
+}
+BENCHMARK(BM_Bundle16);
+
+void BM_TopK1000(benchmark::State& state) {
+  vsa::Codebook book;
+  for (int i = 0; i < 1000; ++i) (void)book.add(vsa::make_atom(2, "e" + std::to_string(i)));
+  const auto q = vsa::make_atom(2, "e500");
+  for (auto _ : state) benchmark::DoNotOptimize(book.top_k(q, 10));
+}
+BENCHMARK(BM_TopK1000);
+
+void BM_AtomCached(benchmark::State& state) {
+  vsa::AtomMemory memory(3);
+  (void)memory.atom("proto:tcp");
+  for (auto _ : state) benchmark::DoNotOptimize(&memory.atom("proto:tcp"));
+}
+BENCHMARK(BM_AtomCached);
+
+void BM_AtomCold(benchmark::State& state) {
+  std::int64_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(vsa::make_atom(4, std::to_string(++i)));
+}
+BENCHMARK(BM_AtomCold);
+
+}  // namespace
+
+BENCHMARK_MAIN();

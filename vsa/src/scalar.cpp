@@ -1,0 +1,118 @@
+#include "witness/vsa/scalar.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "witness/vsa/atoms.hpp"
+
+namespace witness::vsa {
+namespace {
+
+Status check_range(const char* what, double lo, double hi) {
+  if (std::isfinite(lo) && std::isfinite(hi) && lo < hi) return Status::ok();
+  return invalid_argument(std::string(what) + " encoder: need finite lo < hi, got [" +
+                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+}  // namespace
+
+void ScalarEncoder::draw(std::uint64_t seed, std::string_view name) {
+  const std::string n(name);
+  const Vector a = make_atom(seed, n + "#a", dim_);
+  const Vector b = make_atom(seed, n + "#b", dim_);
+  a_.assign(a.components().begin(), a.components().end());
+  b_.assign(b.components().begin(), b.components().end());
+  std::vector<std::uint8_t> bytes(2 * dim_);
+  keystream(seed, n + "#u", bytes);
+  u_.resize(dim_);
+  for (std::size_t i = 0; i < dim_; ++i) {
+    const unsigned v = bytes[2 * i] | (static_cast<unsigned>(bytes[2 * i + 1]) << 8U);
+    u_[i] = (static_cast<double>(v) + 0.5) / 65536.0;
+  }
+}
+
+Result<ScalarEncoder> ScalarEncoder::linear(std::uint64_t seed, std::string_view name, double lo,
+                                            double hi, std::size_t dim) {
+  WITNESS_RETURN_IF_ERROR(check_range("linear", lo, hi));
+  ScalarEncoder e(Kind::kLinear, dim);
+  e.lo_ = lo;
+  e.hi_ = hi;
+  e.draw(seed, name);
+  return e;
+}
+
+Result<ScalarEncoder> ScalarEncoder::log(std::uint64_t seed, std::string_view name, double lo,
+                                         double hi, std::size_t dim) {
+  WITNESS_RETURN_IF_ERROR(check_range("log", lo, hi));
+  if (!(lo > 0)) return invalid_argument("log encoder: need lo > 0, got " + std::to_string(lo));
+  ScalarEncoder e(Kind::kLog, dim);
+  e.lo_ = std::log(lo);
+  e.hi_ = std::log(hi);
+  e.draw(seed, name);
+  return e;
+}
+
+Result<ScalarEncoder> ScalarEncoder::circular(std::uint64_t seed, std::string_view name,
+                                              double period, std::size_t dim) {
+  if (!(std::isfinite(period) && period > 0)) {
+    return invalid_argument("circular encoder: need a period > 0, got " + std::to_string(period));
+  }
+  ScalarEncoder e(Kind::kCircular, dim);
+  e.period_ = period;
+  e.draw(seed, name);
+  return e;
+}
+
+Result<ScalarEncoder> ScalarEncoder::thermometer(double lo, double hi, std::size_t dim) {
+  WITNESS_RETURN_IF_ERROR(check_range("thermometer", lo, hi));
+  ScalarEncoder e(Kind::kThermometer, dim);
+  e.lo_ = lo;
+  e.hi_ = hi;
+  return e;
+}
+
+double ScalarEncoder::position(double x) const {
+  if (std::isnan(x)) return 0;
+  switch (kind_) {
+    case Kind::kCircular: {
+      const double t = x / period_ - std::floor(x / period_);
+      return t >= 1.0 ? 0.0 : t;
+    }
+    case Kind::kLog:
+      x = x > 0 ? std::log(x) : lo_;
+      [[fallthrough]];
+    case Kind::kLinear:
+    case Kind::kThermometer:
+      return std::clamp((x - lo_) / (hi_ - lo_), 0.0, 1.0);
+  }
+  return 0;
+}
+
+Vector ScalarEncoder::encode(double x) const {
+  Vector v(dim_);
+  auto c = v.components();
+  const double t = position(x);
+  switch (kind_) {
+    case Kind::kThermometer: {
+      const auto on = static_cast<std::size_t>(std::llround(t * static_cast<double>(dim_)));
+      for (std::size_t i = 0; i < dim_; ++i) c[i] = i < on ? std::int8_t{1} : std::int8_t{-1};
+      break;
+    }
+    case Kind::kCircular:
+      // B on the half circle after u_i: each component flips at u_i and u_i + 1/2.
+      for (std::size_t i = 0; i < dim_; ++i) {
+        double d = t - u_[i];
+        d -= std::floor(d);
+        c[i] = d < 0.5 ? b_[i] : a_[i];
+      }
+      break;
+    case Kind::kLinear:
+    case Kind::kLog:
+      for (std::size_t i = 0; i < dim_; ++i) c[i] = u_[i] < t ? b_[i] : a_[i];
+      break;
+  }
+  return v;
+}
+
+}  // namespace witness::vsa
