@@ -377,5 +377,21 @@ case_gate() {
   run 0 "$W" verify
 }
 
+case_gen_traffic() {
+  run 0 "$W" gen-traffic --list; contains "$OUT" "challenge  (48750 packets)"; contains "$OUT" "pattern-only"
+  run 0 "$W" gen-traffic --scenario challenge --seed 7 --out "$TMP/a.jsonl"
+  [ "$(wc -l <"$TMP/a.jsonl")" = 48750 ] || fail "challenge is 48750 packets"
+  run 0 "$W" gen-traffic --scenario challenge --seed 7 --out "$TMP/b.jsonl"
+  cmp -s "$TMP/a.jsonl" "$TMP/b.jsonl" || fail "same seed, different packets"
+  run 0 "$W" gen-traffic --scenario challenge --seed 8 --out "$TMP/c.jsonl"
+  ! cmp -s "$TMP/a.jsonl" "$TMP/c.jsonl" || fail "different seeds, same packets"
+  contains "$(head -1 "$TMP/a.jsonl")" '"label":{"phase":"warm-up","attack":false}'
+  run 0 "$W" gen-traffic --scenario ramp --strip-labels; ! grep -q label <<<"$OUT" || fail "labels left in"
+  contains "$(head -1 <<<"$OUT")" '"ts":1795338000'
+  run 2 "$W" gen-traffic --scenario nope; contains "$ERR" "known: challenge"
+  run 2 "$W" gen-traffic; contains "$ERR" "--scenario is required"
+  run 2 "$W" gen-traffic --scenario ramp --start yesterday
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

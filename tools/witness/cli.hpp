@@ -93,5 +93,6 @@ void register_proof_commands(CLI::App& app, Action& action);
 void register_checkpoint_commands(CLI::App& app, Action& action);
 void register_laws_command(CLI::App& app, Action& action);
 void register_covenant_commands(CLI::App& app, Action& action);
+void register_detect_commands(CLI::App& app, Action& action);
 
 }  // namespace witness::tools

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     witness::tools::register_checkpoint_commands(app, action);
     witness::tools::register_laws_command(app, action);
     witness::tools::register_covenant_commands(app, action);
+    witness::tools::register_detect_commands(app, action);
 
     try {
       app.parse(argc, argv);

@@ -1,0 +1,245 @@
+#include "witness/vsa/traffic.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace witness::vsa {
+namespace {
+
+// xoshiro256** seeded by splitmix64: small, fast, and the same everywhere.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) {
+    for (auto& s : s_) {
+      seed += 0x9E3779B97F4A7C15ULL;
+      std::uint64_t z = seed;
+      z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+      s = z ^ (z >> 31U);
+    }
+  }
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17U;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  // Uniform in [0, 1).
+  double uniform() { return static_cast<double>(next() >> 11U) * 0x1.0p-53; }
+  // Uniform integer in [lo, hi].
+  std::int64_t between(std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
+  }
+  // Exponential with the given mean.
+  double exponential(double mean) { return -mean * std::log(1.0 - uniform()); }
+  // Picks an index by weights.
+  std::size_t pick(std::initializer_list<double> weights) {
+    double total = 0;
+    for (double w : weights) total += w;
+    double r = uniform() * total;
+    std::size_t i = 0;
+    for (double w : weights) {
+      if (r < w) return i;
+      r -= w;
+      ++i;
+    }
+    return weights.size() - 1;
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) {
+    return (x << static_cast<unsigned>(k)) | (x >> static_cast<unsigned>(64 - k));
+  }
+  std::uint64_t s_[4]{};
+};
+
+std::string ip(const char* prefix, std::int64_t a, std::int64_t b) {
+  return std::string(prefix) + std::to_string(a) + "." + std::to_string(b);
+}
+
+constexpr const char* kVictim = "10.1.0.5";
+
+Packet normal_packet(Rng& r) {
+  Packet p;
+  p.src_ip = ip("10.0.", r.between(0, 3), r.between(1, 50));  // 200 clients
+  p.dst_ip = "10.1.0." + std::to_string(r.between(1, 10));    // 10 servers
+  p.ttl = r.between(52, 64);
+  switch (r.pick({80, 18, 2})) {
+    case 0: {  // TCP
+      p.proto = "tcp";
+      p.src_port = r.between(32768, 60999);
+      static constexpr std::int64_t kPorts[] = {443, 80, 22, 8080};
+      p.dst_port = kPorts[r.pick({60, 25, 5, 10})];
+      static constexpr const char* kFlags[] = {"S", "A", "PA", "FA"};
+      const std::size_t f = r.pick({10, 50, 35, 5});
+      p.flags = kFlags[f];
+      p.size = f == 2 ? r.between(200, 1500) : r.between(40, 80);
+      break;
+    }
+    case 1: {  // UDP: DNS queries and answers, NTP
+      p.proto = "udp";
+      switch (r.pick({60, 30, 10})) {
+        case 0:
+          p.src_port = r.between(32768, 60999);
+          p.dst_port = 53;
+          p.size = r.between(60, 120);
+          break;
+        case 1:
+          p.src_port = 53;
+          p.dst_port = r.between(32768, 60999);
+          p.size = r.between(100, 500);
+          break;
+        default:
+          p.src_port = 123;
+          p.dst_port = 123;
+          p.size = r.between(76, 90);
+          break;
+      }
+      break;
+    }
+    default:  // ICMP echo
+      p.proto = "icmp";
+      p.size = r.between(64, 98);
+      break;
+  }
+  return p;
+}
+
+Packet attack_packet(Rng& r, const std::string& kind) {
+  Packet p;
+  p.attack = true;
+  p.dst_ip = kVictim;
+  p.ttl = r.between(30, 250);
+  if (kind == "dns") {  // amplified answers from many open resolvers
+    p.proto = "udp";
+    p.src_ip = ip("203.0.", r.between(0, 255), r.between(1, 254));
+    p.src_port = 53;
+    p.dst_port = r.between(1024, 65535);
+    p.size = r.between(1400, 4096);
+  } else if (kind == "syn") {  // spoofed SYNs to the web port
+    p.proto = "tcp";
+    p.src_ip = ip("198.51.", r.between(0, 255), r.between(1, 254));
+    p.src_port = r.between(1024, 65535);
+    p.dst_port = 80;
+    p.flags = "S";
+    p.size = r.between(40, 60);
+  } else if (kind == "ntp") {  // monlist answers
+    p.proto = "udp";
+    p.src_ip = ip("192.0.", r.between(0, 255), r.between(1, 254));
+    p.src_port = 123;
+    p.dst_port = r.between(1024, 65535);
+    p.size = r.between(440, 486);
+  } else if (kind == "icmp") {
+    p.proto = "icmp";
+    p.src_ip = ip("100.64.", r.between(0, 255), r.between(1, 254));
+    p.size = r.between(64, 1500);
+  } else {  // "pattern": content that normal traffic never has, at any rate
+    p.proto = "tcp";
+    p.src_ip = ip("10.0.", r.between(0, 3), r.between(1, 50));
+    p.src_port = r.between(32768, 60999);
+    p.dst_port = 31337;
+    p.flags = "FPU";
+    p.size = r.between(900, 1200);
+  }
+  return p;
+}
+
+Phase normal(std::string name, std::uint64_t n) {
+  return {std::move(name), n, {}, 0.0, kNormalRate, 0};
+}
+Phase attack(std::string name, std::uint64_t n, std::vector<std::string> kinds, double rate,
+             double share = 0.95, double end_rate = 0) {
+  return {std::move(name), n, std::move(kinds), share, rate, end_rate};
+}
+
+}  // namespace
+
+std::vector<Scenario> scenarios() {
+  constexpr double kFlood = 10000.0;  // packets per second in a flood
+  return {
+      {"challenge",
+       "warm-up 300, DNS 15000, recovery 150, SYN 18000, recovery 150, NTP 15000, "
+       "final 150; floods at 10000 packets/s, 95% attack packets",
+       {normal("warm-up", 300), attack("dns", 15000, {"dns"}, kFlood), normal("recovery-1", 150),
+        attack("syn", 18000, {"syn"}, kFlood), normal("recovery-2", 150),
+        attack("ntp", 15000, {"ntp"}, kFlood), normal("final", 150)}},
+      {"icmp-flood",
+       "warm-up 300, ICMP flood 15000, recovery 300",
+       {normal("warm-up", 300), attack("icmp", 15000, {"icmp"}, kFlood), normal("recovery", 300)}},
+      {"ramp",
+       "warm-up 300, a SYN flood whose rate grows from the normal rate to 50x over "
+       "15000 packets, recovery 300",
+       {normal("warm-up", 300), attack("syn-ramp", 15000, {"syn"}, kNormalRate, 0.95, kFlood),
+        normal("recovery", 300)}},
+      {"low-and-slow",
+       "warm-up 300, NTP answers at the normal rate (30% of 3000 packets), "
+       "recovery 300",
+       {normal("warm-up", 300), attack("ntp-slow", 3000, {"ntp"}, kNormalRate, 0.30),
+        normal("recovery", 300)}},
+      {"mixed",
+       "warm-up 300, DNS and SYN floods at once (15000 packets), recovery 300",
+       {normal("warm-up", 300), attack("dns+syn", 15000, {"dns", "syn"}, kFlood),
+        normal("recovery", 300)}},
+      {"pattern-only",
+       "warm-up 300, packets to port 31337 with FIN+PSH+URG at the normal rate "
+       "(20% of 3000), recovery 300",
+       {normal("warm-up", 300), attack("pattern", 3000, {"pattern"}, kNormalRate, 0.20),
+        normal("recovery", 300)}},
+  };
+}
+
+Result<Scenario> scenario(std::string_view name) {
+  std::string known;
+  for (auto& s : scenarios()) {
+    if (s.name == name) return s;
+    known += (known.empty() ? "" : ", ") + s.name;
+  }
+  return invalid_argument("no scenario \"" + std::string(name) + "\" (known: " + known + ")");
+}
+
+void generate(const Scenario& s, std::uint64_t seed, std::int64_t start_ns,
+              const std::function<void(const Packet&)>& emit) {
+  Rng r(seed);
+  std::int64_t t = start_ns;  // integer ns: a double has no ns resolution at today's epochs
+  for (const Phase& phase : s.phases) {
+    const double end_rate = phase.end_rate > 0 ? phase.end_rate : phase.rate;
+    for (std::uint64_t i = 0; i < phase.packets; ++i) {
+      const double f =
+          phase.packets > 1 ? static_cast<double>(i) / static_cast<double>(phase.packets - 1) : 0;
+      const double rate = phase.rate + (end_rate - phase.rate) * f;
+      t += std::max<std::int64_t>(1, std::llround(r.exponential(1e9 / rate)));
+      Packet p =
+          !phase.attacks.empty() && r.uniform() < phase.attack_share
+              ? attack_packet(r, phase.attacks[static_cast<std::size_t>(r.between(
+                                     0, static_cast<std::int64_t>(phase.attacks.size()) - 1))])
+              : normal_packet(r);
+      p.ts = t;
+      p.phase = phase.name;
+      emit(p);
+    }
+  }
+}
+
+std::string to_json(const Packet& p, bool with_label) {
+  std::string out = "{\"ts\":" + std::to_string(p.ts) + ",\"proto\":\"" + p.proto +
+                    "\",\"src_ip\":\"" + p.src_ip + "\",\"dst_ip\":\"" + p.dst_ip + "\"";
+  if (p.proto != "icmp") {
+    out += ",\"src_port\":" + std::to_string(p.src_port) +
+           ",\"dst_port\":" + std::to_string(p.dst_port);
+  }
+  if (!p.flags.empty()) out += ",\"flags\":\"" + p.flags + "\"";
+  out += ",\"size\":" + std::to_string(p.size) + ",\"ttl\":" + std::to_string(p.ttl);
+  if (with_label) {
+    out += ",\"label\":{\"phase\":\"" + p.phase + "\",\"attack\":" + (p.attack ? "true" : "false") +
+           "}";
+  }
+  return out + "}";
+}
+
+}  // namespace witness::vsa
