@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include "witness/vsa/atoms.hpp"
+#include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
 
 namespace vsa = witness::vsa;
@@ -57,6 +58,48 @@ void BM_AtomCold(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(vsa::make_atom(4, std::to_string(++i)));
 }
 BENCHMARK(BM_AtomCold);
+
+// One packet record (SPEC 10: <= 1 us with atoms cached): the JSON path (parse + encode) and the
+// Walkable path (no JSON).
+const char* const kPacketJson =
+    R"({"proto":"udp","src_ip":"203.0.113.9","dst_ip":"10.1.0.5","src_port":53,"dst_port":41234,)"
+    R"("size":{"$log":3012},"ttl":57})";
+
+struct BenchPacket {
+  std::string proto = "udp";
+  std::string src_ip = "203.0.113.9";
+  std::string dst_ip = "10.1.0.5";
+  std::int64_t src_port = 53;
+  std::int64_t dst_port = 41234;
+  double size = 3012;
+  std::int64_t ttl = 57;
+};
+void walk(const BenchPacket& p, vsa::Walker& w) {
+  w.field("proto", p.proto);
+  w.field("src_ip", p.src_ip);
+  w.field("dst_ip", p.dst_ip);
+  w.field("src_port", p.src_port);
+  w.field("dst_port", p.dst_port);
+  w.field("size", vsa::Log{p.size});
+  w.field("ttl", p.ttl);
+}
+
+void BM_EncodePacketJson(benchmark::State& state) {
+  vsa::AtomMemory atoms(5);
+  vsa::Encoder enc(atoms);
+  (void)enc.encode_json(kPacketJson);  // warm the atom and scalar caches
+  for (auto _ : state) benchmark::DoNotOptimize(enc.encode_json(kPacketJson));
+}
+BENCHMARK(BM_EncodePacketJson);
+
+void BM_EncodePacketWalk(benchmark::State& state) {
+  vsa::AtomMemory atoms(5);
+  vsa::Encoder enc(atoms);
+  const BenchPacket p;
+  (void)enc.encode(p);
+  for (auto _ : state) benchmark::DoNotOptimize(enc.encode(p));
+}
+BENCHMARK(BM_EncodePacketWalk);
 
 }  // namespace
 

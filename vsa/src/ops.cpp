@@ -226,6 +226,14 @@ WITNESS_VSA_CLONES void accumulate(const std::int8_t* __restrict a, std::int32_t
   }
 }
 
+WITNESS_VSA_CLONES void accumulate_product(const std::int8_t* __restrict a,
+                                           const std::int8_t* __restrict b,
+                                           std::int32_t* __restrict sums, std::size_t n) {
+  for (std::size_t blk = 0; blk < n; blk += kLane) {
+    for (std::size_t j = 0; j < kLane; ++j) sums[blk + j] += a[blk + j] * b[blk + j];
+  }
+}
+
 WITNESS_VSA_CLONES void sign(const std::int32_t* __restrict sums, std::int8_t* __restrict out,
                              std::size_t n) {
   for (std::size_t blk = 0; blk < n; blk += kLane) {

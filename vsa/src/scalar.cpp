@@ -27,8 +27,8 @@ void ScalarEncoder::draw(std::uint64_t seed, std::string_view name) {
   keystream(seed, n + "#u", bytes);
   u_.resize(dim_);
   for (std::size_t i = 0; i < dim_; ++i) {
-    const unsigned v = bytes[2 * i] | (static_cast<unsigned>(bytes[2 * i + 1]) << 8U);
-    u_[i] = (static_cast<double>(v) + 0.5) / 65536.0;
+    u_[i] =
+        static_cast<std::uint16_t>(bytes[2 * i] | (static_cast<unsigned>(bytes[2 * i + 1]) << 8U));
   }
 }
 
@@ -99,18 +99,24 @@ Vector ScalarEncoder::encode(double x) const {
       for (std::size_t i = 0; i < dim_; ++i) c[i] = i < on ? std::int8_t{1} : std::int8_t{-1};
       break;
     }
-    case Kind::kCircular:
-      // B on the half circle after u_i: each component flips at u_i and u_i + 1/2.
+    case Kind::kCircular: {
+      // B on the half circle after u_i: each component flips at u_i and u_i + 1/2. In 16-bit
+      // fixed point the circle is the wrap-around of uint16 arithmetic.
+      const auto tt = static_cast<std::uint16_t>(std::min(65535.0, t * 65536.0));
       for (std::size_t i = 0; i < dim_; ++i) {
-        double d = t - u_[i];
-        d -= std::floor(d);
-        c[i] = d < 0.5 ? b_[i] : a_[i];
+        const auto d = static_cast<std::uint16_t>(tt - u_[i]);
+        c[i] = d < 32768 ? b_[i] : a_[i];
       }
       break;
+    }
     case Kind::kLinear:
-    case Kind::kLog:
-      for (std::size_t i = 0; i < dim_; ++i) c[i] = u_[i] < t ? b_[i] : a_[i];
+    case Kind::kLog: {
+      // u_i < t, with u_i = (U_i + 0.5) / 65536: U_i < t * 65536 - 0.5.
+      const double limit = t * 65536.0 - 0.5;
+      const auto tt = static_cast<std::uint32_t>(std::clamp(std::ceil(limit), 0.0, 65536.0));
+      for (std::size_t i = 0; i < dim_; ++i) c[i] = u_[i] < tt ? b_[i] : a_[i];
       break;
+    }
   }
   return v;
 }

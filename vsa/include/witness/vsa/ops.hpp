@@ -94,6 +94,9 @@ std::int64_t dot(const std::int8_t* a, const std::int8_t* b, std::size_t n);
 void dot_norms(const std::int8_t* a, const std::int8_t* b, std::size_t n, std::int64_t& dot,
                std::int64_t& na, std::int64_t& nb);
 void accumulate(const std::int8_t* a, std::int32_t* sums, std::size_t n);
+// sums += a * b, componentwise (a bound term added to a bundle in one pass).
+void accumulate_product(const std::int8_t* a, const std::int8_t* b, std::int32_t* sums,
+                        std::size_t n);
 void sign(const std::int32_t* sums, std::int8_t* out, std::size_t n);
 std::size_t differ(const std::int8_t* a, const std::int8_t* b, std::size_t n);
 // The portable versions, which the dispatching functions above use without AVX2 (exposed so

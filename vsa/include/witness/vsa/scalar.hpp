@@ -56,7 +56,7 @@ class ScalarEncoder {
   double period_ = 1;
   std::vector<std::int8_t> a_;
   std::vector<std::int8_t> b_;
-  std::vector<double> u_;
+  std::vector<std::uint16_t> u_;  // thresholds in 1/65536 units: 16-bit lanes vectorise
 };
 
 }  // namespace witness::vsa
