@@ -400,7 +400,16 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   range.add_to(*rp);
   rp->add_flag("--verify", verify, "recompute every leaf and chain hash; exit 1 on a mismatch");
   rp->add_flag("--quiet", quiet, "print only the summary");
-  rp->callback([&] { action = [] { return run_replay(common, range, verify, quiet); }; });
+  static std::string rerun;
+  rp->add_option("--rerun", rerun,
+                 "re-execute the detector run RUN_ID (a detector.run node id) from its recorded "
+                 "inputs; exit 0 when its alerts match the record exactly, 1 where they diverge");
+  rp->callback([&] {
+    action = [] {
+      if (!rerun.empty()) return run_rerun(common, rerun);
+      return run_replay(common, range, verify, quiet);
+    };
+  });
 
   auto* vf = app.add_subcommand("verify",
                                 "full check: ids, hash chain, Merkle tree, every index entry; exit "

@@ -30,6 +30,58 @@ void ScalarEncoder::draw(std::uint64_t seed, std::string_view name) {
     u_[i] =
         static_cast<std::uint16_t>(bytes[2 * i] | (static_cast<unsigned>(bytes[2 * i + 1]) << 8U));
   }
+  std::vector<std::uint32_t> order(dim_);
+  for (std::size_t i = 0; i < dim_; ++i) order[i] = static_cast<std::uint32_t>(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t x, std::uint32_t y) { return u_[x] < u_[y]; });
+  sorted_u_.resize(dim_);
+  sum_aa_.assign(dim_ + 1, 0);
+  sum_bb_.assign(dim_ + 1, 0);
+  sum_ab_.assign(dim_ + 1, 0);
+  for (std::size_t j = 0; j < dim_; ++j) {
+    const std::size_t i = order[j];
+    sorted_u_[j] = u_[i];
+    sum_aa_[j + 1] = sum_aa_[j] + a_[i] * a_[i];
+    sum_bb_[j + 1] = sum_bb_[j] + b_[i] * b_[i];
+    sum_ab_[j + 1] = sum_ab_[j] + a_[i] * b_[i];
+  }
+}
+
+std::uint32_t ScalarEncoder::level(double x) const {
+  // u_i < t, with u_i = (U_i + 0.5) / 65536: U_i < t * 65536 - 0.5.
+  const double limit = position(x) * 65536.0 - 0.5;
+  return static_cast<std::uint32_t>(std::clamp(std::ceil(limit), 0.0, 65536.0));
+}
+
+double ScalarEncoder::similarity(double x, double y) const {
+  if (kind_ != Kind::kLinear && kind_ != Kind::kLog) {
+    const Vector a = encode(x);
+    const Vector b = encode(y);
+    std::int64_t d = 0, na = 0, nb = 0;  // NOLINT(readability-isolate-declaration)
+    for (std::size_t i = 0; i < dim_; ++i) {
+      d += a[i] * b[i];
+      na += a[i] * a[i];
+      nb += b[i] * b[i];
+    }
+    if (na == 0 || nb == 0) return 0.0;
+    return static_cast<double>(d) / std::sqrt(static_cast<double>(na) * static_cast<double>(nb));
+  }
+  // Components with U_i < level are B_i, the others A_i. With k1 <= k2 the counts of
+  // thresholds below x's and y's levels: B*B below k1, A*B between, A*A from k2 on.
+  auto count_below = [&](std::uint32_t lv) {
+    return static_cast<std::size_t>(std::lower_bound(sorted_u_.begin(), sorted_u_.end(), lv) -
+                                    sorted_u_.begin());
+  };
+  std::size_t k1 = count_below(level(x));
+  std::size_t k2 = count_below(level(y));
+  if (k1 > k2) std::swap(k1, k2);
+  const std::int64_t total_aa = sum_aa_[dim_];
+  const std::int64_t d =
+      std::int64_t{sum_bb_[k1]} + (sum_ab_[k2] - sum_ab_[k1]) + (total_aa - sum_aa_[k2]);
+  const std::int64_t n1 = std::int64_t{sum_bb_[k1]} + (total_aa - sum_aa_[k1]);
+  const std::int64_t n2 = std::int64_t{sum_bb_[k2]} + (total_aa - sum_aa_[k2]);
+  if (n1 == 0 || n2 == 0) return 0.0;
+  return static_cast<double>(d) / std::sqrt(static_cast<double>(n1) * static_cast<double>(n2));
 }
 
 Result<ScalarEncoder> ScalarEncoder::linear(std::uint64_t seed, std::string_view name, double lo,
@@ -111,9 +163,7 @@ Vector ScalarEncoder::encode(double x) const {
     }
     case Kind::kLinear:
     case Kind::kLog: {
-      // u_i < t, with u_i = (U_i + 0.5) / 65536: U_i < t * 65536 - 0.5.
-      const double limit = t * 65536.0 - 0.5;
-      const auto tt = static_cast<std::uint32_t>(std::clamp(std::ceil(limit), 0.0, 65536.0));
+      const std::uint32_t tt = level(x);
       for (std::size_t i = 0; i < dim_; ++i) c[i] = u_[i] < tt ? b_[i] : a_[i];
       break;
     }

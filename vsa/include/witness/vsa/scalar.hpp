@@ -41,6 +41,10 @@ class ScalarEncoder {
                                                          std::size_t dim = kDefaultDimension);
 
   [[nodiscard]] Vector encode(double x) const;
+  // cosine(encode(x), encode(y)), exactly, without building either vector: O(log dim) from
+  // prefix sums over the components sorted by threshold (linear and log; the other kinds encode
+  // both and take the cosine).
+  [[nodiscard]] double similarity(double x, double y) const;
   // x's position t in [0, 1).
   [[nodiscard]] double position(double x) const;
   [[nodiscard]] Kind kind() const { return kind_; }
@@ -57,6 +61,13 @@ class ScalarEncoder {
   std::vector<std::int8_t> a_;
   std::vector<std::int8_t> b_;
   std::vector<std::uint16_t> u_;  // thresholds in 1/65536 units: 16-bit lanes vectorise
+  // For similarity(): the thresholds sorted, and prefix sums in that order of A_i^2, B_i^2 and
+  // A_i * B_i (linear and log only).
+  std::vector<std::uint16_t> sorted_u_;
+  std::vector<std::int32_t> sum_aa_;
+  std::vector<std::int32_t> sum_bb_;
+  std::vector<std::int32_t> sum_ab_;
+  [[nodiscard]] std::uint32_t level(double x) const;
 };
 
 }  // namespace witness::vsa

@@ -1,0 +1,665 @@
+// The anomaly detector: see detector.hpp for the model. Records parse with nlohmann::json
+// (private to this file).
+#include "witness/vsa/detector.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "witness/vsa/atoms.hpp"
+#include "witness/vsa/encoder.hpp"
+#include "witness/vsa/ops.hpp"
+#include "witness/vsa/scalar.hpp"
+
+namespace witness::vsa {
+namespace {
+
+using Json = nlohmann::json;
+
+// Heterogeneous lookup: find(string_view) without building a std::string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+bool is_separator(char c) { return c == '.' || c == ':' || c == '/'; }
+
+// The ends of the proper prefixes of `s` at separators ("10.0.3.7": 2, 4, 6).
+template <typename F>
+void for_each_prefix_end(std::string_view s, F f) {
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    if (is_separator(s[i])) f(i);
+  }
+}
+std::size_t components(std::string_view s) {
+  std::size_t k = 1;
+  for_each_prefix_end(s, [&](std::size_t) { ++k; });
+  return k;
+}
+
+// One leaf of a record. Strings (and booleans and null, as "true", "false", "null" with a type
+// mark) are categorical; numbers are scalars.
+struct Leaf {
+  std::string path;
+  bool is_number = false;
+  double number = 0;
+  std::string text;  // strings: "s:" + value; booleans and null: "b:true", "b:false", "null"
+};
+
+double round6(double x) { return std::round(x * 1e6) / 1e6; }
+
+bool ignored(const std::string& path, const std::vector<std::string>& ignore) {
+  for (const auto& p : ignore) {
+    if (path == p) return true;
+  }
+  return false;
+}
+
+void flatten(const Json& j, std::string& path, const DetectorConfig& c, std::vector<Leaf>& out) {
+  const std::size_t mark = path.size();
+  auto child = [&](std::string_view name, bool index) {
+    if (index) {
+      path += '[';
+      path += name;
+      path += ']';
+    } else {
+      if (!path.empty()) path += '.';
+      path += name;
+    }
+  };
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      child(key, false);
+      if (!ignored(path, c.ignore) && !(mark == 0 && path == c.time_field)) {
+        flatten(value, path, c, out);
+      }
+      path.resize(mark);
+    }
+    return;
+  }
+  if (j.is_array()) {
+    std::size_t i = 0;
+    for (const auto& value : j) {
+      child(std::to_string(i++), true);
+      if (!ignored(path, c.ignore)) flatten(value, path, c, out);
+      path.resize(mark);
+    }
+    return;
+  }
+  Leaf leaf;
+  leaf.path = path;
+  if (j.is_number()) {
+    leaf.is_number = true;
+    leaf.number = j.get<double>();
+    leaf.text = number_text(leaf.number);
+  } else if (j.is_string()) {
+    leaf.text = "s:" + j.get<std::string>();
+  } else if (j.is_boolean()) {
+    leaf.text = j.get<bool>() ? "b:true" : "b:false";
+  } else {
+    leaf.text = "null";
+  }
+  out.push_back(std::move(leaf));
+}
+
+struct Record {
+  double ts = 0;
+  std::vector<Leaf> leaves;
+};
+
+Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return invalid_argument("the record is not a JSON object");
+  }
+  auto t = j.find(c.time_field);
+  if (t == j.end() || !t->is_number()) {
+    return invalid_argument("the record has no numeric time field \"" + c.time_field + "\"");
+  }
+  Record r;
+  r.ts = t->get<double>();
+  std::string path;
+  flatten(j, path, c, r.leaves);
+  return r;
+}
+
+// What the warm-up saw under one role.
+struct PathModel {
+  StringMap<std::uint32_t> texts;     // full values
+  StringMap<std::uint32_t> prefixes;  // proper prefixes of string values (with the "s:" mark)
+  std::vector<double> numbers;        // sorted, duplicates kept
+  std::optional<ScalarEncoder> scalar;
+  std::string baseline;  // the most common value, as JSON text
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+Status DetectorConfig::validate() const {
+  auto bad = [](const std::string& what) { return invalid_argument("detector config: " + what); };
+  if (dim < 64 || dim > (1U << 20U)) return bad("dim must be in [64, 1048576]");
+  if (warmup < 2) return bad("warmup must be at least 2 records");
+  if (!(alpha > 0 && alpha <= 1)) return bad("alpha must be in (0, 1]");
+  if (alpha < 1.0 / static_cast<double>(warmup + 1)) {
+    return bad("alpha " + number_text(alpha) + " is below 1 / (warmup + 1) = " +
+               number_text(1.0 / static_cast<double>(warmup + 1)) +
+               ": no record could ever be anomalous (lengthen the warm-up)");
+  }
+  if (time_field.empty()) return bad("time_field must not be empty");
+  if (smooth < 1) return bad("smooth must be at least 1");
+  if (!(level_on > 0 && level_on <= 1)) return bad("level_on must be in (0, 1]");
+  if (!(level_off >= 0 && level_off <= level_on)) return bad("level_off must be in [0, level_on]");
+  if (!(rate_on > 1)) return bad("rate_on must be above 1");
+  if (hold < 1) return bad("hold must be at least 1");
+  return Status::ok();
+}
+
+std::string DetectorConfig::to_json() const {
+  Json j = Json::object();
+  j["seed"] = seed;
+  j["dim"] = dim;
+  j["warmup"] = warmup;
+  j["alpha"] = alpha;
+  j["time_field"] = time_field;
+  j["ignore"] = ignore;
+  j["smooth"] = smooth;
+  j["level_on"] = level_on;
+  j["level_off"] = level_off;
+  j["rate_on"] = rate_on;
+  j["hold"] = hold;
+  j["explain_sample"] = explain_sample;
+  return j.dump();
+}
+
+Result<DetectorConfig> DetectorConfig::from_json(std::string_view json) {
+  Json j = Json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return invalid_argument("detector config: not a JSON object");
+  }
+  DetectorConfig c;
+  for (const auto& [key, v] : j.items()) {
+    auto need = [&](bool ok, const char* what) -> Status {
+      if (ok) return Status::ok();
+      return invalid_argument("detector config: " + key + " must be " + what);
+    };
+    if (key == "seed") {
+      WITNESS_RETURN_IF_ERROR(need(v.is_number_unsigned(), "an unsigned integer"));
+      c.seed = v.get<std::uint64_t>();
+    } else if (key == "dim" || key == "warmup" || key == "smooth" || key == "hold" ||
+               key == "explain_sample") {
+      WITNESS_RETURN_IF_ERROR(need(v.is_number_unsigned(), "an unsigned integer"));
+      const auto n = v.get<std::size_t>();
+      (key == "dim"      ? c.dim
+       : key == "warmup" ? c.warmup
+       : key == "smooth" ? c.smooth
+       : key == "hold"   ? c.hold
+                         : c.explain_sample) = n;
+    } else if (key == "alpha" || key == "level_on" || key == "level_off" || key == "rate_on") {
+      WITNESS_RETURN_IF_ERROR(need(v.is_number(), "a number"));
+      const auto x = v.get<double>();
+      (key == "alpha"       ? c.alpha
+       : key == "level_on"  ? c.level_on
+       : key == "level_off" ? c.level_off
+                            : c.rate_on) = x;
+    } else if (key == "time_field") {
+      WITNESS_RETURN_IF_ERROR(need(v.is_string(), "a string"));
+      c.time_field = v.get<std::string>();
+    } else if (key == "ignore") {
+      WITNESS_RETURN_IF_ERROR(need(v.is_array(), "a list of strings"));
+      c.ignore.clear();
+      for (const auto& e : v) {
+        WITNESS_RETURN_IF_ERROR(need(e.is_string(), "a list of strings"));
+        c.ignore.push_back(e.get<std::string>());
+      }
+    } else {
+      return invalid_argument("detector config: unknown field \"" + key + "\"");
+    }
+  }
+  WITNESS_RETURN_IF_ERROR(c.validate());
+  return c;
+}
+
+std::string Alert::to_json() const {
+  Json j = Json::object();
+  j["onset"] = onset;
+  j["offset"] = offset;
+  j["onset_ts"] = onset_ts;
+  j["offset_ts"] = offset_ts;
+  j["records"] = records;
+  j["anomalous"] = anomalous;
+  j["peak_level"] = round6(peak_level);
+  j["peak_rate_ratio"] = round6(peak_rate_ratio);
+  j["peak_novelty"] = round6(peak_novelty);
+  j["trigger"] = trigger;
+  Json e = Json::array();
+  for (const auto& f : explanation) {
+    e.push_back({{"field", f.field},
+                 {"value", f.value},
+                 {"strength", round6(f.strength)},
+                 {"novelty", round6(f.novelty)},
+                 {"baseline", f.baseline}});
+  }
+  j["explanation"] = std::move(e);
+  return j.dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Detector::Impl {
+  DetectorConfig config;
+  AtomMemory roles;  // role atoms only: the paths of a stream are few
+  std::uint64_t count = 0;
+
+  // Warm-up.
+  std::vector<Record> warm;
+  bool ready = false;
+  StringMap<PathModel> paths;
+  std::vector<double> calibration;  // sorted
+  double baseline_dt = 0;           // ns; 0: timestamps did not advance in the warm-up
+
+  // Moving state.
+  double last_ts = 0;
+  double dt_avg = 0;
+  double level = 0;
+
+  // The open alert.
+  struct Open {
+    Alert alert;
+    std::uint64_t quiet = 0;
+    std::uint64_t last_loud = 0;
+    std::int64_t last_loud_ts = 0;
+    std::optional<std::pair<std::uint64_t, std::int64_t>> last_anomalous;
+    std::vector<Record> sample;
+    std::vector<std::vector<double>> sample_novelty;
+  };
+  std::optional<Open> open;
+  std::vector<Alert> closed;
+
+  explicit Impl(const DetectorConfig& c) : config(c), roles(c.seed, c.dim) {}
+
+  // ---- familiarity ----
+
+  static double string_familiarity(const PathModel& m, std::string_view text, bool loo) {
+    const std::uint32_t self = loo ? 1 : 0;
+    auto it = m.texts.find(text);
+    if (it != m.texts.end() && it->second > self) return 1.0;
+    if (text.rfind("s:", 0) != 0) return 0.0;
+    const std::string_view value = text.substr(2);
+    const std::size_t k = components(value);
+    std::size_t d = 0;
+    std::size_t depth = 0;
+    for_each_prefix_end(value, [&](std::size_t end) {
+      ++depth;
+      auto p = m.prefixes.find(text.substr(0, 2 + end));
+      if (p != m.prefixes.end() && p->second > self) d = depth;
+    });
+    return static_cast<double>(d) / static_cast<double>(k);
+  }
+
+  static double number_familiarity(const PathModel& m, double x, bool loo) {
+    if (m.numbers.empty() || !m.scalar) return 0.0;
+    auto lo = std::lower_bound(m.numbers.begin(), m.numbers.end(), x);
+    auto hi = std::upper_bound(lo, m.numbers.end(), x);
+    const auto same = static_cast<std::size_t>(hi - lo);
+    if (same > (loo ? 1U : 0U)) return 1.0;
+    double best = 0;
+    if (lo != m.numbers.begin()) best = std::max(best, m.scalar->similarity(x, *(lo - 1)));
+    if (hi != m.numbers.end()) best = std::max(best, m.scalar->similarity(x, *hi));
+    return std::max(0.0, best);
+  }
+
+  double leaf_familiarity(const Leaf& leaf, bool loo) const {
+    auto it = paths.find(leaf.path);
+    if (it == paths.end()) return 0.0;
+    return leaf.is_number ? number_familiarity(it->second, leaf.number, loo)
+                          : string_familiarity(it->second, leaf.text, loo);
+  }
+
+  double novelty(const Record& r, bool loo, std::vector<double>* per_leaf) const {
+    double s = 0;
+    for (const Leaf& leaf : r.leaves) {
+      const double n = 1.0 - leaf_familiarity(leaf, loo);
+      if (per_leaf) per_leaf->push_back(n);
+      s += n;
+    }
+    return s;
+  }
+
+  // ---- warm-up ----
+
+  void build_baseline() {
+    std::map<std::string, std::map<std::string, std::uint64_t>> counts;  // for the baselines
+    for (const Record& r : warm) {
+      for (const Leaf& leaf : r.leaves) {
+        PathModel& m = paths[leaf.path];
+        ++counts[leaf.path][leaf.text];
+        if (leaf.is_number) {
+          m.numbers.push_back(leaf.number);
+          continue;
+        }
+        ++m.texts[leaf.text];
+        if (leaf.text.rfind("s:", 0) == 0) {
+          for_each_prefix_end(std::string_view(leaf.text).substr(2),
+                              [&](std::size_t end) { ++m.prefixes[leaf.text.substr(0, 2 + end)]; });
+        }
+      }
+    }
+    for (auto& [path, m] : paths) {
+      std::sort(m.numbers.begin(), m.numbers.end());
+      if (!m.numbers.empty()) {
+        const double lo = m.numbers.front();
+        const double hi = m.numbers.back();
+        const std::string name = "detector:" + path;
+        // Log scale for positive quantities (sizes, ports, counts) with a margin of 8x on
+        // either side; linear with a margin of the seen span when values can be <= 0.
+        auto made = lo > 0 ? ScalarEncoder::log(config.seed, name, lo / 8, hi * 8, config.dim)
+                           : ScalarEncoder::linear(config.seed, name, lo - std::max(1.0, hi - lo),
+                                                   hi + std::max(1.0, hi - lo), config.dim);
+        if (made) m.scalar = std::move(*made);
+      }
+      const auto& c = counts[path];
+      const auto top = std::max_element(
+          c.begin(), c.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+      if (top != c.end()) m.baseline = display(top->first);
+    }
+    calibration.clear();
+    for (const Record& r : warm) calibration.push_back(novelty(r, /*loo=*/true, nullptr));
+    std::sort(calibration.begin(), calibration.end());
+    const double span = warm.back().ts - warm.front().ts;
+    baseline_dt = span > 0 ? span / static_cast<double>(warm.size() - 1) : 0;
+    dt_avg = baseline_dt;
+    last_ts = warm.back().ts;
+    warm.clear();
+    warm.shrink_to_fit();
+    ready = true;
+  }
+
+  // A leaf's text as shown to people: strings without the mark.
+  static std::string display(const std::string& text) {
+    if (text.rfind("s:", 0) == 0) return text.substr(2);
+    if (text.rfind("b:", 0) == 0) return text.substr(2);
+    return text;
+  }
+
+  // ---- alerts ----
+
+  void explain(Open& o) const {
+    if (o.sample.empty()) return;
+    const std::size_t dim = config.dim;
+    Vector probe(dim);
+    std::vector<std::int32_t> proto(probe.padded(), 0);
+    std::unordered_map<std::string, Vector> atoms;  // local: values are many and short-lived
+    auto atom = [&](const std::string& name) -> const Vector& {
+      auto it = atoms.find(name);
+      if (it == atoms.end()) it = atoms.emplace(name, make_atom(config.seed, name, dim)).first;
+      return it->second;
+    };
+    auto filler_parts = [&](const Leaf& leaf, const PathModel* m, auto&& emit) {
+      if (leaf.is_number && m && m->scalar) {
+        emit(m->scalar->encode(leaf.number));
+      } else if (leaf.text.rfind("s:", 0) == 0) {
+        for_each_prefix_end(std::string_view(leaf.text).substr(2),
+                            [&](std::size_t end) { emit(atom(leaf.text.substr(0, 2 + end))); });
+        emit(atom(leaf.text));
+      } else {
+        emit(atom(leaf.text));
+      }
+    };
+    auto model_of = [&](const std::string& path) -> const PathModel* {
+      auto it = paths.find(path);
+      return it == paths.end() ? nullptr : &it->second;
+    };
+    // The prototype: the sum over sampled records and leaves of bind(role, filler).
+    struct Field {
+      double novelty = 0;
+      std::size_t n = 0;
+      std::map<std::string, std::size_t> candidates;  // text -> occurrences (numbers: value)
+      std::map<double, std::size_t> numbers;
+    };
+    std::map<std::string, Field> fields;
+    for (std::size_t r = 0; r < o.sample.size(); ++r) {
+      const Record& rec = o.sample[r];
+      for (std::size_t i = 0; i < rec.leaves.size(); ++i) {
+        const Leaf& leaf = rec.leaves[i];
+        const Vector& role = roles.atom("role:" + leaf.path);
+        const PathModel* m = model_of(leaf.path);
+        filler_parts(leaf, m, [&](const Vector& part) {
+          kernel::accumulate_product(role.raw(), part.raw(), proto.data(), proto.size());
+        });
+        Field& f = fields[leaf.path];
+        f.novelty += o.sample_novelty[r][i];
+        ++f.n;
+        if (leaf.is_number && m && m->scalar) {
+          ++f.numbers[leaf.number];
+        } else {
+          ++f.candidates[leaf.text];
+          if (leaf.text.rfind("s:", 0) == 0) {
+            for_each_prefix_end(std::string_view(leaf.text).substr(2), [&](std::size_t end) {
+              ++f.candidates[leaf.text.substr(0, 2 + end)];
+            });
+          }
+        }
+      }
+    }
+    std::vector<FieldExplanation> out;
+    std::vector<double> unbound(dim);
+    for (auto& [path, f] : fields) {
+      const double novelty = f.novelty / static_cast<double>(f.n);
+      if (novelty < 0.05) continue;
+      // Unbind the role: the field's share of the prototype.
+      const Vector& role = roles.atom("role:" + path);
+      double un = 0;
+      for (std::size_t i = 0; i < dim; ++i) {
+        unbound[i] = static_cast<double>(proto[i]) * role[i];
+        un += unbound[i] * unbound[i];
+      }
+      auto cos_with = [&](const Vector& v) {
+        double d = 0;
+        double vn = 0;
+        for (std::size_t i = 0; i < dim; ++i) {
+          d += unbound[i] * v[i];
+          vn += static_cast<double>(v[i] * v[i]);
+        }
+        return un > 0 && vn > 0 ? d / std::sqrt(un * vn) : 0.0;
+      };
+      // Clean up against the values the sample holds there (the 64 most frequent).
+      std::string best;
+      double best_cos = -2;
+      std::size_t best_depth = 0;
+      const PathModel* m = model_of(path);
+      if (!f.numbers.empty() && m && m->scalar) {
+        std::vector<std::pair<std::size_t, double>> by_count;
+        for (auto& [x, n] : f.numbers) by_count.emplace_back(n, x);
+        std::stable_sort(by_count.begin(), by_count.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+        if (by_count.size() > 64) by_count.resize(64);
+        for (auto& [n, x] : by_count) {
+          const double c = cos_with(m->scalar->encode(x));
+          if (c > best_cos) {
+            best_cos = c;
+            best = number_text(x);
+          }
+        }
+      } else {
+        std::vector<std::pair<std::size_t, std::string>> by_count;
+        for (auto& [t, n] : f.candidates) by_count.emplace_back(n, t);
+        std::stable_sort(by_count.begin(), by_count.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+        if (by_count.size() > 64) by_count.resize(64);
+        std::vector<std::pair<double, std::string>> scored;
+        for (auto& [n, t] : by_count) scored.emplace_back(cos_with(atom(t)), t);
+        for (auto& [c, t] : scored) best_cos = std::max(best_cos, c);
+        // Of the values nearly as strong as the best, the most specific (deepest prefix).
+        for (auto& [c, t] : scored) {
+          if (c < 0.8 * best_cos) continue;
+          const std::size_t depth = t.size();
+          if (best.empty() || depth > best_depth) {
+            best = t;
+            best_depth = depth;
+          }
+        }
+        bool proper_prefix = false;
+        for (auto& [t, n] : f.candidates) {
+          if (t.size() > best.size() && t.compare(0, best.size(), best) == 0) {
+            proper_prefix = f.candidates.find(best) != f.candidates.end() &&
+                            best.rfind("s:", 0) == 0 && is_separator(t[best.size()]);
+            if (proper_prefix) {
+              best = display(best) + t[best.size()] + "*";
+              break;
+            }
+          }
+        }
+        if (!proper_prefix) best = display(best);
+        for (auto& [c, t] : scored) {
+          if (display(t) == best || display(t) + "*" == best) best_cos = std::max(best_cos, c);
+        }
+      }
+      out.push_back({path, best, std::max(0.0, best_cos), novelty, m ? m->baseline : ""});
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.novelty > b.novelty; });
+    if (out.size() > 6) out.resize(6);
+    o.alert.explanation = std::move(out);
+  }
+
+  // The offset is the last anomalous record (the level and the rate lag behind the content),
+  // or, for an alert opened by the rate alone, the last record before the quiet run.
+  void close_alert() {
+    Open& o = *open;
+    const bool by_content = o.last_anomalous && o.last_anomalous->first >= o.alert.onset;
+    o.alert.offset = by_content ? o.last_anomalous->first : o.last_loud;
+    o.alert.offset_ts = by_content ? o.last_anomalous->second : o.last_loud_ts;
+    o.alert.records = o.alert.offset - o.alert.onset + 1;
+    explain(o);
+    closed.push_back(std::move(o.alert));
+    open.reset();
+  }
+
+  void step_alert(const Verdict& v, std::int64_t ts, const Record& rec,
+                  const std::vector<double>& per_leaf) {
+    const bool content = v.level >= config.level_on;
+    const bool rate = baseline_dt > 0 && v.rate_ratio >= config.rate_on;
+    const bool cool =
+        v.level < config.level_off && !(baseline_dt > 0 && v.rate_ratio >= config.rate_on / 2);
+    if (!open) {
+      if (!content && !rate) return;
+      open.emplace();
+      open->alert.onset = v.index;
+      open->alert.onset_ts = ts;
+      open->alert.trigger = content && rate ? "content+rate" : content ? "content" : "rate";
+      open->last_loud = v.index;
+      open->last_loud_ts = ts;
+    }
+    Open& o = *open;
+    if (v.anomalous) {
+      o.last_anomalous = std::pair{v.index, ts};
+      ++o.alert.anomalous;
+      o.alert.peak_novelty = std::max(o.alert.peak_novelty, v.novelty);
+      if (o.sample.size() < config.explain_sample) {
+        o.sample.push_back(rec);
+        o.sample_novelty.push_back(per_leaf);
+      }
+    }
+    o.alert.peak_level = std::max(o.alert.peak_level, v.level);
+    o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, v.rate_ratio);
+    if (cool) {
+      if (++o.quiet >= config.hold) close_alert();
+    } else {
+      o.quiet = 0;
+      o.last_loud = v.index;
+      o.last_loud_ts = ts;
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Detector::Detector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Detector::Detector(Detector&&) noexcept = default;
+Detector& Detector::operator=(Detector&&) noexcept = default;
+Detector::~Detector() = default;
+
+Result<Detector> Detector::create(const DetectorConfig& config) {
+  WITNESS_RETURN_IF_ERROR(config.validate());
+  return Detector(std::make_unique<Impl>(config));
+}
+
+const DetectorConfig& Detector::config() const { return impl_->config; }
+std::uint64_t Detector::records() const { return impl_->count; }
+double Detector::baseline_rate() const {
+  return impl_->ready && impl_->baseline_dt > 0 ? 1e9 / impl_->baseline_dt : 0.0;
+}
+std::vector<double> Detector::calibration() const { return impl_->calibration; }
+
+Result<double> Detector::familiarity(std::string_view path, std::string_view value) const {
+  if (!impl_->ready) return failed_precondition("the detector is still warming up");
+  Json j = Json::parse(value, nullptr, false);
+  if (j.is_discarded() || j.is_object() || j.is_array()) {
+    return invalid_argument("familiarity: the value must be a JSON scalar");
+  }
+  std::string p(path);
+  std::vector<Leaf> leaves;
+  std::string empty;
+  DetectorConfig c = impl_->config;
+  c.ignore.clear();
+  c.time_field.clear();
+  flatten(j, empty, c, leaves);
+  leaves.front().path = p;
+  return impl_->leaf_familiarity(leaves.front(), false);
+}
+
+Result<Verdict> Detector::observe(std::string_view json_line) {
+  Impl& s = *impl_;
+  WITNESS_ASSIGN_OR_RETURN(Record rec, parse_record(json_line, s.config));
+  Verdict v;
+  v.index = s.count++;
+  if (!s.ready) {
+    v.warming_up = true;
+    s.warm.push_back(std::move(rec));
+    if (s.warm.size() == s.config.warmup) s.build_baseline();
+    return v;
+  }
+  std::vector<double> per_leaf;
+  per_leaf.reserve(rec.leaves.size());
+  v.novelty = s.novelty(rec, /*loo=*/false, &per_leaf);
+  const auto above = static_cast<std::size_t>(
+      s.calibration.end() -
+      std::lower_bound(s.calibration.begin(), s.calibration.end(), v.novelty));
+  v.p_value = static_cast<double>(1 + above) / static_cast<double>(s.calibration.size() + 1);
+  v.anomalous = v.p_value <= s.config.alpha;
+  const auto n = static_cast<double>(s.config.smooth);
+  s.level += ((v.anomalous ? 1.0 : 0.0) - s.level) / n;
+  v.level = s.level;
+  const double dt = std::max(0.0, rec.ts - s.last_ts);
+  s.last_ts = std::max(s.last_ts, rec.ts);
+  if (s.baseline_dt > 0) {
+    s.dt_avg += (dt - s.dt_avg) / n;
+    const double avg = std::max(s.dt_avg, 1e-3);
+    v.rate = 1e9 / avg;
+    v.rate_ratio = s.baseline_dt / avg;
+  }
+  s.step_alert(v, static_cast<std::int64_t>(rec.ts), rec, per_leaf);
+  v.in_alert = s.open.has_value();
+  return v;
+}
+
+std::vector<Alert> Detector::take_alerts() {
+  std::vector<Alert> out;
+  out.swap(impl_->closed);
+  return out;
+}
+
+std::vector<Alert> Detector::finish() {
+  Impl& s = *impl_;
+  if (s.open) s.close_alert();
+  return take_alerts();
+}
+
+}  // namespace witness::vsa
