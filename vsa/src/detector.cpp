@@ -108,24 +108,147 @@ void flatten(const Json& j, std::string& path, const DetectorConfig& c, std::vec
   out.push_back(std::move(leaf));
 }
 
+// A leaf's value as text: numbers in their canonical form (number_text).
+std::string text_of(const Leaf& leaf) {
+  return leaf.is_number ? number_text(leaf.number) : leaf.text;
+}
+
 struct Record {
   double ts = 0;
   std::vector<Leaf> leaves;
 };
 
-Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
-  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return invalid_argument("the record is not a JSON object");
+// Parses a record straight into leaves with nlohmann's SAX interface: no DOM (its std::map nodes
+// cost more than the detector's own work). Leaves come in text order.
+class LeafSax {
+ public:
+  LeafSax(const DetectorConfig& c, Record& r) : c_(c), r_(r) {}
+  bool null() { return leaf(Leaf{.text = "null"}); }
+  bool boolean(bool b) { return leaf(Leaf{.text = b ? "b:true" : "b:false"}); }
+  bool number_integer(std::int64_t v) { return number(static_cast<double>(v)); }
+  bool number_unsigned(std::uint64_t v) { return number(static_cast<double>(v)); }
+  bool number_float(double v, const std::string& /*text*/) { return number(v); }
+  bool string(std::string& v) { return leaf(Leaf{.text = "s:" + v}); }
+  bool binary(std::vector<std::uint8_t>& /*v*/) { return false; }
+  bool start_object(std::size_t /*n*/) {
+    if (frames_.empty()) {
+      frames_.push_back({0, false, 0, {}});
+      return true;
+    }
+    if (!value_started()) return false;
+    frames_.push_back({path_.size(), false, 0, {}});
+    return true;
   }
-  auto t = j.find(c.time_field);
-  if (t == j.end() || !t->is_number()) {
+  bool key(std::string& k) {
+    Frame& f = frames_.back();
+    for (const auto& seen : f.keys) {
+      if (seen == k) {
+        error_ = "duplicate key \"" + k + "\"";
+        return false;
+      }
+    }
+    f.keys.push_back(k);
+    path_.resize(f.mark);
+    if (!path_.empty()) path_ += '.';
+    path_ += k;
+    return true;
+  }
+  bool end_object() { return end(); }
+  bool start_array(std::size_t /*n*/) {
+    if (frames_.empty()) return false;  // the record itself must be an object
+    if (!value_started()) return false;
+    frames_.push_back({path_.size(), true, 0, {}});
+    return true;
+  }
+  bool end_array() { return end(); }
+  bool parse_error(std::size_t /*pos*/, const std::string& /*token*/,
+                   const nlohmann::detail::exception& e) {
+    if (error_.empty()) error_ = e.what();
+    return false;
+  }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] bool has_time() const { return has_time_; }
+
+ private:
+  struct Frame {
+    std::size_t mark;  // path length before this container's own children
+    bool array;
+    std::size_t next;  // arrays: the next index
+    std::vector<std::string> keys;
+  };
+  // Called when a value starts: arrays name their element's path here.
+  bool value_started() {
+    if (frames_.empty()) return false;
+    Frame& f = frames_.back();
+    if (f.array) {
+      path_.resize(f.mark);
+      path_ += '[';
+      path_ += std::to_string(f.next++);
+      path_ += ']';
+    }
+    return true;
+  }
+  bool end() {
+    const std::size_t mark = frames_.back().mark;
+    frames_.pop_back();
+    path_.resize(mark);
+    return true;
+  }
+  bool skipped() const {
+    for (const auto& p : c_.ignore) {
+      if (path_.size() >= p.size() && path_.compare(0, p.size(), p) == 0 &&
+          (path_.size() == p.size() || path_[p.size()] == '.' || path_[p.size()] == '[')) {
+        return true;
+      }
+    }
+    return false;
+  }
+  bool number(double v) {
+    if (frames_.size() == 1 && !frames_.back().array && path_ == c_.time_field) {
+      if (!value_started()) return false;
+      r_.ts = v;
+      has_time_ = true;
+      return true;
+    }
+    // The text of a number is made only where it is shown (text_of): not per record.
+    return leaf(Leaf{.is_number = true, .number = v});
+  }
+  bool leaf(Leaf l) {
+    if (!value_started()) {
+      error_ = "the record is not a JSON object";
+      return false;
+    }
+    if (frames_.size() == 1 && !frames_.back().array && path_ == c_.time_field) {
+      error_ = "the time field \"" + c_.time_field + "\" is not a number";
+      return false;
+    }
+    if (skipped()) return true;
+    l.path = path_;
+    r_.leaves.push_back(std::move(l));
+    return true;
+  }
+  const DetectorConfig& c_;
+  Record& r_;
+  std::vector<Frame> frames_;
+  std::string path_;
+  std::string error_;
+  bool has_time_ = false;
+};
+
+Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
+  Record r;
+  LeafSax sax(c, r);
+  const bool ok = Json::sax_parse(line, &sax, nlohmann::detail::input_format_t::json,
+                                  /*strict=*/true);
+  if (!ok) {
+    const bool object = line.find_first_not_of(" \t\r\n") != std::string_view::npos &&
+                        line[line.find_first_not_of(" \t\r\n")] == '{';
+    if (!object) return invalid_argument("the record is not a JSON object");
+    return invalid_argument("the record is not valid JSON: " + sax.error());
+  }
+  if (!sax.has_time()) {
     return invalid_argument("the record has no numeric time field \"" + c.time_field + "\"");
   }
-  Record r;
-  r.ts = t->get<double>();
-  std::string path;
-  flatten(j, path, c, r.leaves);
   return r;
 }
 
@@ -339,7 +462,7 @@ struct Detector::Impl {
     for (const Record& r : warm) {
       for (const Leaf& leaf : r.leaves) {
         PathModel& m = paths[leaf.path];
-        ++counts[leaf.path][leaf.text];
+        ++counts[leaf.path][text_of(leaf)];
         if (leaf.is_number) {
           m.numbers.push_back(leaf.number);
           continue;
@@ -409,7 +532,7 @@ struct Detector::Impl {
                             [&](std::size_t end) { emit(atom(leaf.text.substr(0, 2 + end))); });
         emit(atom(leaf.text));
       } else {
-        emit(atom(leaf.text));
+        emit(atom(text_of(leaf)));
       }
     };
     auto model_of = [&](const std::string& path) -> const PathModel* {
@@ -439,7 +562,7 @@ struct Detector::Impl {
         if (leaf.is_number && m && m->scalar) {
           ++f.numbers[leaf.number];
         } else {
-          ++f.candidates[leaf.text];
+          ++f.candidates[text_of(leaf)];
           if (leaf.text.rfind("s:", 0) == 0) {
             for_each_prefix_end(std::string_view(leaf.text).substr(2), [&](std::size_t end) {
               ++f.candidates[leaf.text.substr(0, 2 + end)];
