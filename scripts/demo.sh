@@ -3,7 +3,9 @@
 # incident (detector alerts, agent reactions linked to them, a human decision), query one
 # agent's history, walk an action's causes, replay with verification, export, prove, check the
 # operad laws and record their verdicts, register the example agents and show a gated append
-# allowed and one refused with its denial record, summarise.
+# allowed and one refused with its denial record, generate the challenge traffic, run the
+# detector with its inputs recorded, link an agent's reaction to an alert, walk the alert's
+# history, re-execute the run, verify again, summarise.
 set -euo pipefail
 W="${1:-build/release/tools/witness}"
 cd "$(dirname "$0")/.."
@@ -79,6 +81,33 @@ echo '{"origin":"assistant","kind":"agent.action","walk":"incident-0412","payloa
 say "the denial's audit record (query --kind covenant.denial)"
 "$W" query --kind covenant.denial
 "$W" query --kind covenant.denial --json | head -1 | tee demo-out/denial.json
+
+say "synthetic traffic: the challenge timeline, 48750 packets with ns timestamps (witness gen-traffic)"
+"$W" gen-traffic --scenario challenge --seed 1 --out demo-out/challenge.jsonl
+head -n 2 demo-out/challenge.jsonl
+
+say "detector: baseline from the warm-up, every packet scored, run + inputs + alerts recorded (witness detect)"
+"$W" detect --record-inputs --report demo-out/challenge.jsonl | tee demo-out/detect.txt
+run_id=$(sed -n 's/^run \([0-9a-f]*\) .*/\1/p' demo-out/detect.txt)
+walk=$(sed -n 's/.*walk \(detector\.run:[0-9a-f]*\)).*/\1/p' demo-out/detect.txt)
+first_alert=$("$W" query --kind detector.alert --walk "$walk" --limit 1 --json |
+  sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+alert_seq=$("$W" query --kind detector.alert --walk "$walk" --limit 1 --json |
+  sed -n 's/^{"seq":\([0-9]*\).*/\1/p')
+
+say "the triage agent reacts to the first alert: a gated append linked to it, then a ticket"
+echo '{"origin":"alert.triage","kind":"agent.action","walk":"incident-0413","links":[{"relation":"causes","target":"'"$first_alert"'"}],"payload":{"action":"rate-limit","scope":"10.1.0.5","source":"203.0.0.0/16","usage":{"tokens":910}}}
+{"origin":"alert.triage","kind":"agent.note","walk":"incident-0413","links":[{"relation":"continues","target":"line:1"}],"payload":{"note":"DNS amplification from 203.0/16; rate limit applied"}}' |
+  "$W" append
+
+say "audit history of the alert (seq $alert_seq): what it caused (walk --descendants)"
+"$W" walk "$alert_seq" --descendants --depth 3
+
+say "re-execute the detector run from its recorded inputs (witness replay --rerun)"
+"$W" replay --rerun "$run_id"
+
+say "verify again, with the detector's records in"
+"$W" verify
 
 say "summary"
 "$W" stats
