@@ -227,6 +227,9 @@ TEST_CASE("bad records are errors that change nothing") {
   CHECK(bad.error().message.find("\"ts\"") != std::string::npos);
   CHECK_FALSE(d.observe(R"({"ts":"soon"})"));
   CHECK_FALSE(d.observe("{\"ts\":1,"));
+  CHECK_FALSE(d.observe(R"({"ts":1e300})"));
+  CHECK_FALSE(d.observe(R"({"ts":1,"a":1,"a":2})"));  // duplicate key
+  CHECK_FALSE(d.observe(R"({"ts":1} trailing)"));
   CHECK(d.records() == n);
   CHECK_FALSE(d.familiarity("a", "\"x\"").has_value());  // still warming up
   CHECK(d.finish().empty());

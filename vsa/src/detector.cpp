@@ -249,6 +249,11 @@ Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
   if (!sax.has_time()) {
     return invalid_argument("the record has no numeric time field \"" + c.time_field + "\"");
   }
+  // ns since the epoch must fit an int64 (alerts carry them as integers).
+  if (!(std::abs(r.ts) < 9.2e18)) {
+    return invalid_argument("the time field \"" + c.time_field + "\" is out of range (" +
+                            number_text(r.ts) + " ns)");
+  }
   return r;
 }
 
@@ -307,7 +312,9 @@ Result<DetectorConfig> DetectorConfig::from_json(std::string_view json) {
     return invalid_argument("detector config: not a JSON object");
   }
   DetectorConfig c;
-  for (const auto& [key, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const Json& v = item.value();
     auto need = [&](bool ok, const char* what) -> Status {
       if (ok) return Status::ok();
       return invalid_argument("detector config: " + key + " must be " + what);
@@ -375,6 +382,21 @@ std::string Alert::to_json() const {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// An alert being raised (outside Impl: clang wants it complete before optional<> uses it).
+struct OpenAlert {
+  Alert alert;
+  std::uint64_t quiet = 0;
+  std::uint64_t last_loud = 0;
+  std::int64_t last_loud_ts = 0;
+  std::optional<std::pair<std::uint64_t, std::int64_t>> last_anomalous;
+  std::vector<Record> sample;
+  std::vector<std::vector<double>> sample_novelty;
+};
+
+}  // namespace
+
 struct Detector::Impl {
   DetectorConfig config;
   AtomMemory roles;  // role atoms only: the paths of a stream are few
@@ -393,16 +415,7 @@ struct Detector::Impl {
   double level = 0;
 
   // The open alert.
-  struct Open {
-    Alert alert;
-    std::uint64_t quiet = 0;
-    std::uint64_t last_loud = 0;
-    std::int64_t last_loud_ts = 0;
-    std::optional<std::pair<std::uint64_t, std::int64_t>> last_anomalous;
-    std::vector<Record> sample;
-    std::vector<std::vector<double>> sample_novelty;
-  };
-  std::optional<Open> open;
+  std::optional<OpenAlert> open;
   std::vector<Alert> closed;
 
   explicit Impl(const DetectorConfig& c) : config(c), roles(c.seed, c.dim) {}
@@ -513,7 +526,7 @@ struct Detector::Impl {
 
   // ---- alerts ----
 
-  void explain(Open& o) const {
+  void explain(OpenAlert& o) const {
     if (o.sample.empty()) return;
     const std::size_t dim = config.dim;
     Vector probe(dim);
@@ -655,7 +668,7 @@ struct Detector::Impl {
   // The offset is the last anomalous record (the level and the rate lag behind the content),
   // or, for an alert opened by the rate alone, the last record before the quiet run.
   void close_alert() {
-    Open& o = *open;
+    OpenAlert& o = *open;
     const bool by_content = o.last_anomalous && o.last_anomalous->first >= o.alert.onset;
     o.alert.offset = by_content ? o.last_anomalous->first : o.last_loud;
     o.alert.offset_ts = by_content ? o.last_anomalous->second : o.last_loud_ts;
@@ -680,7 +693,7 @@ struct Detector::Impl {
       open->last_loud = v.index;
       open->last_loud_ts = ts;
     }
-    Open& o = *open;
+    OpenAlert& o = *open;
     if (v.anomalous) {
       o.last_anomalous = std::pair{v.index, ts};
       ++o.alert.anomalous;
