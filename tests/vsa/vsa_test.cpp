@@ -181,6 +181,23 @@ TEST_CASE("the dispatched kernels agree with the portable ones", "[vsa][kernel]"
   });
 }
 
+TEST_CASE("the kernels agree past one 16-bit accumulation block", "[vsa][kernel]") {
+  // 300000 components, all equal: the AVX2 sums widen from int16 lanes every 131072 bytes, and
+  // equal components make every lane's sum as large as it can get.
+  const std::size_t d = 300'000;
+  for (std::int8_t value : {std::int8_t{1}, std::int8_t{-1}}) {
+    const auto a = vsa::Vector::from(std::vector<std::int8_t>(d, value)).value();
+    const auto b = vsa::Vector::from(std::vector<std::int8_t>(d, 1)).value();
+    const std::size_t n = a.padded();
+    CHECK(vsa::kernel::dot(a.raw(), b.raw(), n) == value * static_cast<std::int64_t>(d));
+    std::int64_t dd = 0, na = 0, nb = 0;  // NOLINT
+    vsa::kernel::dot_norms(a.raw(), b.raw(), n, dd, na, nb);
+    CHECK(dd == value * static_cast<std::int64_t>(d));
+    CHECK(na == static_cast<std::int64_t>(d));
+    CHECK(nb == static_cast<std::int64_t>(d));
+  }
+}
+
 TEST_CASE("mismatched dimensions and bad arguments are errors", "[vsa][errors]") {
   const vsa::Vector a(10);
   const vsa::Vector b(11);

@@ -399,7 +399,6 @@ struct OpenAlert {
 
 struct Detector::Impl {
   DetectorConfig config;
-  AtomMemory roles;  // role atoms only: the paths of a stream are few
   std::uint64_t count = 0;
 
   // Warm-up.
@@ -418,7 +417,7 @@ struct Detector::Impl {
   std::optional<OpenAlert> open;
   std::vector<Alert> closed;
 
-  explicit Impl(const DetectorConfig& c) : config(c), roles(c.seed, c.dim) {}
+  explicit Impl(const DetectorConfig& c) : config(c) {}
 
   // ---- familiarity ----
 
@@ -531,7 +530,9 @@ struct Detector::Impl {
     const std::size_t dim = config.dim;
     Vector probe(dim);
     std::vector<std::int32_t> proto(probe.padded(), 0);
-    std::unordered_map<std::string, Vector> atoms;  // local: values are many and short-lived
+    // Atoms (roles too: a stream's paths are the stream's to choose) live for one explanation,
+    // so memory stays bounded however many values and paths a long stream brings.
+    std::unordered_map<std::string, Vector> atoms;
     auto atom = [&](const std::string& name) -> const Vector& {
       auto it = atoms.find(name);
       if (it == atoms.end()) it = atoms.emplace(name, make_atom(config.seed, name, dim)).first;
@@ -564,7 +565,7 @@ struct Detector::Impl {
       const Record& rec = o.sample[r];
       for (std::size_t i = 0; i < rec.leaves.size(); ++i) {
         const Leaf& leaf = rec.leaves[i];
-        const Vector& role = roles.atom("role:" + leaf.path);
+        const Vector& role = atom("role:" + leaf.path);
         const PathModel* m = model_of(leaf.path);
         filler_parts(leaf, m, [&](const Vector& part) {
           kernel::accumulate_product(role.raw(), part.raw(), proto.data(), proto.size());
@@ -590,7 +591,7 @@ struct Detector::Impl {
       const double novelty = f.novelty / static_cast<double>(f.n);
       if (novelty < 0.05) continue;
       // Unbind the role: the field's share of the prototype.
-      const Vector& role = roles.atom("role:" + path);
+      const Vector& role = atom("role:" + path);
       double un = 0;
       for (std::size_t i = 0; i < dim; ++i) {
         unbound[i] = static_cast<double>(proto[i]) * role[i];
@@ -608,7 +609,6 @@ struct Detector::Impl {
       // Clean up against the values the sample holds there (the 64 most frequent).
       std::string best;
       double best_cos = -2;
-      std::size_t best_depth = 0;
       const PathModel* m = model_of(path);
       if (!f.numbers.empty() && m && m->scalar) {
         std::vector<std::pair<std::size_t, double>> by_count;
@@ -633,29 +633,28 @@ struct Detector::Impl {
         for (auto& [n, t] : by_count) scored.emplace_back(cos_with(atom(t)), t);
         for (auto& [c, t] : scored) best_cos = std::max(best_cos, c);
         // Of the values nearly as strong as the best, the most specific (deepest prefix).
+        double chosen_cos = best_cos;
         for (auto& [c, t] : scored) {
           if (c < 0.8 * best_cos) continue;
-          const std::size_t depth = t.size();
-          if (best.empty() || depth > best_depth) {
+          if (best.empty() || t.size() > best.size()) {
             best = t;
-            best_depth = depth;
+            chosen_cos = c;
           }
         }
-        bool proper_prefix = false;
-        for (auto& [t, n] : f.candidates) {
-          if (t.size() > best.size() && t.compare(0, best.size(), best) == 0) {
-            proper_prefix = f.candidates.find(best) != f.candidates.end() &&
-                            best.rfind("s:", 0) == 0 && is_separator(t[best.size()]);
-            if (proper_prefix) {
+        best_cos = chosen_cos;
+        // A prefix of longer values shows as "203.0.*".
+        bool prefix = false;
+        if (best.rfind("s:", 0) == 0) {
+          for (auto& [t, n] : f.candidates) {
+            if (t.size() > best.size() && t.compare(0, best.size(), best) == 0 &&
+                is_separator(t[best.size()])) {
               best = display(best) + t[best.size()] + "*";
+              prefix = true;
               break;
             }
           }
         }
-        if (!proper_prefix) best = display(best);
-        for (auto& [c, t] : scored) {
-          if (display(t) == best || display(t) + "*" == best) best_cos = std::max(best_cos, c);
-        }
+        if (!prefix) best = display(best);
       }
       out.push_back({path, best, std::max(0.0, best_cos), novelty, m ? m->baseline : ""});
     }

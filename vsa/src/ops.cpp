@@ -103,14 +103,8 @@ WITNESS_VSA_CLONES std::size_t differ(const std::int8_t* a, const std::int8_t* b
 namespace {
 #if WITNESS_VSA_X86
 // AVX2 kernels for ternary inputs. For b in {-1, 0, +1}, vpsignb(a, b) = a * b exactly, so a
-// product is one instruction; vpmaddubsw against ones then vpmaddwd against ones widen 32 byte
-// products to 8 int32 lane sums.
-__attribute__((target("avx2"))) __m256i widen_sum(__m256i products) {
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  const __m256i ones16 = _mm256_set1_epi16(1);
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, products), ones16);
-}
-
+// product is one instruction; vpmaddubsw against ones sums pairs of them into 16-bit lanes, and
+// vpmaddwd against ones widens those to 8 int32 lane sums once per block.
 __attribute__((target("avx2"))) std::int64_t hsum(__m256i v) {
   alignas(32) std::int32_t lanes[8];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
@@ -128,16 +122,27 @@ __attribute__((target("avx2"))) void mul_avx2(const std::int8_t* a, const std::i
   }
 }
 
+// Pair sums of int8 products go into int16 lanes (maddubs: at most 2 per step, so 4096 steps
+// stay below 2^13) and widen to int32 once per block, not once per step.
+constexpr std::size_t kBlock16 = 32 * 4096;
+
 __attribute__((target("avx2"))) std::int64_t dot_avx2(const std::int8_t* a, const std::int8_t* b,
                                                       std::size_t n) {
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
   std::int64_t total = 0;
   for (std::size_t start = 0; start < n; start += kChunk) {
     const std::size_t end = std::min(n, start + kChunk);
     __m256i acc = _mm256_setzero_si256();
-    for (std::size_t i = start; i < end; i += 32) {
-      const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + i));
-      const __m256i y = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + i));
-      acc = _mm256_add_epi32(acc, widen_sum(_mm256_sign_epi8(x, y)));
+    for (std::size_t block = start; block < end; block += kBlock16) {
+      const std::size_t stop = std::min(end, block + kBlock16);
+      __m256i acc16 = _mm256_setzero_si256();
+      for (std::size_t i = block; i < stop; i += 32) {
+        const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + i));
+        const __m256i y = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + i));
+        acc16 = _mm256_add_epi16(acc16, _mm256_maddubs_epi16(ones8, _mm256_sign_epi8(x, y)));
+      }
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(acc16, ones16));
     }
     total += hsum(acc);
   }
@@ -147,6 +152,8 @@ __attribute__((target("avx2"))) std::int64_t dot_avx2(const std::int8_t* a, cons
 __attribute__((target("avx2"))) void dot_norms_avx2(const std::int8_t* a, const std::int8_t* b,
                                                     std::size_t n, std::int64_t& d,
                                                     std::int64_t& na, std::int64_t& nb) {
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
   d = 0;
   na = 0;
   nb = 0;
@@ -155,12 +162,21 @@ __attribute__((target("avx2"))) void dot_norms_avx2(const std::int8_t* a, const 
     __m256i acc = _mm256_setzero_si256();
     __m256i acc_a = _mm256_setzero_si256();
     __m256i acc_b = _mm256_setzero_si256();
-    for (std::size_t i = start; i < end; i += 32) {
-      const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + i));
-      const __m256i y = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + i));
-      acc = _mm256_add_epi32(acc, widen_sum(_mm256_sign_epi8(x, y)));
-      acc_a = _mm256_add_epi32(acc_a, widen_sum(_mm256_abs_epi8(x)));
-      acc_b = _mm256_add_epi32(acc_b, widen_sum(_mm256_abs_epi8(y)));
+    for (std::size_t block = start; block < end; block += kBlock16) {
+      const std::size_t stop = std::min(end, block + kBlock16);
+      __m256i s = _mm256_setzero_si256();
+      __m256i sa = _mm256_setzero_si256();
+      __m256i sb = _mm256_setzero_si256();
+      for (std::size_t i = block; i < stop; i += 32) {
+        const __m256i x = _mm256_load_si256(reinterpret_cast<const __m256i*>(a + i));
+        const __m256i y = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + i));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(ones8, _mm256_sign_epi8(x, y)));
+        sa = _mm256_add_epi16(sa, _mm256_maddubs_epi16(_mm256_abs_epi8(x), ones8));
+        sb = _mm256_add_epi16(sb, _mm256_maddubs_epi16(_mm256_abs_epi8(y), ones8));
+      }
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones16));
+      acc_a = _mm256_add_epi32(acc_a, _mm256_madd_epi16(sa, ones16));
+      acc_b = _mm256_add_epi32(acc_b, _mm256_madd_epi16(sb, ones16));
     }
     d += hsum(acc);
     na += hsum(acc_a);

@@ -84,7 +84,8 @@ class Codebook {
 };
 
 // The kernels under the functions above, on raw padded storage of `n` bytes (n a multiple of
-// kAlignment, pointers 32-byte aligned, output buffers not overlapping inputs). AVX2 where the CPU
+// kAlignment, pointers 32-byte aligned, output buffers not overlapping inputs, int8 components in
+// {-1, 0, +1}: the AVX2 kernels multiply by sign and sum in 16-bit lanes). AVX2 where the CPU
 // has it (chosen at load time), a portable version elsewhere. For callers that manage their own
 // buffers.
 namespace kernel {
