@@ -15,9 +15,12 @@
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/ledger.hpp"
 #include "witness/ledger/proof_json.hpp"
+#include "witness/vsa/detector.hpp"
+#include "witness/vsa/traffic.hpp"
 
 namespace py = pybind11;
 namespace wl = witness::ledger;
+namespace wv = witness::vsa;
 
 namespace {
 
@@ -459,4 +462,77 @@ PYBIND11_MODULE(witness, m) {
       "Returns {'origin','size','root'} when the note is signed by that key, else None.");
   m.def("canonicalize_json",
         [](const std::string& text) { return unwrap(wl::canonicalize_json(text)); });
+
+  // The detector (SPEC 6.6): the same model, verdicts and alerts as `witness detect`.
+  py::class_<wv::Detector>(m, "Detector",
+                           "The anomaly detector: a baseline from the first `warmup` records, "
+                           "conformal p-values per record, alerts with explanations.")
+      .def(py::init([](const py::object& config, std::optional<std::size_t> warmup,
+                       std::optional<double> alpha, std::optional<std::uint64_t> seed) {
+             wv::DetectorConfig c;
+             if (!config.is_none()) {
+               const std::string text =
+                   py::isinstance<py::str>(config) ? config.cast<std::string>() : dumps(config);
+               c = unwrap(wv::DetectorConfig::from_json(text));
+             }
+             if (warmup) c.warmup = *warmup;
+             if (alpha) c.alpha = *alpha;
+             if (seed) c.seed = *seed;
+             return unwrap(wv::Detector::create(c));
+           }),
+           py::arg("config") = py::none(), py::kw_only(), py::arg("warmup") = py::none(),
+           py::arg("alpha") = py::none(), py::arg("seed") = py::none(),
+           "config: a dict or JSON text (docs/detector.md); warmup/alpha/seed override it.")
+      .def(
+          "observe",
+          [](wv::Detector& d, const py::object& record) {
+            const std::string text =
+                py::isinstance<py::str>(record) ? record.cast<std::string>() : dumps(record);
+            const auto v = unwrap(d.observe(text));
+            py::dict out;
+            out["index"] = v.index;
+            out["warming_up"] = v.warming_up;
+            out["novelty"] = v.novelty;
+            out["p_value"] = v.p_value;
+            out["anomalous"] = v.anomalous;
+            out["rate"] = v.rate;
+            out["rate_ratio"] = v.rate_ratio;
+            out["level"] = v.level;
+            out["in_alert"] = v.in_alert;
+            return out;
+          },
+          py::arg("record"), "Scores one record (a dict or a JSON line); returns its verdict.")
+      .def(
+          "take_alerts",
+          [](wv::Detector& d) {
+            py::list out;
+            for (const auto& a : d.take_alerts()) out.append(loads(a.to_json()));
+            return out;
+          },
+          "Alerts closed since the last call, as dicts.")
+      .def(
+          "finish",
+          [](wv::Detector& d) {
+            py::list out;
+            for (const auto& a : d.finish()) out.append(loads(a.to_json()));
+            return out;
+          },
+          "Ends the stream: closes an open alert; returns what take_alerts would.")
+      .def_property_readonly("config",
+                             [](const wv::Detector& d) { return loads(d.config().to_json()); })
+      .def_property_readonly("records", &wv::Detector::records)
+      .def_property_readonly("baseline_rate", &wv::Detector::baseline_rate);
+
+  m.def(
+      "gen_traffic",
+      [](const std::string& scenario, std::uint64_t seed, bool labels, std::int64_t start_ns) {
+        const auto s = unwrap(wv::scenario(scenario));
+        py::list out;
+        wv::generate(s, seed, start_ns,
+                     [&](const wv::Packet& p) { out.append(wv::to_json(p, labels)); });
+        return out;
+      },
+      py::arg("scenario"), py::arg("seed") = 1, py::arg("labels") = true,
+      py::arg("start_ns") = std::int64_t{1'795'338'000'000'000'000},
+      "The packets of a scenario as JSON lines (what `witness gen-traffic` writes).");
 }

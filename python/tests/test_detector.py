@@ -1,0 +1,62 @@
+"""The detector from Python: same verdicts and alerts as `witness detect`."""
+import json
+import os
+import subprocess
+
+import pytest
+
+import witness
+
+
+def test_challenge_meets_the_targets():
+    d = witness.Detector(warmup=300, alpha=0.01)
+    tp = fp = attack = normal = 0
+    alerts = []
+    for line in witness.gen_traffic("challenge", seed=1):
+        v = d.observe(line)
+        if v["warming_up"]:
+            continue
+        truth = json.loads(line)["label"]["attack"]
+        attack += truth
+        normal += not truth
+        tp += truth and v["anomalous"]
+        fp += (not truth) and v["anomalous"]
+        alerts += d.take_alerts()
+    alerts += d.finish()
+    assert tp / attack >= 0.999
+    assert fp / normal <= 0.04
+    assert len(alerts) >= 3
+    assert alerts[0]["explanation"][0]["field"] == "src_ip"
+
+
+def test_same_alerts_as_the_command_line(tmp_path):
+    lines = witness.gen_traffic("pattern-only", seed=4)
+    d = witness.Detector()
+    for line in lines:
+        d.observe(line)
+    ours = d.take_alerts() + d.finish()
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out = subprocess.run([os.environ["WITNESS_BIN"], "detect", "--no-record", "--json", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    theirs = json.loads(out)["alerts"]
+    assert len(ours) == len(theirs) >= 1
+    for a, b in zip(ours, theirs):
+        b = {k: v for k, v in b.items() if k != "phases"}
+        assert a == b
+
+
+def test_records_as_dicts_and_bad_input():
+    d = witness.Detector({"warmup": 2, "alpha": 0.5})
+    assert d.config["warmup"] == 2
+    assert d.observe({"ts": 1, "a": "x"})["warming_up"]
+    d.observe({"ts": 2, "a": "x"})
+    v = d.observe({"ts": 3, "a": "never.seen"})
+    assert v["novelty"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="time field"):
+        d.observe({"a": "x"})
+    with pytest.raises(ValueError, match="alpha"):
+        witness.Detector(alpha=0.0001)
+    with pytest.raises(ValueError, match="scenario"):
+        witness.gen_traffic("nope")
+    assert d.records == 3
