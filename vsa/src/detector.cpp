@@ -273,6 +273,9 @@ struct PathModel {
 Status DetectorConfig::validate() const {
   auto bad = [](const std::string& what) { return invalid_argument("detector config: " + what); };
   if (dim < 64 || dim > (1U << 20U)) return bad("dim must be in [64, 1048576]");
+  // Recorded runs keep the config as canonical JSON, whose numbers are doubles.
+  if (seed > (std::uint64_t{1} << 53U))
+    return bad("seed must be at most 2^53 (JSON keeps it exact)");
   if (warmup < 2) return bad("warmup must be at least 2 records");
   if (!(alpha > 0 && alpha <= 1)) return bad("alpha must be in (0, 1]");
   if (alpha < 1.0 / static_cast<double>(warmup + 1)) {
