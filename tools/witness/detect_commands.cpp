@@ -79,14 +79,10 @@ class Sha256 {
   ~Sha256() { EVP_MD_CTX_free(ctx_); }
   void update(std::string_view s) { EVP_DigestUpdate(ctx_, s.data(), s.size()); }
   std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    ledger::Digest d;
     unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, md, &n);
-    std::ostringstream os;
-    for (unsigned int i = 0; i < n; ++i) {
-      os << std::hex << std::setw(2) << std::setfill('0') << static_cast<int>(md[i]);
-    }
-    return os.str();
+    EVP_DigestFinal_ex(ctx_, d.bytes.data(), &n);
+    return d.to_hex();
   }
 
  private:
@@ -452,34 +448,33 @@ int run_detect(const DetectArgs& args) {
 // ---- witness replay --rerun ---------------------------------------------------------------------
 
 int run_rerun(const CommonOptions& opts, const std::string& run_hex) {
-  auto fail = [&](const Error& e) { return report(e); };
   auto id = ledger::Digest::from_hex(run_hex);
-  if (!id) return fail(invalid_argument("--rerun: not a node id: " + run_hex));
+  if (!id) return report(invalid_argument("--rerun: not a node id: " + run_hex));
   auto l = open_ledger(opts, /*read_only=*/true);
-  if (!l) return fail(l.error());
+  if (!l) return report(l.error());
   auto run_entry = l->find(*id);
-  if (!run_entry) return fail(run_entry.error().with_context("--rerun " + run_hex));
+  if (!run_entry) return report(run_entry.error().with_context("--rerun " + run_hex));
   const auto& run_node = run_entry->node;
   if (run_node.kind() != "detector.run" || !run_node.walk()) {
-    return fail(invalid_argument("--rerun: node " + run_hex + " is a " + run_node.kind() +
-                                 ", not a detector.run"));
+    return report(invalid_argument("--rerun: node " + run_hex + " is a " + run_node.kind() +
+                                   ", not a detector.run"));
   }
   auto payload = nlohmann::json::parse(run_node.payload_json(), nullptr, false);
   if (!payload.is_object() || !payload.contains("config") || !payload.contains("input_sha256")) {
-    return fail(corruption("detector.run " + run_hex + ": payload lacks config or input_sha256"));
+    return report(corruption("detector.run " + run_hex + ": payload lacks config or input_sha256"));
   }
   if (!payload.value("inputs_recorded", false)) {
-    return fail(failed_precondition("run " + run_hex +
-                                    " did not record its inputs (witness detect "
-                                    "--record-inputs): it cannot be re-executed"));
+    return report(failed_precondition("run " + run_hex +
+                                      " did not record its inputs (witness detect "
+                                      "--record-inputs): it cannot be re-executed"));
   }
   auto config = vsa::DetectorConfig::from_json(payload["config"].dump());
-  if (!config) return fail(config.error().with_context("detector.run config"));
+  if (!config) return report(config.error().with_context("detector.run config"));
   const std::string walk = *run_node.walk();
 
   // The recorded inputs, in order.
   auto inputs = l->query(ledger::Query{.kind = "detector.input", .walk = walk});
-  if (!inputs) return fail(inputs.error());
+  if (!inputs) return report(inputs.error());
   auto it = inputs->begin();
   std::uint64_t expected = 0;
   auto next = [&](std::string& line) -> Result<bool> {
@@ -503,7 +498,7 @@ int run_rerun(const CommonOptions& opts, const std::string& run_hex) {
     return true;
   };
   auto rerun = run_detector(*config, next, false, false, nullptr);
-  if (!rerun) return fail(rerun.error().with_context("rerun"));
+  if (!rerun) return report(rerun.error().with_context("rerun"));
   std::cout << "rerun of " << run_hex << ": " << rerun->records << " recorded inputs";
   bool same = true;
   if (rerun->input_sha256 != payload["input_sha256"].get<std::string>() ||
@@ -516,10 +511,10 @@ int run_rerun(const CommonOptions& opts, const std::string& run_hex) {
   }
   // The recorded alerts, against the re-executed ones.
   auto recorded = l->query(ledger::Query{.kind = "detector.alert", .walk = walk});
-  if (!recorded) return fail(recorded.error());
+  if (!recorded) return report(recorded.error());
   std::vector<ledger::Entry> alerts;
   for (const auto& e : *recorded) alerts.push_back(e);
-  if (!recorded->status()) return fail(recorded->status().error());
+  if (!recorded->status()) return report(recorded->status().error());
   std::cout << ", " << alerts.size() << " recorded alert(s), " << rerun->alerts.size()
             << " re-executed\n";
   const std::size_t n = std::max(alerts.size(), rerun->alerts.size());
@@ -536,7 +531,7 @@ int run_rerun(const CommonOptions& opts, const std::string& run_hex) {
       continue;
     }
     auto node = alert_node(walk, run_node, rerun->alerts[k]);
-    if (!node) return fail(node.error());
+    if (!node) return report(node.error());
     if (node->payload_json() != alerts[k].node.payload_json()) {
       std::cout << "  alert " << k << " (seq " << alerts[k].seq << ") diverges:\n    recorded "
                 << alerts[k].node.payload_json() << "\n    rerun    " << node->payload_json()

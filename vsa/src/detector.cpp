@@ -54,59 +54,21 @@ struct Leaf {
 
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
-bool ignored(const std::string& path, const std::vector<std::string>& ignore) {
-  for (const auto& p : ignore) {
-    if (path == p) return true;
-  }
-  return false;
+// The keys of `counts` with the highest counts (ties in key order), at most `limit` of them.
+template <typename K>
+std::vector<K> most_frequent(const std::map<K, std::size_t>& counts, std::size_t limit) {
+  std::vector<std::pair<std::size_t, K>> by_count;
+  for (const auto& [k, n] : counts) by_count.emplace_back(n, k);
+  std::stable_sort(by_count.begin(), by_count.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (by_count.size() > limit) by_count.resize(limit);
+  std::vector<K> out;
+  for (auto& [n, k] : by_count) out.push_back(std::move(k));
+  return out;
 }
 
-void flatten(const Json& j, std::string& path, const DetectorConfig& c, std::vector<Leaf>& out) {
-  const std::size_t mark = path.size();
-  auto child = [&](std::string_view name, bool index) {
-    if (index) {
-      path += '[';
-      path += name;
-      path += ']';
-    } else {
-      if (!path.empty()) path += '.';
-      path += name;
-    }
-  };
-  if (j.is_object()) {
-    for (const auto& [key, value] : j.items()) {
-      child(key, false);
-      if (!ignored(path, c.ignore) && !(mark == 0 && path == c.time_field)) {
-        flatten(value, path, c, out);
-      }
-      path.resize(mark);
-    }
-    return;
-  }
-  if (j.is_array()) {
-    std::size_t i = 0;
-    for (const auto& value : j) {
-      child(std::to_string(i++), true);
-      if (!ignored(path, c.ignore)) flatten(value, path, c, out);
-      path.resize(mark);
-    }
-    return;
-  }
-  Leaf leaf;
-  leaf.path = path;
-  if (j.is_number()) {
-    leaf.is_number = true;
-    leaf.number = j.get<double>();
-    leaf.text = number_text(leaf.number);
-  } else if (j.is_string()) {
-    leaf.text = "s:" + j.get<std::string>();
-  } else if (j.is_boolean()) {
-    leaf.text = j.get<bool>() ? "b:true" : "b:false";
-  } else {
-    leaf.text = "null";
-  }
-  out.push_back(std::move(leaf));
-}
+// Values an explanation cleans up against per field.
+constexpr std::size_t kCandidates = 64;
 
 // A leaf's value as text: numbers in their canonical form (number_text).
 std::string text_of(const Leaf& leaf) {
@@ -614,12 +576,7 @@ struct Detector::Impl {
       double best_cos = -2;
       const PathModel* m = model_of(path);
       if (!f.numbers.empty() && m && m->scalar) {
-        std::vector<std::pair<std::size_t, double>> by_count;
-        for (auto& [x, n] : f.numbers) by_count.emplace_back(n, x);
-        std::stable_sort(by_count.begin(), by_count.end(),
-                         [](const auto& a, const auto& b) { return a.first > b.first; });
-        if (by_count.size() > 64) by_count.resize(64);
-        for (auto& [n, x] : by_count) {
+        for (const double x : most_frequent(f.numbers, kCandidates)) {
           const double c = cos_with(m->scalar->encode(x));
           if (c > best_cos) {
             best_cos = c;
@@ -627,13 +584,10 @@ struct Detector::Impl {
           }
         }
       } else {
-        std::vector<std::pair<std::size_t, std::string>> by_count;
-        for (auto& [t, n] : f.candidates) by_count.emplace_back(n, t);
-        std::stable_sort(by_count.begin(), by_count.end(),
-                         [](const auto& a, const auto& b) { return a.first > b.first; });
-        if (by_count.size() > 64) by_count.resize(64);
         std::vector<std::pair<double, std::string>> scored;
-        for (auto& [n, t] : by_count) scored.emplace_back(cos_with(atom(t)), t);
+        for (auto& t : most_frequent(f.candidates, kCandidates)) {
+          scored.emplace_back(cos_with(atom(t)), t);
+        }
         for (auto& [c, t] : scored) best_cos = std::max(best_cos, c);
         // Of the values nearly as strong as the best, the most specific (deepest prefix).
         double chosen_cos = best_cos;
@@ -680,8 +634,7 @@ struct Detector::Impl {
     open.reset();
   }
 
-  void step_alert(const Verdict& v, std::int64_t ts, const Record& rec,
-                  const std::vector<double>& per_leaf) {
+  void step_alert(const Verdict& v, std::int64_t ts, const Record& rec) {
     const bool content = v.level >= config.level_on;
     const bool rate = baseline_dt > 0 && v.rate_ratio >= config.rate_on;
     const bool cool =
@@ -702,7 +655,10 @@ struct Detector::Impl {
       o.alert.peak_novelty = std::max(o.alert.peak_novelty, v.novelty);
       if (o.sample.size() < config.explain_sample) {
         o.sample.push_back(rec);
-        o.sample_novelty.push_back(per_leaf);
+        // Per-leaf novelties only for the few records kept to explain the alert.
+        std::vector<double> per_leaf;
+        novelty(rec, /*loo=*/false, &per_leaf);
+        o.sample_novelty.push_back(std::move(per_leaf));
       }
     }
     o.alert.peak_level = std::max(o.alert.peak_level, v.level);
@@ -742,15 +698,18 @@ Result<double> Detector::familiarity(std::string_view path, std::string_view val
   if (j.is_discarded() || j.is_object() || j.is_array()) {
     return invalid_argument("familiarity: the value must be a JSON scalar");
   }
-  std::string p(path);
-  std::vector<Leaf> leaves;
-  std::string empty;
-  DetectorConfig c = impl_->config;
-  c.ignore.clear();
-  c.time_field.clear();
-  flatten(j, empty, c, leaves);
-  leaves.front().path = p;
-  return impl_->leaf_familiarity(leaves.front(), false);
+  Leaf leaf{.path = std::string(path)};
+  if (j.is_number()) {
+    leaf.is_number = true;
+    leaf.number = j.get<double>();
+  } else if (j.is_string()) {
+    leaf.text = "s:" + j.get<std::string>();
+  } else if (j.is_boolean()) {
+    leaf.text = j.get<bool>() ? "b:true" : "b:false";
+  } else {
+    leaf.text = "null";
+  }
+  return impl_->leaf_familiarity(leaf, false);
 }
 
 Result<Verdict> Detector::observe(std::string_view json_line) {
@@ -764,9 +723,7 @@ Result<Verdict> Detector::observe(std::string_view json_line) {
     if (s.warm.size() == s.config.warmup) s.build_baseline();
     return v;
   }
-  std::vector<double> per_leaf;
-  per_leaf.reserve(rec.leaves.size());
-  v.novelty = s.novelty(rec, /*loo=*/false, &per_leaf);
+  v.novelty = s.novelty(rec, /*loo=*/false, nullptr);
   const auto above = static_cast<std::size_t>(
       s.calibration.end() -
       std::lower_bound(s.calibration.begin(), s.calibration.end(), v.novelty));
@@ -783,7 +740,7 @@ Result<Verdict> Detector::observe(std::string_view json_line) {
     v.rate = 1e9 / avg;
     v.rate_ratio = s.baseline_dt / avg;
   }
-  s.step_alert(v, static_cast<std::int64_t>(rec.ts), rec, per_leaf);
+  s.step_alert(v, static_cast<std::int64_t>(rec.ts), rec);
   v.in_alert = s.open.has_value();
   return v;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "witness/vsa/atoms.hpp"
+#include "witness/vsa/ops.hpp"
 
 namespace witness::vsa {
 namespace {
@@ -30,6 +31,7 @@ void ScalarEncoder::draw(std::uint64_t seed, std::string_view name) {
     u_[i] =
         static_cast<std::uint16_t>(bytes[2 * i] | (static_cast<unsigned>(bytes[2 * i + 1]) << 8U));
   }
+  if (kind_ != Kind::kLinear && kind_ != Kind::kLog) return;  // similarity() encodes those
   std::vector<std::uint32_t> order(dim_);
   for (std::size_t i = 0; i < dim_; ++i) order[i] = static_cast<std::uint32_t>(i);
   std::stable_sort(order.begin(), order.end(),
@@ -55,16 +57,7 @@ std::uint32_t ScalarEncoder::level(double x) const {
 
 double ScalarEncoder::similarity(double x, double y) const {
   if (kind_ != Kind::kLinear && kind_ != Kind::kLog) {
-    const Vector a = encode(x);
-    const Vector b = encode(y);
-    std::int64_t d = 0, na = 0, nb = 0;  // NOLINT(readability-isolate-declaration)
-    for (std::size_t i = 0; i < dim_; ++i) {
-      d += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    if (na == 0 || nb == 0) return 0.0;
-    return static_cast<double>(d) / std::sqrt(static_cast<double>(na) * static_cast<double>(nb));
+    return cosine(encode(x), encode(y)).value();  // same dimension by construction
   }
   // Components with U_i < level are B_i, the others A_i. With k1 <= k2 the counts of
   // thresholds below x's and y's levels: B*B below k1, A*B between, A*A from k2 on.
