@@ -1,20 +1,41 @@
 #!/usr/bin/env bash
-# Crash test (SPEC 11): runs `witness append --stream --durability sync` on a generated stream,
-# kills it with SIGKILL at random moments, and after each kill checks that
-#   - every node whose acknowledgement was printed is in the ledger (no acknowledged loss),
+# Crash test (SPEC 11): appends a generated stream with sync durability, kills the appender with
+# SIGKILL at random moments, and after each kill checks that
+#   - every acknowledged node is in the ledger at the seq its acknowledgement gave,
 #   - `witness verify` passes (no torn or half-indexed node, chain and Merkle tree intact),
-#   - appending resumes with a gapless seq (verify checks gaplessness).
-# Usage: scripts/crash-test.sh WITNESS_BINARY [KILLS] [NODES]
+#   - appending resumes with a gapless seq (the next run goes on; verify checks gaplessness).
+# At the end the whole stream goes in once more without a kill: the ledger must then hold
+# exactly NODES entries and verify.
+#
+# Usage: scripts/crash-test.sh [--threads N --appender BIN] WITNESS [KILLS] [NODES]
+#   default      the appender is `witness append --stream --durability sync` (one thread)
+#   --threads N  the appender is BIN (tests/tools/crash_appender.cpp, built as
+#                witness_crash_appender): N threads in one process, one sync append each
 set -euo pipefail
+threads=0
+appender=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads="$2"; shift 2 ;;
+    --appender) appender="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) break ;;
+  esac
+done
 W="$1"
 kills="${2:-5}"
-nodes="${3:-100000}"  # enough that most kills land mid-stream; each run resumes the last
+nodes="${3:-100000}"
+if [ "$threads" != 0 ] && [ -z "$appender" ]; then
+  echo "crash-test: --threads needs --appender BIN (witness_crash_appender)" >&2
+  exit 2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export WITNESS_LEDGER="$work/ledger"
 "$W" init >/dev/null
 
-# A stream where every third node links to the line before it (causal chains across batches).
+# Every third node links to the line before it: causal chains across commit groups (and, with
+# threads, across threads: a node waits until the one it names is in).
 awk -v n="$nodes" 'BEGIN {
   for (i = 1; i <= n; i++) {
     link = (i % 3 == 0) ? ",\"links\":[{\"relation\":\"causes\",\"target\":\"line:" (i - 1) "\"}]" : ""
@@ -23,29 +44,49 @@ awk -v n="$nodes" 'BEGIN {
   }
 }' >"$work/stream.jsonl"
 
+size_of_ledger() { "$W" stats --json | grep -o '"size":[0-9]*' | cut -d: -f2; }
+
 acked_total=0
 for k in $(seq 1 "$kills"); do
+  present=$(size_of_ledger)
   : >"$work/acks.jsonl"
-  "$W" append --stream --durability sync "$work/stream.jsonl" >"$work/acks.jsonl" 2>"$work/err" &
+  if [ "$threads" != 0 ]; then
+    "$appender" "$WITNESS_LEDGER" "$work/stream.jsonl" "$threads" >"$work/acks.jsonl" 2>"$work/err" &
+  else
+    "$W" append --stream --durability sync "$work/stream.jsonl" >"$work/acks.jsonl" 2>"$work/err" &
+  fi
   pid=$!
-  # Kill somewhere in a 2 s window that starts after 0.3 s (opening after a kill replays
-  # RocksDB's WAL, about 0.3 s here, so earlier kills would mostly land before the first commit). Each run re-sends the whole stream: nodes already
-  # present are acknowledged with their existing seq, so the run resumes where the last died.
-  # A restarted run first re-acknowledges what is already present (about 50 per ms here), so
-  # the window grows with the ledger; otherwise late kills would rarely hit new appends.
-  present=$("$W" stats --json | grep -o '"size":[0-9]*' | cut -d: -f2)
-  delay_ms=$(( 300 + present / 50 + RANDOM % 2000 ))
-  sleep "$(( delay_ms / 1000 )).$(printf '%03d' $(( delay_ms % 1000 )))"
+  # Each run re-sends the whole stream: nodes already present are acknowledged with their seq,
+  # then new ones are appended. The kill comes once a random number of new nodes (about
+  # NODES/KILLS on average, so the last kills still land mid-stream) has been acknowledged,
+  # plus 0-19 ms, so it falls anywhere in a commit group, not just after an acknowledgement.
+  remaining=$(( nodes - present ))
+  span=$(( 2 * nodes / kills ))
+  [ "$span" -ge 1 ] || span=1
+  [ "$span" -le "$remaining" ] || span=$remaining
+  target=$(( present + 1 + ((RANDOM << 15) | RANDOM) % (span > 0 ? span : 1) ))
+  while kill -0 "$pid" 2>/dev/null && [ "$(wc -l <"$work/acks.jsonl")" -lt "$target" ]; do
+    sleep 0.005
+  done
+  sleep "0.0$(printf '%02d' $(( RANDOM % 20 )))"
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  # Every acknowledged id must be in the ledger.
-  { grep -o '"id":"[0-9a-f]*"' "$work/acks.jsonl" || true; } | cut -d'"' -f4 | sort -u >"$work/acked"
-  "$W" export 2>/dev/null | grep -o '^{"id":"[0-9a-f]*"' | cut -d'"' -f4 | sort -u >"$work/present"
+  if [ -s "$work/err" ]; then
+    echo "kill $k: the appender failed:" >&2
+    cat "$work/err" >&2
+    exit 1
+  fi
+  # Every acknowledged (seq, id) must be in the ledger: export is in seq order from 0.
+  { grep -o '"seq":[0-9]*,"id":"[0-9a-f]*"' "$work/acks.jsonl" || true; } |
+    sed 's/"seq":\([0-9]*\),"id":"\([0-9a-f]*\)"/\1 \2/' | sort -u >"$work/acked"
+  "$W" export 2>/dev/null | grep -o '^{"id":"[0-9a-f]*"' | cut -d'"' -f4 |
+    awk '{ print NR - 1, $0 }' | sort -u >"$work/present"
   missing=$(comm -23 "$work/acked" "$work/present" | wc -l)
   acked=$(wc -l <"$work/acked")
   acked_total=$((acked_total + acked))
   if [ "$missing" != 0 ]; then
-    echo "kill $k: $missing acknowledged nodes missing" >&2
+    echo "kill $k: $missing acknowledged nodes missing or at another seq, e.g.:" >&2
+    comm -23 "$work/acked" "$work/present" | head -3 >&2
     exit 1
   fi
   if ! "$W" verify >"$work/verify" 2>&1; then
@@ -53,11 +94,13 @@ for k in $(seq 1 "$kills"); do
     cat "$work/verify" >&2
     exit 1
   fi
-  echo "kill $k: $acked acknowledged, all present; ledger $("$W" stats --json | grep -o '"size":[0-9]*'); verify ok"
+  echo "kill $k: $acked acknowledged ($(( acked > present ? acked - present : 0 )) new), all present; ledger size $(size_of_ledger); verify ok"
 done
 # Finally the whole stream goes in, idempotently, and the ledger still verifies.
 "$W" append --durability sync "$work/stream.jsonl" >/dev/null 2>&1
-size=$("$W" stats --json | grep -o '"size":[0-9]*' | cut -d: -f2)
+size=$(size_of_ledger)
 [ "$size" = "$nodes" ] || { echo "after the full append: size $size, want $nodes" >&2; exit 1; }
 "$W" verify >/dev/null
-echo "crash test: $kills kills, $acked_total acknowledgements checked, 0 lost"
+mode="one appender"
+[ "$threads" = 0 ] || mode="$threads appender threads"
+echo "crash test ($mode): $kills kills, $acked_total acknowledgements checked, 0 lost"

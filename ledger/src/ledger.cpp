@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include <openssl/rand.h>
@@ -73,6 +77,7 @@ rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
   opts.create_if_missing = o.create_if_missing;
   opts.write_buffer_size = o.write_buffer_bytes;
   opts.max_background_jobs = 2;
+  opts.max_open_files = -1;  // every table opened once, at open (read-only opens rely on it)
   opts.bytes_per_sync = 1U << 20U;
   // One leader thread writes each group, so concurrent memtable writes buy nothing, and they
   // would disable the insert hints below.
@@ -93,6 +98,21 @@ rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
   opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return opts;
 }
+
+// Identifies the RocksDB MANIFEST in force and how much of it is written: CURRENT names the
+// file, and every flush, compaction or WAL switch appends to it (or starts a new one).
+std::optional<std::pair<std::string, std::uintmax_t>> manifest_fingerprint(
+    const std::filesystem::path& dir) {
+  std::ifstream current(dir / "CURRENT", std::ios::binary);
+  std::string name;
+  if (!current || !std::getline(current, name) || name.empty()) return std::nullopt;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(dir / name, ec);
+  if (ec) return std::nullopt;
+  return std::pair{name, size};
+}
+
+constexpr int kReadOnlyOpenAttempts = 50;
 
 std::string be32(std::uint32_t v) {
   std::string s(4, '\0');
@@ -319,8 +339,33 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   }
   const rocksdb::Options rocks = make_rocksdb_options(options);
   rocksdb::DB* raw = nullptr;
-  const auto s = options.read_only ? rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw)
-                                   : rocksdb::DB::Open(rocks, dir.string(), &raw);
+  rocksdb::Status s;
+  if (!options.read_only) {
+    s = rocksdb::DB::Open(rocks, dir.string(), &raw);
+  } else {
+    // A read-only open takes no lock, so a writer in another process may flush or compact while
+    // we read its MANIFEST, tables and WALs: a table or WAL we were told of is deleted before
+    // we open it ("Can't access 0000NN.sst"), or silently missed, and the view has a hole.
+    // RocksDB deletes such files only after recording the change in the MANIFEST, so an open
+    // during which the MANIFEST did not change saw one consistent state; otherwise try again.
+    // Once open, every table stays open (max_open_files = -1), so reads are not exposed.
+    for (int attempt = 0;; ++attempt) {
+      const auto before = manifest_fingerprint(dir);
+      s = rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw);
+      if (s.ok() && before && before == manifest_fingerprint(dir)) break;
+      delete raw;  // NOLINT(cppcoreguidelines-owning-memory): RocksDB hands out a raw owner
+      raw = nullptr;
+      if (attempt == kReadOnlyOpenAttempts) {
+        if (s.ok()) {
+          return io_error("open " + dir.string() + ": the ledger changed under " +
+                          std::to_string(kReadOnlyOpenAttempts) +
+                          " read-only opens in a row (a busy writer); try again");
+        }
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 + (2 * attempt)));
+    }
+  }
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return detail::to_error(s, "open " + dir.string());
 
