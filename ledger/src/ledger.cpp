@@ -18,6 +18,7 @@
 
 #include "format.hpp"
 #include "hex.hpp"
+#include "info_log.hpp"
 #include "key_codec.hpp"
 #include "ledger_impl.hpp"
 #include "node_codec.hpp"
@@ -160,6 +161,13 @@ Result<std::optional<SequenceNumber>> Ledger::Impl::lookup(const rocksdb::ReadOp
 }
 
 void Ledger::Impl::write_group(std::span<Writer*> group) {
+  {
+    std::lock_guard lock(mu);
+    if (append_blocker) {
+      for (Writer* w : group) w->status = *append_blocker;
+      return;
+    }
+  }
   // Only the leader runs this, so next_seq and chain_head cannot change underneath it.
   SequenceNumber seq = next_seq;
   Digest chain = chain_head;
@@ -295,6 +303,13 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       for (Writer* w : group) {
         if (w->status) w->status = e;
       }
+      // Whether a failed write reached the disk is unknown: a WAL record may be whole though
+      // its fsync failed, and would come back at the next open. Building on this process's
+      // idea of the head could then give two nodes one seq, so appends stop here; reopening
+      // recovers the truth from disk (RocksDB's recovery) and goes on from it.
+      std::lock_guard lock(mu);
+      append_blocker = Error{e.code, "an earlier append failed (" + e.message +
+                                         "); reopen the ledger to append again"};
       return;
     }
   }
@@ -333,11 +348,28 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (!exists && (!options.create_if_missing || options.read_only)) {
     return not_found("no ledger at " + dir.string() + " (create one with `witness init`)");
   }
+  if (exists) {
+    // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse
+    // before a writable open drops LOCK and LOG files into someone else's directory.
+    std::ifstream current(dir / "CURRENT", std::ios::binary);
+    std::array<char, 64> head{};
+    current.read(head.data(), head.size());
+    const std::string_view text(head.data(), static_cast<std::size_t>(current.gcount()));
+    const bool manifest_name =
+        text.starts_with("MANIFEST-") && text.size() > 10 && text.back() == '\n' &&
+        std::all_of(text.begin() + 9, text.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+    if (!manifest_name || !std::filesystem::exists(dir / text.substr(0, text.size() - 1), ec)) {
+      return failed_precondition(dir.string() +
+                                 " is not a witness ledger (its CURRENT file does not name a "
+                                 "RocksDB MANIFEST)");
+    }
+  }
   if (!exists) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return io_error("cannot create " + dir.string() + ": " + ec.message());
   }
-  const rocksdb::Options rocks = make_rocksdb_options(options);
+  rocksdb::Options rocks = make_rocksdb_options(options);
+  rocks.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (!options.read_only) {
@@ -478,7 +510,6 @@ Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode
                                                        const AppendOptions& append_options,
                                                        bool is_batch) {
   if (options.read_only) return failed_precondition("ledger is open read-only");
-  if (append_blocker) return *append_blocker;
   if (nodes.empty()) return std::vector<AppendResult>{};
   const Durability d =
       append_options.use_default_durability ? options.durability : append_options.durability;

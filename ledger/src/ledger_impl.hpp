@@ -60,8 +60,9 @@ struct Ledger::Impl {
   SequenceNumber next_seq = 0;
   Digest chain_head;
   MerkleFrontier frontier;  // right edge of the Merkle tree over all entries
-  // Set when open found the tree's right edge unreadable: the ledger can still be read and
-  // verified, but appending would extend a tree it cannot trust, so appends fail with this.
+  // Set when open found the tree's right edge unreadable (the ledger can still be read and
+  // verified, but appending would extend a tree it cannot trust), or when a write failed (its
+  // effect on disk is unknown until a reopen): appends then fail with this. Guarded by mu.
   std::optional<Error> append_blocker;
 
   // Reads and decodes entry `seq` through `ro`. Errors: kNotFound, kCorruption, kIOError.

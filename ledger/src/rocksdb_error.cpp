@@ -25,7 +25,15 @@ Error to_error(const rocksdb::Status& s, std::string_view context) {
     default:
       code = ErrorCode::kInternal;
   }
-  return Error{code, std::string(context) + ": " + s.ToString()};
+  std::string message = std::string(context) + ": " + s.ToString();
+  if (s.IsNoSpace()) {
+    message += " (the disk is full: free space and retry; what was acknowledged is kept)";
+  } else if (s.IsIOError() && s.ToString().find("Read-only file system") != std::string::npos) {
+    message += " (the ledger is on a read-only file system: read commands still work)";
+  } else if (s.IsIOError() && s.ToString().find("Permission denied") != std::string::npos) {
+    message += " (check the owner and mode of the ledger directory and its files)";
+  }
+  return Error{code, std::move(message)};
 }
 
 Status to_status(const rocksdb::Status& s, std::string_view context) {

@@ -1,6 +1,8 @@
 #include "witness/ledger/ledger.hpp"
 
 #include <atomic>
+#include <csignal>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -10,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
 #include <rocksdb/db.h>
+#include <sys/resource.h>
 
 #include "witness/ledger/jsonl.hpp"
 
@@ -217,6 +220,19 @@ TEST_CASE("open refuses what is not a ledger of this format", "[ledger]") {
   CHECK(wrong.error().code == witness::ErrorCode::kFailedPrecondition);
   CHECK(wrong.error().message.find("has format version 99; this build reads version 1") !=
         std::string::npos);
+
+  // A directory whose CURRENT is not RocksDB's: refused, and nothing is written into it.
+  std::filesystem::create_directories(dir / "junk");
+  { std::ofstream(dir / "junk" / "CURRENT") << "not a manifest name"; }
+  for (const bool ro : {false, true}) {
+    auto junk = Ledger::open(dir / "junk", OpenOptions{.read_only = ro});
+    REQUIRE_FALSE(junk);
+    CHECK(junk.error().code == witness::ErrorCode::kFailedPrecondition);
+    CHECK(junk.error().message.find("is not a witness ledger (its CURRENT file") !=
+          std::string::npos);
+  }
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "junk"),
+                      std::filesystem::directory_iterator()) == 1);
 
   poke(dir / "other", "some-key", "v");
   auto other = Ledger::open(dir / "other", OpenOptions{.create_if_missing = true});
@@ -509,6 +525,49 @@ TEST_CASE("read-only opens succeed while a writer flushes and compacts", "[ledge
   CHECK(failure.empty());
   CHECK(opens > 0);
   auto v = w->verify();
+  REQUIRE(v);
+  CHECK(v->ok());
+}
+
+TEST_CASE("a failed write stops appends until a reopen, which recovers", "[ledger][faults]") {
+  // A file-size limit makes the WAL write fail (EFBIG) the way a full disk does (ENOSPC).
+  TempDir dir;
+  std::vector<SequenceNumber> acked;
+  witness::Error first_error{};
+  {
+    auto l = open_new(dir);
+    rlimit old{};
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    std::signal(SIGXFSZ, SIG_IGN);  // NOLINT: so the write fails instead of the process
+    rlimit lim = old;
+    lim.rlim_cur = 1U << 20U;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    for (int i = 0; i < 20000; ++i) {
+      auto r =
+          l.append(make_node("agent.a", "k", i, {}, R"({"pad":")" + std::string(100, 'x') + "\"}"),
+                   AppendOptions::with(Durability::kSync));
+      if (!r) {
+        first_error = r.error();
+        break;
+      }
+      acked.push_back(r->seq);
+    }
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    REQUIRE_FALSE(first_error.message.empty());
+    CHECK(first_error.code == witness::ErrorCode::kIOError);
+    CHECK(first_error.message.find("File too large") != std::string::npos);
+    // The limit is gone, but this handle no longer trusts its idea of the head.
+    auto again = l.append(make_node("agent.a", "k", -1));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().message.find("reopen the ledger to append again") != std::string::npos);
+  }
+  REQUIRE(acked.size() > 100);
+  auto l = Ledger::open(dir / "ledger", OpenOptions{});
+  REQUIRE(l);
+  CHECK(l->size() >= acked.size());  // every acknowledged node, maybe the failed one too
+  for (const auto seq : acked) CHECK(l->get(seq).has_value());
+  REQUIRE(l->append(make_node("agent.a", "k", -1)));
+  auto v = l->verify();
   REQUIRE(v);
   CHECK(v->ok());
 }

@@ -132,6 +132,14 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
   bool finished = false;
   bool had_error = false;
   bool had_refusal = false;
+  // An error of the ledger itself (I/O, a full disk, corruption), not of one node: the stream
+  // stops at the first, reported once, instead of failing every later line the same way.
+  std::optional<Error> fatal;
+  std::uint64_t fatal_line = 0;
+  auto is_fatal = [](const Error& e) {
+    return e.code != ErrorCode::kInvalidArgument && e.code != ErrorCode::kNotFound &&
+           e.code != ErrorCode::kFailedPrecondition;
+  };
 
   std::thread reader([&] {
     std::vector<ledger::NodeId> earlier;
@@ -139,6 +147,7 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
     std::uint64_t line = 0;
     while (std::getline(in, text)) {
       ++line;
+      if (std::lock_guard lock(mu); fatal) break;
       const std::string where = "line " + std::to_string(line);
       ledger::NodeId id{};
       Result<ledger::TraceNode> node = invalid_argument("empty line");
@@ -171,7 +180,10 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
     if (gated != nullptr) {
       auto g = gated->append(item.node);
       std::lock_guard lock(mu);
-      if (!g) {
+      if (!g && is_fatal(g.error())) {
+        fatal = g.error();
+        fatal_line = item.line;
+      } else if (!g) {
         std::cerr << "witness: line " << item.line << ": " << g.error().message << "\n";
         had_error = true;
       } else if (g->refused) {
@@ -186,6 +198,9 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
     std::lock_guard lock(mu);
     if (r) {
       print_ack(*r, item.node.id());
+    } else if (is_fatal(r.error())) {
+      fatal = r.error();
+      fatal_line = item.line;
     } else {
       std::cerr << "witness: line " << item.line << ": " << r.error().message << "\n";
       had_error = true;
@@ -229,9 +244,25 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
     }
     // One bad node fails the group: commit the rest one by one and report the bad ones.
     if (!group_ok) {
-      for (const auto& item : batch) append_one(item);
+      for (const auto& item : batch) {
+        append_one(item);
+        if (std::lock_guard lock(mu); fatal) break;
+      }
     }
     std::cout.flush();
+    std::unique_lock lock(mu);
+    if (!fatal) continue;
+    // Stop: report the ledger's error once. The reader stops at its next line; one blocked on
+    // a silent pipe cannot be woken, so the process then ends without waiting for it (what was
+    // acknowledged is durable as acknowledged, as after a crash).
+    std::cerr << "witness: line " << fatal_line << ": " << fatal->message << "\n";
+    std::cerr.flush();
+    if (!cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return finished; })) {
+      std::_Exit(exit_code_for(*fatal));
+    }
+    lock.unlock();
+    reader.join();
+    return exit_code_for(*fatal);
   }
   reader.join();
   if (had_error) return kExitUsage;
