@@ -94,6 +94,19 @@ TEST_CASE("manifest errors name the line and the field", "[covenant][manifest]")
   CHECK_THAT(error_of("id: [a\n"), Catch::StartsWith("line "));
   CHECK(error_of("") == "manifest: empty document");
   CHECK(error_of("- just\n- a list\n") == "line 1: manifest: expected a mapping of fields");
+  // Bytes that are not UTF-8 (found by fuzz_manifest: they reached the grant's JSON writer,
+  // which threw): a stray byte, an overlong form, a surrogate, past U+10FFFF, a cut sequence.
+  CHECK(error_of("id: a\nversion: '1'\ndescription: x\xff\ncapabilities: [x]\n") ==
+        "line 3: invalid UTF-8 at byte 33");
+  CHECK_THAT(error_of("id: a\xc0\xaf\n"), Catch::StartsWith("line 1: invalid UTF-8"));
+  CHECK_THAT(error_of("id: a\xed\xa0\x80\n"), Catch::StartsWith("line 1: invalid UTF-8"));
+  CHECK_THAT(error_of("id: a\xf4\x90\x80\x80\n"), Catch::StartsWith("line 1: invalid UTF-8"));
+  CHECK_THAT(error_of("id: a\n\ndescription: \xe2\x82"),
+             Catch::StartsWith("line 3: invalid UTF-8"));
+  // Well-formed multi-byte text is fine.
+  CHECK(cv::parse_manifest("id: a\nversion: '1'\ndescription: caf\xc3\xa9 \xe2\x82\xac "
+                           "\xf0\x9f\x94\x92\ncapabilities: [x]\n")
+            .has_value());
 }
 
 TEST_CASE("grant payloads round-trip", "[covenant][registry]") {

@@ -131,6 +131,13 @@ TEST_CASE("bad input is named", "[vsa][encoder]") {
   CHECK_THAT(err(R"({"a":{"$linear":1,"$log":2}})"), Catch::Contains("more than one marker"));
   CHECK_THAT(err(R"({"a":{"$linear":1,"step":2}})"), Catch::Contains("unknown key \"step\""));
   CHECK_THAT(err(R"({"t":{"$time":"yesterday"}})"), Catch::Contains("not RFC 3339"));
+  // Found by fuzz_vsa_encode: a signed year overflowed the nanosecond count.
+  CHECK_THAT(err(R"({"t":{"$time":"-026-11-22T10:00:00Z"}})"), Catch::Contains("not RFC 3339"));
+  CHECK_THAT(err(R"({"t":{"$time":"9999-11-22T10:00:00Z"}})"),
+             Catch::Contains("outside 1678..2261"));
+  CHECK_THAT(err(R"({"t":{"$time":"2026-02-29T10:00:00Z"}})"), Catch::Contains("not RFC 3339"));
+  CHECK_THAT(err(R"({"t":{"$time":"2026-11-22 10:00:00Z"}})"), Catch::Contains("not RFC 3339"));
+  CHECK(enc.encode_json(R"({"t":{"$time":"2024-02-29T23:59:60.5Z"}})").has_value());
   CHECK_THAT(err(R"({"b":{"c":[[1]]}})"), Catch::Contains("b.c: nested arrays"));
   CHECK_THAT(err(R"({"m":[1,{"x":2}]})"), Catch::Contains("mixes objects"));
 }

@@ -2,12 +2,13 @@
 // drives the same Walker that C++ types use, so both give the same vector by construction.
 #include "witness/vsa/encoder.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <tuple>
 
@@ -31,16 +32,38 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+unsigned days_in_month(unsigned y, unsigned m) {
+  static constexpr std::array<unsigned, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
 // "YYYY-MM-DDTHH:MM:SS[.frac]Z" to ns since the epoch (UTC only: enough for the marker).
 Result<std::int64_t> parse_utc(const std::string& s) {
-  unsigned y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;  // NOLINT
-  int used = 0;
-  if (std::sscanf(s.c_str(), "%4u-%2u-%2uT%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi, &se, &used) !=
-          6 ||  // NOLINT
-      mo < 1 ||
-      mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
+  // Fixed positions, digits only: sscanf's %u would take "-026" as a huge year (fuzz_vsa_encode
+  // found the overflow that followed).
+  const auto bad = [&] {
     return invalid_argument("$time: \"" + s + "\" is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)");
+  };
+  const auto num = [&](std::size_t at, std::size_t len) -> std::optional<unsigned> {
+    unsigned v = 0;
+    for (std::size_t k = at; k < at + len; ++k) {
+      if (k >= s.size() || s[k] < '0' || s[k] > '9') return std::nullopt;
+      v = (v * 10) + static_cast<unsigned>(s[k] - '0');
+    }
+    return v;
+  };
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':') {
+    return bad();
   }
+  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+             se = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se || *mo < 1 || *mo > 12 || *d < 1 ||
+      *d > days_in_month(*y, *mo) || *h > 23 || *mi > 59 || *se > 60) {
+    return bad();
+  }
+  const std::size_t used = 19;
   std::int64_t frac = 0;
   std::size_t i = static_cast<std::size_t>(used);
   if (i < s.size() && s[i] == '.') {
@@ -52,9 +75,12 @@ Result<std::int64_t> parse_utc(const std::string& s) {
   if (i + 1 != s.size() || s[i] != 'Z') {
     return invalid_argument("$time: \"" + s + "\" must end in Z (UTC)");
   }
-  const std::int64_t days = days_from_civil(y, mo, d);
-  return ((days * 24 + h) * 60 + mi) * 60'000'000'000 +
-         static_cast<std::int64_t>(se) * 1'000'000'000 + frac;
+  const std::int64_t days = days_from_civil(*y, *mo, *d);
+  if (days < -106'750 || days > 106'749) {  // int64 ns reach 1677-09-21 .. 2262-04-11
+    return invalid_argument("$time: \"" + s + "\" is outside 1678..2261 (int64 nanoseconds)");
+  }
+  return ((days * 24 + *h) * 60 + *mi) * 60'000'000'000 +
+         static_cast<std::int64_t>(*se) * 1'000'000'000 + frac;
 }
 
 }  // namespace
@@ -293,6 +319,9 @@ Result<bool> walk_marker(const std::string& key, const json& v, Walker& w,
   }
   if (tm) {
     const json& t = v["$time"];
+    if (t.is_number_unsigned() && t.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+      return invalid_argument(where + ".$time: beyond int64 nanoseconds");
+    }
     if (t.is_number_integer()) {
       w.field(key, Time{t.get<std::int64_t>()});
     } else if (t.is_string()) {
