@@ -2,8 +2,11 @@
 // Python's idiom. Errors raise exceptions carrying the library's message; long operations
 // release the GIL.
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "witness/covenant/gated_ledger.hpp"
+#include "witness/covenant/manifest.hpp"
+#include "witness/covenant/registry.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/ledger.hpp"
@@ -21,11 +27,14 @@
 namespace py = pybind11;
 namespace wl = witness::ledger;
 namespace wv = witness::vsa;
+namespace cv = witness::covenant;
 
 namespace {
 
 // Raised for corruption and failed verification; the other codes map to built-in exceptions.
 PyObject* g_corruption_error = nullptr;
+// Raised when the gate refuses an append (a PermissionError).
+PyObject* g_gate_refused_error = nullptr;
 
 [[noreturn]] void raise(const witness::Error& e) {
   switch (e.code) {
@@ -140,24 +149,108 @@ wl::TraceNode make_node(const std::string& origin, const std::string& kind,
   return unwrap(wl::TraceNode::create(std::move(d)));
 }
 
-// The Python Ledger: owns the C++ Ledger until close().
+// Who a Python process acts as, for covenant records (issuer, bypass): python:<user>.
+std::string python_user() {
+  const char* user = std::getenv("USER");  // NOLINT(concurrency-mt-unsafe): read only
+  return std::string("python:") + (user != nullptr && *user != '\0' ? user : "unknown");
+}
+
+// The Python Ledger: owns the C++ Ledger until close(), and in front of its appends the gate
+// (SPEC 5.5), as `witness append` does: on once a covenant is registered (gate=None), always
+// (gate=True: deny all until one is), or off (gate=False: the first append then records a
+// covenant.bypass node, when covenants exist, so that ungated writes stay audited).
 class PyLedger {
  public:
-  explicit PyLedger(wl::Ledger ledger) : ledger_(std::make_unique<wl::Ledger>(std::move(ledger))) {}
+  PyLedger(wl::Ledger ledger, bool read_only, std::optional<bool> gate, std::string bypass_note)
+      : ledger_(std::make_unique<wl::Ledger>(std::move(ledger))),
+        gate_(gate),
+        bypass_note_(std::move(bypass_note)) {
+    if (!read_only && gate_ != false) {
+      gated_ = std::make_unique<cv::GatedLedger>(unwrap(cv::GatedLedger::open(*ledger_)));
+    }
+  }
 
   wl::Ledger& get() {
     if (!ledger_) throw std::runtime_error("ledger is closed");
     return *ledger_;
   }
+  // The gated ledger when this append must be gated, else nullptr (after recording a bypass
+  // when one is due). Call with the GIL held.
+  cv::GatedLedger* gate_for_append() {
+    auto& l = get();
+    if (gated_) {
+      return gate_ == true || !gated_->gate().covenants().empty() ? gated_.get() : nullptr;
+    }
+    if (gate_ == false && !bypass_recorded_) {
+      auto loaded = unwrap(cv::load_gate(l));
+      if (!loaded.gate.covenants().empty()) {
+        auto r =
+            cv::record_bypass(l, python_user(), "witness.Ledger.append (gate=False)", bypass_note_);
+        if (!r) raise(r.error().with_context("recording the bypass"));
+      }
+      bypass_recorded_ = true;
+    }
+    return nullptr;
+  }
+  // The gate to record grants and revocations in: the live one, or one loaded for the call.
+  template <typename F>
+  auto with_gate(F&& f) {
+    if (gated_) return f(gated_->gate());
+    auto loaded = unwrap(cv::load_gate(get()));
+    return f(loaded.gate);
+  }
   void close() {
     py::gil_scoped_release release;
+    witness::Status settled = witness::Status::ok();
+    if (gated_) settled = gated_->close();  // gives back unspent leases
+    gated_.reset();
     ledger_.reset();
+    if (!settled) {
+      py::gil_scoped_acquire acquire;
+      raise(settled.error());
+    }
   }
   [[nodiscard]] bool closed() const { return ledger_ == nullptr; }
 
  private:
   std::unique_ptr<wl::Ledger> ledger_;
+  std::unique_ptr<cv::GatedLedger> gated_;  // after ledger_: destroyed before it
+  std::optional<bool> gate_;
+  std::string bypass_note_;
+  bool bypass_recorded_ = false;
 };
+
+// Raises GateRefusedError for a refused gated append: the gate's explanation and the seq of
+// the covenant.denial node it recorded.
+[[noreturn]] void raise_refused(const cv::GatedAppend& g) {
+  PyErr_SetString(
+      g_gate_refused_error,
+      (g.explanation + " (covenant.denial at seq " + std::to_string(g.result.seq) + ")").c_str());
+  throw py::error_already_set();
+}
+
+py::dict listing_dict(const cv::Gate& gate, const cv::Gate::Listing& l) {
+  py::dict d;
+  d["id"] = l.covenant.id;
+  d["subject"] = l.covenant.subject;
+  d["issuer"] = l.covenant.issuer;
+  d["parent"] = l.covenant.parent ? py::cast(*l.covenant.parent) : py::none();
+  d["revoked"] = l.revoked;
+  d["in_force"] = l.in_force;
+  py::dict budget;
+  py::dict spent;
+  const auto used = gate.spent(l.covenant.id);
+  for (const auto dim : cv::kAllDimensions) {
+    const auto i = static_cast<std::size_t>(dim);
+    const std::string name(cv::dimension_name(dim));
+    if (l.covenant.rights.budget.limit[i])
+      budget[name.c_str()] = *l.covenant.rights.budget.limit[i];
+    if (used) spent[name.c_str()] = used->amount[i];
+  }
+  d["budget"] = budget;
+  d["spent"] = spent;
+  return d;
+}
 
 // A lazy query: iterates a QueryResult, keeping its Ledger alive.
 class QueryIterator {
@@ -200,6 +293,8 @@ PYBIND11_MODULE(witness, m) {
   m.doc() = "witness: an append-only, tamper-evident trace ledger";
   static py::exception<std::runtime_error> corruption(m, "CorruptionError", PyExc_RuntimeError);
   g_corruption_error = corruption.ptr();
+  static py::exception<std::runtime_error> refused(m, "GateRefusedError", PyExc_PermissionError);
+  g_gate_refused_error = refused.ptr();
 
   py::class_<PyNode>(m, "TraceNode", "An immutable, content-addressed trace record.")
       .def(
@@ -248,20 +343,28 @@ PYBIND11_MODULE(witness, m) {
   py::class_<PyLedger>(m, "Ledger", "An append-only, hash-chained ledger in a RocksDB directory.")
       .def_static(
           "open",
-          [](const std::string& path, bool create, bool read_only, const std::string& durability) {
+          [](const std::string& path, bool create, bool read_only, const std::string& durability,
+             std::optional<bool> gate, const std::string& bypass_note) {
             wl::OpenOptions o{.create_if_missing = create, .read_only = read_only};
             if (durability == "sync") {
               o.durability = wl::Durability::kSync;
             } else if (durability != "buffered") {
               throw py::value_error("durability: expected 'buffered' or 'sync'");
             }
-            py::gil_scoped_release release;
-            auto l = wl::Ledger::open(path, o);
-            py::gil_scoped_acquire acquire;
-            return PyLedger(unwrap(std::move(l)));
+            std::optional<wl::Ledger> l;
+            {
+              py::gil_scoped_release release;
+              auto opened = wl::Ledger::open(path, o);
+              py::gil_scoped_acquire acquire;
+              l.emplace(unwrap(std::move(opened)));
+            }
+            return std::make_unique<PyLedger>(std::move(*l), read_only, gate, bypass_note);
           },
           py::arg("path"), py::kw_only(), py::arg("create") = false, py::arg("read_only") = false,
-          py::arg("durability") = "buffered")
+          py::arg("durability") = "buffered", py::arg("gate") = py::none(),
+          py::arg("bypass_note") = "",
+          "Opens a ledger. gate: None (gated once a covenant is registered), True (always; "
+          "deny all until one is) or False (ungated; recorded as covenant.bypass).")
       .def("__enter__", [](PyLedger& l) -> PyLedger& { return l; })
       .def("__exit__", [](PyLedger& l, const py::args&) { l.close(); })
       .def("close", &PyLedger::close)
@@ -277,6 +380,16 @@ PYBIND11_MODULE(witness, m) {
                                         ? make_node(origin.value_or(""), kind.value_or(""), payload,
                                                     timestamp, walk, tags, links)
                                         : node.cast<const PyNode&>().node;
+            if (cv::GatedLedger* g = l.gate_for_append()) {
+              std::optional<witness::Result<cv::GatedAppend>> r;
+              {
+                py::gil_scoped_release release;
+                r.emplace(g->append(n));
+              }
+              const auto done = unwrap(std::move(*r));
+              if (done.refused) raise_refused(done);
+              return PyNode{n, done.result.seq};
+            }
             wl::AppendResult r;
             {
               py::gil_scoped_release release;
@@ -295,17 +408,83 @@ PYBIND11_MODULE(witness, m) {
             std::vector<wl::TraceNode> batch;
             batch.reserve(nodes.size());
             for (const auto& p : nodes) batch.push_back(p.node);
+            std::vector<PyNode> out;
+            if (cv::GatedLedger* g = l.gate_for_append()) {
+              std::optional<witness::Result<std::vector<cv::GatedAppend>>> r;
+              {
+                py::gil_scoped_release release;
+                r.emplace(g->append_batch(batch, cv::BatchMode::kAtomic));
+              }
+              const auto done = unwrap(std::move(*r));
+              for (const auto& one : done) {
+                if (one.refused) raise_refused(one);
+              }
+              for (std::size_t i = 0; i < batch.size(); ++i)
+                out.push_back({batch[i], done[i].result.seq});
+              return out;
+            }
             std::vector<wl::AppendResult> results;
             {
               py::gil_scoped_release release;
               results = unwrap(l.get().append_batch(batch));
             }
-            std::vector<PyNode> out;
             for (std::size_t i = 0; i < batch.size(); ++i)
               out.push_back({batch[i], results[i].seq});
             return out;
           },
-          py::arg("nodes"), "Appends all nodes atomically, or none (raises).")
+          py::arg("nodes"),
+          "Appends all nodes atomically, or none (raises; GateRefusedError when the gate refuses "
+          "one: its denial is recorded, nothing of the batch is appended).")
+      .def(
+          "register_agent",
+          [](PyLedger& l, const py::object& manifest, const std::optional<std::string>& issuer) {
+            std::string yaml;
+            if (py::isinstance(manifest, py::module_::import("os").attr("PathLike"))) {
+              const auto path = py::str(manifest).cast<std::string>();
+              std::ifstream in(path, std::ios::binary);
+              if (!in) throw py::value_error("cannot open " + path);
+              std::stringstream text;
+              text << in.rdbuf();
+              yaml = text.str();
+            } else {
+              yaml = manifest.cast<std::string>();
+            }
+            const auto m = unwrap(cv::parse_manifest(yaml));
+            const cv::Covenant c = cv::covenant_from(m, issuer.value_or(python_user()));
+            const auto r = l.with_gate([&](cv::Gate& gate) {
+              return unwrap(cv::record_grant(l.get(), gate, c,
+                                             {.version = m.version, .description = m.description}));
+            });
+            py::dict d;
+            d["covenant"] = c.id;
+            d["subject"] = c.subject;
+            d["seq"] = r.seq;
+            return d;
+          },
+          py::arg("manifest"), py::kw_only(), py::arg("issuer") = py::none(),
+          "Registers an agent: manifest is YAML text (str) or a path (pathlib.Path). Records its "
+          "covenant.grant; returns {'covenant', 'subject', 'seq'}.")
+      .def(
+          "revoke_agent",
+          [](PyLedger& l, const std::string& covenant_id, const std::string& reason) {
+            const auto r = l.with_gate([&](cv::Gate& gate) {
+              return unwrap(cv::record_revoke(l.get(), gate, covenant_id, reason));
+            });
+            return r.seq;
+          },
+          py::arg("covenant"), py::arg("reason") = "",
+          "Revokes a covenant (and those derived from it); returns the covenant.revoke seq.")
+      .def_property_readonly(
+          "agents",
+          [](PyLedger& l) {
+            return l.with_gate([&](cv::Gate& gate) {
+              py::list out;
+              for (const auto& listing : gate.covenants()) out.append(listing_dict(gate, listing));
+              return out;
+            });
+          },
+          "The registered covenants: id, subject, issuer, parent, revoked, in_force, budget, "
+          "spent.")
       .def("get",
            [](PyLedger& l, wl::SequenceNumber seq) {
              auto e = unwrap(l.get().get(seq));
@@ -460,6 +639,29 @@ PYBIND11_MODULE(witness, m) {
       },
       py::arg("note"), py::arg("public_key"),
       "Returns {'origin','size','root'} when the note is signed by that key, else None.");
+  m.def(
+      "parse_manifest",
+      [](const std::string& yaml) {
+        const auto m = unwrap(cv::parse_manifest(yaml));
+        py::dict d;
+        d["id"] = m.id;
+        d["version"] = m.version;
+        d["description"] = m.description;
+        d["capabilities"] = m.capabilities;
+        std::vector<std::string> rules;
+        for (const auto& r : m.permissions) rules.push_back(r.to_string());
+        d["permissions"] = rules;
+        d["models"] = m.models;
+        py::dict budget;
+        for (const auto dim : cv::kAllDimensions) {
+          const auto i = static_cast<std::size_t>(dim);
+          if (m.budget.limit[i])
+            budget[std::string(cv::dimension_name(dim)).c_str()] = *m.budget.limit[i];
+        }
+        d["budgets"] = budget;
+        return d;
+      },
+      py::arg("yaml"), "Validates an agent manifest (YAML text); returns its fields as a dict.");
   m.def("canonicalize_json",
         [](const std::string& text) { return unwrap(wl::canonicalize_json(text)); });
 
