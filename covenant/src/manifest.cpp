@@ -3,6 +3,7 @@
 #include "witness/covenant/manifest.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <string>
@@ -66,6 +67,11 @@ bool is_name(std::string_view s) {
 
 Result<std::string> scalar(const YAML::Node& node, const std::string& field) {
   if (!node.IsScalar()) return at(node, field, "expected a string");
+  // The text is UTF-8, but YAML escapes ("\x85" in a double-quoted string) can still make
+  // bytes that are not (found by fuzz_manifest).
+  if (first_invalid_utf8(node.Scalar())) {
+    return at(node, field, "not valid UTF-8 (after YAML escapes)");
+  }
   return node.Scalar();
 }
 
@@ -193,6 +199,21 @@ Result<Manifest> parse_manifest(std::string_view yaml) {
         1 + std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(*bad), '\n');
     return invalid_argument("line " + std::to_string(line) + ": invalid UTF-8 at byte " +
                             std::to_string(*bad));
+  }
+  // Nor does YAML allow C0 control characters other than tab, LF and CR, or DEL; yaml-cpp reads
+  // a NUL as a sign of UTF-16 and turns what follows into other bytes (found by fuzz_manifest).
+  if (const auto c = std::find_if(yaml.begin(), yaml.end(),
+                                  [](char ch) {
+                                    const auto u = static_cast<unsigned char>(ch);
+                                    return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') ||
+                                           u == 0x7F;
+                                  });
+      c != yaml.end()) {
+    const auto line = 1 + std::count(yaml.begin(), c, '\n');
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(*c));
+    return invalid_argument("line " + std::to_string(line) + ": control character " + hex +
+                            " (YAML allows only tab, LF and CR)");
   }
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));

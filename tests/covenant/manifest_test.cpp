@@ -103,6 +103,13 @@ TEST_CASE("manifest errors name the line and the field", "[covenant][manifest]")
   CHECK_THAT(error_of("id: a\xf4\x90\x80\x80\n"), Catch::StartsWith("line 1: invalid UTF-8"));
   CHECK_THAT(error_of("id: a\n\ndescription: \xe2\x82"),
              Catch::StartsWith("line 3: invalid UTF-8"));
+  // Control characters YAML does not allow: yaml-cpp read a NUL as UTF-16 and made bytes that
+  // are not UTF-8 of what followed (found by fuzz_manifest).
+  CHECK(error_of(std::string("id: a\nversion: '1'\ncapabilities:\n  - \0x.call\n", 45)) ==
+        "line 4: control character 0x00 (YAML allows only tab, LF and CR)");
+  CHECK(error_of("id: a\x07\n") ==
+        "line 1: control character 0x07 (YAML allows only tab, LF and CR)");
+  CHECK(cv::parse_manifest("id: a\r\nversion: '1'\r\ncapabilities:\t[x]\r\n").has_value());
   // Well-formed multi-byte text is fine.
   CHECK(cv::parse_manifest("id: a\nversion: '1'\ndescription: caf\xc3\xa9 \xe2\x82\xac "
                            "\xf0\x9f\x94\x92\ncapabilities: [x]\n")
