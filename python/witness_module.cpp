@@ -708,6 +708,10 @@ PYBIND11_MODULE(witness, m) {
           },
           py::arg("record"), "Scores one record (a dict or a JSON line); returns its verdict.")
       .def(
+          "feed",
+          [](py::object self, const py::object& record) { return self.attr("observe")(record); },
+          py::arg("record"), "The same as observe(record).")
+      .def(
           "take_alerts",
           [](wv::Detector& d) {
             py::list out;

@@ -60,3 +60,10 @@ def test_records_as_dicts_and_bad_input():
     with pytest.raises(ValueError, match="scenario"):
         witness.gen_traffic("nope")
     assert d.records == 3
+
+
+def test_feed_is_observe():
+    a = witness.Detector(warmup=10, alpha=0.1, seed=3)
+    b = witness.Detector(warmup=10, alpha=0.1, seed=3)
+    for line in witness.gen_traffic("challenge", seed=2)[:40]:
+        assert a.feed(line) == b.observe(line)
