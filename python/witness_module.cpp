@@ -27,6 +27,8 @@
 #include "witness/vsa/ops.hpp"
 #include "witness/vsa/traffic.hpp"
 
+#include "detector_run.hpp"
+
 namespace py = pybind11;
 namespace wl = witness::ledger;
 namespace wv = witness::vsa;
@@ -477,6 +479,91 @@ PYBIND11_MODULE(witness, m) {
           },
           py::arg("covenant"), py::arg("reason") = "",
           "Revokes a covenant (and those derived from it); returns the covenant.revoke seq.")
+      .def(
+          "record_detector_run",
+          [](PyLedger& l, const py::iterable& records, const py::object& config,
+             bool record_inputs) {
+            wv::DetectorConfig c;
+            if (!config.is_none()) {
+              c = unwrap(wv::DetectorConfig::from_json(
+                  py::isinstance<py::str>(config) ? config.cast<std::string>() : dumps(config)));
+            }
+            // Records as text first (dicts through json.dumps), then the run without the GIL.
+            std::vector<std::string> lines;
+            for (const auto& r : records) {
+              lines.push_back(py::isinstance<py::str>(r)
+                                  ? r.cast<std::string>()
+                                  : dumps(py::reinterpret_borrow<py::object>(r)));
+            }
+            wl::Ledger& led = l.get();
+            std::optional<witness::Result<witness::detect::RunOutcome>> run;
+            std::optional<witness::Result<witness::detect::Recorded>> rec;
+            {
+              py::gil_scoped_release release;
+              std::size_t at = 0;
+              run.emplace(witness::detect::run_detector(
+                  c,
+                  [&](std::string& line) -> witness::Result<bool> {
+                    if (at == lines.size()) return false;
+                    line = lines[at++];
+                    return true;
+                  },
+                  record_inputs, false, nullptr));
+              if (*run) rec.emplace(witness::detect::record_run(led, c, **run, record_inputs));
+            }
+            const auto outcome = unwrap(std::move(*run));
+            const auto recorded = unwrap(std::move(*rec));
+            py::list alerts;
+            for (const auto& a : outcome.alerts) alerts.append(loads(a.to_json()));
+            py::dict d;
+            d["run"] = recorded.run_id;
+            d["seq"] = recorded.run_seq;
+            d["walk"] = recorded.walk;
+            d["records"] = outcome.records;
+            d["input_sha256"] = outcome.input_sha256;
+            d["alerts"] = alerts;
+            d["alert_seqs"] = recorded.alert_seqs;
+            return d;
+          },
+          py::arg("records"), py::kw_only(), py::arg("config") = py::none(),
+          py::arg("record_inputs") = false,
+          "Runs the detector over records (dicts or JSON lines) and records the run as "
+          "`witness detect` does: detector.run, detector.input (record_inputs=True) and "
+          "detector.alert nodes in one atomic batch. Returns {'run', 'seq', 'walk', 'records', "
+          "'input_sha256', 'alerts', 'alert_seqs'}.")
+      .def(
+          "rerun_detector",
+          [](PyLedger& l, const std::string& run_id) {
+            const auto id = unwrap(wl::Digest::from_hex(run_id));
+            const wl::Ledger& led = l.get();
+            std::optional<witness::Result<witness::detect::RerunReport>> r;
+            {
+              py::gil_scoped_release release;
+              r.emplace(witness::detect::rerun(led, id));
+            }
+            const auto report = unwrap(std::move(*r));
+            py::list diffs;
+            for (const auto& x : report.diffs) {
+              py::dict d;
+              d["index"] = x.index;
+              d["seq"] = x.seq;
+              d["recorded"] = x.recorded.empty() ? py::object(py::none()) : loads(x.recorded);
+              d["rerun"] = x.rerun.empty() ? py::object(py::none()) : loads(x.rerun);
+              diffs.append(d);
+            }
+            py::dict d;
+            d["identical"] = report.identical();
+            d["inputs_match"] = report.inputs_match();
+            d["records"] = report.records;
+            d["recorded_alerts"] = report.recorded_alerts;
+            d["rerun_alerts"] = report.rerun_alerts;
+            d["diffs"] = diffs;
+            return d;
+          },
+          py::arg("run"),
+          "Re-executes a recorded detector run from its recorded inputs (`witness replay "
+          "--rerun`); returns {'identical', 'inputs_match', 'records', 'recorded_alerts', "
+          "'rerun_alerts', 'diffs'}.")
       .def_property_readonly(
           "agents",
           [](PyLedger& l) {

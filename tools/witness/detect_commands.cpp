@@ -7,21 +7,25 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <map>
-#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "witness/vsa/detector.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/traffic.hpp"
 
 #include "cli.hpp"
+#include "detector_run.hpp"
 
 namespace witness::tools {
 namespace {
+
+using detect::PhaseCount;
+using detect::record_run;
+using detect::Recorded;
+using detect::run_detector;
+using detect::RunOutcome;
 
 struct GenArgs {
   std::string scenario;
@@ -67,193 +71,6 @@ int run_gen_traffic(const GenArgs& args) {
 }
 
 // ---- witness detect ---------------------------------------------------------------------------
-
-constexpr const char* kDetectorOrigin = "witness.detector";
-
-// Incremental SHA-256 of the records the detector saw (each line and a newline).
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void update(std::string_view s) { EVP_DigestUpdate(ctx_, s.data(), s.size()); }
-  std::string hex() {
-    ledger::Digest d;
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, d.bytes.data(), &n);
-    return d.to_hex();
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
-// Ground truth per phase, for --report only: the detector never sees it.
-struct PhaseCount {
-  std::string name;
-  std::uint64_t records = 0;
-  std::uint64_t scored = 0;  // after the warm-up
-  std::uint64_t attack = 0;  // scored attack records
-  std::uint64_t normal = 0;  // scored normal records
-  std::uint64_t true_positives = 0;
-  std::uint64_t false_positives = 0;
-  std::uint64_t first = 0;  // first record index
-  std::uint64_t last = 0;
-};
-
-struct RunOutcome {
-  std::uint64_t records = 0;
-  std::string input_sha256;
-  std::vector<std::string> lines;  // kept when the inputs are recorded
-  std::vector<vsa::Alert> alerts;
-  double baseline_rate = 0;
-  bool labelled = false;
-  std::vector<PhaseCount> phases;
-};
-
-// Runs a detector over records given one at a time by `next` (false at the end). A bad record
-// stops the run with an error naming its line.
-Result<RunOutcome> run_detector(const vsa::DetectorConfig& config,
-                                const std::function<Result<bool>(std::string&)>& next,
-                                bool keep_lines, bool labels, std::ostream* verdicts) {
-  WITNESS_ASSIGN_OR_RETURN(auto detector, vsa::Detector::create(config));
-  RunOutcome out;
-  Sha256 digest;
-  std::map<std::string, std::size_t> phase_index;
-  std::string line;
-  std::uint64_t line_no = 0;
-  while (true) {
-    WITNESS_ASSIGN_OR_RETURN(bool more, next(line));
-    if (!more) break;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    auto v = detector.observe(line);
-    if (!v) return std::move(v).error().with_context("line " + std::to_string(line_no));
-    digest.update(line);
-    digest.update("\n");
-    ++out.records;
-    if (labels) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      const auto label = j.find("label");
-      if (label != j.end() && label->is_object() && label->contains("phase") &&
-          label->contains("attack") && (*label)["phase"].is_string() &&
-          (*label)["attack"].is_boolean()) {
-        out.labelled = true;
-        const auto name = (*label)["phase"].get<std::string>();
-        auto [it, inserted] = phase_index.try_emplace(name, out.phases.size());
-        if (inserted) out.phases.push_back({.name = name, .first = v->index});
-        PhaseCount& p = out.phases[it->second];
-        ++p.records;
-        p.last = v->index;
-        if (!v->warming_up) {
-          ++p.scored;
-          if ((*label)["attack"].get<bool>()) {
-            ++p.attack;
-            p.true_positives += v->anomalous ? 1U : 0U;
-          } else {
-            ++p.normal;
-            p.false_positives += v->anomalous ? 1U : 0U;
-          }
-        }
-      }
-    }
-    if (verdicts) {
-      *verdicts << "{\"i\":" << v->index << ",\"warming_up\":" << (v->warming_up ? "true" : "false")
-                << ",\"novelty\":" << v->novelty << ",\"p\":" << v->p_value
-                << ",\"anomalous\":" << (v->anomalous ? "true" : "false")
-                << ",\"rate_ratio\":" << v->rate_ratio << ",\"level\":" << v->level
-                << ",\"alert\":" << (v->in_alert ? "true" : "false") << "}\n";
-    }
-    if (keep_lines) out.lines.push_back(line);
-    for (auto& a : detector.take_alerts()) out.alerts.push_back(std::move(a));
-  }
-  for (auto& a : detector.finish()) out.alerts.push_back(std::move(a));
-  out.input_sha256 = digest.hex();
-  out.baseline_rate = detector.baseline_rate();
-  return out;
-}
-
-// The payload of a detector.alert node: shared by detect and rerun, so a re-executed run is
-// compared byte for byte with what was recorded.
-std::string alert_payload(const std::string& run_id, const vsa::Alert& a) {
-  return "{\"run\":" + json_string(run_id) + ",\"alert\":" + a.to_json() + "}";
-}
-
-// Stamped with the run's time (a link may not point forward in time); the traffic's own times
-// are in the payload.
-Result<ledger::TraceNode> alert_node(const std::string& walk, const ledger::TraceNode& run,
-                                     const vsa::Alert& a) {
-  return ledger::TraceNode::create(ledger::NodeDraft{
-      .origin = kDetectorOrigin,
-      .kind = "detector.alert",
-      .timestamp = run.timestamp(),
-      .walk = walk,
-      .links = {{ledger::LinkRelation::kCauses, run.id()}},
-      .tags = {"trigger:" + a.trigger},
-      .payload_json = alert_payload(run.id().to_hex(), a),
-  });
-}
-
-struct Recorded {
-  std::string run_id;
-  std::string walk;
-  ledger::SequenceNumber run_seq = 0;
-  std::vector<ledger::SequenceNumber> alert_seqs;
-  std::optional<std::pair<ledger::SequenceNumber, ledger::SequenceNumber>> inputs;
-};
-
-// Appends the run node, its inputs (optionally) and its alerts in one atomic, durable batch.
-Result<Recorded> record_run(ledger::Ledger& l, const vsa::DetectorConfig& config,
-                            const RunOutcome& run, bool record_inputs) {
-  std::random_device rd;
-  std::ostringstream tag;
-  tag << std::hex << std::setw(8) << std::setfill('0') << rd() << std::setw(8) << rd();
-  Recorded rec;
-  rec.walk = "detector.run:" + tag.str();
-  const std::string payload =
-      "{\"config\":" + config.to_json() + ",\"input_sha256\":" + json_string(run.input_sha256) +
-      ",\"records\":" + std::to_string(run.records) +
-      ",\"inputs_recorded\":" + (record_inputs ? "true" : "false") +
-      ",\"alerts\":" + std::to_string(run.alerts.size()) +
-      ",\"baseline_rate\":" + vsa::number_text(std::round(run.baseline_rate * 1000) / 1000) +
-      ",\"witness_version\":" + json_string(WITNESS_VERSION) + "}";
-  WITNESS_ASSIGN_OR_RETURN(auto run_node, ledger::TraceNode::create(ledger::NodeDraft{
-                                              .origin = kDetectorOrigin,
-                                              .kind = "detector.run",
-                                              .walk = rec.walk,
-                                              .payload_json = payload,
-                                          }));
-  std::vector<ledger::TraceNode> nodes{run_node};
-  if (record_inputs) {
-    for (std::size_t i = 0; i < run.lines.size(); ++i) {
-      WITNESS_ASSIGN_OR_RETURN(auto node,
-                               ledger::TraceNode::create(ledger::NodeDraft{
-                                   .origin = kDetectorOrigin,
-                                   .kind = "detector.input",
-                                   .timestamp = run_node.timestamp(),
-                                   .walk = rec.walk,
-                                   .payload_json = "{\"i\":" + std::to_string(i) +
-                                                   ",\"line\":" + json_string(run.lines[i]) + "}",
-                               }));
-      nodes.push_back(std::move(node));
-    }
-  }
-  for (const auto& a : run.alerts) {
-    WITNESS_ASSIGN_OR_RETURN(auto node, alert_node(rec.walk, run_node, a));
-    nodes.push_back(std::move(node));
-  }
-  WITNESS_ASSIGN_OR_RETURN(auto appended, l.append_batch(nodes));
-  rec.run_id = run_node.id().to_hex();
-  rec.run_seq = appended.front().seq;
-  const std::size_t inputs = record_inputs ? run.lines.size() : 0;
-  if (inputs > 0) rec.inputs = std::pair{appended[1].seq, appended[inputs].seq};
-  for (std::size_t k = 1 + inputs; k < appended.size(); ++k) {
-    rec.alert_seqs.push_back(appended[k].seq);
-  }
-  return rec;
-}
 
 std::string ratio_text(std::uint64_t num, std::uint64_t den) {
   if (den == 0) return "-";
@@ -452,96 +269,30 @@ int run_rerun(const CommonOptions& opts, const std::string& run_hex) {
   if (!id) return report(invalid_argument("--rerun: not a node id: " + run_hex));
   auto l = open_ledger(opts, /*read_only=*/true);
   if (!l) return report(l.error());
-  auto run_entry = l->find(*id);
-  if (!run_entry) return report(run_entry.error().with_context("--rerun " + run_hex));
-  const auto& run_node = run_entry->node;
-  if (run_node.kind() != "detector.run" || !run_node.walk()) {
-    return report(invalid_argument("--rerun: node " + run_hex + " is a " + run_node.kind() +
-                                   ", not a detector.run"));
+  auto r = detect::rerun(*l, *id);
+  if (!r) return report(r.error().with_context("--rerun " + run_hex));
+  std::cout << "rerun of " << run_hex << ": " << r->records << " recorded inputs";
+  if (!r->inputs_match()) {
+    std::cout << "\n  inputs differ from the run's: sha256 " << r->input_sha256 << " over "
+              << r->records << " records, recorded " << r->recorded_input_sha256 << " over "
+              << r->recorded_records << "\n";
   }
-  auto payload = nlohmann::json::parse(run_node.payload_json(), nullptr, false);
-  if (!payload.is_object() || !payload.contains("config") || !payload.contains("input_sha256")) {
-    return report(corruption("detector.run " + run_hex + ": payload lacks config or input_sha256"));
-  }
-  if (!payload.value("inputs_recorded", false)) {
-    return report(failed_precondition("run " + run_hex +
-                                      " did not record its inputs (witness detect "
-                                      "--record-inputs): it cannot be re-executed"));
-  }
-  auto config = vsa::DetectorConfig::from_json(payload["config"].dump());
-  if (!config) return report(config.error().with_context("detector.run config"));
-  const std::string walk = *run_node.walk();
-
-  // The recorded inputs, in order.
-  auto inputs = l->query(ledger::Query{.kind = "detector.input", .walk = walk});
-  if (!inputs) return report(inputs.error());
-  auto it = inputs->begin();
-  std::uint64_t expected = 0;
-  auto next = [&](std::string& line) -> Result<bool> {
-    if (it == inputs->end()) {
-      WITNESS_RETURN_IF_ERROR(inputs->status());
-      return false;
-    }
-    auto p = nlohmann::json::parse(it->node.payload_json(), nullptr, false);
-    if (!p.is_object() || !p.contains("i") || !p["i"].is_number_unsigned() || !p.contains("line") ||
-        !p["line"].is_string()) {
-      return corruption("detector.input at seq " + std::to_string(it->seq) + ": bad payload");
-    }
-    if (p["i"].get<std::uint64_t>() != expected) {
-      return corruption("detector.input " + std::to_string(expected) + " is missing (found " +
-                        std::to_string(p["i"].get<std::uint64_t>()) + " at seq " +
-                        std::to_string(it->seq) + ")");
-    }
-    ++expected;
-    line = p["line"].get<std::string>();
-    ++it;
-    return true;
-  };
-  auto rerun = run_detector(*config, next, false, false, nullptr);
-  if (!rerun) return report(rerun.error().with_context("rerun"));
-  std::cout << "rerun of " << run_hex << ": " << rerun->records << " recorded inputs";
-  bool same = true;
-  if (rerun->input_sha256 != payload["input_sha256"].get<std::string>() ||
-      rerun->records != payload.value("records", std::uint64_t{0})) {
-    std::cout << "\n  inputs differ from the run's: sha256 " << rerun->input_sha256 << " over "
-              << rerun->records << " records, recorded "
-              << payload["input_sha256"].get<std::string>() << " over "
-              << payload.value("records", std::uint64_t{0}) << "\n";
-    same = false;
-  }
-  // The recorded alerts, against the re-executed ones.
-  auto recorded = l->query(ledger::Query{.kind = "detector.alert", .walk = walk});
-  if (!recorded) return report(recorded.error());
-  std::vector<ledger::Entry> alerts;
-  for (const auto& e : *recorded) alerts.push_back(e);
-  if (!recorded->status()) return report(recorded->status().error());
-  std::cout << ", " << alerts.size() << " recorded alert(s), " << rerun->alerts.size()
+  std::cout << ", " << r->recorded_alerts << " recorded alert(s), " << r->rerun_alerts
             << " re-executed\n";
-  const std::size_t n = std::max(alerts.size(), rerun->alerts.size());
-  for (std::size_t k = 0; k < n; ++k) {
-    if (k >= alerts.size()) {
-      std::cout << "  alert " << k << ": only in the rerun: " << rerun->alerts[k].to_json() << "\n";
-      same = false;
-      continue;
-    }
-    if (k >= rerun->alerts.size()) {
-      std::cout << "  alert " << k << " (seq " << alerts[k].seq
-                << "): recorded but not re-executed: " << alerts[k].node.payload_json() << "\n";
-      same = false;
-      continue;
-    }
-    auto node = alert_node(walk, run_node, rerun->alerts[k]);
-    if (!node) return report(node.error());
-    if (node->payload_json() != alerts[k].node.payload_json()) {
-      std::cout << "  alert " << k << " (seq " << alerts[k].seq << ") diverges:\n    recorded "
-                << alerts[k].node.payload_json() << "\n    rerun    " << node->payload_json()
-                << "\n";
-      same = false;
+  for (const auto& d : r->diffs) {
+    if (d.recorded.empty()) {
+      std::cout << "  alert " << d.index << ": only in the rerun: " << d.rerun << "\n";
+    } else if (d.rerun.empty()) {
+      std::cout << "  alert " << d.index << " (seq " << *d.seq
+                << "): recorded but not re-executed: " << d.recorded << "\n";
+    } else {
+      std::cout << "  alert " << d.index << " (seq " << *d.seq << ") diverges:\n    recorded "
+                << d.recorded << "\n    rerun    " << d.rerun << "\n";
     }
   }
-  std::cout << (same ? "identical: every alert re-executed exactly\n"
-                     : "DIVERGED: the re-executed run does not match the record\n");
-  return same ? kExitOk : kExitCheckFailed;
+  std::cout << (r->identical() ? "identical: every alert re-executed exactly\n"
+                               : "DIVERGED: the re-executed run does not match the record\n");
+  return r->identical() ? kExitOk : kExitCheckFailed;
 }
 
 namespace {}  // namespace

@@ -325,8 +325,10 @@ std::string Alert::to_json() const {
   Json j = Json::object();
   j["onset"] = onset;
   j["offset"] = offset;
-  j["onset_ts"] = onset_ts;
-  j["offset_ts"] = offset_ts;
+  // Nanosecond times as decimal strings: the ledger's canonical JSON (RFC 8785) stores numbers
+  // as doubles, which would round these (about 1.8e18) to a multiple of 256 ns.
+  j["onset_ts"] = std::to_string(onset_ts);
+  j["offset_ts"] = std::to_string(offset_ts);
   j["records"] = records;
   j["anomalous"] = anomalous;
   j["peak_level"] = round6(peak_level);

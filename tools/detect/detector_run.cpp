@@ -1,0 +1,256 @@
+#include "detector_run.hpp"
+
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <ostream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "witness/ledger/jsonl.hpp"
+#include "witness/vsa/encoder.hpp"
+
+namespace witness::detect {
+namespace {
+
+// Incremental SHA-256 of the records the detector saw (each line and a newline).
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void update(std::string_view s) { EVP_DigestUpdate(ctx_, s.data(), s.size()); }
+  std::string hex() {
+    ledger::Digest d;
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx_, d.bytes.data(), &n);
+    return d.to_hex();
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+}  // namespace
+
+Result<RunOutcome> run_detector(const vsa::DetectorConfig& config,
+                                const std::function<Result<bool>(std::string&)>& next,
+                                bool keep_lines, bool labels, std::ostream* verdicts) {
+  WITNESS_ASSIGN_OR_RETURN(auto detector, vsa::Detector::create(config));
+  RunOutcome out;
+  Sha256 digest;
+  std::map<std::string, std::size_t> phase_index;
+  std::string line;
+  std::uint64_t line_no = 0;
+  while (true) {
+    WITNESS_ASSIGN_OR_RETURN(bool more, next(line));
+    if (!more) break;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    auto v = detector.observe(line);
+    if (!v) return std::move(v).error().with_context("line " + std::to_string(line_no));
+    digest.update(line);
+    digest.update("\n");
+    ++out.records;
+    if (labels) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      const auto label = j.find("label");
+      if (label != j.end() && label->is_object() && label->contains("phase") &&
+          label->contains("attack") && (*label)["phase"].is_string() &&
+          (*label)["attack"].is_boolean()) {
+        out.labelled = true;
+        const auto name = (*label)["phase"].get<std::string>();
+        auto [it, inserted] = phase_index.try_emplace(name, out.phases.size());
+        if (inserted) out.phases.push_back({.name = name, .first = v->index});
+        PhaseCount& p = out.phases[it->second];
+        ++p.records;
+        p.last = v->index;
+        if (!v->warming_up) {
+          ++p.scored;
+          if ((*label)["attack"].get<bool>()) {
+            ++p.attack;
+            p.true_positives += v->anomalous ? 1U : 0U;
+          } else {
+            ++p.normal;
+            p.false_positives += v->anomalous ? 1U : 0U;
+          }
+        }
+      }
+    }
+    if (verdicts) {
+      *verdicts << "{\"i\":" << v->index << ",\"warming_up\":" << (v->warming_up ? "true" : "false")
+                << ",\"novelty\":" << v->novelty << ",\"p\":" << v->p_value
+                << ",\"anomalous\":" << (v->anomalous ? "true" : "false")
+                << ",\"rate_ratio\":" << v->rate_ratio << ",\"level\":" << v->level
+                << ",\"alert\":" << (v->in_alert ? "true" : "false") << "}\n";
+    }
+    if (keep_lines) out.lines.push_back(line);
+    for (auto& a : detector.take_alerts()) out.alerts.push_back(std::move(a));
+  }
+  for (auto& a : detector.finish()) out.alerts.push_back(std::move(a));
+  out.input_sha256 = digest.hex();
+  out.baseline_rate = detector.baseline_rate();
+  return out;
+}
+
+namespace {
+
+// The payload of a detector.alert node: shared by detect and rerun, so a re-executed run is
+// compared byte for byte with what was recorded.
+std::string alert_payload(const std::string& run_id, const vsa::Alert& a) {
+  return "{\"run\":" + ledger::quote_json_string(run_id) + ",\"alert\":" + a.to_json() + "}";
+}
+
+// Stamped with the run's time (a link may not point forward in time); the traffic's own times
+// are in the payload.
+Result<ledger::TraceNode> alert_node(const std::string& walk, const ledger::TraceNode& run,
+                                     const vsa::Alert& a) {
+  return ledger::TraceNode::create(ledger::NodeDraft{
+      .origin = kDetectorOrigin,
+      .kind = "detector.alert",
+      .timestamp = run.timestamp(),
+      .walk = walk,
+      .links = {{ledger::LinkRelation::kCauses, run.id()}},
+      .tags = {"trigger:" + a.trigger},
+      .payload_json = alert_payload(run.id().to_hex(), a),
+  });
+}
+
+}  // namespace
+
+Result<Recorded> record_run(ledger::Ledger& l, const vsa::DetectorConfig& config,
+                            const RunOutcome& run, bool record_inputs) {
+  std::random_device rd;
+  std::ostringstream tag;
+  tag << std::hex << std::setw(8) << std::setfill('0') << rd() << std::setw(8) << rd();
+  Recorded rec;
+  rec.walk = "detector.run:" + tag.str();
+  const std::string payload =
+      "{\"config\":" + config.to_json() +
+      ",\"input_sha256\":" + ledger::quote_json_string(run.input_sha256) +
+      ",\"records\":" + std::to_string(run.records) +
+      ",\"inputs_recorded\":" + (record_inputs ? "true" : "false") +
+      ",\"alerts\":" + std::to_string(run.alerts.size()) +
+      ",\"baseline_rate\":" + vsa::number_text(std::round(run.baseline_rate * 1000) / 1000) +
+      ",\"witness_version\":" + ledger::quote_json_string(WITNESS_VERSION) + "}";
+  WITNESS_ASSIGN_OR_RETURN(auto run_node, ledger::TraceNode::create(ledger::NodeDraft{
+                                              .origin = kDetectorOrigin,
+                                              .kind = "detector.run",
+                                              .walk = rec.walk,
+                                              .payload_json = payload,
+                                          }));
+  std::vector<ledger::TraceNode> nodes{run_node};
+  if (record_inputs) {
+    for (std::size_t i = 0; i < run.lines.size(); ++i) {
+      WITNESS_ASSIGN_OR_RETURN(auto node,
+                               ledger::TraceNode::create(ledger::NodeDraft{
+                                   .origin = kDetectorOrigin,
+                                   .kind = "detector.input",
+                                   .timestamp = run_node.timestamp(),
+                                   .walk = rec.walk,
+                                   .payload_json = "{\"i\":" + std::to_string(i) + ",\"line\":" +
+                                                   ledger::quote_json_string(run.lines[i]) + "}",
+                               }));
+      nodes.push_back(std::move(node));
+    }
+  }
+  for (const auto& a : run.alerts) {
+    WITNESS_ASSIGN_OR_RETURN(auto node, alert_node(rec.walk, run_node, a));
+    nodes.push_back(std::move(node));
+  }
+  WITNESS_ASSIGN_OR_RETURN(auto appended, l.append_batch(nodes));
+  rec.run_id = run_node.id().to_hex();
+  rec.run_seq = appended.front().seq;
+  const std::size_t inputs = record_inputs ? run.lines.size() : 0;
+  if (inputs > 0) rec.inputs = std::pair{appended[1].seq, appended[inputs].seq};
+  for (std::size_t k = 1 + inputs; k < appended.size(); ++k) {
+    rec.alert_seqs.push_back(appended[k].seq);
+  }
+  return rec;
+}
+
+Result<RerunReport> rerun(const ledger::Ledger& l, const ledger::NodeId& run_id) {
+  const std::string run_hex = run_id.to_hex();
+  WITNESS_ASSIGN_OR_RETURN(auto run_entry, l.find(run_id));
+  const auto& run_node = run_entry.node;
+  if (run_node.kind() != "detector.run" || !run_node.walk()) {
+    return invalid_argument("node " + run_hex + " is a " + run_node.kind() +
+                            ", not a detector.run");
+  }
+  auto payload = nlohmann::json::parse(run_node.payload_json(), nullptr, false);
+  if (!payload.is_object() || !payload.contains("config") || !payload.contains("input_sha256") ||
+      !payload["input_sha256"].is_string()) {
+    return corruption("detector.run " + run_hex + ": payload lacks config or input_sha256");
+  }
+  if (!payload.value("inputs_recorded", false)) {
+    return failed_precondition("run " + run_hex +
+                               " did not record its inputs (witness detect --record-inputs): it "
+                               "cannot be re-executed");
+  }
+  auto config = vsa::DetectorConfig::from_json(payload["config"].dump());
+  if (!config) return config.error().with_context("detector.run config");
+  const std::string walk = *run_node.walk();
+
+  // The recorded inputs, in order.
+  WITNESS_ASSIGN_OR_RETURN(auto inputs,
+                           l.query(ledger::Query{.kind = "detector.input", .walk = walk}));
+  auto it = inputs.begin();
+  std::uint64_t expected = 0;
+  auto next = [&](std::string& line) -> Result<bool> {
+    if (it == inputs.end()) {
+      WITNESS_RETURN_IF_ERROR(inputs.status());
+      return false;
+    }
+    auto p = nlohmann::json::parse(it->node.payload_json(), nullptr, false);
+    if (!p.is_object() || !p.contains("i") || !p["i"].is_number_unsigned() || !p.contains("line") ||
+        !p["line"].is_string()) {
+      return corruption("detector.input at seq " + std::to_string(it->seq) + ": bad payload");
+    }
+    if (p["i"].get<std::uint64_t>() != expected) {
+      return corruption("detector.input " + std::to_string(expected) + " is missing (found " +
+                        std::to_string(p["i"].get<std::uint64_t>()) + " at seq " +
+                        std::to_string(it->seq) + ")");
+    }
+    ++expected;
+    line = p["line"].get<std::string>();
+    ++it;
+    return true;
+  };
+  auto again = run_detector(*config, next, false, false, nullptr);
+  if (!again) return again.error().with_context("rerun");
+
+  RerunReport report;
+  report.records = again->records;
+  report.input_sha256 = again->input_sha256;
+  report.recorded_records = payload.value("records", std::uint64_t{0});
+  report.recorded_input_sha256 = payload["input_sha256"].get<std::string>();
+  // The recorded alerts, against the re-executed ones.
+  WITNESS_ASSIGN_OR_RETURN(auto recorded,
+                           l.query(ledger::Query{.kind = "detector.alert", .walk = walk}));
+  std::vector<ledger::Entry> alerts;
+  for (const auto& e : recorded) alerts.push_back(e);
+  WITNESS_RETURN_IF_ERROR(recorded.status());
+  report.recorded_alerts = alerts.size();
+  report.rerun_alerts = again->alerts.size();
+  const std::size_t n = std::max(alerts.size(), again->alerts.size());
+  for (std::size_t k = 0; k < n; ++k) {
+    AlertDiff d{.index = k};
+    if (k < alerts.size()) {
+      d.seq = alerts[k].seq;
+      d.recorded = alerts[k].node.payload_json();
+    }
+    if (k < again->alerts.size()) {
+      WITNESS_ASSIGN_OR_RETURN(auto node, alert_node(walk, run_node, again->alerts[k]));
+      d.rerun = node.payload_json();
+    }
+    if (d.recorded != d.rerun) report.diffs.push_back(std::move(d));
+  }
+  return report;
+}
+
+}  // namespace witness::detect

@@ -1,0 +1,97 @@
+// Detector runs in the ledger (SPEC 6.6, 3.5): run the detector over records, record the run,
+// its inputs and its alerts as one atomic batch, and re-execute a recorded run from its inputs.
+// Shared by `witness detect` / `witness replay --rerun` and the Python module, so that both
+// write and compare byte-identical records. (It joins vsa and ledger, which stay independent of
+// each other, hence a library of its own beside the tools.)
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "witness/base/result.hpp"
+#include "witness/ledger/ledger.hpp"
+#include "witness/vsa/detector.hpp"
+
+namespace witness::detect {
+
+inline constexpr const char* kDetectorOrigin = "witness.detector";
+
+// Ground truth per phase (from a record's "label"), for reports only: the detector never
+// sees it.
+struct PhaseCount {
+  std::string name;
+  std::uint64_t records = 0;
+  std::uint64_t scored = 0;  // after the warm-up
+  std::uint64_t attack = 0;  // scored attack records
+  std::uint64_t normal = 0;  // scored normal records
+  std::uint64_t true_positives = 0;
+  std::uint64_t false_positives = 0;
+  std::uint64_t first = 0;  // first record index
+  std::uint64_t last = 0;
+};
+
+// What one run over a stream gave.
+struct RunOutcome {
+  std::uint64_t records = 0;
+  std::string input_sha256;        // over each record's text and a newline
+  std::vector<std::string> lines;  // kept when asked (to record the inputs)
+  std::vector<vsa::Alert> alerts;
+  double baseline_rate = 0;
+  bool labelled = false;
+  std::vector<PhaseCount> phases;
+};
+
+// Runs a detector over records given one at a time by `next` (false at the end); blank lines
+// are skipped. `verdicts`, when set, gets one JSON line per record. Errors: a bad record stops
+// the run, named by its line; `next`'s errors.
+[[nodiscard]] Result<RunOutcome> run_detector(const vsa::DetectorConfig& config,
+                                              const std::function<Result<bool>(std::string&)>& next,
+                                              bool keep_lines, bool labels, std::ostream* verdicts);
+
+// Where a recorded run went.
+struct Recorded {
+  std::string run_id;  // hex id of the detector.run node
+  std::string walk;    // detector.run:<16 hex>, shared by its inputs and alerts
+  ledger::SequenceNumber run_seq = 0;
+  std::vector<ledger::SequenceNumber> alert_seqs;
+  std::optional<std::pair<ledger::SequenceNumber, ledger::SequenceNumber>> inputs;
+};
+
+// Appends the detector.run node, its detector.input nodes (when `record_inputs`; `run.lines`
+// must then hold them) and its detector.alert nodes in one atomic, durable batch.
+[[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger, const vsa::DetectorConfig& config,
+                                          const RunOutcome& run, bool record_inputs);
+
+// One difference between a recorded run and its re-execution.
+struct AlertDiff {
+  std::size_t index = 0;                      // alert number in the run
+  std::optional<ledger::SequenceNumber> seq;  // the recorded alert's seq, if there is one
+  std::string recorded;                       // its payload (empty: only in the rerun)
+  std::string rerun;                          // the rerun's payload (empty: not re-executed)
+};
+
+// A recorded run re-executed from its recorded inputs with its recorded config.
+struct RerunReport {
+  std::uint64_t records = 0;  // inputs read back
+  std::uint64_t recorded_records = 0;
+  std::string input_sha256;
+  std::string recorded_input_sha256;
+  std::size_t recorded_alerts = 0;
+  std::size_t rerun_alerts = 0;
+  std::vector<AlertDiff> diffs;
+  [[nodiscard]] bool inputs_match() const {
+    return records == recorded_records && input_sha256 == recorded_input_sha256;
+  }
+  [[nodiscard]] bool identical() const { return inputs_match() && diffs.empty(); }
+};
+
+// Re-executes run `run_id`. Errors: kNotFound (no such node); kInvalidArgument (not a
+// detector.run); kFailedPrecondition (its inputs were not recorded); kCorruption (a bad or
+// missing input or payload).
+[[nodiscard]] Result<RerunReport> rerun(const ledger::Ledger& ledger, const ledger::NodeId& run_id);
+
+}  // namespace witness::detect
