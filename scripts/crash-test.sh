@@ -58,10 +58,11 @@ for k in $(seq 1 "$kills"); do
   pid=$!
   # Each run re-sends the whole stream: nodes already present are acknowledged with their seq,
   # then new ones are appended. The kill comes once a random number of new nodes (on average
-  # what is left shared among the kills left, so the last kills still land mid-stream) has
-  # been acknowledged, plus 0-19 ms, so it falls anywhere in a commit group.
+  # half of what is left shared among the kills left: the group in flight at a kill and the
+  # delay add more, and the last kills should still land mid-stream) has been acknowledged,
+  # plus 0-19 ms, so it falls anywhere in a commit group.
   remaining=$(( nodes - present ))
-  span=$(( 2 * remaining / (kills - k + 1) ))
+  span=$(( remaining / (kills - k + 1) ))
   [ "$span" -ge 1 ] || span=1
   [ "$span" -le "$remaining" ] || span=$remaining
   target=$(( present + 1 + ((RANDOM << 15) | RANDOM) % (span > 0 ? span : 1) ))
