@@ -69,6 +69,18 @@ void unwrap(const witness::Status& s) {
   if (!s) raise(s.error());
 }
 
+// Runs f() (which returns a Result) with the GIL released, then unwraps it with the GIL held:
+// raising sets the Python error indicator, which needs the GIL.
+template <typename F>
+auto without_gil(F&& f) {
+  std::optional<decltype(f())> r;
+  {
+    py::gil_scoped_release release;
+    r.emplace(f());
+  }
+  return unwrap(std::move(*r));
+}
+
 wl::Timestamp to_timestamp(const py::object& value, const char* what) {
   if (py::isinstance<py::int_>(value)) {
     return wl::Timestamp(std::chrono::nanoseconds(value.cast<std::int64_t>()));
@@ -386,20 +398,12 @@ PYBIND11_MODULE(witness, m) {
                                                     timestamp, walk, tags, links)
                                         : node.cast<const PyNode&>().node;
             if (cv::GatedLedger* g = l.gate_for_append()) {
-              std::optional<witness::Result<cv::GatedAppend>> r;
-              {
-                py::gil_scoped_release release;
-                r.emplace(g->append(n));
-              }
-              const auto done = unwrap(std::move(*r));
+              const auto done = without_gil([&] { return g->append(n); });
               if (done.refused) raise_refused(done);
               return PyNode{n, done.result.seq};
             }
-            wl::AppendResult r;
-            {
-              py::gil_scoped_release release;
-              r = unwrap(l.get().append(n));
-            }
+            wl::Ledger& led = l.get();
+            const auto r = without_gil([&] { return led.append(n); });
             return PyNode{n, r.seq};
           },
           py::arg("node") = py::none(), py::kw_only(), py::arg("origin") = py::none(),
@@ -415,12 +419,8 @@ PYBIND11_MODULE(witness, m) {
             for (const auto& p : nodes) batch.push_back(p.node);
             std::vector<PyNode> out;
             if (cv::GatedLedger* g = l.gate_for_append()) {
-              std::optional<witness::Result<std::vector<cv::GatedAppend>>> r;
-              {
-                py::gil_scoped_release release;
-                r.emplace(g->append_batch(batch, cv::BatchMode::kAtomic));
-              }
-              const auto done = unwrap(std::move(*r));
+              const auto done =
+                  without_gil([&] { return g->append_batch(batch, cv::BatchMode::kAtomic); });
               for (const auto& one : done) {
                 if (one.refused) raise_refused(one);
               }
@@ -428,11 +428,8 @@ PYBIND11_MODULE(witness, m) {
                 out.push_back({batch[i], done[i].result.seq});
               return out;
             }
-            std::vector<wl::AppendResult> results;
-            {
-              py::gil_scoped_release release;
-              results = unwrap(l.get().append_batch(batch));
-            }
+            wl::Ledger& led = l.get();
+            const auto results = without_gil([&] { return led.append_batch(batch); });
             for (std::size_t i = 0; i < batch.size(); ++i)
               out.push_back({batch[i], results[i].seq});
             return out;
@@ -536,12 +533,7 @@ PYBIND11_MODULE(witness, m) {
           [](PyLedger& l, const std::string& run_id) {
             const auto id = unwrap(wl::Digest::from_hex(run_id));
             const wl::Ledger& led = l.get();
-            std::optional<witness::Result<witness::detect::RerunReport>> r;
-            {
-              py::gil_scoped_release release;
-              r.emplace(witness::detect::rerun(led, id));
-            }
-            const auto report = unwrap(std::move(*r));
+            const auto report = without_gil([&] { return witness::detect::rerun(led, id); });
             py::list diffs;
             for (const auto& x : report.diffs) {
               py::dict d;
@@ -620,14 +612,13 @@ PYBIND11_MODULE(witness, m) {
               throw py::value_error("direction: expected 'ancestors' or 'descendants'");
             }
             const auto id = id_or_seq(l.get(), start);
-            std::vector<wl::CausalStep> steps;
-            {
-              py::gil_scoped_release release;
-              steps = unwrap(l.get().walk(id,
-                                          direction == "ancestors" ? wl::Direction::kAncestors
-                                                                   : wl::Direction::kDescendants,
-                                          depth));
-            }
+            wl::Ledger& led = l.get();
+            const auto steps = without_gil([&] {
+              return led.walk(id,
+                              direction == "ancestors" ? wl::Direction::kAncestors
+                                                       : wl::Direction::kDescendants,
+                              depth);
+            });
             py::list out;
             for (const auto& s : steps) {
               out.append(py::make_tuple(s.depth, std::string(wl::relation_name(s.relation)),
@@ -642,17 +633,15 @@ PYBIND11_MODULE(witness, m) {
           [](PyLedger& l, const std::function<void(PyNode)>& callback,
              std::optional<wl::SequenceNumber> from_seq, std::optional<wl::SequenceNumber> to_seq,
              bool verify) {
-            wl::ReplaySummary summary;
-            {
-              py::gil_scoped_release release;
-              summary = unwrap(
-                  l.get().replay({.from_seq = from_seq, .to_seq = to_seq, .verify_chain = verify},
-                                 [&](const wl::Entry& e) -> witness::Status {
-                                   py::gil_scoped_acquire acquire;
-                                   callback(PyNode{e.node, e.seq});
-                                   return witness::Status::ok();
-                                 }));
-            }
+            wl::Ledger& led = l.get();
+            const auto summary = without_gil([&] {
+              return led.replay({.from_seq = from_seq, .to_seq = to_seq, .verify_chain = verify},
+                                [&](const wl::Entry& e) -> witness::Status {
+                                  py::gil_scoped_acquire acquire;
+                                  callback(PyNode{e.node, e.seq});
+                                  return witness::Status::ok();
+                                });
+            });
             return summary.visited;
           },
           py::arg("callback"), py::kw_only(), py::arg("from_seq") = py::none(),
@@ -661,11 +650,8 @@ PYBIND11_MODULE(witness, m) {
       .def(
           "verify",
           [](PyLedger& l) {
-            wl::VerifyReport r;
-            {
-              py::gil_scoped_release release;
-              r = unwrap(l.get().verify());
-            }
+            const wl::Ledger& led = l.get();
+            const auto r = without_gil([&] { return led.verify(); });
             py::dict d;
             d["ok"] = r.ok();
             d["entries"] = r.entries;

@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -169,3 +170,38 @@ def test_closed_ledger_refuses_use(tmp_path):
     assert led.closed
     with pytest.raises(RuntimeError, match="closed"):
         len(led)
+
+
+def test_a_failed_write_raises_oserror_and_a_reopen_recovers(tmp_path):
+    # In a child process: a file-size limit makes the WAL write fail (EFBIG), as a full disk
+    # would (ENOSPC). The error is raised with the GIL held (OSError, not a crash).
+    path = str(tmp_path / "ledger")
+    script = f"""
+import resource, signal, witness
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+with witness.Ledger.open({path!r}, create=True, durability="sync") as led:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+    n = 0
+    try:
+        while True:
+            led.append(origin="agent.a", kind="k", payload={{"i": n, "pad": "x" * 200}})
+            n += 1
+    except OSError as e:
+        assert "File too large" in str(e), e
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    try:
+        led.append(origin="agent.a", kind="k", payload={{"after": True}})
+        raise SystemExit("appended after a failed write")
+    except OSError as e:
+        assert "reopen the ledger" in str(e), e
+print(n)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    acknowledged = int(out.stdout)
+    assert acknowledged > 100
+    with witness.Ledger.open(path) as led:
+        assert len(led) >= acknowledged
+        assert led.verify()["ok"]
+        led.append(origin="agent.a", kind="k", payload={"reopened": True})
