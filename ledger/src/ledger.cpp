@@ -379,12 +379,13 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
     // we read its MANIFEST, tables and WALs: a table or WAL we were told of is deleted before
     // we open it ("Can't access 0000NN.sst"), or silently missed, and the view has a hole.
     // RocksDB deletes such files only after recording the change in the MANIFEST, so an open
-    // during which the MANIFEST did not change saw one consistent state; otherwise try again.
-    // Once open, every table stays open (max_open_files = -1), so reads are not exposed.
+    // during which the MANIFEST did not change saw one consistent state, and an error then is
+    // the ledger's own, reported at once; otherwise try again. Once open, every table stays
+    // open (max_open_files = -1), so reads are not exposed.
     for (int attempt = 0;; ++attempt) {
       const auto before = manifest_fingerprint(dir);
       s = rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw);
-      if (s.ok() && before && before == manifest_fingerprint(dir)) break;
+      if (before && before == manifest_fingerprint(dir)) break;
       delete raw;  // NOLINT(cppcoreguidelines-owning-memory): RocksDB hands out a raw owner
       raw = nullptr;
       if (attempt == kReadOnlyOpenAttempts) {
