@@ -493,23 +493,19 @@ PYBIND11_MODULE(witness, m) {
                                   : dumps(py::reinterpret_borrow<py::object>(r)));
             }
             wl::Ledger& led = l.get();
-            std::optional<witness::Result<witness::detect::RunOutcome>> run;
-            std::optional<witness::Result<witness::detect::Recorded>> rec;
-            {
-              py::gil_scoped_release release;
-              std::size_t at = 0;
-              run.emplace(witness::detect::run_detector(
+            std::size_t at = 0;
+            const auto outcome = without_gil([&] {
+              return witness::detect::run_detector(
                   c,
                   [&](std::string& line) -> witness::Result<bool> {
                     if (at == lines.size()) return false;
                     line = lines[at++];
                     return true;
                   },
-                  record_inputs, false, nullptr));
-              if (*run) rec.emplace(witness::detect::record_run(led, c, **run, record_inputs));
-            }
-            const auto outcome = unwrap(std::move(*run));
-            const auto recorded = unwrap(std::move(*rec));
+                  record_inputs, false, nullptr);
+            });
+            const auto recorded = without_gil(
+                [&] { return witness::detect::record_run(led, c, outcome, record_inputs); });
             py::list alerts;
             for (const auto& a : outcome.alerts) alerts.append(loads(a.to_json()));
             py::dict d;
@@ -961,13 +957,8 @@ PYBIND11_MODULE(witness, m) {
                                             : err.substr(0, err.find_last_not_of('\n') + 1));
         }
         py::list verdicts;
-        std::size_t at = 0;
-        while (at < out.size()) {
-          const std::size_t nl = out.find('\n', at);
-          const std::string line = out.substr(at, nl == std::string::npos ? nl : nl - at);
-          if (!line.empty()) verdicts.append(loads(line));
-          if (nl == std::string::npos) break;
-          at = nl + 1;
+        for (const auto& line : done.attr("stdout").attr("splitlines")()) {
+          if (py::len(line) > 0) verdicts.append(loads(line.cast<std::string>()));
         }
         return verdicts;
       },

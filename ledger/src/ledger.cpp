@@ -100,17 +100,30 @@ rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
   return opts;
 }
 
-// Identifies the RocksDB MANIFEST in force and how much of it is written: CURRENT names the
-// file, and every flush, compaction or WAL switch appends to it (or starts a new one).
+// The MANIFEST that RocksDB's CURRENT names ("MANIFEST-<digits>\n"), or nullopt when CURRENT
+// is unreadable or says anything else.
+std::optional<std::string> current_manifest(const std::filesystem::path& dir) {
+  std::ifstream current(dir / "CURRENT", std::ios::binary);
+  std::array<char, 64> head{};
+  current.read(head.data(), head.size());
+  const std::string_view text(head.data(), static_cast<std::size_t>(current.gcount()));
+  const bool ok =
+      text.starts_with("MANIFEST-") && text.size() > 10 && text.back() == '\n' &&
+      std::all_of(text.begin() + 9, text.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok) return std::nullopt;
+  return std::string(text.substr(0, text.size() - 1));
+}
+
+// Identifies the MANIFEST in force and how much of it is written: every flush, compaction or
+// WAL switch appends to it (or starts a new one).
 std::optional<std::pair<std::string, std::uintmax_t>> manifest_fingerprint(
     const std::filesystem::path& dir) {
-  std::ifstream current(dir / "CURRENT", std::ios::binary);
-  std::string name;
-  if (!current || !std::getline(current, name) || name.empty()) return std::nullopt;
+  auto name = current_manifest(dir);
+  if (!name) return std::nullopt;
   std::error_code ec;
-  const auto size = std::filesystem::file_size(dir / name, ec);
+  const auto size = std::filesystem::file_size(dir / *name, ec);
   if (ec) return std::nullopt;
-  return std::pair{name, size};
+  return std::pair{std::move(*name), size};
 }
 
 constexpr int kReadOnlyOpenAttempts = 50;
@@ -351,14 +364,8 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (exists) {
     // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse
     // before a writable open drops LOCK and LOG files into someone else's directory.
-    std::ifstream current(dir / "CURRENT", std::ios::binary);
-    std::array<char, 64> head{};
-    current.read(head.data(), head.size());
-    const std::string_view text(head.data(), static_cast<std::size_t>(current.gcount()));
-    const bool manifest_name =
-        text.starts_with("MANIFEST-") && text.size() > 10 && text.back() == '\n' &&
-        std::all_of(text.begin() + 9, text.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
-    if (!manifest_name || !std::filesystem::exists(dir / text.substr(0, text.size() - 1), ec)) {
+    const auto manifest = current_manifest(dir);
+    if (!manifest || !std::filesystem::exists(dir / *manifest, ec)) {
       return failed_precondition(dir.string() +
                                  " is not a witness ledger (its CURRENT file does not name a "
                                  "RocksDB MANIFEST)");
