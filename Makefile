@@ -40,7 +40,7 @@ asan: deps
 # RocksDB is not built for TSan; tests/tsan/suppressions.txt); any other report fails.
 tsan: deps
 	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWITNESS_BUILD_BENCH=OFF \
-	  -DWITNESS_BUILD_PYTHON=OFF -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
+	  -DWITNESS_BUILD_PYTHON=OFF -DWITNESS_WERROR=ON -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread"
 	cmake --build build/tsan --target witness_ledger_tests witness_covenant_tests -j $(JOBS)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
@@ -52,7 +52,7 @@ tsan: deps
 # corpus in tests/fuzz/corpus; crashes are written to build/fuzz/crashes.
 fuzz: deps
 	CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DWITNESS_BUILD_TESTS=OFF -DWITNESS_BUILD_BENCH=OFF -DWITNESS_BUILD_PYTHON=OFF -DWITNESS_BUILD_FUZZ=ON \
+	  -DWITNESS_BUILD_TESTS=OFF -DWITNESS_BUILD_BENCH=OFF -DWITNESS_BUILD_PYTHON=OFF -DWITNESS_BUILD_FUZZ=ON -DWITNESS_WERROR=ON \
 	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
 	cmake --build build/fuzz -j $(JOBS)
 	bash scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)

@@ -338,6 +338,7 @@ Decision Gate::Impl::decide(std::string_view subject, std::string_view action,
         for (std::size_t k = 0; k < chain.size; ++k) {
           if (chain.states[k]->covenant.id == lease.covenant) s = chain.states[k];
         }
+        WITNESS_CHECK(s != nullptr);  // leases_needed leases only covenants of the chain
         for (Dimension dim : kAllDimensions) s->leased[dim] += lease.amount[dim];
       }
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -350,6 +351,35 @@ Result<Digest> Ledger::Impl::subtree_hash(const rocksdb::ReadOptions& ro, unsign
   return d;
 }
 
+namespace {
+// The directories this process holds open for writing (see WriterClaim).
+struct WriterRegistry {
+  std::mutex mu;
+  std::set<std::string> dirs;
+};
+WriterRegistry& writer_registry() {
+  static WriterRegistry registry;
+  return registry;
+}
+}  // namespace
+
+Result<std::unique_ptr<WriterClaim>> WriterClaim::acquire(std::string dir) {
+  auto& registry = writer_registry();
+  const std::lock_guard lock(registry.mu);
+  if (!registry.dirs.insert(dir).second) {
+    return failed_precondition("the ledger at " + dir +
+                               " is already open for writing in this process: share that "
+                               "Ledger (it is thread-safe) or close it first");
+  }
+  return std::unique_ptr<WriterClaim>(new WriterClaim(std::move(dir)));
+}
+
+WriterClaim::~WriterClaim() {
+  auto& registry = writer_registry();
+  const std::lock_guard lock(registry.mu);
+  registry.dirs.erase(dir_);
+}
+
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::Ledger(Ledger&&) noexcept = default;
 Ledger& Ledger::operator=(Ledger&&) noexcept = default;
@@ -359,7 +389,9 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   std::error_code ec;
   const bool exists = std::filesystem::exists(dir / "CURRENT", ec);
   if (!exists && (!options.create_if_missing || options.read_only)) {
-    return not_found("no ledger at " + dir.string() + " (create one with `witness init`)");
+    return not_found("no ledger at " + dir.string() +
+                     (options.read_only ? std::string()
+                                        : " (OpenOptions::create_if_missing creates one)"));
   }
   if (exists) {
     // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse
@@ -374,6 +406,11 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (!exists) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return io_error("cannot create " + dir.string() + ": " + ec.message());
+  }
+  std::unique_ptr<WriterClaim> claim;
+  if (!options.read_only) {
+    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
+    WITNESS_ASSIGN_OR_RETURN(claim, WriterClaim::acquire((ec ? dir : canonical).string()));
   }
   rocksdb::Options rocks = make_rocksdb_options(options);
   rocks.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
@@ -410,6 +447,7 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (!s.ok()) return detail::to_error(s, "open " + dir.string());
 
   auto impl = std::make_unique<Impl>();
+  impl->writer_claim = std::move(claim);
   impl->options = options;
 
   std::string version;
@@ -504,6 +542,7 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
 }
 
 Result<AppendResult> Ledger::append(const TraceNode& node, const AppendOptions& options) {
+  if (!impl_) return closed_error();
   WITNESS_ASSIGN_OR_RETURN(auto results,
                            impl_->submit(std::span<const TraceNode>(&node, 1), options, false));
   return results.front();
@@ -511,6 +550,7 @@ Result<AppendResult> Ledger::append(const TraceNode& node, const AppendOptions& 
 
 Result<std::vector<AppendResult>> Ledger::append_batch(std::span<const TraceNode> nodes,
                                                        const AppendOptions& options) {
+  if (!impl_) return closed_error();
   return impl_->submit(nodes, options, true);
 }
 
@@ -558,10 +598,12 @@ Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode
 }
 
 Result<Entry> Ledger::get(SequenceNumber seq) const {
+  if (!impl_) return closed_error();
   return impl_->read_entry(rocksdb::ReadOptions(), seq);
 }
 
 Result<Entry> Ledger::find(const NodeId& id) const {
+  if (!impl_) return closed_error();
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   WITNESS_ASSIGN_OR_RETURN(auto seq, impl_->lookup(ro, id));
@@ -570,10 +612,12 @@ Result<Entry> Ledger::find(const NodeId& id) const {
 }
 
 Result<std::optional<SequenceNumber>> Ledger::seq_of(const NodeId& id) const {
+  if (!impl_) return closed_error();
   return impl_->lookup(rocksdb::ReadOptions(), id);
 }
 
 Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
+  if (!impl_) return closed_error();
   std::string value;
   const auto s =
       impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kEntry, seq), &value);
@@ -615,6 +659,7 @@ Ledger::TreeHead Ledger::Impl::current_head() const {
 }
 
 Result<Ledger::TreeHead> Ledger::tree_head(std::optional<std::uint64_t> size) const {
+  if (!impl_) return closed_error();
   // The head first, then the snapshot: entries are committed before the head moves, so the
   // snapshot holds at least head.size entries. (The other order races with appends.)
   const TreeHead head = impl_->current_head();
@@ -629,6 +674,7 @@ Result<Ledger::TreeHead> Ledger::tree_head(std::optional<std::uint64_t> size) co
 
 Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
                                                std::optional<std::uint64_t> size) const {
+  if (!impl_) return closed_error();
   const TreeHead head = impl_->current_head();  // before the snapshot: see tree_head
   const std::uint64_t n = size.value_or(head.size);
   const SnapshotGuard snap(impl_->db.get());
@@ -651,6 +697,7 @@ Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
 }
 
 Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uint64_t size2) const {
+  if (!impl_) return closed_error();
   const TreeHead head = impl_->current_head();  // before the snapshot: see tree_head
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
@@ -672,6 +719,7 @@ Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uin
 }
 
 Result<std::string> Ledger::checkpoint() {
+  if (!impl_) return closed_error();
   if (!impl_->signing_key)
     return failed_precondition("this ledger has no signing key: no checkpoints");
   WITNESS_ASSIGN_OR_RETURN(TreeHead head, tree_head());
@@ -688,6 +736,7 @@ Result<std::string> Ledger::checkpoint() {
 }
 
 Result<std::vector<std::string>> Ledger::checkpoints() const {
+  if (!impl_) return closed_error();
   std::vector<std::string> out;
   const std::string prefix(1, format::kCheckpoint);
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
@@ -698,14 +747,33 @@ Result<std::vector<std::string>> Ledger::checkpoints() const {
   return out;
 }
 
+Status Ledger::close() {
+  if (!impl_) return Status::ok();
+  std::unique_ptr<Impl> impl = std::move(impl_);
+  Status result;
+  if (!impl->options.read_only) {
+    // Buffered appends are in the WAL file but perhaps not on disk yet.
+    result = detail::to_status(impl->db->SyncWAL(), "close: sync the write-ahead log");
+  }
+  const auto closed = detail::to_status(impl->db->Close(), "close");
+  if (result && !closed) result = closed;
+  return result;  // impl (the handle, then the writer claim) is released here
+}
+
+bool Ledger::is_open() const { return impl_ != nullptr; }
+
 std::optional<std::string> Ledger::verifier_key() const {
-  if (!impl_->signing_key) return std::nullopt;
+  if (!impl_ || !impl_->signing_key) return std::nullopt;
   return witness::ledger::verifier_key(impl_->origin, impl_->signing_key->public_key());
 }
 
-const std::string& Ledger::origin() const { return impl_->origin; }
+const std::string& Ledger::origin() const {
+  static const std::string kNone;
+  return impl_ ? impl_->origin : kNone;
+}
 
 LedgerStats Ledger::stats() const {
+  if (!impl_) return {};
   std::lock_guard lock(impl_->mu);
   return LedgerStats{.size = impl_->next_seq,
                      .chain_head = impl_->chain_head,
@@ -715,12 +783,14 @@ LedgerStats Ledger::stats() const {
 }
 
 std::uint64_t Ledger::size() const {
+  if (!impl_) return 0;
   std::lock_guard lock(impl_->mu);
   return impl_->next_seq;
 }
 
 Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction direction,
                                              unsigned max_depth) const {
+  if (!impl_) return closed_error();
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   WITNESS_ASSIGN_OR_RETURN(auto start_seq, impl_->lookup(ro, start));
@@ -768,12 +838,17 @@ Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction dire
 
 Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
                                      const std::function<Status(const Entry&)>& visitor) const {
+  if (!impl_) return closed_error();
   const SnapshotGuard snap(impl_->db.get());
   auto ro = snap.read_options();
   const SequenceNumber from = options.from_seq.value_or(0);
   const SequenceNumber to = options.to_seq.value_or(~SequenceNumber{0});
+  // The same rule as Query: an empty range is a mistake, not an empty answer.
+  if (from > to) return invalid_argument("replay: from_seq is greater than to_seq");
+  if (options.since && options.until && *options.since > *options.until) {
+    return invalid_argument("replay: since is later than until");
+  }
   ReplaySummary summary;
-  if (from > to) return summary;
   const std::string lower = detail::seq_key(format::kNode, from);
   const std::string upper = to == ~SequenceNumber{0} ? std::string(1, format::kNode + 1)
                                                      : detail::seq_key(format::kNode, to + 1);
@@ -856,6 +931,7 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
 
 Result<std::uint64_t> Ledger::copy_to(Ledger& target, const ReplayOptions& options,
                                       const std::function<bool(const Entry&)>& filter) const {
+  if (!impl_) return closed_error();
   std::vector<TraceNode> nodes;
   WITNESS_RETURN_IF_ERROR(replay(options, [&](const Entry& e) -> Status {
     if (!filter || filter(e)) nodes.push_back(e.node);

@@ -37,6 +37,26 @@ class SnapshotGuard {
   const rocksdb::Snapshot* snapshot_;
 };
 
+// What every Ledger method returns after close().
+[[nodiscard]] inline Error closed_error() { return failed_precondition("the ledger is closed"); }
+
+// Marks a directory as open for writing in this process, for as long as it lives. RocksDB's
+// LOCK file is a per-process fcntl lock, so a second writable open of the same directory in
+// one process fails with "lock hold by current process"; Ledger::open checks this first and
+// says what is wrong.
+class WriterClaim {
+ public:
+  // Claims `dir` (a canonical path). Errors: kFailedPrecondition when it is claimed already.
+  [[nodiscard]] static Result<std::unique_ptr<WriterClaim>> acquire(std::string dir);
+  WriterClaim(const WriterClaim&) = delete;
+  WriterClaim& operator=(const WriterClaim&) = delete;
+  ~WriterClaim();
+
+ private:
+  explicit WriterClaim(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
 struct Ledger::Impl {
   // One queued append_batch call (group commit, as leveldb's DBImpl::Write).
   struct Writer {
@@ -49,6 +69,8 @@ struct Ledger::Impl {
     std::condition_variable cv;
   };
 
+  // Declared before db, so it is released after the database is closed.
+  std::unique_ptr<WriterClaim> writer_claim;  // null for a read-only open
   std::unique_ptr<rocksdb::DB> db;
   OpenOptions options;
   std::string ledger_id;

@@ -107,8 +107,12 @@ Result<ConsistencyProof> make_consistency_proof(std::uint64_t size1, std::uint64
     return invalid_argument("consistency proof: size " + std::to_string(size1) +
                             " is larger than size " + std::to_string(size2));
   }
+  if (size1 == 0) {
+    return invalid_argument(
+        "consistency proof: size 0 is the empty tree, a prefix of every tree; nothing to prove");
+  }
   ConsistencyProof proof{size1, size2, {}};
-  if (size1 == 0 || size1 == size2) return proof;  // nothing to prove
+  if (size1 == size2) return proof;  // the empty proof
   WITNESS_RETURN_IF_ERROR(subproof(size1, 0, size2, true, subtree, proof.hashes));
   return proof;
 }
@@ -147,13 +151,12 @@ Status verify_consistency(const ConsistencyProof& proof, const Digest& root1, co
   const std::uint64_t size2 = proof.size2;
   const auto& path = proof.hashes;
   if (size1 > size2) return proof_error("consistency proof: size1 is larger than size2");
+  // As RFC 9162 and transparency-dev/merkle's reference verifier: a proof from the empty tree
+  // proves nothing, so it is refused rather than accepted for any roots.
+  if (size1 == 0) return proof_error("consistency proof: size1 0 (the empty tree) proves nothing");
   if (size1 == size2) {
     if (!path.empty()) return proof_error("consistency proof: equal sizes need an empty proof");
     if (root1 != root2) return proof_error("consistency proof: equal sizes but different roots");
-    return Status::ok();
-  }
-  if (size1 == 0) {
-    if (!path.empty()) return proof_error("consistency proof: size1 0 needs an empty proof");
     return Status::ok();
   }
   if (path.empty()) return proof_error("consistency proof: empty proof");

@@ -303,11 +303,15 @@ Result<Cursor> Cursor::parse(std::string_view text) {
 }
 
 Result<QueryResult> Ledger::query(const Query& query) const {
+  if (!impl_) return closed_error();
   if (query.since && query.until && *query.since > *query.until) {
     return invalid_argument("query: since is later than until");
   }
   if (query.from_seq && query.to_seq && *query.from_seq > *query.to_seq) {
     return invalid_argument("query: from_seq is greater than to_seq");
+  }
+  if (query.limit && *query.limit == 0) {
+    return invalid_argument("query: limit must be at least 1 (leave it unset for no limit)");
   }
   auto impl = std::make_unique<QueryResult::Impl>(impl_->db.get(), impl_.get(), query);
   WITNESS_RETURN_IF_ERROR(impl->plan());

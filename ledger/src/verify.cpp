@@ -94,6 +94,7 @@ std::optional<SequenceNumber> seq_of_key(char prefix, std::string_view key) {
 
 Result<VerifyReport> Ledger::verify(
     const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+  if (!impl_) return closed_error();
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   VerifyReport report;

@@ -52,15 +52,34 @@ std::string failure_message(const std::string& description) {
   return description;
 }
 
-std::string replay_line(const LawOptions& options, const std::string& law, std::uint64_t seed) {
+// Splits the bindings expect_same appended to a failure message off into `bindings`.
+std::string take_bindings(const std::string& message,
+                          std::vector<std::pair<std::string, std::string>>& bindings) {
+  const auto first = message.find(detail::kBindingMark);
+  if (first == std::string::npos) return message;
+  std::size_t at = first;
+  while (at != std::string::npos) {
+    const auto next = message.find(detail::kBindingMark, at + 1);
+    const std::string record =
+        message.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+    const auto sep = record.find(detail::kBindingSeparator);
+    if (sep != std::string::npos) bindings.emplace_back(record.substr(0, sep), record.substr(sep + 1));
+    at = next;
+  }
+  return message.substr(0, first);
+}
+
+std::string replay_line(const LawOptions& options, const Law& law, std::uint64_t seed) {
   const std::string seed_text = std::to_string(seed);
   if (!options.replay_command.empty()) {
-    return options.replay_command + " --law " + law + " --seed " + seed_text + " --cases " +
+    return options.replay_command + " --law " + law.name + " --seed " + seed_text + " --cases " +
            std::to_string(options.cases) + " --max-size " + std::to_string(options.max_size);
   }
-  return "witness::operad::check_laws(generators, {.cases = " + std::to_string(options.cases) +
+  return std::string("witness::operad::check_laws(generators, ") +
+         (law.needs_algebra ? "algebra_generators, " : "") +
+         "{.cases = " + std::to_string(options.cases) +
          ", .max_size = " + std::to_string(options.max_size) + ", .seed = " + seed_text +
-         ", .laws = {\"" + law + "\"}})";
+         ", .laws = {\"" + law.name + "\"}})";
 }
 
 LawResult run_one(const Law& law, const LawOptions& options, std::uint64_t seed) {
@@ -87,18 +106,21 @@ LawResult run_one(const Law& law, const LawOptions& options, std::uint64_t seed)
   } else if (outcome.match(failure)) {
     result.verdict = Verdict::kFailed;
     result.cases = failure.numSuccess;
-    result.failure = failure_message(failure.description);
-    // Values RapidCheck cannot print (no operator<<) show as "<???>": left out, the failure
-    // message already names them through the generators' `show`.
-    for (const auto& entry : failure.counterExample) {
-      if (entry.second != "<\?\?\?>") result.counterexample.push_back(entry);
+    result.failure = take_bindings(failure_message(failure.description), result.counterexample);
+    // A failure outside expect_same (a composition the law needed was refused) has no
+    // bindings: then RapidCheck's own record of the draws, less the values it cannot print
+    // ("<???>": no showValue overload).
+    if (result.counterexample.empty()) {
+      for (const auto& entry : failure.counterExample) {
+        if (entry.second != "<\?\?\?>") result.counterexample.push_back(entry);
+      }
     }
-    result.replay = replay_line(options, law.name, seed);
+    result.replay = replay_line(options, law, seed);
   } else if (outcome.match(gave_up)) {
     result.verdict = Verdict::kGaveUp;
     result.cases = gave_up.numSuccess;
     result.failure = gave_up.description;
-    result.replay = replay_line(options, law.name, seed);
+    result.replay = replay_line(options, law, seed);
   } else if (outcome.match(error)) {
     result.verdict = Verdict::kFailed;
     result.failure = "the property could not run: " + error.description;
@@ -157,13 +179,26 @@ Result<LawReport> run_laws(std::string suite, const std::vector<Law>& laws,
 }
 
 std::string format_result(const LawResult& r) {
-  std::string out = std::string(verdict_name(r.verdict)) + "  " + r.law + ": " + r.equation + " (" +
-                    std::to_string(r.cases) + " cases, seed " + std::to_string(r.seed) + ")\n";
+  std::string runs;
+  switch (r.verdict) {
+    case Verdict::kPassed:
+      runs = std::to_string(r.cases) + " cases";
+      break;
+    case Verdict::kFailed:
+      runs = "failed on case " + std::to_string(r.cases + 1) + ", after " +
+             std::to_string(r.cases) + " passed";
+      break;
+    case Verdict::kGaveUp:
+      runs = "gave up after " + std::to_string(r.cases) + " cases";
+      break;
+  }
+  std::string out = std::string(verdict_name(r.verdict)) + "  " + r.law + ": " + r.equation +
+                    " (" + runs + ", seed " + std::to_string(r.seed) + ")\n";
   if (r.verdict == Verdict::kPassed) return out;
   if (!r.failure.empty()) out += "  " + r.failure + "\n";
   if (!r.counterexample.empty()) {
     out += "  counterexample (shrunk):\n";
-    for (const auto& [type, value] : r.counterexample) out += "    " + value + "\n";
+    for (const auto& [name, value] : r.counterexample) out += "    " + name + " = " + value + "\n";
   }
   if (!r.replay.empty()) out += "  replay: " + r.replay + "\n";
   return out;

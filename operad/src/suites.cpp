@@ -361,7 +361,7 @@ std::vector<Law> agent_combinator_laws() {
                     const auto rhs = seq(a, seq(b, c).value()).value();
                     detail::expect_same(
                         "seq(seq(a, b), c) = seq(a, seq(b, c))",
-                        "a = " + a.name() + ", b = " + b.name() + ", c = " + c.name(),
+                        {{"a", a.name()}, {"b", b.name()}, {"c", c.name()}},
                         observe_same_inputs(lhs, rhs));
                   }});
   laws.push_back(
@@ -370,8 +370,8 @@ std::vector<Law> agent_combinator_laws() {
          const auto a = *machine_gen(sig);
          const auto left = seq(identity_machine(sig.input), a).value();
          const auto right = seq(a, identity_machine(sig.output)).value();
-         detail::expect_same("seq(id, a) = a", "a = " + a.name(), observe_same_inputs(left, a));
-         detail::expect_same("seq(a, id) = a", "a = " + a.name(), observe_same_inputs(right, a));
+         detail::expect_same("seq(id, a) = a", {{"a", a.name()}}, observe_same_inputs(left, a));
+         detail::expect_same("seq(a, id) = a", {{"a", a.name()}}, observe_same_inputs(right, a));
        }});
   laws.push_back(
       {"par-associativity", "par(par(a, b), c) = par(a, par(b, c)) up to re-nesting of pairs", [] {
@@ -385,14 +385,14 @@ std::vector<Law> agent_combinator_laws() {
          std::vector<Value> renested;
          for (const auto& v : inputs) renested.push_back(renest(v.leaves(), rhs.input()));
          detail::expect_same("par(par(a, b), c) = par(a, par(b, c)) up to re-nesting",
-                             "a = " + a.name() + ", b = " + b.name() + ", c = " + c.name(),
+                             {{"a", a.name()}, {"b", b.name()}, {"c", c.name()}},
                              observe_machines(lhs, rhs, inputs, renested));
        }});
   laws.push_back({"fix-zero", "fix(a, 0) = id", [] {
                     const Type t = *type_gen(1);
                     const auto a = *machine_gen({t, t});
                     detail::expect_same(
-                        "fix(a, 0) = id", "a = " + a.name(),
+                        "fix(a, 0) = id", {{"a", a.name()}},
                         observe_same_inputs(fix(a, 0).value(), identity_machine(t)));
                   }});
   return laws;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,16 @@ OffByOne identity(op::Tag<OffByOne> /*tag*/, op::Uncolored /*c*/) { return {1, 1
 witness::Result<OffByOne> compose(const OffByOne& f, std::size_t i, const OffByOne& g) {
   if (i >= f.n) return witness::invalid_argument("no input " + std::to_string(i));
   return OffByOne{f.n + g.n - 1, f.label + g.label};
+}
+
+// An algebra of OffByOne that is off by one too: eval(f, xs) = label + sum xs.
+template <typename A>
+requires requires { typename A::Value; }
+witness::Result<std::int64_t> evaluate(const A& /*a*/, const OffByOne& f,
+                                       std::span<const std::int64_t> xs) {
+  std::int64_t sum = f.label;
+  for (auto x : xs) sum += x;
+  return sum;
 }
 
 template <typename T>
@@ -175,6 +186,44 @@ TEST_CASE("a wrong identity fails both identity laws and nothing else", "[operad
   const std::string text = op::format_result(left);
   CHECK_THAT(text, Catch::StartsWith("failed  left-identity"));
   CHECK_THAT(text, Catch::Contains("replay: "));
+}
+
+TEST_CASE("a failure reports the user's values, which case failed, and a replay that compiles",
+          "[operad][laws]") {
+  // OffByOne has no showValue overload: its values must still appear, through `show`.
+  const auto gens = user::labelled_generators<user::OffByOne>();
+  auto report = op::check_laws(gens, {.cases = 100, .seed = 99, .laws = {"left-identity"}});
+  REQUIRE(report);
+  const auto& left = report->results.at(0);
+  REQUIRE(left.verdict == op::Verdict::kFailed);
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  CHECK(left.counterexample == Pairs{{"f", "op(n=0, label=-9)"}});
+  CHECK(left.failure.find('\x1e') == std::string::npos);
+  const std::string text = op::format_result(left);
+  CHECK_THAT(text, Catch::Contains("(failed on case " + std::to_string(left.cases + 1) + ", after " +
+                                   std::to_string(left.cases) + " passed, seed 99)"));
+  CHECK_THAT(text, Catch::Contains("    f = op(n=0, label=-9)\n"));
+  CHECK_THAT(text, Catch::Contains("lhs = op(n=0, label=-8)"));
+  CHECK_THAT(text, Catch::Contains("rhs = op(n=0, label=-9)"));
+
+  // An algebra law's replay line passes the algebra generators too.
+  struct OffByOneEval {
+    using Value = std::int64_t;
+  };
+  const op::AlgebraGenerators<OffByOneEval, user::OffByOne> alg{
+      .algebra = {},
+      .value = [](op::Uncolored /*c*/) { return rc::gen::inRange<std::int64_t>(-9, 10); },
+      .observe = [](std::int64_t a,
+                    std::int64_t b) { return op::observe_equal(std::to_string(a), std::to_string(b)); },
+      .show = {}};
+  auto with_algebra = op::check_laws(gens, alg, {.cases = 50, .seed = 3, .laws = {"algebra-unit"}});
+  REQUIRE(with_algebra);
+  const auto& unit = with_algebra->results.at(0);
+  REQUIRE(unit.verdict == op::Verdict::kFailed);
+  CHECK_THAT(unit.replay, Catch::StartsWith("witness::operad::check_laws(generators, "
+                                            "algebra_generators, {.cases = 50"));
+  REQUIRE(unit.counterexample.size() == 1);
+  CHECK(unit.counterexample[0].first == "x");
 }
 
 TEST_CASE("the runner rejects bad options and missing generators", "[operad][laws]") {

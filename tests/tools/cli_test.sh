@@ -209,11 +209,26 @@ case_proof() {
   run 2 "$W" proof check "$TMP/none.json"; contains "$ERR" "cannot open"
   run 2 "$W" proof inclusion 3; contains "$ERR" "seq 3 is not below tree size 3"
   run 2 "$W" proof consistency 3 2; contains "$ERR" "larger than"
-  # The shared RFC 6962 vectors, through the command line.
-  vectors="$(dirname "$0")/../../../shared/testdata/rfc6962"
-  [ -d "$vectors" ] || fail "shared vectors not found at $vectors"
-  run 0 "$W" proof check "$vectors/inclusion/3/happy-path.json"
-  run 1 "$W" proof check "$vectors/consistency/4/swapped-roots.json"
+  run 2 "$W" proof consistency 0 2; contains "$ERR" "nothing to prove"
+  # Fields a verifier would ignore are refused, naming the field.
+  sed 's/}$/,"extra":1}/' "$TMP/inc0.json" >"$TMP/extra.json"
+  run 2 "$W" proof check "$TMP/extra.json"; contains "$ERR" "extra: not a field of this proof"
+  # Every inclusion and consistency vector of transparency-dev/merkle (tests/data/merkle): exit
+  # 0 exactly where the reference verifier accepts ("wantErr": false); a refused vector exits 1
+  # (does not verify) or 2 (a leaf hash that is not 32 bytes: malformed).
+  local vectors="$SRC/tests/data/merkle" n=0 accepted=0 f code
+  [ -d "$vectors" ] || fail "vectors not found at $vectors"
+  while IFS= read -r f; do
+    "$W" proof check "$f" >/dev/null 2>&1; code=$?
+    if grep -q '"wantErr": false' "$f"; then
+      [ "$code" = 0 ] || fail "exit $code on an accepted vector: $f"
+      accepted=$((accepted + 1))
+    else
+      [ "$code" = 1 ] || [ "$code" = 2 ] || fail "exit $code on a refused vector: $f"
+    fi
+    n=$((n + 1))
+  done < <(find "$vectors" -name '*.json' | sort)
+  [ "$n" = 196 ] && [ "$accepted" = 12 ] || fail "$n vectors, $accepted accepted (want 196, 12)"
 }
 
 case_checkpoint() {

@@ -48,8 +48,14 @@ Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
     return invalid_argument("no ledger given: pass --ledger DIR or set WITNESS_LEDGER");
   }
   // Read-only opens take no lock, so queries work while another process appends.
-  return ledger::Ledger::open(
+  auto opened = ledger::Ledger::open(
       dir, ledger::OpenOptions{.read_only = read_only, .durability = durability});
+  if (!opened && opened.error().code == ErrorCode::kNotFound &&
+      opened.error().message.starts_with("no ledger at")) {
+    // The library's hint names its option; a CLI user creates a ledger with `witness init`.
+    return not_found("no ledger at " + dir + " (create one with `witness init`)");
+  }
+  return opened;
 }
 
 Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::string& option) {

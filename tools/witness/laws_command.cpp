@@ -31,7 +31,7 @@ std::string string_array(const std::vector<std::string>& items) {
 // above 2^53 lose precision in many readers, and the seed must replay exactly.
 std::string verdict_json(const std::string& suite, const operad::LawResult& r) {
   std::vector<std::string> counterexample;
-  for (const auto& [type, value] : r.counterexample) counterexample.push_back(value);
+  for (const auto& [name, value] : r.counterexample) counterexample.push_back(name + " = " + value);
   std::string out = "{\"suite\":" + json_string(suite) + ",\"law\":" + json_string(r.law) +
                     ",\"equation\":" + json_string(r.equation) +
                     ",\"result\":" + json_string(operad::verdict_name(r.verdict)) +

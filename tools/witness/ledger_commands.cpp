@@ -150,7 +150,7 @@ struct QueryArgs {
   std::string walk;
   std::vector<std::string> tags;
   RangeOptions range;
-  std::size_t limit = 0;
+  std::optional<std::size_t> limit;
   bool newest_first = false;
   std::string cursor;
 };
@@ -168,7 +168,7 @@ int run_query(const CommonOptions& opts, const QueryArgs& a) {
   q.since = range->since;
   q.until = range->until;
   q.order = a.newest_first ? ledger::Order::kNewestFirst : ledger::Order::kOldestFirst;
-  if (a.limit > 0) q.limit = a.limit;
+  q.limit = a.limit;
   if (!a.cursor.empty()) {
     auto c = ledger::Cursor::parse(a.cursor);
     if (!c) return report(c.error().with_context("--cursor"));

@@ -109,13 +109,16 @@ class [[nodiscard]] Result {
     check_value();
     return std::get<0>(state_);
   }
-  [[nodiscard]] T&& value() && {
+  // On an rvalue Result the value is moved out and returned by value, not as T&&: a reference
+  // into a temporary Result would dangle once the full expression ends, as in
+  // `for (const Entry& e : *ledger.query(q))`, where the range would outlive the Result.
+  [[nodiscard]] T value() && {
     check_value();
     return std::get<0>(std::move(state_));
   }
   [[nodiscard]] T& operator*() & { return value(); }
   [[nodiscard]] const T& operator*() const& { return value(); }
-  [[nodiscard]] T&& operator*() && { return std::move(*this).value(); }
+  [[nodiscard]] T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

@@ -92,9 +92,21 @@ class Ledger {
   static const std::uint32_t kFormatVersion;
 
   // Opens the ledger in `dir`. Errors: kNotFound (absent and not creating), kFailedPrecondition
-  // (not a witness ledger, or an unknown format version), kCorruption, kIOError.
+  // (not a witness ledger, an unknown format version, or already open for writing in this
+  // process: share that Ledger instead, it is thread-safe), kCorruption, kIOError (another
+  // process holds it open for writing: RocksDB's LOCK).
   [[nodiscard]] static Result<Ledger> open(const std::filesystem::path& dir,
                                            const OpenOptions& options);
+
+  // Syncs the write-ahead log (so buffered appends are durable), closes the database and
+  // releases its lock, so the directory can be opened again, here or by another process.
+  // Afterwards every call fails with kFailedPrecondition "the ledger is closed" (stats() and
+  // size() report an empty ledger); closing again is a no-op. The destructor closes too, but
+  // cannot report an error. REQUIRES: no other call on this Ledger in flight, and every
+  // QueryResult from it destroyed. Errors: kIOError (the ledger is closed all the same).
+  [[nodiscard]] Status close();
+  // False after close() (and in a moved-from Ledger).
+  [[nodiscard]] bool is_open() const;
 
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;

@@ -40,7 +40,8 @@ struct ConsistencyProof {
 // (index out of range, wrong proof length, root mismatch).
 [[nodiscard]] Status verify_inclusion(const InclusionProof& proof, const Digest& leaf_hash,
                                       const Digest& root);
-// Checks `proof` between `root1` (size1) and `root2` (size2). Errors: kCorruption as above.
+// Checks `proof` between `root1` (size1) and `root2` (size2). Errors: kCorruption as above;
+// size1 0 is refused (the empty tree is a prefix of every tree: such a proof proves nothing).
 [[nodiscard]] Status verify_consistency(const ConsistencyProof& proof, const Digest& root1,
                                         const Digest& root2);
 
@@ -55,8 +56,8 @@ using SubtreeHashFn = std::function<Result<Digest>(unsigned level, std::uint64_t
 [[nodiscard]] Result<InclusionProof> make_inclusion_proof(std::uint64_t leaf_index,
                                                           std::uint64_t tree_size,
                                                           const SubtreeHashFn& subtree);
-// Consistency proof between sizes `size1 <= size2`, in O(log size) reads.
-// Errors: kInvalidArgument when size1 > size2.
+// Consistency proof between sizes `1 <= size1 <= size2`, in O(log size) reads.
+// Errors: kInvalidArgument when size1 > size2 or size1 == 0.
 [[nodiscard]] Result<ConsistencyProof> make_consistency_proof(std::uint64_t size1,
                                                               std::uint64_t size2,
                                                               const SubtreeHashFn& subtree);

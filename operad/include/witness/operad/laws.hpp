@@ -56,6 +56,7 @@ struct Law {
   std::string name;
   std::string equation;
   std::function<void()> property;
+  bool needs_algebra = false;  // checks an algebra: replaying it needs AlgebraGenerators too
 };
 
 enum class Verdict : std::uint8_t {
@@ -71,11 +72,12 @@ struct LawResult {
   std::string law;
   std::string equation;
   Verdict verdict = Verdict::kPassed;
-  int cases = 0;  // cases that passed (all of them unless the law failed)
+  int cases = 0;  // cases that passed: all of them, or those before the failing case
   std::uint64_t seed = 0;
   int max_size = 0;
   std::string failure;  // failed: the equation with both sides' values; gave up: why
-  // Failed: each generated value of the shrunk counterexample, as (type, value).
+  // Failed: the shrunk counterexample as (name, value), e.g. ("f", "sum[-5;]"), ("i", "0"):
+  // the law's own variables, rendered with the generators' `show`.
   std::vector<std::pair<std::string, std::string>> counterexample;
   std::string replay;  // failed: the command (or C++ call) that reproduces the failure
 };
@@ -103,8 +105,8 @@ struct LawOptions {
 [[nodiscard]] Result<LawReport> run_laws(std::string suite, const std::vector<Law>& laws,
                                          const LawOptions& options);
 
-// A failed result as text: the law, the equation, both sides, the counterexample and the replay
-// line; a passed one as a single line.
+// A failed result as text: the law, which case failed, the equation, both sides, the
+// counterexample and the replay line; a passed one as a single line.
 [[nodiscard]] std::string format_result(const LawResult& result);
 
 // What the law engine needs from a user's operad: where operations come from and when two
@@ -118,7 +120,8 @@ struct Generators {
   // Whether two operations with the same arity and colours are the same: syntactically, or
   // observationally (draw inputs with `*gen`, apply both, compare outputs).
   std::function<Observation(const O&, const O&)> observe;
-  // Renders an operation in failure reports; empty: RapidCheck's rc::toString.
+  // Renders an operation in failure reports and counterexamples; empty: RapidCheck's
+  // rc::toString, which prints "<???>" for a type with no `showValue(const O&, std::ostream&)`.
   std::function<std::string(const O&)> show;
 };
 
@@ -154,10 +157,26 @@ T expect_ok(Result<T> result, const std::string& what) {
   return std::move(result).value();
 }
 
-inline void expect_same(const std::string& equation, const std::string& bindings,
+// A case's named values: ("f", rendering), ("i", "0"), ...
+using Bindings = std::vector<std::pair<std::string, std::string>>;
+// The failure message carries the bindings after the text, each as kBindingMark name
+// kBindingSeparator value (ASCII record and unit separators), for the runner to report them as
+// the counterexample; it strips them from the text.
+inline constexpr char kBindingMark = '\x1e';
+inline constexpr char kBindingSeparator = '\x1f';
+
+// Fails the case when the two sides differ, with the equation, the bindings and both sides.
+inline void expect_same(const std::string& equation, const Bindings& bindings,
                         const Observation& obs) {
   if (!obs.equal) {
-    RC_FAIL(equation + "\n  where " + bindings + "\n  lhs = " + obs.lhs + "\n  rhs = " + obs.rhs);
+    std::string where;
+    std::string records;
+    for (const auto& [name, value] : bindings) {
+      where += (where.empty() ? "" : ", ") + name + " = " + value;
+      records += kBindingMark + name + kBindingSeparator + value;
+    }
+    RC_FAIL(equation + "\n  where " + where + "\n  lhs = " + obs.lhs + "\n  rhs = " + obs.rhs +
+            records);
   }
 }
 
@@ -201,7 +220,7 @@ template <Operad O>
                     const auto c = *colors;
                     const O f = *gens.operation(c);
                     const O lhs = expect_ok(compose(identity(Tag<O>{}, c), 0, f), "id o_0 f");
-                    expect_same("id o_0 f = f", "f = " + show(f), gens.observe(lhs, f));
+                    expect_same("id o_0 f = f", {{"f", show(f)}}, gens.observe(lhs, f));
                   }});
   laws.push_back({"right-identity", "f o_i id = f", [gens, show, colors] {
                     const O f = *gens.operation(*colors);
@@ -209,7 +228,7 @@ template <Operad O>
                     const auto i = *uniform_in_range<std::size_t>(0, arity(f));
                     const O lhs = expect_ok(compose(f, i, identity(Tag<O>{}, input_color_of(f, i))),
                                             "f o_i id");
-                    expect_same("f o_i id = f", "f = " + show(f) + ", i = " + std::to_string(i),
+                    expect_same("f o_i id = f", {{"f", show(f)}, {"i", std::to_string(i)}},
                                 gens.observe(lhs, f));
                   }});
   laws.push_back(
@@ -226,8 +245,11 @@ template <Operad O>
          const O rhs =
              expect_ok(compose(f, i, expect_ok(compose(g, j, h), "g o_j h")), "f o_i (g o_j h)");
          expect_same("(f o_i g) o_{i+j} h = f o_i (g o_j h)",
-                     "f = " + show(f) + ", g = " + show(g) + ", h = " + show(h) +
-                         ", i = " + std::to_string(i) + ", j = " + std::to_string(j),
+                     {{"f", show(f)},
+                      {"g", show(g)},
+                      {"h", show(h)},
+                      {"i", std::to_string(i)},
+                      {"j", std::to_string(j)}},
                      gens.observe(lhs, rhs));
        }});
   laws.push_back(
@@ -245,8 +267,11 @@ template <Operad O>
          const O rhs =
              expect_ok(compose(expect_ok(compose(f, j, h), "f o_j h"), i, g), "(f o_j h) o_i g");
          expect_same("(f o_i g) o_{j+m-1} h = (f o_j h) o_i g",
-                     "f = " + show(f) + ", g = " + show(g) + ", h = " + show(h) +
-                         ", i = " + std::to_string(i) + ", j = " + std::to_string(j),
+                     {{"f", show(f)},
+                      {"g", show(g)},
+                      {"h", show(h)},
+                      {"i", std::to_string(i)},
+                      {"j", std::to_string(j)}},
                      gens.observe(lhs, rhs));
        }});
   if constexpr (SymmetricOperad<O>) {
@@ -265,9 +290,12 @@ template <Operad O>
            const O rhs =
                expect_ok(permute(expect_ok(compose(f, k, g), "f o_k g"), block), "(f o_k g).s'");
            expect_same("(f.s) o_i g = (f o_k g).s'",
-                       "f = " + show(f) + ", s = " + detail::permutation_string(sigma) + ", g = " +
-                           show(g) + ", i = " + std::to_string(i) + ", k = " + std::to_string(k) +
-                           ", s' = " + detail::permutation_string(block),
+                       {{"f", show(f)},
+                        {"s", detail::permutation_string(sigma)},
+                        {"g", show(g)},
+                        {"i", std::to_string(i)},
+                        {"k", std::to_string(k)},
+                        {"s'", detail::permutation_string(block)}},
                        gens.observe(lhs, rhs));
          }});
   }
@@ -294,8 +322,9 @@ requires OperadAlgebra<A, O>
                     const V lhs = expect_ok(
                         evaluate(alg.algebra, identity(Tag<O>{}, c), std::span<const V>(xs)),
                         "eval(id, x)");
-                    expect_same("eval(id, x) = x", "x = " + show_value(x), alg.observe(lhs, x));
-                  }});
+                    expect_same("eval(id, x) = x", {{"x", show_value(x)}}, alg.observe(lhs, x));
+                  },
+                  true});
   laws.push_back(
       {"algebra-homomorphism",
        "eval(f o_i g, xs) = eval(f, xs[..i] ++ [eval(g, xs[i..i+m])] ++ xs[i+m..])",
@@ -323,10 +352,10 @@ requires OperadAlgebra<A, O>
          const V rhs =
              expect_ok(evaluate(alg.algebra, f, std::span<const V>(args)), "eval(f, ...)");
          expect_same("eval(f o_i g, xs) = eval(f, xs[..i] ++ [eval(g, xs[i..i+m])] ++ xs[i+m..])",
-                     "f = " + show(f) + ", g = " + show(g) + ", i = " + std::to_string(i) +
-                         ", xs = [" + shown + "]",
+                     {{"f", show(f)}, {"g", show(g)}, {"i", std::to_string(i)}, {"xs", "[" + shown + "]"}},
                      alg.observe(lhs, rhs));
-       }});
+       },
+       true});
   return laws;
 }
 
@@ -372,32 +401,31 @@ template <BoundedMeetSemilattice L>
 [[nodiscard]] std::vector<Law> semilattice_laws(rc::Gen<L> elements,
                                                 std::function<std::string(const L&)> show = {}) {
   auto s = [show](const L& x) { return detail::show_with(show, x); };
-  auto check = [s](const std::string& eq, const std::string& where, const L& lhs, const L& rhs) {
-    detail::expect_same(eq, where, Observation{lhs == rhs, s(lhs), s(rhs)});
-  };
+  auto check = [s](const std::string& eq, const detail::Bindings& where, const L& lhs,
+                   const L& rhs) { detail::expect_same(eq, where, Observation{lhs == rhs, s(lhs), s(rhs)}); };
   std::vector<Law> laws;
   laws.push_back({"meet-associativity", "(a ^ b) ^ c = a ^ (b ^ c)", [elements, s, check] {
                     const L a = *elements;
                     const L b = *elements;
                     const L c = *elements;
                     check("(a ^ b) ^ c = a ^ (b ^ c)",
-                          "a = " + s(a) + ", b = " + s(b) + ", c = " + s(c), meet(meet(a, b), c),
+                          {{"a", s(a)}, {"b", s(b)}, {"c", s(c)}}, meet(meet(a, b), c),
                           meet(a, meet(b, c)));
                   }});
   laws.push_back({"meet-commutativity", "a ^ b = b ^ a", [elements, s, check] {
                     const L a = *elements;
                     const L b = *elements;
-                    check("a ^ b = b ^ a", "a = " + s(a) + ", b = " + s(b), meet(a, b), meet(b, a));
+                    check("a ^ b = b ^ a", {{"a", s(a)}, {"b", s(b)}}, meet(a, b), meet(b, a));
                   }});
   laws.push_back({"meet-idempotence", "a ^ a = a", [elements, s, check] {
                     const L a = *elements;
-                    check("a ^ a = a", "a = " + s(a), meet(a, a), a);
+                    check("a ^ a = a", {{"a", s(a)}}, meet(a, a), a);
                   }});
   laws.push_back({"meet-identity", "top ^ a = a = a ^ top", [elements, s, check] {
                     const L a = *elements;
                     const L t = top(Tag<L>{});
-                    check("top ^ a = a", "a = " + s(a), meet(t, a), a);
-                    check("a ^ top = a", "a = " + s(a), meet(a, t), a);
+                    check("top ^ a = a", {{"a", s(a)}}, meet(t, a), a);
+                    check("a ^ top = a", {{"a", s(a)}}, meet(a, t), a);
                   }});
   return laws;
 }
