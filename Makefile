@@ -20,7 +20,9 @@ build: configure
 test: build
 	ctest --preset release -j $(JOBS)
 
-demo: build
+# The demo needs only the witness binary: build that target alone (make test builds the rest).
+demo: configure
+	cmake --build --preset release -j $(JOBS) --target witness
 	bash scripts/demo.sh $(BUILD_DIR)/tools/witness
 
 bench: build

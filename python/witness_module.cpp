@@ -373,6 +373,11 @@ PYBIND11_MODULE(witness, m) {
               py::gil_scoped_release release;
               auto opened = wl::Ledger::open(path, o);
               py::gil_scoped_acquire acquire;
+              if (!opened && opened.error().code == witness::ErrorCode::kNotFound &&
+                  opened.error().message.starts_with("no ledger at")) {
+                // The library's hint names its C++ option; here the option is create=True.
+                throw py::key_error("no ledger at " + path + " (Ledger.open(path, create=True) creates one)");
+              }
               l.emplace(unwrap(std::move(opened)));
             }
             return std::make_unique<PyLedger>(std::move(*l), read_only, gate, bypass_note);

@@ -205,3 +205,18 @@ print(n)
         assert len(led) >= acknowledged
         assert led.verify()["ok"]
         led.append(origin="agent.a", kind="k", payload={"reopened": True})
+
+
+def test_opening_a_missing_ledger_names_the_python_option(tmp_path):
+    with pytest.raises(KeyError, match=r"create=True"):
+        witness.Ledger.open(str(tmp_path / "absent"))
+    assert not (tmp_path / "absent").exists()
+
+
+def test_a_second_writable_open_in_one_process_says_why(tmp_path):
+    path = str(tmp_path / "ledger")
+    with witness.Ledger.open(path, create=True):
+        with pytest.raises(Exception, match="already open for writing in this process"):
+            witness.Ledger.open(path)
+    with witness.Ledger.open(path) as again:  # closed: open again
+        assert len(again) == 0

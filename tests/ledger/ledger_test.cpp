@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
+#include <range/v3/range/concepts.hpp>
+#include <range/v3/iterator/concepts.hpp>
 #include <rocksdb/db.h>
 #include <sys/resource.h>
 
@@ -83,7 +85,11 @@ std::string seq_key(char prefix, std::uint64_t seq) {
 
 }  // namespace
 
+// A QueryResult is an input range to the standard library and to range-v3 alike, so both
+// libraries' views and algorithms take it.
 static_assert(std::ranges::input_range<QueryResult>);
+static_assert(ranges::input_range<QueryResult>);
+static_assert(ranges::input_iterator<QueryResult::iterator>);
 
 TEST_CASE("appends get gapless seqs and read back", "[ledger]") {
   TempDir dir;

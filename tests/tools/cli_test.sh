@@ -97,6 +97,7 @@ case_query() {
   run 2 "$W" query --cursor bad; contains "$ERR" "--cursor"
   run 2 "$W" query --since later; contains "$ERR" "--since: expected nanoseconds"
   run 2 "$W" query --since 2026-11-23T00:00:00Z --until 2026-11-22T00:00:00Z; contains "$ERR" "later than"
+  run 2 "$W" query --limit 0; contains "$ERR" "limit must be at least 1"
 }
 
 case_walk() {

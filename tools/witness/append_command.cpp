@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include <range/v3/view/zip.hpp>
 #include <unistd.h>
 
 #include "witness/covenant/gated_ledger.hpp"
@@ -229,18 +230,18 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
       if (g) {
         group_ok = true;
         std::lock_guard lock(mu);
-        for (std::size_t i = 0; i < nodes.size(); ++i) {
-          if ((*g)[i].refused) {
-            print_refusal(batch[i].line, (*g)[i]);
+        for (auto&& [outcome, item] : ranges::views::zip(*g, batch)) {
+          if (outcome.refused) {
+            print_refusal(item.line, outcome);
             had_refusal = true;
           } else {
-            print_ack((*g)[i].result, nodes[i].id());
+            print_ack(outcome.result, item.node.id());
           }
         }
       }
     } else if (auto results = l.append_batch(nodes)) {
       group_ok = true;
-      for (std::size_t i = 0; i < nodes.size(); ++i) print_ack((*results)[i], nodes[i].id());
+      for (auto&& [result, node] : ranges::views::zip(*results, nodes)) print_ack(result, node.id());
     }
     // One bad node fails the group: commit the rest one by one and report the bad ones.
     if (!group_ok) {
