@@ -10,9 +10,13 @@
 
 #include "witness/covenant/registry.hpp"
 #include "witness/ledger/signing.hpp"
+#include "system_write.hpp"
 
 namespace witness::covenant {
 namespace {
+using detail::as_system;
+using detail::as_user;
+using detail::system_write;
 
 using nlohmann::json;
 
@@ -186,10 +190,10 @@ Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
     out.refused = true;
     out.explanation = impl_->loaded.gate.explain(a.decision);
     WITNESS_ASSIGN_OR_RETURN(auto denial, impl_->denial(node, a.decision, out.explanation));
-    WITNESS_ASSIGN_OR_RETURN(out.result, impl_->ledger->append(denial, options));
+    WITNESS_ASSIGN_OR_RETURN(out.result, impl_->ledger->append(denial, as_system(options)));
     return out;
   }
-  auto r = impl_->ledger->append(node, options);
+  auto r = impl_->ledger->append(node, as_user(options));
   impl_->finish(a, r.has_value() && r->inserted);
   if (!r) return r.error();
   out.appended = true;
@@ -249,7 +253,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
     allowed.clear();
   }
   if (!allowed.empty()) {
-    auto results = impl_->ledger->append_batch(allowed, options);
+    auto results = impl_->ledger->append_batch(allowed, as_user(options));
     if (!results) {
       release_all();
       return results.error();
@@ -262,7 +266,8 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
     }
   }
   if (!denials.empty()) {
-    WITNESS_ASSIGN_OR_RETURN(auto results, impl_->ledger->append_batch(denials, options));
+    WITNESS_ASSIGN_OR_RETURN(auto results,
+                             impl_->ledger->append_batch(denials, as_system(options)));
     for (std::size_t k = 0; k < denied_at.size(); ++k) out[denied_at[k]].result = results[k];
   }
   return out;
@@ -291,7 +296,7 @@ Result<ledger::AppendResult> record_bypass(ledger::Ledger& ledger, std::string_v
                                                              .kind = std::string(kBypassKind),
                                                              .tags = {"who:" + std::string(who)},
                                                              .payload_json = payload.dump()}));
-  return ledger.append(node, ledger::AppendOptions::with(ledger::Durability::kSync));
+  return ledger.append(node, system_write());
 }
 
 }  // namespace witness::covenant

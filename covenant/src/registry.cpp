@@ -5,9 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "witness/ledger/digest.hpp"
+#include "system_write.hpp"
 
 namespace witness::covenant {
 namespace {
+using detail::system_write;
 
 using nlohmann::json;
 
@@ -203,7 +205,7 @@ Result<ledger::AppendResult> append_covenant_record(ledger::Ledger& ledger, std:
                                                              .kind = std::string(kind),
                                                              .tags = std::move(tags),
                                                              .payload_json = std::move(payload)}));
-  return ledger.append(node, ledger::AppendOptions::with(ledger::Durability::kSync));
+  return ledger.append(node, system_write());
 }
 
 Result<ledger::AppendResult> record_grant(ledger::Ledger& ledger, Gate& gate,

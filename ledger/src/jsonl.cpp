@@ -285,7 +285,8 @@ Result<std::uint64_t> export_jsonl(const Ledger& ledger, const ReplayOptions& op
 }
 
 Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in,
-                                               const std::function<void(std::uint64_t)>& progress) {
+                                               const std::function<void(std::uint64_t)>& progress,
+                                               const AppendOptions& options) {
   std::vector<TraceNode> nodes;
   std::vector<NodeId> earlier;
   std::string line;
@@ -306,7 +307,7 @@ Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in,
     if (progress) progress(number);
   }
   if (in.bad()) return io_error("import: read failed");
-  auto appended = ledger.append_batch(nodes);
+  auto appended = ledger.append_batch(nodes, options);
   if (!appended) {
     std::vector<std::uint64_t> lines(nodes.size());
     for (std::size_t i = 0; i < lines.size(); ++i) lines[i] = i + 1;

@@ -380,6 +380,16 @@ WriterClaim::~WriterClaim() {
   registry.dirs.erase(dir_);
 }
 
+bool is_reserved_origin(std::string_view origin) {
+  if (origin.size() < kReservedOriginPrefix.size()) return false;
+  for (std::size_t i = 0; i < kReservedOriginPrefix.size(); ++i) {
+    const auto c = static_cast<unsigned char>(origin[i]);
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : origin[i];
+    if (lower != kReservedOriginPrefix[i]) return false;
+  }
+  return true;
+}
+
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::Ledger(Ledger&&) noexcept = default;
 Ledger& Ledger::operator=(Ledger&&) noexcept = default;
@@ -559,8 +569,16 @@ Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode
                                                        bool is_batch) {
   if (options.read_only) return failed_precondition("ledger is open read-only");
   if (nodes.empty()) return std::vector<AppendResult>{};
-  const Durability d =
-      append_options.use_default_durability ? options.durability : append_options.durability;
+  if (!append_options.allow_reserved_origin) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (is_reserved_origin(nodes[i].origin())) {
+        return invalid_argument((is_batch ? "node " + std::to_string(i) + ": " : std::string()) +
+                                "origin " + nodes[i].origin() +
+                                " is reserved for witness's own records");
+      }
+    }
+  }
+  const Durability d = append_options.durability.value_or(options.durability);
   Writer w;
   w.nodes = nodes;
   w.sync = d == Durability::kSync;
@@ -937,7 +955,8 @@ Result<std::uint64_t> Ledger::copy_to(Ledger& target, const ReplayOptions& optio
     if (!filter || filter(e)) nodes.push_back(e.node);
     return Status::ok();
   }));
-  WITNESS_RETURN_IF_ERROR(target.append_batch(nodes));
+  // A copy keeps every record as it is, witness's own included.
+  WITNESS_RETURN_IF_ERROR(target.append_batch(nodes, AppendOptions{.allow_reserved_origin = true}));
   return static_cast<std::uint64_t>(nodes.size());
 }
 

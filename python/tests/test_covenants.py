@@ -163,3 +163,20 @@ def test_python_and_cli_share_the_gate(path):
     assert "forbid ledger.append tag=pii" in out.stderr
     with witness.Ledger.open(path, read_only=True) as led:
         assert kinds(led)[-1] == "covenant.denial"
+
+
+@pytest.mark.parametrize("gate", [None, False])
+@pytest.mark.parametrize("origin", ["witness.covenant", "Witness.gate", "WITNESS.covenant"])
+def test_covenant_records_cannot_be_forged_from_python(path, gate, origin):
+    # A forged grant on a new ledger would register an agent with no limits; a forged settle on
+    # a gated ledger opened with gate=False would hand back spent budget. Both are refused by the
+    # ledger itself, whatever the gate setting.
+    with witness.Ledger.open(path, gate=gate, bypass_note="forgery test") as led:
+        for kind in ("covenant.grant", "covenant.settle", "covenant.denial"):
+            with pytest.raises(ValueError, match="is reserved for witness's own records"):
+                led.append(origin=origin, kind=kind, payload={"id": "evil", "budgets": {}})
+            with pytest.raises(ValueError, match="reserved"):
+                led.append_batch([witness.TraceNode(origin="agent.ok", kind="agent.action"),
+                                  witness.TraceNode(origin=origin, kind=kind)])
+        assert not [n for n in led.query() if n.kind in ("covenant.grant", "covenant.settle")]
+        assert [a for a in led.agents] == []

@@ -282,6 +282,33 @@ TEST_CASE("close releases the ledger; a second writable open in one process says
   CHECK(reopened->size() == 1);
 }
 
+TEST_CASE("witness's own origins are refused unless the writer is witness's own", "[ledger]") {
+  TempDir dir;
+  auto l = open_new(dir);
+  for (const char* origin : {"witness.covenant", "Witness.gate", "WITNESS.laws", "witness.x"}) {
+    auto r = l.append(make_node(origin, "covenant.grant", 1));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == witness::ErrorCode::kInvalidArgument);
+    CHECK(r.error().message ==
+          "origin " + std::string(origin) + " is reserved for witness's own records");
+  }
+  // In a batch the bad node is named, and nothing of the batch is appended.
+  std::vector<TraceNode> batch{make_node("agent.a", "k", 1), make_node("witness.gate", "k", 2)};
+  auto b = l.append_batch(batch);
+  REQUIRE_FALSE(b);
+  CHECK(b.error().message == "node 1: origin witness.gate is reserved for witness's own records");
+  CHECK(l.size() == 0);
+  // Not reserved: names that only look alike.
+  CHECK(l.append(make_node("witnessing.agent", "k", 3)));
+  CHECK(l.append(make_node("agent.witness.x", "k", 4)));
+  CHECK(is_reserved_origin("wItNeSs.a"));
+  CHECK_FALSE(is_reserved_origin("witness"));
+  // witness's own writers say so.
+  auto own = l.append(make_node("witness.laws", "law.verdict", 5), {.allow_reserved_origin = true});
+  REQUIRE(own);
+  CHECK(own->seq == 2);
+}
+
 TEST_CASE("every range is checked the same way: an empty range is an error", "[ledger]") {
   TempDir dir;
   auto l = open_new(dir);
@@ -323,7 +350,7 @@ TEST_CASE("queries equal a brute-force filter of all entries", "[ledger][query]"
   std::set<NodeId> ids;
   // A fixed-seed corpus with colliding fields, so every filter has matches.
   std::mt19937_64 rng(42);
-  const std::vector<std::string> origins{"agent.a", "agent.b", "detector.ddos", "witness.laws"};
+  const std::vector<std::string> origins{"agent.a", "agent.b", "detector.ddos", "laws.runner"};
   const std::vector<std::string> kinds{"agent.action", "detector.alert", "law.verdict"};
   const std::vector<std::string> walks{"run-1", "run-2", "walk é"};
   const std::vector<std::string> tags{"prod", "urgent", "dns", "tag with space"};

@@ -127,7 +127,7 @@ inline rc::Gen<ledger::NodeDraft> gen_draft() {
         d.payload_json = std::move(payload);
         return d;
       },
-      rc::gen::element<std::string>("agent.a", "agent.b", "detector.ddos", "witness.laws"),
+      rc::gen::element<std::string>("agent.a", "agent.b", "detector.ddos", "laws.runner"),
       rc::gen::element<std::string>("agent.action", "detector.alert", "law.verdict"),
       rc::gen::inRange<std::int64_t>(1'700'000'000'000'000'000, 1'700'000'000'000'001'000),
       gen_optional(rc::gen::element<std::string>("run-1", "run-2", "walk é")),

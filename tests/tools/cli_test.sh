@@ -433,7 +433,14 @@ PY
   # Alerts removed from a copy of the ledger: the rerun names what diverges, exit 1.
   run 0 "$W" export; grep -v '"detector.alert"' <<<"$OUT" >"$TMP/cut.jsonl"
   run 0 "$W" init --ledger "$TMP/copy"
-  run 0 "$W" import --ledger "$TMP/copy" "$TMP/cut.jsonl"
+  # witness's own records (witness.detector) come back only with --restore, recorded first as
+  # a covenant.bypass: a forged witness.* line in an import file must not go in unseen.
+  run 2 "$W" import --ledger "$TMP/copy" "$TMP/cut.jsonl"
+  contains "$ERR" "restored only with --restore"; contains "$ERR" "origin witness.detector is reserved"
+  run 0 "$W" stats --ledger "$TMP/copy" --json; contains "$OUT" '"size":0'
+  run 0 "$W" import --restore --bypass-note "cut copy" --ledger "$TMP/copy" "$TMP/cut.jsonl"
+  run 0 "$W" query --ledger "$TMP/copy" --kind covenant.bypass --json; lines "$OUT" 1
+  contains "$OUT" '"seq":0'; contains "$OUT" "--restore"; contains "$OUT" "cut copy"
   run 1 "$W" replay --ledger "$TMP/copy" --rerun "$run_id"; contains "$OUT" "only in the rerun"
   contains "$OUT" "DIVERGED"
   # A run without its inputs can't be re-executed; ids that aren't runs are refused.

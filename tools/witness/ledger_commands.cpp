@@ -309,16 +309,20 @@ int run_export(const CommonOptions& opts, const RangeOptions& range, const std::
   return kExitOk;
 }
 
-int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
+int run_import(const CommonOptions& opts, const std::string& path, bool no_gate, bool restore,
                const std::string& note) {
   std::ifstream storage;
   auto in = open_input(path, storage);
   if (!in) return report(in.error());
   auto l = open_ledger(opts, false);
   if (!l) return report(l.error());
-  // Import restores exported nodes of any origin as they are: into a gated ledger that would be
-  // a way around the gate, so it takes --no-gate there, and the bypass is recorded first.
-  if (auto allowed = allow_ungated_write(*l, no_gate, "witness import " + path, note); !allowed) {
+  // Import appends exported nodes as they are: into a gated ledger that would be a way around
+  // the gate, so it takes --no-gate there, and the bypass is recorded first. witness's own
+  // records (reserved origins) come in only with --restore, recorded as a bypass too: a forged
+  // covenant.grant in an import file would otherwise grant rights unseen.
+  const std::string command = "witness import " + path + (no_gate ? " --no-gate" : "") +
+                              (restore ? " --restore" : "");
+  if (auto allowed = allow_ungated_write(*l, no_gate, command, note, restore); !allowed) {
     return report(allowed.error());
   }
   // The total is unknown while reading a stream; for a file, its size in bytes over an average
@@ -330,7 +334,13 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
   }
   Progress progress("import", estimate);
   auto results = ledger::import_jsonl(
-      *l, **in, [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); });
+      *l, **in, [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); },
+      ledger::AppendOptions{.allow_reserved_origin = restore});
+  if (!results && results.error().message.find("is reserved for witness's own records") !=
+                      std::string::npos) {
+    return report(results.error().with_context(
+        "witness's own records are restored only with --restore (recorded as covenant.bypass)"));
+  }
   progress.finish();
   if (!results) return report(results.error());
   std::size_t inserted = 0;
@@ -427,11 +437,16 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   add_common_options(*im, common);
   im->add_option("file", path, "input file, or - for stdin")->required();
   static bool no_gate = false;
+  static bool restore = false;
   static std::string bypass_note;
   im->add_flag("--no-gate", no_gate,
                "import into a ledger with covenants anyway; recorded first as covenant.bypass");
-  im->add_option("--bypass-note", bypass_note, "why (with --no-gate)");
-  im->callback([&] { action = [] { return run_import(common, path, no_gate, bypass_note); }; });
+  im->add_flag("--restore", restore,
+               "also restore witness's own records (witness.* origins: covenants, denials, "
+               "verdicts, detector runs) from a whole export; recorded first as covenant.bypass");
+  im->add_option("--bypass-note", bypass_note, "why (with --no-gate or --restore)");
+  im->callback(
+      [&] { action = [] { return run_import(common, path, no_gate, restore, bypass_note); }; });
 }
 
 }  // namespace witness::tools

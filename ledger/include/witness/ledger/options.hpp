@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
 namespace witness::ledger {
 
@@ -35,12 +36,20 @@ struct OpenOptions {
 // Per-call append settings.
 struct AppendOptions {
   // Overrides OpenOptions::durability for this call when set.
-  bool use_default_durability = true;
-  Durability durability = Durability::kBuffered;
+  std::optional<Durability> durability;
+  // Origins under "witness." (in any letter case: is_reserved_origin) are witness's own
+  // records: covenant grants, leases and bypasses, gate denials, law verdicts, detector runs. A
+  // forged one would grant rights or rewrite the audit, so append refuses them unless this is
+  // set. Only witness's own writers set it (the covenant registry and gate, the law and detector
+  // recorders, and `witness import` restoring an export); no front end sets it for user input.
+  bool allow_reserved_origin = false;
 
-  [[nodiscard]] static AppendOptions with(Durability d) {
-    return AppendOptions{.use_default_durability = false, .durability = d};
-  }
+  [[nodiscard]] static AppendOptions with(Durability d) { return AppendOptions{.durability = d}; }
 };
+
+// The prefix of reserved origins, and whether `origin` is one: "witness." compared without
+// regard to ASCII case, so "Witness.gate" is reserved too.
+inline constexpr std::string_view kReservedOriginPrefix = "witness.";
+[[nodiscard]] bool is_reserved_origin(std::string_view origin);
 
 }  // namespace witness::ledger
