@@ -249,6 +249,8 @@ std::string_view reason_name(Reason reason) {
       return "bad-signature";
     case Reason::kLeaseFailed:
       return "lease-failed";
+    case Reason::kBadUsage:
+      return "bad-usage";
   }
   return "unknown";
 }

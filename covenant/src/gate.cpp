@@ -626,10 +626,17 @@ std::string Gate::explain(const Decision& d) const {
     case Reason::kLeaseFailed:
       out += ": the budget use could not be recorded durably";
       break;
+    case Reason::kBadUsage:
+      out += ": the node's usage is not a cost the gate can count";
+      break;
     default:
       break;
   }
-  out += "; remaining " + d.remaining.to_string();
+  // A refusal for the node itself (its signature or its usage) judged no budget: saying what
+  // remains would read as a verdict on it.
+  const bool judged_budget = d.reason != Reason::kUnsigned && d.reason != Reason::kBadSignature &&
+                             d.reason != Reason::kBadUsage;
+  if (judged_budget) out += "; remaining " + d.remaining.to_string();
   if (d.retry_after) {
     out += "; retry in " + std::to_string(std::chrono::duration<double>(*d.retry_after).count()) +
            " s";

@@ -49,6 +49,7 @@ struct Admission {
   Decision decision;
   Cost cost;
   std::optional<ledger::SequenceNumber> present;  // already in the ledger: nothing to gate
+  std::string problem;  // refused for what the node itself says (bad-usage): what is wrong
 };
 
 }  // namespace
@@ -59,19 +60,28 @@ Resource resource_of(const ledger::TraceNode& node) {
                   .tags = {node.tags().begin(), node.tags().end()}};
 }
 
-Cost append_cost(const ledger::TraceNode& node) {
+Result<Cost> append_cost(const ledger::TraceNode& node) {
   Cost c = Cost::one_call();
   c[Dimension::kBytes] = node.canonical_encoding().size();
   const std::string& payload = node.payload_json();
   if (payload.find("\"usage\"") == std::string::npos) return c;  // the common case: no parse
   const json j = json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.contains("usage") || !j["usage"].is_object()) return c;
+  if (j.is_discarded() || !j.is_object() || !j.contains("usage")) return c;
+  const json& usage = j["usage"];
+  if (!usage.is_object()) {
+    return invalid_argument("usage: expected an object of tokens, cost_micros and wall_time_ms");
+  }
   for (Dimension d : {Dimension::kTokens, Dimension::kCostMicros, Dimension::kWallTimeMs}) {
     const std::string name(dimension_name(d));
-    const json& usage = j["usage"];
-    if (usage.contains(name) && usage[name].is_number_unsigned()) {
-      c[d] = usage[name].get<std::uint64_t>();
+    if (!usage.contains(name)) continue;
+    const json& v = usage[name];
+    // Canonical JSON writes numbers as doubles: 150 and 150.0 are the same text, while 150.5,
+    // 1e20 or 2^64 parse as floats here and a negative one as a signed integer.
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() > kMaxUsage) {
+      return invalid_argument("usage." + name + ": " + v.dump() +
+                              " is not an integer from 0 to 2^53");
     }
+    c[d] = v.get<std::uint64_t>();
   }
   return c;
 }
@@ -82,6 +92,12 @@ struct GatedLedger::Impl {
   std::atomic<bool> closed{false};
 
   Result<Admission> admit(const ledger::TraceNode& node);
+  // The gate's explanation of a refusal, and what the node itself got wrong, if anything.
+  [[nodiscard]] std::string explain(const Admission& a) const {
+    std::string out = loaded.gate.explain(a.decision);
+    if (!a.problem.empty()) out += "; " + a.problem;
+    return out;
+  }
   Result<ledger::TraceNode> denial(const ledger::TraceNode& node, const Decision& d,
                                    const std::string& explanation) const;
   void finish(const Admission& a, bool spent) {
@@ -105,7 +121,9 @@ Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
       return Admission{gate.refuse(origin, Reason::kBadSignature), {}, {}};
     }
   }
-  Admission a{{}, append_cost(node), {}};
+  auto cost = append_cost(node);
+  if (!cost) return Admission{gate.refuse(origin, Reason::kBadUsage), {}, {}, cost.error().message};
+  Admission a{{}, *cost, {}, {}};
   t_lease_error.reset();
   a.decision = gate.reserve(origin, kAppendAction, resource_of(node), a.cost);
   if (a.decision.reason == Reason::kLeaseFailed) {
@@ -188,7 +206,7 @@ Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
   }
   if (!a.decision.allowed()) {
     out.refused = true;
-    out.explanation = impl_->loaded.gate.explain(a.decision);
+    out.explanation = impl_->explain(a);
     WITNESS_ASSIGN_OR_RETURN(auto denial, impl_->denial(node, a.decision, out.explanation));
     WITNESS_ASSIGN_OR_RETURN(out.result, impl_->ledger->append(denial, as_system(options)));
     return out;
@@ -239,7 +257,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
       continue;
     }
     out[i].refused = true;
-    out[i].explanation = impl_->loaded.gate.explain(admitted[i].decision);
+    out[i].explanation = impl_->explain(admitted[i]);
     auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].explanation);
     if (!d) {
       release_all();

@@ -105,6 +105,47 @@ TEST_CASE("an allowed node is appended and its cost spent", "[covenant][gated]")
   CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kCalls] == 1);
 }
 
+TEST_CASE("a usage that is not an integer from 0 to 2^53 is refused, saying why",
+          "[covenant][gated]") {
+  Fixture f;
+  cv::Budget budget = calls(100);
+  budget[cv::Dimension::kTokens] = 100;
+  f.grant(covenant("triage@1", "alert.triage", {"permit ledger.append kind=agent.*"}, budget));
+  auto g = cv::GatedLedger::open(f.ledger);
+  REQUIRE(g);
+  // Each of these counted as 0 tokens before, against a budget of 100.
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {R"({"usage":{"tokens":1e20}})", "usage.tokens: 1e+20 is not"},
+      {R"({"usage":{"tokens":18446744073709551616}})", "usage.tokens: "},
+      {R"({"usage":{"tokens":"5000"}})", R"(usage.tokens: "5000" is not)"},
+      {R"({"usage":{"tokens":150.5}})", "usage.tokens: 150.5 is not"},
+      {R"({"usage":{"tokens":-3}})", "usage.tokens: -3 is not"},
+      {R"({"usage":{"cost_micros":9007199254740994}})", "usage.cost_micros: "},
+      {R"({"usage":{"wall_time_ms":true}})", "usage.wall_time_ms: true is not"},
+      {R"({"usage":7})", "usage: expected an object"}};
+  for (const auto& [payload, message] : bad) {
+    INFO(payload);
+    auto r = g->append(node("alert.triage", "agent.action", {}, payload));
+    REQUIRE(r);
+    CHECK(r->refused);
+    CHECK_FALSE(r->appended);
+    CHECK_THAT(r->explanation, Catch::Contains("denied (bad-usage)"));
+    CHECK_THAT(r->explanation, Catch::Contains(message));
+    const auto denial = payload_of(f.ledger, r->result.seq);
+    CHECK(denial["reason"] == "bad-usage");
+    CHECK_THAT(denial["explanation"].get<std::string>(), Catch::Contains(message));
+  }
+  CHECK(f.count("alert.triage", "agent.action") == 0);
+  CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kCalls] == 0);
+  // The largest exact integer is a valid usage, and 150.0 is 150 in canonical JSON.
+  auto fine = g->append(node("alert.triage", "agent.action", {}, R"({"usage":{"tokens":100.0}})"));
+  REQUIRE(fine);
+  CHECK(fine->appended);
+  CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kTokens] == 100);
+  CHECK(cv::append_cost(node("a", "b", {}, R"({"usage":{"tokens":9007199254740992}})"))
+            .value()[cv::Dimension::kTokens] == cv::kMaxUsage);
+}
+
 TEST_CASE("each refusal appends only a denial that names who, what and why", "[covenant][gated]") {
   Fixture f;
   f.grant(covenant("triage@1", "alert.triage",

@@ -44,9 +44,13 @@ enum class BatchMode {
 // The resource a node writes: its kind, walk and tags.
 [[nodiscard]] Resource resource_of(const ledger::TraceNode& node);
 // What appending a node costs: one call, its canonical encoding's size in bytes, and the
-// non-negative integers "tokens", "cost_micros" and "wall_time_ms" of the payload's top-level
-// "usage" object, if it has one (an agent reports what the action it records consumed).
-[[nodiscard]] Cost append_cost(const ledger::TraceNode& node);
+// "tokens", "cost_micros" and "wall_time_ms" of the payload's top-level "usage" object, if it
+// has one (an agent reports what the action it records consumed). Each must be an integer from
+// 0 to kMaxUsage: a float, a string, a negative or a larger number would otherwise count as 0
+// or wrap. Errors: kInvalidArgument naming the field ("usage.tokens: ..."); a gated append
+// then refuses the node (reason bad-usage) with that message in its denial.
+inline constexpr std::uint64_t kMaxUsage = std::uint64_t{1} << 53U;  // exact in canonical JSON
+[[nodiscard]] Result<Cost> append_cost(const ledger::TraceNode& node);
 
 struct GatedOptions {
   GateOptions gate;  // its `lease` is set by open(); a caller's is ignored
