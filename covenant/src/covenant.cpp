@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "witness/base/ascii.hpp"
+
 namespace witness::covenant {
 namespace {
 
@@ -16,9 +18,12 @@ std::string_view trim(std::string_view s) {
 bool glob_match(std::string_view pattern, std::string_view text) {
   // Fast paths for the common shapes, "literal" and "prefix*": the gate judges rules on every
   // decision.
+  // Letter case does not matter (docs/covenants.md, "Names"): "PII" matches tag=pii.
   const std::size_t first_star = pattern.find('*');
-  if (first_star == std::string_view::npos) return pattern == text;
-  if (first_star + 1 == pattern.size()) return text.starts_with(pattern.substr(0, first_star));
+  if (first_star == std::string_view::npos) return ascii_iequal(pattern, text);
+  if (first_star + 1 == pattern.size()) {
+    return ascii_istarts_with(text, pattern.substr(0, first_star));
+  }
   // Iterative matcher with one backtrack point (the last `*`): linear in practice, no recursion.
   std::size_t p = 0;
   std::size_t t = 0;
@@ -28,7 +33,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
     if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       resume = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
+    } else if (p < pattern.size() && ascii_lower(pattern[p]) == ascii_lower(text[t])) {
       ++p;
       ++t;
     } else if (star != std::string_view::npos) {

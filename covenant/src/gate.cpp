@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "witness/base/ascii.hpp"
+
 #include <time.h>
 
 namespace witness::covenant {
@@ -205,7 +207,7 @@ class SubjectIndex {
       const Slot& s = slots_[i];
       State* state = s.state.load(std::memory_order_acquire);
       if (state == nullptr) return nullptr;
-      if (s.hash == h && s.key == key) return state;
+      if (s.hash == h && ascii_iequal(s.key, key)) return state;
     }
   }
   // Writer only. False when the table is too full to take a new key.
@@ -215,7 +217,7 @@ class SubjectIndex {
     for (;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.state.load(std::memory_order_relaxed) == nullptr) break;
-      if (s.hash == h && s.key == key) {
+      if (s.hash == h && ascii_iequal(s.key, key)) {
         s.state.store(state, std::memory_order_release);
         return true;
       }
@@ -230,10 +232,11 @@ class SubjectIndex {
   [[nodiscard]] std::size_t capacity() const { return slots_.size(); }
 
  private:
-  // FNV-1a, 64-bit, with a final mix so that the low bits used by the mask depend on every byte.
+  // FNV-1a, 64-bit, over the ASCII-lower-cased key (subjects are compared without regard to
+  // case), with a final mix so that the low bits used by the mask depend on every byte.
   static std::uint64_t hash(std::string_view key) {
     std::uint64_t h = 14695981039346656037ULL;
-    for (const char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    for (const char c : key) h = (h ^ static_cast<unsigned char>(ascii_lower(c))) * 1099511628211ULL;
     return h ^ (h >> 32U);
   }
   struct Slot {
@@ -265,7 +268,8 @@ struct Gate::Impl {
   std::vector<State*> in_grant_order;
   // The subjects in force (guarded by mu), published as an index read without a lock. Old
   // indexes are kept until the gate dies: a reader may still hold one, and grants are rare.
-  std::unordered_map<std::string_view, State*> by_subject;
+  // Keyed by the ASCII-lower-cased subject: "Alert.Triage" and "alert.triage" are one agent.
+  std::unordered_map<std::string, State*> by_subject;
   std::atomic<const SubjectIndex*> subjects{nullptr};
   std::vector<std::unique_ptr<SubjectIndex>> indexes;
   std::array<HeldShard, kHeldShards> held;
@@ -439,13 +443,17 @@ Status Gate::grant(const Covenant& covenant) {
   impl_->by_id.emplace(covenant.id, std::move(state));
   impl_->in_grant_order.push_back(raw);
 
-  impl_->by_subject.insert_or_assign(raw->covenant.subject, raw);
+  std::string folded = raw->covenant.subject;
+  std::transform(folded.begin(), folded.end(), folded.begin(), ascii_lower);
+  impl_->by_subject.insert_or_assign(std::move(folded), raw);
   SubjectIndex* index = impl_->indexes.empty() ? nullptr : impl_->indexes.back().get();
   if (index == nullptr || !index->put(raw->covenant.subject, raw)) {
     // Full: publish a table twice the size. The old one stays for readers that hold it; the
     // sizes double, so all of them together take at most twice the last.
     auto next = std::make_unique<SubjectIndex>(index == nullptr ? 16 : 2 * index->capacity());
-    for (const auto& [subject, holder] : impl_->by_subject) (void)next->put(subject, holder);
+    for (const auto& [folded_subject, holder] : impl_->by_subject) {
+      (void)next->put(holder->covenant.subject, holder);
+    }
     impl_->subjects.store(next.get(), std::memory_order_release);
     impl_->indexes.push_back(std::move(next));
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "witness/ledger/digest.hpp"
+#include "witness/ledger/options.hpp"
 
 namespace witness::covenant {
 namespace {
@@ -94,6 +96,37 @@ Result<std::uint64_t> count(const YAML::Node& node, const std::string& field) {
   return std::stoull(text);
 }
 
+// yaml-cpp keeps a mapping's duplicate keys (a lookup finds one of them: the first at the top
+// level, the last inside a mapping) and accepts any tag: refuse both, and every tag but the
+// YAML core schema's, so that what a reviewer reads is what the gate enforces.
+Status check_structure(const YAML::Node& node, const std::string& field) {
+  const std::string& tag = node.Tag();
+  if (!tag.empty() && tag != "?" && tag != "!" && !tag.starts_with("tag:yaml.org,2002:")) {
+    return at(node, field.empty() ? "manifest" : field,
+              "the tag " + tag + " is not allowed (a manifest uses plain YAML)");
+  }
+  if (node.IsSequence()) {
+    for (std::size_t k = 0; k < node.size(); ++k) {
+      WITNESS_RETURN_IF_ERROR(check_structure(node[k], field + "[" + std::to_string(k) + "]"));
+    }
+  } else if (node.IsMap()) {
+    std::map<std::string, int> seen;  // key -> its line
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) return at(kv.first, field, "a key must be a plain string");
+      const std::string& key = kv.first.Scalar();
+      const std::string path = field.empty() ? key : field + "." + key;
+      const int line = kv.first.Mark().line + 1;
+      if (const auto [it, fresh] = seen.emplace(key, line); !fresh) {
+        return at(kv.first, path,
+                  "duplicate key (first at line " + std::to_string(it->second) + ")");
+      }
+      WITNESS_RETURN_IF_ERROR(check_structure(kv.first, path));
+      WITNESS_RETURN_IF_ERROR(check_structure(kv.second, path));
+    }
+  }
+  return Status::ok();
+}
+
 Result<Manifest> parse_document(const YAML::Node& root) {
   if (!root.IsMap()) return at(root, "manifest", "expected a mapping of fields");
   static const std::set<std::string> kKnown = {
@@ -115,9 +148,11 @@ Result<Manifest> parse_document(const YAML::Node& root) {
   if (!is_name(m.id)) {
     return at(root["id"], "id", "\"" + m.id + "\" is not 1-256 of [A-Za-z0-9._:-]");
   }
-  if (m.id.starts_with("witness.")) {
-    // witness's own origins (witness.covenant, witness.gate, witness.laws) write its records.
-    return at(root["id"], "id", "\"" + m.id + "\": ids starting with witness. are reserved");
+  if (ledger::is_reserved_origin(m.id)) {
+    // witness's own origins (witness.covenant, witness.gate, witness.laws) write its records;
+    // the prefix is reserved in any letter case, as the ledger reserves it.
+    return at(root["id"], "id",
+              "\"" + m.id + "\": ids starting with witness. (in any case) are reserved");
   }
   WITNESS_ASSIGN_OR_RETURN(m.version, scalar(root["version"], "version"));
   if (!is_name(m.version)) {
@@ -216,9 +251,17 @@ Result<Manifest> parse_manifest(std::string_view yaml) {
                             " (YAML allows only tab, LF and CR)");
   }
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    if (!root || root.IsNull()) return invalid_argument("manifest: empty document");
-    return parse_document(root);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.size() > 1) {
+      return at(documents[1], "manifest",
+                "a second YAML document (a manifest file holds one agent; register each "
+                "manifest on its own)");
+    }
+    if (documents.empty() || !documents[0] || documents[0].IsNull()) {
+      return invalid_argument("manifest: empty document");
+    }
+    WITNESS_RETURN_IF_ERROR(check_structure(documents[0], ""));
+    return parse_document(documents[0]);
   } catch (const YAML::Exception& e) {
     const std::string line =
         e.mark.line >= 0 ? "line " + std::to_string(e.mark.line + 1) + ": " : "";

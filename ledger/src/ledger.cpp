@@ -17,6 +17,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "witness/base/ascii.hpp"
+
 #include "format.hpp"
 #include "hex.hpp"
 #include "info_log.hpp"
@@ -381,13 +383,7 @@ WriterClaim::~WriterClaim() {
 }
 
 bool is_reserved_origin(std::string_view origin) {
-  if (origin.size() < kReservedOriginPrefix.size()) return false;
-  for (std::size_t i = 0; i < kReservedOriginPrefix.size(); ++i) {
-    const auto c = static_cast<unsigned char>(origin[i]);
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : origin[i];
-    if (lower != kReservedOriginPrefix[i]) return false;
-  }
-  return true;
+  return ascii_istarts_with(origin, kReservedOriginPrefix);
 }
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -146,6 +146,31 @@ TEST_CASE("a usage that is not an integer from 0 to 2^53 is refused, saying why"
             .value()[cv::Dimension::kTokens] == cv::kMaxUsage);
 }
 
+TEST_CASE("names are compared without regard to letter case", "[covenant][gated]") {
+  Fixture f;
+  f.grant(covenant("triage@1", "alert.triage",
+                   {"permit ledger.append kind=agent.*", "forbid ledger.append tag=pii"}, calls(10)));
+  auto g = cv::GatedLedger::open(f.ledger);
+  REQUIRE(g);
+  // A tag PII is the tag pii: forbidden.
+  auto pii = g->append(node("alert.triage", "agent.action", {"PII"}));
+  REQUIRE(pii);
+  CHECK(pii->refused);
+  CHECK(pii->decision.reason == cv::Reason::kForbidden);
+  // The subject Alert.Triage is the agent alert.triage, and kind Agent.Action matches agent.*.
+  auto upper = g->append(node("Alert.Triage", "Agent.Action"));
+  REQUIRE(upper);
+  CHECK(upper->appended);
+  CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kCalls] == 1);
+  // A subject differing only by case re-grants the same agent (superseding it).
+  cv::Covenant again = covenant("triage@2", "ALERT.TRIAGE", {"permit ledger.append kind=x"});
+  auto loaded = cv::load_gate(f.ledger);
+  REQUIRE(loaded);
+  REQUIRE(cv::record_grant(f.ledger, loaded->gate, again, {}));
+  REQUIRE(loaded->gate.covenant_for("alert.triage"));
+  CHECK(loaded->gate.covenant_for("alert.triage")->id == "triage@2");
+}
+
 TEST_CASE("each refusal appends only a denial that names who, what and why", "[covenant][gated]") {
   Fixture f;
   f.grant(covenant("triage@1", "alert.triage",

@@ -116,6 +116,34 @@ TEST_CASE("manifest errors name the line and the field", "[covenant][manifest]")
             .has_value());
 }
 
+TEST_CASE("duplicate keys, a second document and unknown tags are refused, by line and field",
+          "[covenant][manifest]") {
+  // At the top level yaml-cpp's lookup found the first of two keys, inside a map the last one:
+  // a reviewer and the gate could read different manifests.
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: [x]\nid: b\n") ==
+        "line 4: id: duplicate key (first at line 1)");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: [x]\nbudgets:\n  calls: 5\n  calls: 500\n") ==
+        "line 6: budgets.calls: duplicate key (first at line 5)");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: [x]\nrate: {per_second: 1, burst: 2, "
+                 "burst: 9}\n") == "line 4: rate.burst: duplicate key (first at line 4)");
+  // A second document was ignored.
+  CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\n---\nid: b\nversion: '1'\n"
+                      "capabilities: [ledger.append]\n"),
+             Catch::StartsWith("line 5: manifest: a second YAML document"));
+  // Tags other than the core schema's.
+  CHECK(error_of("id: !evil a\nversion: '1'\ncapabilities: [x]\n") ==
+        "line 1: id: the tag !evil is not allowed (a manifest uses plain YAML)");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: [!custom x]\n") ==
+        "line 3: capabilities[0]: the tag !custom is not allowed (a manifest uses plain YAML)");
+  CHECK_THAT(error_of("!evil\nid: a\nversion: '1'\ncapabilities: [x]\n"),
+             Catch::Contains("manifest: the tag !evil is not allowed"));
+  // The core schema's own tags and a document marker are fine.
+  CHECK(cv::parse_manifest("---\nid: a\nversion: !!str 1\ncapabilities: [x]\n").has_value());
+  // The reserved prefix in any letter case.
+  CHECK_THAT(error_of("id: Witness.gate\nversion: '1'\ncapabilities: [ledger.append]\n"),
+             Catch::Contains("line 1: id:") && Catch::Contains("reserved"));
+}
+
 TEST_CASE("grant payloads round-trip", "[covenant][registry]") {
   rc::prop("parse(grant_payload(c)) == c", [] {
     cv::Covenant c{.id = "c@1",
