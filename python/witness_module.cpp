@@ -650,15 +650,17 @@ PYBIND11_MODULE(witness, m) {
           "Calls callback(node) for each entry in seq order; returns how many were visited.")
       .def(
           "verify",
-          [](PyLedger& l) {
+          [](PyLedger& l, const std::optional<std::string>& public_key) {
             const wl::Ledger& led = l.get();
-            const auto r = without_gil([&] { return led.verify(); });
+            const auto r =
+                without_gil([&] { return led.verify(wl::VerifyOptions{.public_key = public_key}); });
             py::dict d;
             d["ok"] = r.ok();
             d["entries"] = r.entries;
             d["index_entries"] = r.index_entries;
             d["merkle_nodes"] = r.merkle_nodes;
             d["checkpoints"] = r.checkpoints;
+            d["signatures_checked"] = r.signatures_checked;
             d["chain_head"] = r.chain_head.to_hex();
             d["merkle_root"] = r.merkle_root.to_hex();
             if (r.problem) {
@@ -667,7 +669,12 @@ PYBIND11_MODULE(witness, m) {
             }
             return d;
           },
-          "Full check; returns a report dict whose 'ok' is False with 'problem' and 'problem_seq'.")
+          py::kw_only(), py::arg("public_key") = py::none(),
+          "Full check; returns a report dict whose 'ok' is False with 'problem' and 'problem_seq'. "
+          "public_key (a verifier key, as Ledger.verifier_key or `witness checkpoint "
+          "--public-key` give it) checks every stored checkpoint's signature; without it the "
+          "ledger's own key is used when readable, and 'signatures_checked' says whether they "
+          "were.")
       .def(
           "inclusion_proof",
           [](PyLedger& l, wl::SequenceNumber seq, std::optional<std::uint64_t> size) {

@@ -12,47 +12,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "witness/base/utf8.hpp"
 #include "witness/ledger/digest.hpp"
 #include "witness/ledger/options.hpp"
 
 namespace witness::covenant {
 namespace {
-
-// The offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
-// overlong forms, no surrogates, nothing past U+10FFFF), or nullopt.
-std::optional<std::size_t> first_invalid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    if (b >= 0xC2 && b <= 0xDF) {
-      len = 2;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      len = 3;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      len = 4;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > s.size()) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return i;
-    }
-    i += len;
-  }
-  return std::nullopt;
-}
 
 Error at(const YAML::Node& node, const std::string& field, const std::string& what) {
   const auto mark = node.Mark();

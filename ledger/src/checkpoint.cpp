@@ -1,6 +1,9 @@
 #include "witness/ledger/checkpoint.hpp"
 
+#include <algorithm>
 #include <charconv>
+
+#include "witness/base/utf8.hpp"
 
 #include "base64.hpp"
 #include "hex.hpp"
@@ -11,6 +14,9 @@ namespace {
 
 constexpr std::string_view kSignaturePrefix = "\xe2\x80\x94 ";  // em dash (U+2014), space
 constexpr std::uint8_t kEd25519Type = 0x01;
+// At most this many signature lines in a note (the spec asks for at least 16; Go's note package
+// allows 100).
+constexpr std::size_t kMaxNoteSignatures = 100;
 
 std::array<std::uint8_t, 4> key_id(std::string_view name, const PublicKey& key) {
   detail::Sha256 h;
@@ -31,6 +37,12 @@ struct ParsedNote {
 };
 
 Result<ParsedNote> split_note(std::string_view note) {
+  // C2SP signed-note: valid UTF-8 with no control character but newline; key names non-empty,
+  // without spaces or '+'; a limit on signatures (at least 16 must be accepted); and, as Go's
+  // golang.org/x/mod/sumdb/note does, one signature per key (name and key id).
+  if (const auto bad = first_invalid_utf8(note)) {
+    return invalid_argument("note: invalid UTF-8 at byte " + std::to_string(*bad));
+  }
   for (const char c : note) {
     if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {
       return invalid_argument("note: control character");
@@ -42,6 +54,7 @@ Result<ParsedNote> split_note(std::string_view note) {
   ParsedNote out;
   out.text = note.substr(0, sep + 1);
   std::string_view rest = note.substr(sep + 2);
+  std::vector<std::string> keys;  // name and key id of each signature so far
   if (rest.empty() || rest.back() != '\n')
     return invalid_argument("note: signatures must end in a newline");
   while (!rest.empty()) {
@@ -54,7 +67,27 @@ Result<ParsedNote> split_note(std::string_view note) {
     const auto sp = line.find(' ');
     if (sp == std::string_view::npos || sp == 0)
       return invalid_argument("note: malformed signature line");
-    out.signatures.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+    const std::string_view name = line.substr(0, sp);
+    const std::string_view sig = line.substr(sp + 1);
+    if (name.find('+') != std::string_view::npos || sig.find(' ') != std::string_view::npos) {
+      return invalid_argument("note: malformed signature line (a key name has no '+' or space)");
+    }
+    if (out.signatures.size() == kMaxNoteSignatures) {
+      return invalid_argument("note: more than " + std::to_string(kMaxNoteSignatures) +
+                              " signatures");
+    }
+    // The key id is the signature's first 4 bytes.
+    auto blob = detail::base64_decode(sig);
+    if (!blob || blob->size() < 4) {
+      return invalid_argument("note: a signature is not base64 of a key id and signature");
+    }
+    const std::string key = std::string(name) + '\n' + std::string(blob->begin(), blob->begin() + 4);
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      return invalid_argument("note: two signatures by the key " + std::string(name) +
+                              " (one per key)");
+    }
+    keys.push_back(key);
+    out.signatures.emplace_back(name, sig);
   }
   return out;
 }
@@ -115,23 +148,32 @@ Result<Checkpoint> parse_checkpoint(std::string_view note) {
   return c;  // extension lines, if any, are signed but carry nothing witness reads
 }
 
-Result<Checkpoint> verify_checkpoint(std::string_view note, std::string_view verifier) {
-  // Verifier key: name+hex8+base64(0x01 || key).
+Result<VerifierKey> parse_verifier_key(std::string_view verifier) {
+  // name+hex8+base64(0x01 || key).
   const auto p1 = verifier.find('+');
   const auto p2 = p1 == std::string_view::npos ? p1 : verifier.find('+', p1 + 1);
   if (p1 == std::string_view::npos || p2 == std::string_view::npos || p1 == 0) {
     return invalid_argument("public key: expected <name>+<key id>+<base64 key>");
   }
-  const std::string_view name = verifier.substr(0, p1);
+  VerifierKey out;
+  out.name = std::string(verifier.substr(0, p1));
   const std::string_view id_hex = verifier.substr(p1 + 1, p2 - p1 - 1);
   auto key_blob = detail::base64_decode(verifier.substr(p2 + 1));
   if (!key_blob || key_blob->size() != 33 || (*key_blob)[0] != kEd25519Type) {
     return invalid_argument("public key: not an Ed25519 verifier key");
   }
-  PublicKey key{};
-  std::copy(key_blob->begin() + 1, key_blob->end(), key.begin());
-  const auto id = key_id(name, key);
-  if (id_hex != hex8(id)) return invalid_argument("public key: key id does not match the key");
+  std::copy(key_blob->begin() + 1, key_blob->end(), out.key.begin());
+  out.id = key_id(out.name, out.key);
+  if (id_hex != hex8(out.id)) return invalid_argument("public key: key id does not match the key");
+  return out;
+}
+
+Result<Checkpoint> verify_checkpoint(std::string_view note, std::string_view verifier) {
+  WITNESS_ASSIGN_OR_RETURN(VerifierKey vk, parse_verifier_key(verifier));
+  const std::string_view name = vk.name;
+  const PublicKey& key = vk.key;
+  const auto& id = vk.id;
+  const std::string id_hex = hex8(id);
 
   WITNESS_ASSIGN_OR_RETURN(Checkpoint c, parse_checkpoint(note));
   WITNESS_ASSIGN_OR_RETURN(ParsedNote parsed, split_note(note));

@@ -8,6 +8,9 @@
 #include <string>
 #include <system_error>
 
+#include "witness/base/ascii.hpp"
+#include "witness/base/utf8.hpp"
+
 namespace witness::ledger::json {
 namespace {
 
@@ -66,17 +69,8 @@ class Parser {
         return fail("invalid literal");
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
-        return fail(std::string("unexpected character '") + printable(c) + "'");
+        return fail("unexpected character '" + printable(std::string_view(&c, 1)) + "'");
     }
-  }
-
-  static std::string printable(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) return std::string(1, c);
-    std::array<char, 8> buf{};
-    std::snprintf(buf.data(), buf.size(), "\\x%02x",
-                  u);  // NOLINT(cppcoreguidelines-pro-type-vararg)
-    return buf.data();
   }
 
   Result<Value> parse_object(int depth) {
@@ -227,34 +221,24 @@ class Parser {
     }
   }
 
-  // Validates one UTF-8 sequence starting at pos_ (RFC 3629: no overlongs, no surrogates).
+  // Validates one UTF-8 sequence starting at pos_ (witness/base/utf8.hpp) and copies it.
   Status copy_utf8_sequence(std::string& out) {
-    const auto b0 = static_cast<unsigned char>(text_[pos_]);
-    std::size_t len = 0;
-    unsigned cp = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-      cp = b0 & 0x1FU;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3;
-      cp = b0 & 0x0FU;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4;
-      cp = b0 & 0x07U;
-    } else {
-      return fail("invalid UTF-8");
+    const Utf8Sequence seq = utf8_sequence(text_.substr(pos_));
+    switch (seq.problem) {
+      case Utf8Problem::kNone:
+        break;
+      case Utf8Problem::kInvalidByte:
+        return fail("invalid UTF-8");
+      case Utf8Problem::kTruncated:
+        return fail("truncated UTF-8 sequence");
+      case Utf8Problem::kOverlong:
+      case Utf8Problem::kOutOfRange:
+        return fail("overlong or out-of-range UTF-8");
+      case Utf8Problem::kSurrogate:
+        return fail("UTF-8 encoded surrogate");
     }
-    if (pos_ + len > text_.size()) return fail("truncated UTF-8 sequence");
-    for (std::size_t i = 1; i < len; ++i) {
-      const auto b = static_cast<unsigned char>(text_[pos_ + i]);
-      if ((b & 0xC0U) != 0x80U) return fail("invalid UTF-8");
-      cp = (cp << 6U) | (b & 0x3FU);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-      return fail("overlong or out-of-range UTF-8");
-    if (cp >= 0xD800 && cp <= 0xDFFF) return fail("UTF-8 encoded surrogate");
-    out.append(text_.substr(pos_, len));
-    pos_ += len;
+    out.append(text_.substr(pos_, seq.length));
+    pos_ += seq.length;
     return Status::ok();
   }
 
@@ -324,7 +308,7 @@ class Parser {
           break;
         }
         default:
-          return fail(std::string("invalid escape '\\") + printable(e) + "'");
+          return fail(std::string("invalid escape '\\") + printable(std::string_view(&e, 1)) + "'");
       }
     }
   }

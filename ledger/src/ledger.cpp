@@ -504,8 +504,15 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
         options.signing_key.value_or(dir / std::string(format::kSigningKeyFile));
     if (std::filesystem::exists(key_file, ec)) {
       auto key = SigningKey::load(key_file);
-      if (!key) return key.error().with_context("open " + dir.string());
-      impl->signing_key.emplace(std::move(*key));
+      if (key) {
+        impl->signing_key.emplace(std::move(*key));
+      } else if (options.read_only && !options.signing_key) {
+        // Reading needs no private key: a user who may read the ledger but not its key (mode
+        // 0600) reads and verifies it; checkpoint signatures then go unchecked, and say so.
+        impl->signing_key_error = key.error();
+      } else {
+        return key.error().with_context("open " + dir.string());
+      }
     } else if (created && options.create_signing_key) {
       WITNESS_ASSIGN_OR_RETURN(auto key, SigningKey::generate());
       WITNESS_RETURN_IF_ERROR(key.save(key_file));
@@ -734,8 +741,12 @@ Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uin
 
 Result<std::string> Ledger::checkpoint() {
   if (!impl_) return closed_error();
-  if (!impl_->signing_key)
+  if (!impl_->signing_key) {
+    if (impl_->signing_key_error) {
+      return impl_->signing_key_error->with_context("the signing key could not be read");
+    }
     return failed_precondition("this ledger has no signing key: no checkpoints");
+  }
   WITNESS_ASSIGN_OR_RETURN(TreeHead head, tree_head());
   const Checkpoint cp{impl_->origin, head.size, head.root};
   std::string note = sign_checkpoint(cp, *impl_->signing_key, impl_->origin);

@@ -76,6 +76,7 @@ struct Ledger::Impl {
   std::string ledger_id;
   std::string origin;                     // checkpoint origin and key name: witness.ledger/<id>
   std::optional<SigningKey> signing_key;  // signs checkpoints, when present
+  std::optional<Error> signing_key_error;  // a read-only open could not read the key: why
 
   mutable std::mutex mu;        // guards writers, next_seq, chain_head, frontier
   std::deque<Writer*> writers;  // front is the current leader

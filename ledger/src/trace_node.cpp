@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "witness/base/ascii.hpp"
+#include "witness/base/utf8.hpp"
 #include "json.hpp"
 #include "node_data.hpp"
 #include "sha256.hpp"
@@ -30,10 +32,8 @@ Status validate_name(std::string_view field, std::string_view value) {
   }
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (!is_name_char(value[i])) {
-      const auto u = static_cast<unsigned char>(value[i]);
-      std::string shown =
-          (u >= 0x20 && u < 0x7f) ? std::string(1, value[i]) : "\\x" + std::to_string(u);
-      return invalid_argument(std::string(field) + ": invalid character '" + shown + "' at byte " +
+      return invalid_argument(std::string(field) + ": invalid character '" +
+                              printable(value.substr(i, 1)) + "' at byte " +
                               std::to_string(i) + " (allowed: letters, digits and . _ : -)");
     }
   }
@@ -51,10 +51,7 @@ Status validate_label(const std::string& field, std::string_view value) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return invalid_argument(field + ": control character");
   }
-  // Reuse the JSON parser's UTF-8 validation: a label is valid iff it parses as a JSON string.
-  std::string quoted;
-  json::write_string(value, quoted);
-  if (!json::parse(quoted)) return invalid_argument(field + ": invalid UTF-8");
+  if (first_invalid_utf8(value)) return invalid_argument(field + ": invalid UTF-8");
   return Status::ok();
 }
 

@@ -10,6 +10,8 @@
 
 #include <rocksdb/iterator.h>
 
+#include "witness/base/ascii.hpp"
+
 #include "format.hpp"
 #include "hex.hpp"
 #include "key_codec.hpp"
@@ -92,9 +94,9 @@ std::optional<SequenceNumber> seq_of_key(char prefix, std::string_view key) {
 
 }  // namespace
 
-Result<VerifyReport> Ledger::verify(
-    const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   if (!impl_) return closed_error();
+  const auto& progress = options.progress;
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   VerifyReport report;
@@ -115,10 +117,16 @@ Result<VerifyReport> Ledger::verify(
     WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
   }
 
-  // Stored checkpoints: each must sign, with this ledger's key, the root at its size.
+  // Stored checkpoints: each must sign, with the given key or this ledger's, the root at its
+  // size.
   std::map<std::uint64_t, Checkpoint> checkpoints;
   {
-    const auto verifier = verifier_key();
+    const auto verifier = options.public_key ? options.public_key : verifier_key();
+    if (options.public_key) {
+      // A malformed key is the caller's error, not a problem of the ledger's.
+      if (auto k = parse_verifier_key(*options.public_key); !k) return k.error();
+    }
+    report.signatures_checked = verifier.has_value();
     const std::string prefix(1, format::kCheckpoint);
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -249,7 +257,12 @@ Result<VerifyReport> Ledger::verify(
       const auto key = it->key().ToStringView();
       if (key.empty()) return fail(std::nullopt, "empty key");
       const char prefix = key[0];
-      if (prefix == format::kMeta) continue;
+      if (prefix == format::kMeta) {
+        if (key != format::kMetaFormatVersion && key != format::kMetaLedgerId) {
+          return fail(std::nullopt, "unknown meta key \"" + printable(key) + "\"");
+        }
+        continue;
+      }
       if (index_name(prefix) == "unknown") {
         return fail(std::nullopt, "unknown key with prefix byte 0x" +
                                       detail::hex_encode(std::string_view(&prefix, 1)));

@@ -59,10 +59,13 @@ TEST_CASE("checkpoints are C2SP signed notes that verify only as signed", "[ledg
   // Malformed inputs get clear errors.
   CHECK(verify_checkpoint(note, "nonsense").error().code == witness::ErrorCode::kInvalidArgument);
   CHECK(parse_checkpoint("a\n1\n").error().message.find("no blank line") != std::string::npos);
-  CHECK(parse_checkpoint("o\nx\nAA==\n\n\xe2\x80\x94 k c2ln\n").error().message.find("tree size") !=
+  CHECK(parse_checkpoint("o\nx\nAA==\n\n\xe2\x80\x94 k c2lnbmF0dXJl\n").error().message.find("tree size") !=
         std::string::npos);
-  CHECK(parse_checkpoint("o\n1\nAA==\n\n\xe2\x80\x94 k c2ln\n").error().message.find("root hash") !=
+  CHECK(parse_checkpoint("o\n1\nAA==\n\n\xe2\x80\x94 k c2lnbmF0dXJl\n").error().message.find("root hash") !=
         std::string::npos);
+  // A signature too short to hold a key id.
+  CHECK(parse_checkpoint("o\n1\nAA==\n\n\xe2\x80\x94 k c2ln\n").error().message ==
+        "note: a signature is not base64 of a key id and signature");
   CHECK(parse_checkpoint("o\n1\nAA==\n\n- k c2ln\n").error().message.find("signature line") !=
         std::string::npos);
 }
@@ -162,4 +165,109 @@ TEST_CASE("a ledger stores a signed checkpoint every K entries and verifies them
     CHECK_FALSE(bare->verifier_key());
     CHECK(bare->checkpoint().error().code == witness::ErrorCode::kFailedPrecondition);
   }
+}
+
+TEST_CASE("verify checks checkpoint signatures with a given public key, and says when it could not",
+          "[ledger][checkpoint]") {
+  TempDir dir;
+  const auto path = dir / "l";
+  std::string vkey;
+  {
+    auto l = Ledger::open(path, OpenOptions{.create_if_missing = true, .checkpoint_interval = 10});
+    REQUIRE(l);
+    for (int i = 0; i < 20; ++i) REQUIRE(l->append(node(i)));
+    vkey = *l->verifier_key();
+  }
+  // Alter one byte of a stored signature, then take the private key away.
+  {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const auto key = witness::ledger::detail::seq_key(format::kCheckpoint, 10);
+    std::string v;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), key, &v).ok());
+    const auto sig = v.rfind(' ') + 10;  // inside the base64 signature, past the key id
+    v[sig] = v[sig] == 'A' ? 'B' : 'A';
+    REQUIRE(db->Put(rocksdb::WriteOptions(), key, v).ok());
+  }
+  std::filesystem::rename(path / "witness-signing.key", dir / "elsewhere.key");
+  auto l = Ledger::open(path, OpenOptions{.read_only = true});
+  REQUIRE(l);
+  // No key: the altered signature goes unseen, and the report says signatures were not checked.
+  auto blind = l->verify();
+  REQUIRE(blind);
+  CHECK(blind->ok());
+  CHECK(blind->checkpoints == 2);
+  CHECK_FALSE(blind->signatures_checked);
+  // The public key alone catches it.
+  auto keyed = l->verify(VerifyOptions{.public_key = vkey});
+  REQUIRE(keyed);
+  CHECK(keyed->signatures_checked);
+  REQUIRE_FALSE(keyed->ok());
+  CHECK(keyed->problem->what.find("checkpoint at size 10") != std::string::npos);
+  // Another ledger's key verifies nothing here.
+  auto other = Ledger::open(dir / "other", OpenOptions{.create_if_missing = true});
+  REQUIRE(other);
+  auto wrong = l->verify(VerifyOptions{.public_key = *other->verifier_key()});
+  REQUIRE(wrong);
+  CHECK_FALSE(wrong->ok());
+  CHECK(wrong->problem->what.find("no signature by") != std::string::npos);
+  // A malformed key is the caller's error.
+  CHECK(l->verify(VerifyOptions{.public_key = "not a key"}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("a read-only open needs no readable private key", "[ledger][checkpoint]") {
+  TempDir dir;
+  const auto path = dir / "l";
+  {
+    auto l = Ledger::open(path, OpenOptions{.create_if_missing = true, .checkpoint_interval = 5});
+    REQUIRE(l);
+    for (int i = 0; i < 6; ++i) REQUIRE(l->append(node(i)));
+  }
+  // A key file that cannot be read as a key (as one without read permission cannot).
+  { std::ofstream(path / "witness-signing.key", std::ios::trunc) << "unreadable"; }
+  auto ro = Ledger::open(path, OpenOptions{.read_only = true});
+  REQUIRE(ro);
+  CHECK(ro->size() == 6);
+  auto report = ro->verify();
+  REQUIRE(report);
+  CHECK(report->ok());
+  CHECK_FALSE(report->signatures_checked);
+  CHECK_THAT(ro->checkpoint().error().message,
+             Catch::StartsWith("the signing key could not be read"));
+  // A writer needs it: it signs checkpoints.
+  CHECK_FALSE(Ledger::open(path, OpenOptions{}));
+}
+
+TEST_CASE("signed notes are as strict as C2SP signed-note", "[ledger][checkpoint]") {
+  auto key = SigningKey::generate();
+  REQUIRE(key);
+  const Checkpoint cp{"example.com/log", 3, Digest::sha256(std::string_view("root"))};
+  const std::string note = sign_checkpoint(cp, *key, "example.com/log");
+  const std::string vkey = verifier_key("example.com/log", key->public_key());
+  REQUIRE(verify_checkpoint(note, vkey));
+  const std::string sig_line = note.substr(note.rfind("\n\n") + 2);
+  // The same signature line twice: one signature per key.
+  CHECK(verify_checkpoint(note + sig_line, vkey).error().message ==
+        "note: two signatures by the key example.com/log (one per key)");
+  // 2001 signatures by unknown keys: past the limit of 100.
+  std::string many = note;
+  for (int i = 0; i < 2001; ++i) {
+    many += "\xe2\x80\x94 other" + std::to_string(i) + ".example " + sig_line.substr(sig_line.rfind(' ') + 1);
+  }
+  CHECK(verify_checkpoint(many, vkey).error().message == "note: more than 100 signatures");
+  // Up to 16 signatures must be accepted; here 16 unknown keys beside the known one.
+  std::string sixteen = note;
+  for (int i = 0; i < 15; ++i) {
+    sixteen += "\xe2\x80\x94 other" + std::to_string(i) + ".example " + sig_line.substr(sig_line.rfind(' ') + 1);
+  }
+  CHECK(verify_checkpoint(sixteen, vkey));
+  // Not UTF-8, and a key name with '+'.
+  CHECK_THAT(verify_checkpoint("example.com/log\n3\n\xff\n\n" + sig_line, vkey).error().message,
+             Catch::StartsWith("note: invalid UTF-8"));
+  CHECK_THAT(verify_checkpoint(note + "\xe2\x80\x94 a+b " + sig_line.substr(sig_line.rfind(' ') + 1), vkey)
+                 .error()
+                 .message,
+             Catch::StartsWith("note: malformed signature line"));
 }

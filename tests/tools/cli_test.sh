@@ -248,6 +248,22 @@ case_checkpoint() {
   run 2 "$W" checkpoint verify "$TMP/garbage.txt" --public-key "$TMP/pub.txt"; contains "$ERR" "note"
   run 0 "$W" checkpoint list; contains "$OUT" "witness.ledger/"
   run 0 "$W" verify; contains "$OUT" "1 signed checkpoints"
+  # Signatures are checked with a given public key; with no key at all, verify says it did not.
+  run 0 "$W" verify --public-key "$TMP/pub.txt"; contains "$OUT" "1 signed checkpoints"
+  run 0 "$W" verify --public-key "$(cat "$TMP/pub.txt")" --json; contains "$OUT" '"signatures_checked":true'
+  run 2 "$W" verify --public-key "nonsense"; contains "$ERR" "--public-key"
+  # Reading needs no private key: a user who may read the ledger but not its 0600 key.
+  if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    chmod a+rx "$TMP"; chmod -R a+rX "$WITNESS_LEDGER"; chmod 600 "$WITNESS_LEDGER/witness-signing.key"
+    local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    run 0 "${as_nobody[@]}" "$W" stats
+    run 0 "${as_nobody[@]}" "$W" query --json; lines "$OUT" 3
+    run 0 "${as_nobody[@]}" "$W" verify; contains "$OUT" "signatures NOT checked"
+    run 0 "${as_nobody[@]}" "$W" verify --public-key "$(cat "$TMP/pub.txt")"
+    contains "$OUT" "1 signed checkpoints"
+  fi
+  mv "$WITNESS_LEDGER/witness-signing.key" "$TMP/moved.key"
+  run 0 "$W" verify --json; contains "$OUT" '"signatures_checked":false'
 }
 
 case_laws() {

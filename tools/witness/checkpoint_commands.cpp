@@ -11,17 +11,6 @@
 namespace witness::tools {
 namespace {
 
-Result<std::string> read_text(const std::string& path) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found("cannot open " + path);
-  text << in.rdbuf();
-  return text.str();
-}
 
 int run_create(const CommonOptions& opts, bool public_key_only) {
   auto l = open_ledger(opts, public_key_only);
@@ -51,15 +40,9 @@ int run_list(const CommonOptions& opts) {
 int run_verify(const std::string& file, const std::string& key_arg, bool json) {
   auto note = read_text(file);
   if (!note) return report(note.error());
-  // The key is given inline ("name+id+base64") or as a file holding that line.
-  std::string key = key_arg;
-  if (key.find('+') == std::string::npos && std::filesystem::exists(key)) {
-    auto text = read_text(key);
-    if (!text) return report(text.error());
-    key = *text;
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-  }
-  auto cp = ledger::verify_checkpoint(*note, key);
+  auto key = read_verifier_key(key_arg);
+  if (!key) return report(key.error());
+  auto cp = ledger::verify_checkpoint(*note, *key);
   if (!cp && cp.error().code != ErrorCode::kCorruption) return report(cp.error());
   if (json) {
     std::cout << R"({"verified":)" << (cp ? "true" : "false");

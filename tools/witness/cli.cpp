@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -69,6 +72,25 @@ Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::str
                             text + "\"");
   }
   return *t;
+}
+
+Result<std::string> read_text(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return not_found("cannot open " + path);
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<std::string> read_verifier_key(const std::string& arg) {
+  if (arg.find('+') != std::string::npos || !std::filesystem::exists(arg)) return arg;
+  WITNESS_ASSIGN_OR_RETURN(std::string key, read_text(arg));
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  return key;
 }
 
 Result<ledger::Durability> parse_durability(const std::string& text) {

@@ -56,6 +56,11 @@ int report(const Error& error);
 // Parses a time given as integer nanoseconds since the epoch or as RFC 3339.
 [[nodiscard]] Result<ledger::Timestamp> parse_time_arg(const std::string& text,
                                                        const std::string& option);
+// The whole of a file, or of stdin for "-". Errors: kNotFound "cannot open PATH".
+[[nodiscard]] Result<std::string> read_text(const std::string& path);
+// A checkpoint verifier key given inline ("name+id+base64") or as a file holding that line.
+[[nodiscard]] Result<std::string> read_verifier_key(const std::string& arg);
+
 // Parses "buffered" or "sync".
 [[nodiscard]] Result<ledger::Durability> parse_durability(const std::string& text);
 

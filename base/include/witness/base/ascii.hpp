@@ -1,9 +1,10 @@
-// ASCII case folding: how witness compares names where letter case must not matter (covenant
-// rules and subjects, the reserved "witness." prefix). Bytes outside A-Z are compared as they
-// are: no locale, no Unicode case folding. Header-only, allocation-free.
+// ASCII helpers: case folding, how witness compares names where letter case must not matter
+// (covenant rules and subjects, the reserved "witness." prefix; bytes outside A-Z are compared
+// as they are: no locale, no Unicode case folding), and bytes shown in messages. Header-only.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace witness {
@@ -25,6 +26,25 @@ namespace witness {
 // `text` starts with `prefix`, without regard to ASCII letter case.
 [[nodiscard]] constexpr bool ascii_istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && ascii_iequal(text.substr(0, prefix.size()), prefix);
+}
+
+// `text` for an error message: printable ASCII as it is, every other byte as \xHH (two hex
+// digits), so that "\xc3" names the byte 0xC3.
+[[nodiscard]] inline std::string printable(std::string_view text) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[u >> 4U]);
+      out.push_back(kHex[u & 0x0FU]);
+    }
+  }
+  return out;
 }
 
 }  // namespace witness

@@ -4,6 +4,7 @@
 //   <origin>\n<tree size>\n<base64 root hash>\n\n— <key name> <base64(key id || signature)>\n
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,6 +33,16 @@ struct Checkpoint {
 
 // A verifier key in the signed-note convention: "<name>+<key id hex>+<base64(0x01 || key)>".
 [[nodiscard]] std::string verifier_key(std::string_view key_name, const PublicKey& key);
+
+// A verifier key taken apart: the key name, its 4-byte key id, and the Ed25519 public key.
+struct VerifierKey {
+  std::string name;
+  std::array<std::uint8_t, 4> id{};
+  PublicKey key{};
+};
+// Parses and checks a verifier key (the id must be the one the name and key give).
+// Errors: kInvalidArgument naming what is wrong.
+[[nodiscard]] Result<VerifierKey> parse_verifier_key(std::string_view verifier);
 
 // Checks a signed note against `verifier` (as printed by verifier_key) and returns the
 // checkpoint it states. Errors: kInvalidArgument (malformed note or key), kCorruption (no

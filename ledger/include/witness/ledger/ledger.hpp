@@ -76,11 +76,25 @@ struct VerifyReport {
   std::uint64_t entries = 0;        // entries re-hashed and checked
   std::uint64_t index_entries = 0;  // index keys checked (both directions)
   std::uint64_t merkle_nodes = 0;   // stored Merkle subtrees recomputed
-  std::uint64_t checkpoints = 0;    // stored checkpoints whose signature and root hold
+  std::uint64_t checkpoints = 0;    // stored checkpoints whose root holds (and signature, below)
+  // Whether the checkpoints' signatures were checked: with VerifyOptions::public_key, or else
+  // the ledger's own key when it is readable. False: no key was at hand, and a checkpoint with
+  // altered signature bytes would have passed; say so to the user.
+  bool signatures_checked = false;
   Digest chain_head;                // recomputed chain head
   Digest merkle_root;               // recomputed Merkle root
   std::optional<VerifyProblem> problem;
   [[nodiscard]] bool ok() const { return !problem.has_value(); }
+};
+
+// What verify() checks beyond the ledger's own consistency, and how it reports progress.
+struct VerifyOptions {
+  // A verifier key ("<name>+<key id>+<base64>", as `witness checkpoint --public-key` prints):
+  // every stored checkpoint must carry a valid signature by it. Absent: the ledger's own key is
+  // used when it can be read (the private key file; a reader without permission to it has none).
+  std::optional<std::string> public_key;
+  // Called with (entries done, total).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
 
 // Appends TraceNodes and reads them back; an entry never changes once appended. There is no
@@ -196,9 +210,13 @@ class Ledger {
   // hashes recompute, every index entry matches its node and every node has its index
   // entries, stored Merkle subtrees recompute, and no unknown keys exist. Stops at the first
   // problem, which the report names. `progress`, when set, gets (entries done, total).
-  // Errors (not problems): kIOError when reading fails.
+  // Checkpoint signatures: see VerifyOptions. Errors (not problems): kInvalidArgument (a
+  // malformed public key), kIOError when reading fails.
+  [[nodiscard]] Result<VerifyReport> verify(const VerifyOptions& options) const;
   [[nodiscard]] Result<VerifyReport> verify(
-      const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) const;
+      const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) const {
+    return verify(VerifyOptions{.progress = progress});
+  }
 
   // Copies the entries `options` selects and `filter` accepts into `target`, in seq order, as
   // one atomic batch (ids are kept; seqs are the target's). Returns the number copied.
