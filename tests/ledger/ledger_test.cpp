@@ -329,6 +329,22 @@ TEST_CASE("every range is checked the same way: an empty range is an error", "[l
   CHECK(l.replay({.from_seq = 1, .to_seq = 1}, visit)->visited == 1);
 }
 
+TEST_CASE("verify reports a meta key it does not know", "[ledger]") {
+  TempDir dir;
+  {
+    auto l = open_new(dir);
+    REQUIRE(l.append(make_node("a", "k", 1)));
+    REQUIRE(l.verify()->ok());
+  }
+  poke(dir / "ledger", "#format_versionX", "1");
+  auto l = Ledger::open(dir / "ledger", OpenOptions{.read_only = true});
+  REQUIRE(l);
+  auto report = l->verify();
+  REQUIRE(report);
+  REQUIRE_FALSE(report->ok());
+  CHECK(report->problem->what == "unknown meta key \"#format_versionX\"");
+}
+
 TEST_CASE("a read-only ledger refuses appends", "[ledger]") {
   TempDir dir;
   {

@@ -82,6 +82,10 @@ TEST_CASE("invalid drafts are rejected with an error naming the field", "[ledger
   d = sample_draft();
   d.origin = "bad origin";
   CHECK(create_error(d).starts_with("origin: invalid character ' ' at byte 3"));
+  // A byte outside printable ASCII is shown in hex (it read '\x195' for 0xC3).
+  d = sample_draft();
+  d.origin = "caf\xc3\xa9";
+  CHECK(create_error(d).starts_with("origin: invalid character '\\xc3' at byte 3"));
   d = sample_draft();
   d.kind = std::string(257, 'k');
   CHECK(create_error(d).starts_with("kind: longer than 256 bytes"));
