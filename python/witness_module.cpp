@@ -242,7 +242,7 @@ class PyLedger {
 [[noreturn]] void raise_refused(const cv::GatedAppend& g) {
   PyErr_SetString(
       g_gate_refused_error,
-      (g.explanation + " (covenant.denial at seq " + std::to_string(g.result.seq) + ")").c_str());
+      (g.explanation + g.recorded_where()).c_str());
   throw py::error_already_set();
 }
 

@@ -53,6 +53,9 @@ struct State {
   Cost leased;  // guarded by mu; kept only with GateOptions::lease
   std::atomic<double> tokens{0};
   std::atomic<std::int64_t> refilled{0};  // ns since the epoch
+  // With GateOptions::lease: this session has recorded (by a lease) that it uses the bucket.
+  std::atomic<bool> rate_recorded{false};
+  bool rate_unsettled = false;  // replay: the last lease of a rated covenant was not settled
 };
 
 void add(std::atomic<std::uint64_t>& counter, std::uint64_t amount) {
@@ -158,9 +161,11 @@ std::vector<Lease> leases_needed(const Chain& chain, const Cost& cost, std::uint
   std::vector<Lease> out;
   for (std::size_t k = 0; k < chain.size; ++k) {
     const State& s = *chain.states[k];
-    if (!s.limited) continue;
+    const bool rate_unrecorded =
+        s.covenant.rights.rate && !s.rate_recorded.load(std::memory_order_relaxed);
+    if (!s.limited && !rate_unrecorded) continue;
     Lease lease;
-    bool any = false;
+    bool any = rate_unrecorded;  // a lease of nothing: this session uses the bucket
     for (Dimension dim : kAllDimensions) {
       const auto& limit = s.covenant.rights.budget[dim];
       const auto d = static_cast<std::size_t>(dim);
@@ -344,6 +349,7 @@ Decision Gate::Impl::decide(std::string_view subject, std::string_view action,
         }
         WITNESS_CHECK(s != nullptr);  // leases_needed leases only covenants of the chain
         for (Dimension dim : kAllDimensions) s->leased[dim] += lease.amount[dim];
+        if (s->covenant.rights.rate) s->rate_recorded.store(true, std::memory_order_relaxed);
       }
     }
   }
@@ -521,7 +527,49 @@ Status Gate::replay_lease(std::string_view id, const Cost& amount) {
     add(s->used[static_cast<std::size_t>(dim)], amount[dim]);
     s->leased[dim] += amount[dim];
   }
+  if (s->covenant.rights.rate) s->rate_unsettled = true;
   return Status::ok();
+}
+
+Status Gate::replay_bucket(const BucketState& bucket) {
+  std::lock_guard lock(impl_->mu);
+  State* s = impl_->find(bucket.covenant);
+  if (s == nullptr) return not_found("bucket: no covenant " + bucket.covenant);
+  if (!s->covenant.rights.rate) return Status::ok();  // a rate since dropped: nothing to resume
+  std::lock_guard state_lock(s->mu);
+  const auto burst = static_cast<double>(s->covenant.rights.rate->burst);
+  s->tokens.store(std::clamp(bucket.tokens, 0.0, burst), std::memory_order_relaxed);
+  s->refilled.store(bucket.at.time_since_epoch().count(), std::memory_order_relaxed);
+  s->rate_unsettled = false;
+  return Status::ok();
+}
+
+void Gate::finish_replay() {
+  std::lock_guard lock(impl_->mu);
+  const std::int64_t now = impl_->now().time_since_epoch().count();
+  for (State* s : impl_->in_grant_order) {
+    std::lock_guard state_lock(s->mu);
+    if (!s->rate_unsettled) continue;
+    s->tokens.store(0.0, std::memory_order_relaxed);
+    s->refilled.store(now, std::memory_order_relaxed);
+    s->rate_unsettled = false;
+    // This session settles the crashed one's bucket at its close (until then, the unsettled
+    // lease stands, and another crash empties the bucket again).
+    s->rate_recorded.store(true, std::memory_order_relaxed);
+  }
+}
+
+std::vector<BucketState> Gate::settle_buckets() {
+  std::vector<BucketState> out;
+  if (!impl_->options.lease) return out;
+  std::lock_guard lock(impl_->mu);
+  const Timestamp now = impl_->now();
+  for (State* s : impl_->in_grant_order) {
+    if (!s->rate_recorded.exchange(false, std::memory_order_relaxed)) continue;
+    std::lock_guard state_lock(s->mu);
+    out.push_back({s->covenant.id, tokens_at(*s, now), now});
+  }
+  return out;
 }
 
 Status Gate::replay_settle(std::string_view id, const Cost& amount) {

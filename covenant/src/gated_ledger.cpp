@@ -2,12 +2,18 @@
 // release; a refusal becomes a covenant.denial node.
 #include "witness/covenant/gated_ledger.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "witness/base/ascii.hpp"
 #include "witness/covenant/registry.hpp"
 #include "witness/ledger/signing.hpp"
 #include "system_write.hpp"
@@ -91,6 +97,38 @@ struct GatedLedger::Impl {
   LoadedGate loaded;
   std::atomic<bool> closed{false};
 
+  // Denial records per subject (ASCII-lower-cased) in the current window.
+  struct DenialWindow {
+    std::int64_t start = 0;        // ns on `clock`
+    std::uint64_t recorded = 0;    // records written in this window
+    std::uint64_t suppressed = 0;  // refusals not recorded since the subject's last record
+  };
+  std::function<ledger::Timestamp()> clock;
+  std::uint64_t max_denials = 0;
+  std::chrono::nanoseconds denial_window{0};
+  std::mutex denial_mu;
+  std::unordered_map<std::string, DenialWindow> denials;  // guarded by denial_mu
+
+  // Whether a refusal of `subject` gets its own denial record now; if so, how many earlier
+  // ones did not (for that record to carry), else nullopt (and it is counted).
+  std::optional<std::uint64_t> admit_denial(std::string_view subject) {
+    const std::int64_t now = clock().time_since_epoch().count();
+    std::string key(subject);
+    std::transform(key.begin(), key.end(), key.begin(), ascii_lower);
+    std::lock_guard lock(denial_mu);
+    DenialWindow& w = denials[key];
+    if (w.recorded == 0 || now < w.start || now - w.start >= denial_window.count()) {
+      w.start = now;
+      w.recorded = 0;
+    }
+    if (w.recorded >= max_denials) {
+      ++w.suppressed;
+      return std::nullopt;
+    }
+    ++w.recorded;
+    return std::exchange(w.suppressed, 0);
+  }
+
   Result<Admission> admit(const ledger::TraceNode& node);
   // The gate's explanation of a refusal, and what the node itself got wrong, if anything.
   [[nodiscard]] std::string explain(const Admission& a) const {
@@ -99,7 +137,8 @@ struct GatedLedger::Impl {
     return out;
   }
   Result<ledger::TraceNode> denial(const ledger::TraceNode& node, const Decision& d,
-                                   const std::string& explanation) const;
+                                   const std::string& explanation,
+                                   std::uint64_t suppressed) const;
   void finish(const Admission& a, bool spent) {
     // Neither can fail: the reservation is open and the cost is what was reserved.
     (void)(spent ? loaded.gate.commit(a.decision.reservation, a.cost)
@@ -134,7 +173,8 @@ Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
 
 Result<ledger::TraceNode> GatedLedger::Impl::denial(const ledger::TraceNode& node,
                                                     const Decision& d,
-                                                    const std::string& explanation) const {
+                                                    const std::string& explanation,
+                                                    std::uint64_t suppressed) const {
   json target{{"id", node.id().to_hex()},
               {"kind", node.kind()},
               {"walk", node.walk() ? json(*node.walk()) : json(nullptr)},
@@ -155,7 +195,8 @@ Result<ledger::TraceNode> GatedLedger::Impl::denial(const ledger::TraceNode& nod
       {"retry_after_ms",
        d.retry_after ? json(std::chrono::duration<double, std::milli>(*d.retry_after).count())
                      : json(nullptr)},
-      {"explanation", explanation}};
+      {"explanation", explanation},
+      {"suppressed", suppressed}};
   return ledger::TraceNode::create(ledger::NodeDraft{
       .origin = std::string(kGateOrigin),
       .kind = std::string(kDenialKind),
@@ -187,10 +228,17 @@ Result<GatedLedger> GatedLedger::open(ledger::Ledger& ledger, GatedOptions optio
     }
     return Status::ok();
   };
+  auto clock = gate_options.clock;
   WITNESS_ASSIGN_OR_RETURN(auto loaded, load_gate(ledger, std::move(gate_options)));
   auto impl = std::make_unique<Impl>();
   impl->ledger = &ledger;
   impl->loaded = std::move(loaded);
+  impl->clock = clock ? std::move(clock) : [] {
+    return ledger::Timestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::system_clock::now().time_since_epoch()));
+  };
+  impl->max_denials = options.max_denials;
+  impl->denial_window = options.denial_window;
   return GatedLedger(std::move(impl));
 }
 
@@ -207,8 +255,12 @@ Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
   if (!a.decision.allowed()) {
     out.refused = true;
     out.explanation = impl_->explain(a);
-    WITNESS_ASSIGN_OR_RETURN(auto denial, impl_->denial(node, a.decision, out.explanation));
+    const auto suppressed = impl_->admit_denial(node.origin());
+    if (!suppressed) return out;  // over the bound: counted in the subject's next record
+    WITNESS_ASSIGN_OR_RETURN(auto denial,
+                             impl_->denial(node, a.decision, out.explanation, *suppressed));
     WITNESS_ASSIGN_OR_RETURN(out.result, impl_->ledger->append(denial, as_system(options)));
+    out.denial_recorded = true;
     return out;
   }
   auto r = impl_->ledger->append(node, as_user(options));
@@ -258,7 +310,9 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
     }
     out[i].refused = true;
     out[i].explanation = impl_->explain(admitted[i]);
-    auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].explanation);
+    const auto suppressed = impl_->admit_denial(nodes[i].origin());
+    if (!suppressed) continue;  // over the bound: counted in the subject's next record
+    auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].explanation, *suppressed);
     if (!d) {
       release_all();
       return d.error();
@@ -286,7 +340,10 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
   if (!denials.empty()) {
     WITNESS_ASSIGN_OR_RETURN(auto results,
                              impl_->ledger->append_batch(denials, as_system(options)));
-    for (std::size_t k = 0; k < denied_at.size(); ++k) out[denied_at[k]].result = results[k];
+    for (std::size_t k = 0; k < denied_at.size(); ++k) {
+      out[denied_at[k]].result = results[k];
+      out[denied_at[k]].denial_recorded = true;
+    }
   }
   return out;
 }
@@ -295,12 +352,53 @@ Gate& GatedLedger::gate() { return impl_->loaded.gate; }
 ledger::Ledger& GatedLedger::ledger() { return *impl_->ledger; }
 const std::vector<std::string>& GatedLedger::skipped() const { return impl_->loaded.skipped; }
 
+std::string GatedAppend::recorded_where() const {
+  if (!refused) return "";
+  if (denial_recorded) return " (covenant.denial at seq " + std::to_string(result.seq) + ")";
+  return " (not recorded one by one: its subject is over the bound of denial records; counted "
+         "in the next one)";
+}
+
 Status GatedLedger::close() {
   if (impl_->closed.exchange(true)) return Status::ok();
+  // Refusals not yet recorded: one summary per subject.
+  std::vector<std::pair<std::string, std::uint64_t>> pending;
+  {
+    std::lock_guard lock(impl_->denial_mu);
+    for (auto& [subject, w] : impl_->denials) {
+      if (w.suppressed > 0) pending.emplace_back(subject, std::exchange(w.suppressed, 0));
+    }
+  }
+  for (const auto& [subject, n] : pending) {
+    const json payload{
+        {"subject", subject},
+        {"action", std::string(kAppendAction)},
+        {"reason", "suppressed"},
+        {"suppressed", n},
+        {"explanation", std::to_string(n) + " refusals of " + subject +
+                            " were not recorded one by one (over " +
+                            std::to_string(impl_->max_denials) + " denial records in " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                               impl_->denial_window)
+                                               .count()) +
+                            " s)"}};
+    WITNESS_ASSIGN_OR_RETURN(
+        auto summary,
+        ledger::TraceNode::create(ledger::NodeDraft{
+            .origin = std::string(kGateOrigin),
+            .kind = std::string(kDenialKind),
+            .tags = {"reason:suppressed", "subject:" + subject},
+            .payload_json = payload.dump()}));
+    WITNESS_RETURN_IF_ERROR(impl_->ledger->append(summary, system_write()));
+  }
   const std::vector<Lease> unspent = impl_->loaded.gate.settle();
-  if (unspent.empty()) return Status::ok();
-  auto r = append_covenant_record(*impl_->ledger, kSettleKind, lease_tags(unspent),
-                                  lease_payload(unspent));
+  const std::vector<BucketState> buckets = impl_->loaded.gate.settle_buckets();
+  if (unspent.empty() && buckets.empty()) return Status::ok();
+  std::set<std::string> tags;
+  for (const Lease& l : unspent) tags.insert("covenant:" + l.covenant);
+  for (const BucketState& b : buckets) tags.insert("covenant:" + b.covenant);
+  auto r = append_covenant_record(*impl_->ledger, kSettleKind, {tags.begin(), tags.end()},
+                                  lease_payload(unspent, buckets));
   if (!r) return r.error().with_context("gate: recording the settlement");
   return Status::ok();
 }

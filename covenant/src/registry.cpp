@@ -2,6 +2,9 @@
 // replay into a gate.
 #include "witness/covenant/registry.hpp"
 
+#include <charconv>
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "witness/ledger/digest.hpp"
@@ -145,6 +148,15 @@ Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options) 
                              : loaded.gate.replay_settle(l.covenant, l.amount);
         if (!applied) loaded.skipped.push_back(where + ": " + applied.error().message);
       }
+      if (!lease) {
+        auto buckets = parse_bucket_payload(e.node.payload_json());
+        if (!buckets) return corruption(where + ": " + buckets.error().message);
+        for (const BucketState& b : *buckets) {
+          if (auto applied = loaded.gate.replay_bucket(b); !applied) {
+            loaded.skipped.push_back(where + ": " + applied.error().message);
+          }
+        }
+      }
     } else if (e.node.kind() == kRevokeKind) {
       const json j = json::parse(e.node.payload_json(), nullptr, false);
       if (j.is_discarded() || !j.contains("covenant") || !j["covenant"].is_string()) {
@@ -156,10 +168,12 @@ Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options) 
     }
   }
   WITNESS_RETURN_IF_ERROR(entries.status());
+  loaded.gate.finish_replay();
   return loaded;
 }
 
-std::string lease_payload(const std::vector<Lease>& leases) {
+std::string lease_payload(const std::vector<Lease>& leases,
+                          const std::vector<BucketState>& buckets) {
   json items = json::array();
   for (const Lease& l : leases) {
     json amount = json::object();
@@ -168,7 +182,44 @@ std::string lease_payload(const std::vector<Lease>& leases) {
     }
     items.push_back(json{{"covenant", l.covenant}, {"amount", std::move(amount)}});
   }
-  return json{{"leases", std::move(items)}}.dump();
+  json out{{"leases", std::move(items)}};
+  if (!buckets.empty()) {
+    json b = json::array();
+    for (const BucketState& s : buckets) {
+      b.push_back(json{{"covenant", s.covenant},
+                       {"tokens", s.tokens},
+                       {"at", std::to_string(s.at.time_since_epoch().count())}});
+    }
+    out["buckets"] = std::move(b);
+  }
+  return out.dump();
+}
+
+Result<std::vector<BucketState>> parse_bucket_payload(std::string_view text) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return invalid_argument("settle payload: not an object");
+  std::vector<BucketState> out;
+  if (!j.contains("buckets")) return out;
+  if (!j["buckets"].is_array()) return invalid_argument("settle payload: buckets: not a list");
+  for (const json& item : j["buckets"]) {
+    if (!item.is_object() || !item.contains("covenant") || !item["covenant"].is_string() ||
+        !item.contains("tokens") || !item["tokens"].is_number() || !item.contains("at") ||
+        !item["at"].is_string()) {
+      return invalid_argument(
+          "settle payload: a bucket lacks \"covenant\", \"tokens\" or \"at\"");
+    }
+    const std::string at = item["at"].get<std::string>();
+    std::int64_t ns = 0;
+    const auto [ptr, ec] = std::from_chars(at.data(), at.data() + at.size(), ns);
+    if (at.empty() || ec != std::errc() || ptr != at.data() + at.size()) {
+      return invalid_argument("settle payload: bucket at \"" + at + "\" is not nanoseconds");
+    }
+    const double tokens = item["tokens"].get<double>();
+    if (!std::isfinite(tokens)) return invalid_argument("settle payload: bucket tokens not finite");
+    out.push_back({item["covenant"].get<std::string>(), tokens,
+                   Timestamp(std::chrono::nanoseconds(ns))});
+  }
+  return out;
 }
 
 Result<std::vector<Lease>> parse_lease_payload(std::string_view text) {

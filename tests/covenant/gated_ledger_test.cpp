@@ -435,3 +435,101 @@ TEST_CASE("crashes only make the budget more conservative, never let it overshoo
     }
   });
 }
+
+TEST_CASE("a restart resumes the rate bucket, and a crash leaves it empty",
+          "[covenant][gated][restart]") {
+  // A fixed clock: no refill unless the test moves it. Before, every restart (each run of
+  // `witness append`) began with a full bucket, so restarting was a way around the rate.
+  const wl::Timestamp t0(std::chrono::seconds(1'800'000'000));
+  witness::testing::TempDir dir;
+  {
+    auto l = wl::Ledger::open(dir.path(), {.create_if_missing = true}).value();
+    auto loaded = cv::load_gate(l).value();
+    cv::Covenant c = covenant("r@1", "agent.r", {"permit ledger.append"});
+    c.rights.rate = cv::Rate{.per_second = 1, .burst = 3};
+    REQUIRE(cv::record_grant(l, loaded.gate, c, {}));
+  }
+  // One session at time `at`: n appends, their reasons; a clean close unless `crash`.
+  const auto session = [&](wl::Timestamp at, int n) {
+    auto l = wl::Ledger::open(dir.path(), {}).value();
+    auto g = cv::GatedLedger::open(l, {.gate = {.clock = [at] { return at; }}}).value();
+    std::vector<cv::Reason> reasons;
+    for (int i = 0; i < n; ++i) reasons.push_back(g.append(node("agent.r", "k")).value().decision.reason);
+    REQUIRE(g.close());
+    return reasons;
+  };
+  using R = cv::Reason;
+  CHECK(session(t0, 2) == std::vector<R>{R::kAllowed, R::kAllowed});
+  // The bucket had 1 left: a clean restart at the same instant resumes it.
+  CHECK(session(t0, 2) == std::vector<R>{R::kAllowed, R::kRateLimited});
+  // Refill is measured from the recorded instant: 2 s later, 2 calls.
+  CHECK(session(t0 + std::chrono::seconds(2), 3) ==
+        std::vector<R>{R::kAllowed, R::kAllowed, R::kRateLimited});
+  // A crash: a child appends once (its bucket full again after 10 s) and exits without closing.
+  const wl::Timestamp t1 = t0 + std::chrono::seconds(20);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto l = wl::Ledger::open(dir.path(), {});
+    if (!l) _exit(3);
+    auto g = cv::GatedLedger::open(*l, {.gate = {.clock = [t1] { return t1; }}});
+    if (!g) _exit(4);
+    // Its own payload: the child shares the parent's node counter, so node() alone would make
+    // the parent's next node this one (acknowledged as present, never refused).
+    auto r = g->append(node("agent.r", "k", {}, R"({"child":true})"));
+    _exit(r && r->appended ? 0 : 5);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  // How much the crashed session used is unknown: the restart starts with an empty bucket.
+  CHECK(session(t1, 1) == std::vector<R>{R::kRateLimited});
+  CHECK(session(t1 + std::chrono::seconds(1), 2) == std::vector<R>{R::kAllowed, R::kRateLimited});
+}
+
+TEST_CASE("denial records are bounded per subject and window; the rest are counted",
+          "[covenant][gated]") {
+  Fixture f;
+  f.grant(covenant("triage@1", "alert.triage", {"permit ledger.append kind=agent.*"}));
+  auto now = std::make_shared<wl::Timestamp>(std::chrono::seconds(1'800'000'000));
+  auto g = cv::GatedLedger::open(f.ledger, {.gate = {.clock = [now] { return *now; }},
+                                            .max_denials = 3,
+                                            .denial_window = std::chrono::seconds(60)})
+               .value();
+  const auto refuse = [&](const std::string& origin) {
+    auto r = g.append(node(origin, "tool.call"));
+    REQUIRE(r);
+    REQUIRE(r->refused);
+    return r->denial_recorded;
+  };
+  // An agent with no rights: 3 records, then refusals go uncounted in the ledger one by one.
+  for (int i = 0; i < 3; ++i) CHECK(refuse("mallory"));
+  for (int i = 0; i < 7; ++i) CHECK_FALSE(refuse("Mallory"));  // the same subject, any case
+  CHECK(f.count("witness.gate", "covenant.denial") == 3);
+  // Another subject has its own bound.
+  CHECK(refuse("alert.triage"));
+  // The next window: the next record counts the 7 that were not recorded.
+  *now += std::chrono::seconds(61);
+  auto r = g.append(node("mallory", "tool.call"));
+  REQUIRE(r);
+  REQUIRE(r->denial_recorded);
+  CHECK(payload_of(f.ledger, r->result.seq)["suppressed"] == 7);
+  CHECK_THAT(r->recorded_where(), Catch::StartsWith(" (covenant.denial at seq "));
+  CHECK(refuse("mallory"));
+  CHECK(refuse("mallory"));
+  auto over = g.append(node("mallory", "tool.call"));
+  REQUIRE(over);
+  CHECK_FALSE(over->denial_recorded);
+  CHECK_THAT(over->recorded_where(), Catch::Contains("counted in the next one"));
+  // close() writes what is still uncounted as one summary.
+  REQUIRE(g.close());
+  auto summaries = f.ledger.query(wl::Query{.origin = "witness.gate", .tags = {"reason:suppressed"}});
+  REQUIRE(summaries);
+  std::vector<nlohmann::json> found;
+  for (const auto& e : *summaries) found.push_back(nlohmann::json::parse(e.node.payload_json()));
+  REQUIRE(found.size() == 1);
+  CHECK(found[0]["subject"] == "mallory");
+  CHECK(found[0]["suppressed"] == 1);
+  CHECK(f.count("witness.gate", "covenant.denial") == 3 + 1 + 3 + 1);
+}

@@ -42,8 +42,8 @@ Status check_origin(const ledger::TraceNode& node) {
 }
 
 void print_refusal(std::uint64_t line, const cv::GatedAppend& g) {
-  std::cerr << "witness: line " << line << ": refused: " << g.explanation
-            << " (covenant.denial at seq " << g.result.seq << ")\n";
+  std::cerr << "witness: line " << line << ": refused: " << g.explanation << g.recorded_where()
+            << "\n";
 }
 
 // Atomic mode: the whole input is one batch; any bad line appends nothing, and so does any

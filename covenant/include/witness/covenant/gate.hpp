@@ -39,6 +39,15 @@ struct Lease {
   friend bool operator==(const Lease&, const Lease&) = default;
 };
 
+// A covenant's rate bucket at an instant: what a covenant.settle node records so that a restart
+// resumes the bucket instead of refilling it.
+struct BucketState {
+  std::string covenant;
+  double tokens = 0;
+  Timestamp at;
+  friend bool operator==(const BucketState&, const BucketState&) = default;
+};
+
 struct GateOptions {
   // The time used for expiry and rates; default: the system clock at the kernel tick resolution
   // (CLOCK_REALTIME_COARSE, a few ms), cheap enough to read on every decision.
@@ -49,6 +58,8 @@ struct GateOptions {
   // must have made them durable, e.g. as a covenant.lease node). A restarted gate counts every
   // lease as spent (replay_lease) less what was given back (replay_settle), so a crash can only
   // make it more conservative. Called with the chain's locks held, from the reserving thread.
+  // A covenant with a rate also gets a lease (of nothing) at its first reservation in a
+  // session, so that a restart knows a session used its bucket and did not settle it.
   std::function<Status(const std::vector<Lease>& leases)> lease;
   // A lease covers at least 1/lease_fraction of the limit, so that few reservations need one.
   // A crash forfeits at most that much per covenant and dimension.
@@ -106,6 +117,15 @@ class Gate {
   // returns those amounts (to record as a covenant.settle node before closing). Only with
   // GateOptions::lease; otherwise empty.
   [[nodiscard]] std::vector<Lease> settle();
+  // The rate buckets this session used (only with GateOptions::lease), to record beside the
+  // settlement; the session's use of them ends here.
+  [[nodiscard]] std::vector<BucketState> settle_buckets();
+  // Replays a recorded bucket: covenant `id`'s bucket held `tokens` at `at` (and refills from
+  // there). Errors: kNotFound.
+  [[nodiscard]] Status replay_bucket(const BucketState& bucket);
+  // Ends a replay: a covenant whose session leased (used its bucket) and never settled, a
+  // crash, starts with an empty bucket: a restart never grants more calls than the rate.
+  void finish_replay();
 
   // The public key bound by the covenant in force for `subject`, if any. Allocates nothing.
   [[nodiscard]] std::optional<ledger::PublicKey> public_key_for(std::string_view subject) const;

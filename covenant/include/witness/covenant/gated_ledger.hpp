@@ -8,6 +8,7 @@
 // Payload formats: docs/covenants.md.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,11 +29,17 @@ inline constexpr std::string_view kAppendAction = "ledger.append";
 // What one gated append did.
 struct GatedAppend {
   bool appended = false;  // false: not appended (refused, or its atomic batch was refused)
-  bool refused = false;   // true: this node was refused and a covenant.denial node recorded
-  // The node's entry when appended; the denial's entry when refused.
+  bool refused = false;   // true: this node was refused
+  // Refused: whether a covenant.denial node was recorded for it (false when its subject is over
+  // GatedOptions::max_denials: it is then counted in the subject's next denial record).
+  bool denial_recorded = false;
+  // The node's entry when appended; the denial's entry when refused and recorded.
   ledger::AppendResult result;
   Decision decision;        // valid while the GatedLedger lives (names covenants in its gate)
   std::string explanation;  // refused: Gate::explain of the decision
+  // Refused: where the refusal is recorded, for messages: " (covenant.denial at seq N)", or
+  // that it will be counted in the next record.
+  [[nodiscard]] std::string recorded_where() const;
 };
 
 // How append_batch treats a batch in which some node is refused.
@@ -54,6 +61,12 @@ inline constexpr std::uint64_t kMaxUsage = std::uint64_t{1} << 53U;  // exact in
 
 struct GatedOptions {
   GateOptions gate;  // its `lease` is set by open(); a caller's is ignored
+  // Denial records are bounded, so that an agent with no rights cannot fill the ledger with
+  // them: at most max_denials per subject in each denial_window (on the gate's clock). Refusals
+  // beyond are refused all the same, and counted ("suppressed") in the subject's next denial
+  // record, or in a summary record at close().
+  std::uint64_t max_denials = 100;
+  std::chrono::seconds denial_window{60};
 };
 
 // A ledger with a gate in front of its appends. Reads go to the ledger directly.
@@ -89,9 +102,10 @@ class GatedLedger {
   // The covenant records the replay could not apply, as "seq N: reason".
   [[nodiscard]] const std::vector<std::string>& skipped() const;
 
-  // Records what the gate leased and did not spend as a covenant.settle node (synced), so that a
-  // clean restart gets it back. Idempotent. Errors: the ledger's append errors (then the
-  // unspent leases stay counted as spent: conservative).
+  // Records what the gate leased and did not spend, and the rate buckets it used, as a
+  // covenant.settle node (synced), so that a clean restart gets them back; and, per subject
+  // with refusals not yet recorded, one covenant.denial summary. Idempotent. Errors: the
+  // ledger's append errors (then the unspent leases stay counted as spent: conservative).
   [[nodiscard]] Status close();
 
  private:

@@ -33,10 +33,15 @@ struct GrantInfo {
 // Parses a covenant.grant payload. Errors: kInvalidArgument naming the bad field.
 [[nodiscard]] Result<Covenant> parse_grant_payload(std::string_view json);
 
-// The covenant.lease / covenant.settle payload: {"leases":[{"covenant":ID,"amount":{DIM:N}}]}.
-[[nodiscard]] std::string lease_payload(const std::vector<Lease>& leases);
+// The covenant.lease / covenant.settle payload: {"leases":[{"covenant":ID,"amount":{DIM:N}}]},
+// and in a settlement the rate buckets the session used:
+// "buckets":[{"covenant":ID,"tokens":X,"at":"<ns since the epoch>"}].
+[[nodiscard]] std::string lease_payload(const std::vector<Lease>& leases,
+                                        const std::vector<BucketState>& buckets = {});
 // Errors: kInvalidArgument naming the bad field.
 [[nodiscard]] Result<std::vector<Lease>> parse_lease_payload(std::string_view json);
+// The "buckets" of a settlement payload (none when absent). Errors: kInvalidArgument.
+[[nodiscard]] Result<std::vector<BucketState>> parse_bucket_payload(std::string_view json);
 
 // The gate rebuilt from a ledger, and the covenant records it could not apply (a duplicate id
 // from two racing registrations, a grant whose parent was revoked first), as "seq N: reason".
