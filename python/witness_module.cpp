@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -81,23 +83,40 @@ auto without_gil(F&& f) {
   return unwrap(std::move(*r));
 }
 
+// Converts an argument, raising TypeError naming it and the expected type (pybind11's own
+// cast error is a RuntimeError that names neither).
+template <typename T>
+T cast_arg(const py::handle& value, const std::string& what, const char* expected) {
+  try {
+    return value.cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(what + ": expected " + expected + ", got " +
+                         py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>());
+  }
+}
+
 wl::Timestamp to_timestamp(const py::object& value, const char* what) {
   if (py::isinstance<py::int_>(value)) {
-    return wl::Timestamp(std::chrono::nanoseconds(value.cast<std::int64_t>()));
+    return wl::Timestamp(std::chrono::nanoseconds(
+        cast_arg<std::int64_t>(value, what, "an int within the int64 nanosecond range")));
   }
   if (py::isinstance<py::str>(value)) return unwrap(wl::parse_rfc3339(value.cast<std::string>()));
   throw py::type_error(std::string(what) + ": expected int nanoseconds or an RFC 3339 string");
 }
 
+// json.dumps and json.loads, looked up once when the module is imported (under the import
+// lock). A function-local static initialised on first use deadlocked: a thread that held the
+// GIL waited on the static's guard while the initialising thread, inside import, waited for the
+// GIL. Never freed: they live as long as the interpreter.
+const py::object* g_json_dumps = nullptr;
+const py::object* g_json_loads = nullptr;
+
 std::string dumps(const py::object& value) {
-  static const py::object json_dumps = py::module_::import("json").attr("dumps");
-  return json_dumps(value, py::arg("ensure_ascii") = false).cast<std::string>();
+  return (*g_json_dumps)(value, py::arg("ensure_ascii") = false).cast<std::string>();
 }
 
-py::object loads(const std::string& text) {
-  static const py::object json_loads = py::module_::import("json").attr("loads");
-  return json_loads(text);
-}
+py::object loads(const std::string& text) { return (*g_json_loads)(text); }
+
 
 // A node as Python sees it: the TraceNode and, when it came from a ledger, its seq.
 struct PyNode {
@@ -143,20 +162,25 @@ wl::TraceNode make_node(const std::string& origin, const std::string& kind,
   if (payload.is_none()) {
     d.payload_json = "{}";
   } else if (py::isinstance<py::str>(payload)) {
-    d.payload_json = payload.cast<std::string>();
+    d.payload_json = cast_arg<std::string>(payload, "payload", "a str or a JSON-able object");
   } else {
     d.payload_json = dumps(payload);
   }
   if (!links.is_none()) {
     for (const auto& item : links) {
-      const auto pair = item.cast<py::tuple>();
+      if (!py::isinstance<py::tuple>(item) && !py::isinstance<py::list>(item)) {
+        throw py::type_error("links: expected (relation, target) pairs");
+      }
+      const auto pair = py::reinterpret_borrow<py::sequence>(item);
       if (pair.size() != 2) throw py::value_error("links: expected (relation, target) pairs");
-      const auto relation = unwrap(wl::parse_relation(pair[0].cast<std::string>()));
+      const auto relation = unwrap(wl::parse_relation(
+          cast_arg<std::string>(pair[0], "links: relation", "a str such as 'causes'")));
       wl::NodeId target;
       if (py::isinstance<PyNode>(pair[1])) {
         target = pair[1].cast<const PyNode&>().node.id();
       } else {
-        auto parsed = wl::Digest::from_hex(pair[1].cast<std::string>());
+        auto parsed = wl::Digest::from_hex(
+            cast_arg<std::string>(pair[1], "links: target", "a hex id or a TraceNode"));
         if (!parsed) raise(parsed.error().with_context("links: target"));
         target = *parsed;
       }
@@ -165,6 +189,17 @@ wl::TraceNode make_node(const std::string& origin, const std::string& kind,
   }
   return unwrap(wl::TraceNode::create(std::move(d)));
 }
+
+// A query in progress. Owned by its QueryIterator and watched by its Ledger: close() (or the
+// Ledger's destruction) drops the RocksDB iterator and snapshot first, so that closing the
+// database never finds one still open (RocksDB asserted `last_ref` and aborted), and next() then
+// raises instead of reading freed memory.
+struct QueryState {
+  std::optional<wl::QueryResult> result;  // empty once the ledger is closed
+  wl::QueryResult::iterator it;
+  bool started = false;
+  pid_t owner = 0;  // the process whose ledger made it
+};
 
 // Who a Python process acts as, for covenant records (issuer, bypass): python:<user>.
 std::string python_user() {
@@ -181,15 +216,40 @@ class PyLedger {
   PyLedger(wl::Ledger ledger, bool read_only, std::optional<bool> gate, std::string bypass_note)
       : ledger_(std::make_unique<wl::Ledger>(std::move(ledger))),
         gate_(gate),
-        bypass_note_(std::move(bypass_note)) {
+        bypass_note_(std::move(bypass_note)),
+        owner_(getpid()) {
     if (!read_only && gate_ != false) {
       gated_ = std::make_unique<cv::GatedLedger>(unwrap(cv::GatedLedger::open(*ledger_)));
     }
   }
+  PyLedger(const PyLedger&) = delete;
+  PyLedger& operator=(const PyLedger&) = delete;
+  ~PyLedger() {
+    if (forked()) {
+      abandon();
+      return;
+    }
+    end_queries();  // the handles below close after them
+  }
 
   wl::Ledger& get() {
-    if (!ledger_) throw std::runtime_error("ledger is closed");
+    if (forked()) {
+      // A forked child shares the parent's open files and RocksDB state: two processes
+      // appending through one handle gave both the same seq and lost an acknowledged write.
+      throw std::runtime_error("this Ledger was opened by process " + std::to_string(owner_) +
+                               "; after os.fork() the child must open the ledger itself");
+    }
+    if (!ledger_) throw std::runtime_error("the ledger is closed");
     return *ledger_;
+  }
+  // Registers a query so that close() can end it first.
+  std::shared_ptr<QueryState> track(wl::QueryResult result) {
+    auto state = std::make_shared<QueryState>();
+    state->result.emplace(std::move(result));
+    state->owner = owner_;
+    std::erase_if(queries_, [](const std::weak_ptr<QueryState>& q) { return q.expired(); });
+    queries_.push_back(state);
+    return state;
   }
   // The gated ledger when this append must be gated, else nullptr (after recording a bypass
   // when one is due). Call with the GIL held.
@@ -217,24 +277,49 @@ class PyLedger {
     return f(loaded.gate);
   }
   void close() {
-    py::gil_scoped_release release;
-    witness::Status settled = witness::Status::ok();
-    if (gated_) settled = gated_->close();  // gives back unspent leases
-    gated_.reset();
-    ledger_.reset();
-    if (!settled) {
-      py::gil_scoped_acquire acquire;
-      raise(settled.error());
+    if (forked()) {
+      abandon();  // the parent's handles are the parent's to close
+      return;
     }
+    end_queries();
+    witness::Status settled = witness::Status::ok();
+    {
+      py::gil_scoped_release release;
+      if (gated_) settled = gated_->close();  // gives back unspent leases
+      gated_.reset();
+      if (ledger_) {
+        const auto closed = ledger_->close();
+        if (settled && !closed) settled = closed;
+      }
+      ledger_.reset();
+    }
+    if (!settled) raise(settled.error());
   }
   [[nodiscard]] bool closed() const { return ledger_ == nullptr; }
 
  private:
+  [[nodiscard]] bool forked() const { return getpid() != owner_; }
+  void end_queries() {
+    for (const auto& q : queries_) {
+      if (auto state = q.lock()) state->result.reset();
+    }
+    queries_.clear();
+  }
+  // In a forked child: let go of the parent's handles without closing them (a close would
+  // sync, settle leases and release locks that belong to the parent).
+  void abandon() {
+    (void)gated_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+    (void)ledger_.release();
+    queries_.clear();
+  }
+
   std::unique_ptr<wl::Ledger> ledger_;
   std::unique_ptr<cv::GatedLedger> gated_;  // after ledger_: destroyed before it
   std::optional<bool> gate_;
   std::string bypass_note_;
   bool bypass_recorded_ = false;
+  pid_t owner_;
+  std::vector<std::weak_ptr<QueryState>> queries_;
 };
 
 // Raises GateRefusedError for a refused gated append: the gate's explanation and the seq of
@@ -269,45 +354,58 @@ py::dict listing_dict(const cv::Gate& gate, const cv::Gate::Listing& l) {
   return d;
 }
 
-// A lazy query: iterates a QueryResult, keeping its Ledger alive.
+// A lazy query. Its Ledger ends it at close(): next() then raises ValueError.
 class QueryIterator {
  public:
-  QueryIterator(wl::QueryResult result) : result_(std::move(result)) {}  // NOLINT
+  explicit QueryIterator(std::shared_ptr<QueryState> state) : state_(std::move(state)) {}
   PyNode next() {
-    if (!started_) {
-      started_ = true;
-      it_ = result_.begin();
-    } else {
-      ++it_;
+    if (getpid() != state_->owner) {
+      throw std::runtime_error("this query was made by process " + std::to_string(state_->owner) +
+                               "; after os.fork() the child must open the ledger itself");
     }
-    if (it_ == result_.end()) {
-      unwrap(result_.status());
+    if (!state_->result) throw std::runtime_error("the ledger is closed: the query cannot go on");
+    auto& result = *state_->result;
+    if (!state_->started) {
+      state_->started = true;
+      state_->it = result.begin();
+    } else {
+      ++state_->it;
+    }
+    if (state_->it == result.end()) {
+      unwrap(result.status());
       throw py::stop_iteration();
     }
-    return PyNode{it_->node, it_->seq};
+    return PyNode{state_->it->node, state_->it->seq};
   }
   [[nodiscard]] std::optional<std::string> next_cursor() const {
-    const auto c = result_.next_cursor();
+    if (!state_->result) return std::nullopt;
+    const auto c = state_->result->next_cursor();
     if (!c) return std::nullopt;
     return c->to_string();
   }
 
  private:
-  wl::QueryResult result_;
-  wl::QueryResult::iterator it_;
-  bool started_ = false;
+  std::shared_ptr<QueryState> state_;
 };
 
 wl::Digest id_or_seq(wl::Ledger& l, const py::object& ref) {
-  if (py::isinstance<py::int_>(ref)) return unwrap(l.get(ref.cast<wl::SequenceNumber>())).node.id();
+  if (py::isinstance<py::int_>(ref)) {
+    if (ref.cast<py::int_>() < py::int_(0)) throw py::value_error("seq: must not be negative");
+    return unwrap(l.get(cast_arg<wl::SequenceNumber>(ref, "seq", "an int below 2^64"))).node.id();
+  }
   if (py::isinstance<PyNode>(ref)) return ref.cast<const PyNode&>().node.id();
-  return unwrap(wl::Digest::from_hex(ref.cast<std::string>()));
+  return unwrap(wl::Digest::from_hex(cast_arg<std::string>(ref, "ref", "a seq, hex id or TraceNode")));
 }
 
 }  // namespace
 
 PYBIND11_MODULE(witness, m) {
   m.doc() = "witness: an append-only, tamper-evident trace ledger";
+  {
+    const py::module_ json = py::module_::import("json");
+    g_json_dumps = new py::object(json.attr("dumps"));  // NOLINT(cppcoreguidelines-owning-memory)
+    g_json_loads = new py::object(json.attr("loads"));  // NOLINT(cppcoreguidelines-owning-memory)
+  }
   static py::exception<std::runtime_error> corruption(m, "CorruptionError", PyExc_RuntimeError);
   g_corruption_error = corruption.ptr();
   static py::exception<std::runtime_error> refused(m, "GateRefusedError", PyExc_PermissionError);
@@ -401,7 +499,7 @@ PYBIND11_MODULE(witness, m) {
             const wl::TraceNode n = node.is_none()
                                         ? make_node(origin.value_or(""), kind.value_or(""), payload,
                                                     timestamp, walk, tags, links)
-                                        : node.cast<const PyNode&>().node;
+                                        : cast_arg<const PyNode&>(node, "node", "a TraceNode").node;
             if (cv::GatedLedger* g = l.gate_for_append()) {
               const auto done = without_gil([&] { return g->append(n); });
               if (done.refused) raise_refused(done);
@@ -597,7 +695,7 @@ PYBIND11_MODULE(witness, m) {
             if (!since.is_none()) q.since = to_timestamp(since, "since");
             if (!until.is_none()) q.until = to_timestamp(until, "until");
             if (cursor) q.cursor = unwrap(wl::Cursor::parse(*cursor));
-            return QueryIterator(unwrap(l.get().query(q)));
+            return QueryIterator(l.track(unwrap(l.get().query(q))));
           },
           py::kw_only(), py::arg("origin") = py::none(), py::arg("kind") = py::none(),
           py::arg("walk") = py::none(), py::arg("tags") = std::vector<std::string>{},

@@ -392,6 +392,11 @@ Ledger& Ledger::operator=(Ledger&&) noexcept = default;
 Ledger::~Ledger() = default;
 
 Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions& options) {
+  // The file system APIs stop at a NUL: "a\0b" would open (or create) "a".
+  if (dir.native().find('\0') != std::string::npos) {
+    return invalid_argument("ledger path \"" + printable(dir.native()) + "\" contains a NUL byte");
+  }
+  if (dir.empty()) return invalid_argument("ledger path is empty");
   std::error_code ec;
   const bool exists = std::filesystem::exists(dir / "CURRENT", ec);
   if (!exists && (!options.create_if_missing || options.read_only)) {
@@ -776,12 +781,21 @@ Status Ledger::close() {
   if (!impl_) return Status::ok();
   std::unique_ptr<Impl> impl = std::move(impl_);
   Status result;
-  if (!impl->options.read_only) {
-    // Buffered appends are in the WAL file but perhaps not on disk yet.
+  bool write_failed = false;
+  {
+    std::lock_guard lock(impl->mu);
+    write_failed = impl->append_blocker.has_value();
+  }
+  // Buffered appends are in the WAL file but perhaps not on disk yet. Not after a failed write:
+  // Debian's RocksDB asserts (aborts) on a WAL sync after a failed WAL write; the next open
+  // recovers what reached the disk.
+  if (!impl->options.read_only && !write_failed) {
     result = detail::to_status(impl->db->SyncWAL(), "close: sync the write-ahead log");
   }
   const auto closed = detail::to_status(impl->db->Close(), "close");
-  if (result && !closed) result = closed;
+  // After a failed write RocksDB's close reports that error again ("Seen error"): the append
+  // that failed has said it already.
+  if (result && !closed && !write_failed) result = closed;
   return result;  // impl (the handle, then the writer claim) is released here
 }
 

@@ -220,3 +220,109 @@ def test_a_second_writable_open_in_one_process_says_why(tmp_path):
             witness.Ledger.open(path)
     with witness.Ledger.open(path) as again:  # closed: open again
         assert len(again) == 0
+
+
+def run_python(code, tmp_path, timeout=120):
+    """Runs code in a fresh interpreter with this build's module; returns the CompletedProcess."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+def test_close_with_a_live_query_iterator_raises_instead_of_aborting(tmp_path):
+    # RocksDB asserted (`last_ref`, abort) when the database closed under an open iterator,
+    # exhausted or not, and on leaving a `with` block too. In a subprocess: an abort must fail
+    # this test, not kill pytest.
+    code = """
+import witness
+with witness.Ledger.open("l", create=True) as led:
+    for i in range(5):
+        led.append(origin="a.b", kind="k", payload={"i": i})
+    pending = led.query()
+    first = next(pending)
+    done = led.query()
+    assert len(list(done)) == 5
+    kept = led.query(limit=2)
+led.close()
+for it in (pending, done, kept):
+    try:
+        next(it)
+    except RuntimeError as e:
+        assert "closed" in str(e), e
+    else:
+        raise SystemExit("next() after close did not raise")
+assert kept.next_cursor is None
+print("ok", first.seq)
+"""
+    r = run_python(code, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok 0"
+
+
+def test_eight_threads_appending_in_a_fresh_process_do_not_deadlock(tmp_path):
+    # json was imported on first use under a function-local static: threads holding the GIL
+    # waited on its guard while the importing thread waited for the GIL (3 runs in 8 hung).
+    code = """
+import threading, witness
+led = witness.Ledger.open("l", create=True)
+def work(t):
+    for i in range(20):
+        led.append(origin="a.b", kind="k", payload={"t": t, "i": i})
+threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+for th in threads: th.start()
+for th in threads: th.join()
+assert len(led) == 160
+led.close()
+"""
+    for run in range(6):
+        (tmp_path / str(run)).mkdir()
+        r = run_python(code, tmp_path / str(run), timeout=60)
+        assert r.returncode == 0, r.stderr
+
+
+def test_a_forked_child_cannot_use_the_parents_ledger(tmp_path):
+    # Both processes appended through one handle, both were told seq 1, and after a reopen only
+    # the child's node was there: an acknowledged write was lost.
+    path = str(tmp_path / "ledger")
+    led = witness.Ledger.open(path, create=True, durability="sync")
+    led.append(origin="a.b", kind="k", payload={"who": "before"})
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            led.append(origin="a.b", kind="k", payload={"who": "child"})
+        except RuntimeError as e:
+            code = 0 if "after os.fork() the child must open the ledger itself" in str(e) else 2
+        try:
+            led.close()  # lets go of the parent's handles without closing them
+        except Exception:  # noqa: BLE001
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    parent = led.append(origin="a.b", kind="k", payload={"who": "parent"})
+    assert parent.seq == 1
+    led.close()
+    with witness.Ledger.open(path) as again:
+        assert [n.payload["who"] for n in again.query()] == ["before", "parent"]
+
+
+def test_wrong_argument_types_raise_type_error_naming_the_argument(tmp_path):
+    with witness.Ledger.open(str(tmp_path / "ledger"), create=True) as led:
+        with pytest.raises(TypeError, match="links: target"):
+            led.append(origin="a.b", kind="k", links=[("causes", 5)])
+        with pytest.raises(TypeError, match="links: relation"):
+            led.append(origin="a.b", kind="k", links=[(5, "00" * 32)])
+        with pytest.raises(TypeError, match="links: expected"):
+            led.append(origin="a.b", kind="k", links=[5])
+        with pytest.raises(TypeError, match="node: expected a TraceNode"):
+            led.append(5)
+        with pytest.raises(TypeError, match="timestamp"):
+            led.append(origin="a.b", kind="k", timestamp=2**70)
+        with pytest.raises(TypeError):
+            led.append(origin="a.b", kind="k", tags=5)
+        assert len(led) == 0
+    # A NUL in a path: the file system would see only what comes before it.
+    with pytest.raises(ValueError, match="NUL"):
+        witness.Ledger.open(str(tmp_path / "a") + "\0b", create=True)
+    assert not (tmp_path / "a").exists()
