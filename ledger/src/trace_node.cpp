@@ -233,8 +233,9 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
                                minute * 60 + second - offset_s;
   std::int64_t total = 0;
   if (__builtin_mul_overflow(seconds, std::int64_t{1'000'000'000}, &total) ||
-      __builtin_add_overflow(total, frac_ns, &total)) {
-    return bad("outside the int64 nanosecond range");
+      __builtin_add_overflow(total, frac_ns, &total) || total < kMinTimestampNs ||
+      total > kMaxTimestampNs) {
+    return bad("outside 1678-01-01T00:00:00Z..2261-12-31T23:59:59.999999999Z");
   }
   return Timestamp(std::chrono::nanoseconds(total));
 }
@@ -286,6 +287,11 @@ Result<TraceNode> TraceNode::create(NodeDraft draft) {
   data->kind = std::move(draft.kind);
   data->timestamp = draft.timestamp.value_or(
       std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
+  if (const auto ns = data->timestamp.time_since_epoch().count();
+      ns < kMinTimestampNs || ns > kMaxTimestampNs) {
+    return invalid_argument("timestamp: " + std::to_string(ns) +
+                            " ns is outside 1678-01-01T00:00:00Z..2261-12-31T23:59:59.999999999Z");
+  }
   data->walk = std::move(draft.walk);
   data->links = std::move(draft.links);
   data->tags = std::move(draft.tags);

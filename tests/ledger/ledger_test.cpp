@@ -180,7 +180,7 @@ TEST_CASE("a batch with a bad node appends nothing", "[ledger]") {
       for (auto& d : drafts) nodes.push_back(*TraceNode::create(d));
       nodes.insert(
           nodes.begin() + static_cast<long>(*rc::gen::inRange<std::size_t>(0, nodes.size() + 1)),
-          make_node("agent.a", "x", INT64_MAX, {Link{LinkRelation::kCauses, missing}}));
+          make_node("agent.a", "x", kMaxTimestampNs, {Link{LinkRelation::kCauses, missing}}));
       RC_ASSERT_FALSE(l.append_batch(nodes).has_value());
       const auto after = l.stats();
       RC_ASSERT(after.size == before.size);
@@ -746,6 +746,21 @@ TEST_CASE("export and import round-trip byte for byte", "[ledger][jsonl]") {
     REQUIRE_FALSE(r);
     CHECK(r.error().message.starts_with("line 1: links: target"));
   }
+}
+
+TEST_CASE("nodes at both ends of the timestamp range export and import", "[ledger][jsonl]") {
+  TempDir dir;
+  auto a = open_new(dir, "a");
+  REQUIRE(a.append(make_node("x.y", "k", kMinTimestampNs)));
+  REQUIRE(a.append(make_node("x.y", "k", kMaxTimestampNs)));
+  std::ostringstream out;
+  REQUIRE(export_jsonl(a, {}, out));
+  auto b = open_new(dir, "b");
+  std::istringstream in(out.str());
+  auto imported = import_jsonl(b, in);
+  REQUIRE(imported);
+  CHECK(imported->size() == 2);
+  CHECK(b.get(1)->node == a.get(1)->node);
 }
 
 TEST_CASE("JSON Lines input parses every field and names the bad one", "[ledger][jsonl]") {

@@ -1,5 +1,7 @@
 #include "witness/ledger/trace_node.hpp"
 
+#include <limits>
+
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
 
@@ -143,10 +145,39 @@ TEST_CASE("RFC 3339 times parse and format", "[ledger][node][time]") {
   CHECK_FALSE(parse_rfc3339("2026-11-22T24:00:00Z"));
   CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59Z"));
   CHECK(parse_rfc3339("2026-11-22 10:48:00Z").has_value());
-  rc::prop("format then parse is the identity", [](std::int64_t ns) {
+  rc::prop("format then parse is the identity over the node range", [] {
+    const auto ns = *rc::gen::oneOf(
+        rc::gen::arbitrary<std::int64_t>(),
+        rc::gen::inRange<std::int64_t>(kMinTimestampNs, kMinTimestampNs + 1'000'000'000'000),
+        rc::gen::inRange<std::int64_t>(kMaxTimestampNs - 1'000'000'000'000, kMaxTimestampNs));
+    RC_PRE(ns >= kMinTimestampNs && ns <= kMaxTimestampNs);
     const Timestamp t{std::chrono::nanoseconds(ns)};
     const auto back = parse_rfc3339(format_rfc3339(t));
     RC_ASSERT(back.has_value());
     RC_ASSERT(*back == t);
   });
+}
+
+TEST_CASE("a node's timestamp is within 1678..2261, so that every node exports and imports",
+          "[ledger][node][time]") {
+  // Between INT64_MIN (1677-09-21T00:12:43.145224192Z) and 1678 a node was accepted whose
+  // export could not be imported.
+  CHECK(format_rfc3339(Timestamp(std::chrono::nanoseconds(kMinTimestampNs))) ==
+        "1678-01-01T00:00:00Z");
+  CHECK(format_rfc3339(Timestamp(std::chrono::nanoseconds(kMaxTimestampNs))) ==
+        "2261-12-31T23:59:59.999999999Z");
+  for (const std::int64_t ns : {kMinTimestampNs, kMaxTimestampNs, std::int64_t{0}}) {
+    NodeDraft d = sample_draft();
+    d.timestamp = Timestamp(std::chrono::nanoseconds(ns));
+    REQUIRE(TraceNode::create(d));
+  }
+  for (const std::int64_t ns : {std::numeric_limits<std::int64_t>::min(), kMinTimestampNs - 1,
+                                kMaxTimestampNs + 1, std::numeric_limits<std::int64_t>::max()}) {
+    NodeDraft d = sample_draft();
+    d.timestamp = Timestamp(std::chrono::nanoseconds(ns));
+    CHECK_THAT(create_error(d), Catch::Contains("is outside 1678-01-01T00:00:00Z.."));
+  }
+  CHECK_FALSE(parse_rfc3339("1677-12-31T23:59:59Z"));
+  CHECK_FALSE(parse_rfc3339("2262-01-01T00:00:00Z"));
+  CHECK(parse_rfc3339("1678-01-01T00:00:00Z"));
 }

@@ -141,6 +141,10 @@ case_bad_input() {
   check_bad "line 2: origin: missing" '{"kind":"k"}'
   check_bad "line 2: kind: missing" '{"origin":"a"}'
   check_bad "line 2: origin: invalid character ' '" '{"origin":"a b","kind":"k"}'
+  # Every node the ledger accepts must export and import: timestamps within 1678..2261.
+  check_bad "line 2: timestamp: -9223372036854775807 ns is outside 1678-01-01T00:00:00Z.." '{"origin":"a","kind":"k","timestamp":-9223372036854775807}'
+  check_bad "line 2: timestamp: " '{"origin":"a","kind":"k","timestamp":"1677-12-31T23:59:59Z"}'
+  check_bad "line 2: origin: invalid character '\\xc3' at byte 3" '{"origin":"caf\u00e9","kind":"k"}'
   check_bad "line 2: payload: expected a JSON object, got array" '{"origin":"a","kind":"k","payload":[1]}'
   check_bad "line 2: timestamp: invalid RFC 3339" '{"origin":"a","kind":"k","timestamp":"noon"}'
   check_bad "line 2: timestamp: expected an integer number of nanoseconds" '{"origin":"a","kind":"k","timestamp":1.5}'

@@ -55,12 +55,18 @@ inline constexpr std::size_t kMaxNameBytes = 256;             // origin, kind, w
 inline constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;  // canonical payload JSON
 inline constexpr std::size_t kMaxTags = 256;
 inline constexpr std::size_t kMaxLinks = 1024;
+// The timestamps a node may carry: 1678-01-01T00:00:00Z to 2261-12-31T23:59:59.999999999Z, the
+// whole years that int64 nanoseconds hold. Every node the ledger accepts then exports as RFC 3339
+// and imports back (int64's own ends, in 1677 and 2262, fall mid-year).
+inline constexpr std::int64_t kMinTimestampNs = -9'214'560'000'000'000'000;
+inline constexpr std::int64_t kMaxTimestampNs = 9'214'646'399'999'999'999;
 
 // The fields a TraceNode is built from. Plain data; TraceNode::create validates it.
 struct NodeDraft {
   std::string origin;                  // [A-Za-z0-9._:-]{1,256}
   std::string kind;                    // [A-Za-z0-9._:-]{1,256}
-  std::optional<Timestamp> timestamp;  // stamped with the current time when absent
+  std::optional<Timestamp> timestamp;  // stamped with the current time when absent; within
+                                       // kMinTimestampNs..kMaxTimestampNs
   std::optional<std::string> walk;     // 1..256 bytes of printable UTF-8
   std::vector<Link> links;             // any order; stored sorted, duplicates rejected
   std::vector<std::string> tags;       // any order; stored sorted, duplicates rejected
