@@ -98,6 +98,13 @@ case_query() {
   run 2 "$W" query --since later; contains "$ERR" "--since: expected nanoseconds"
   run 2 "$W" query --since 2026-11-23T00:00:00Z --until 2026-11-22T00:00:00Z; contains "$ERR" "later than"
   run 2 "$W" query --limit 0; contains "$ERR" "limit must be at least 1"
+  # Negative and overflowing numbers are refused, naming the option (they wrapped modulo 2^64).
+  run 2 "$W" query --limit -1; contains "$ERR" "--limit"; contains "$ERR" 'non-negative integer, got "-1"'
+  run 2 "$W" query --from-seq 18446744073709551616; contains "$ERR" "larger than 18446744073709551615"
+  run 2 "$W" proof inclusion -1; contains "$ERR" 'non-negative integer, got "-1"'
+  run 2 "$W" proof consistency 5 99999999999999999999999; contains "$ERR" "larger than"
+  run 2 "$W" proof inclusion 1x; contains "$ERR" 'got "1x"'
+  run 2 "$W" gen-traffic --seed -5; contains "$ERR" "--seed"
 }
 
 case_walk() {

@@ -74,6 +74,25 @@ Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::str
   return *t;
 }
 
+const CLI::Validator& non_negative_integer() {
+  static const CLI::Validator kValidator(
+      [](std::string& text) -> std::string {
+        std::uint64_t n = 0;
+        const auto* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, n);
+        if (text.empty() || ptr != end || text.front() == '-' || text.front() == '+') {
+          return "expected a non-negative integer, got \"" + text + "\"";
+        }
+        if (ec == std::errc::result_out_of_range) {
+          return "\"" + text + "\" is larger than 18446744073709551615";
+        }
+        if (ec != std::errc()) return "expected a non-negative integer, got \"" + text + "\"";
+        return "";
+      },
+      "UINT");
+  return kValidator;
+}
+
 Result<std::string> read_text(const std::string& path) {
   std::ostringstream text;
   if (path == "-") {

@@ -15,6 +15,10 @@
 
 namespace witness::tools {
 
+// For every option and argument that takes a count, a seq or a size: digits only, at most
+// 2^64-1. CLI11's own conversion read "-1" as 2^64-1 and wrapped larger numbers.
+[[nodiscard]] const CLI::Validator& non_negative_integer();
+
 // Exit codes (SPEC 7).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCheckFailed = 1;

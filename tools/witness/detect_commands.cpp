@@ -303,7 +303,8 @@ void register_detect_commands(CLI::App& app, Action& action) {
       "gen-traffic", "write a seeded synthetic packet stream (JSON Lines) for the detector");
   g->add_option("--scenario", gen.scenario,
                 "challenge, icmp-flood, ramp, low-and-slow, mixed, pattern-only (see --list)");
-  g->add_option("--seed", gen.seed, "PRNG seed (default 1): same seed, same packets");
+  g->add_option("--seed", gen.seed, "PRNG seed (default 1): same seed, same packets")
+      ->check(non_negative_integer());
   g->add_option("--out", gen.out, "output file (default: stdout)");
   g->add_option("--start", gen.start, "first timestamp: ns since epoch or RFC 3339");
   g->add_flag("--strip-labels", gen.strip_labels, "leave out the ground-truth label field");
@@ -328,10 +329,12 @@ void register_detect_commands(CLI::App& app, Action& action) {
               "label, which the detector never reads)");
   d->add_flag("--json", det.json, "print the report as one JSON object");
   d->add_option("--config", det.config_file, "detector configuration (JSON object, see docs)");
-  d->add_option("--warmup", det.warmup, "records that make the baseline (default 300)");
+  d->add_option("--warmup", det.warmup, "records that make the baseline (default 300)")
+      ->check(non_negative_integer());
   d->add_option("--alpha", det.alpha,
                 "false-alarm budget per record, at least 1/(warmup+1) (default 0.01)");
-  d->add_option("--seed", det.seed, "atom seed (default 1)");
+  d->add_option("--seed", det.seed, "atom seed (default 1)")
+      ->check(non_negative_integer());
   d->add_option("--verdicts", det.verdicts, "write one JSON line per record's verdict here");
   d->footer(
       "Records are JSON objects with a numeric time field (\"ts\", ns). The detector learns a\n"

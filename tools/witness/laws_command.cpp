@@ -175,7 +175,8 @@ void register_laws_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 1000000));
   laws->add_option("--max-size", args.max_size, "size bound of generated values (default 100)")
       ->check(CLI::Range(1, 10000));
-  laws->add_option("--seed", args.seed, "seed (default: a fresh one, printed with each result)");
+  laws->add_option("--seed", args.seed, "seed (default: a fresh one, printed with each result)")
+      ->check(non_negative_integer());
   laws->add_option("--ledger", args.ledger_dir,
                    "append each verdict to this ledger as a law.verdict node");
   laws->add_flag("--json", args.json, "one JSON object per law (the law.verdict payload)");

@@ -37,8 +37,10 @@ struct RangeOptions {
   std::string until;
 
   void add_to(CLI::App& cmd) {
-    cmd.add_option("--from-seq", from_seq, "first seq (inclusive)");
-    cmd.add_option("--to-seq", to_seq, "last seq (inclusive)");
+    cmd.add_option("--from-seq", from_seq, "first seq (inclusive)")
+      ->check(non_negative_integer());
+    cmd.add_option("--to-seq", to_seq, "last seq (inclusive)")
+      ->check(non_negative_integer());
     cmd.add_option("--since", since, "earliest timestamp: ns since epoch or RFC 3339");
     cmd.add_option("--until", until, "latest timestamp: ns since epoch or RFC 3339");
   }
@@ -407,7 +409,8 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   q->add_option("--walk", query.walk, "walk (run/session) id");
   q->add_option("--tag", query.tags, "tag the entry must carry (repeatable)");
   query.range.add_to(*q);
-  q->add_option("--limit", query.limit, "at most this many entries (then a --cursor is printed)");
+  q->add_option("--limit", query.limit, "at most this many entries (then a --cursor is printed)")
+      ->check(non_negative_integer());
   q->add_flag("--newest-first", query.newest_first, "newest entries first");
   q->add_option("--cursor", query.cursor, "resume after a previous page (as printed)");
   q->callback([&] { action = [] { return run_query(common, query); }; });
