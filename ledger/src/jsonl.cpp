@@ -284,6 +284,31 @@ Result<std::uint64_t> export_jsonl(const Ledger& ledger, const ReplayOptions& op
   return n;
 }
 
+LineRead read_line(std::istream& in, std::string& line, std::size_t max) {
+  line.clear();
+  std::streambuf* buf = in.rdbuf();
+  if (buf == nullptr || !in.good()) return LineRead::kEnd;
+  for (;;) {
+    const int c = buf->sgetc();  // look first: a line over the cap is left where it is
+    if (c == std::char_traits<char>::eof()) {
+      in.setstate(std::ios::eofbit);
+      return line.empty() ? LineRead::kEnd : LineRead::kLine;
+    }
+    if (c == '\n') {
+      buf->sbumpc();
+      return LineRead::kLine;
+    }
+    if (line.size() == max) return LineRead::kTooLong;
+    line.push_back(static_cast<char>(c));
+    buf->sbumpc();
+  }
+}
+
+Error line_too_long(std::uint64_t line_number) {
+  return invalid_argument("line " + std::to_string(line_number) + ": longer than " +
+                          std::to_string(kMaxLineBytes >> 20U) + " MiB (the input line cap)");
+}
+
 Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in,
                                                const std::function<void(std::uint64_t)>& progress,
                                                const AppendOptions& options) {
@@ -291,8 +316,9 @@ Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in,
   std::vector<NodeId> earlier;
   std::string line;
   std::uint64_t number = 0;
-  while (std::getline(in, line)) {
+  for (LineRead read; (read = read_line(in, line)) != LineRead::kEnd;) {
     ++number;
+    if (read == LineRead::kTooLong) return line_too_long(number);
     const std::string where = "line " + std::to_string(number);
     if (line.find_first_not_of(" \t\r") == std::string::npos) {
       return invalid_argument(where + ": empty line");

@@ -748,6 +748,24 @@ TEST_CASE("export and import round-trip byte for byte", "[ledger][jsonl]") {
   }
 }
 
+TEST_CASE("read_line stops at the cap and leaves the rest unread", "[ledger][jsonl]") {
+  std::istringstream in("ab\ncdefgh\nij");
+  std::string line;
+  CHECK(read_line(in, line, 4) == LineRead::kLine);
+  CHECK(line == "ab");
+  CHECK(read_line(in, line, 4) == LineRead::kTooLong);
+  CHECK(line == "cdef");
+  CHECK(in.get() == 'g');  // the stream is left inside the long line
+  std::istringstream tail("x\n\nlast");
+  CHECK(read_line(tail, line) == LineRead::kLine);
+  CHECK(read_line(tail, line) == LineRead::kLine);
+  CHECK(line.empty());
+  CHECK(read_line(tail, line) == LineRead::kLine);
+  CHECK(line == "last");
+  CHECK(read_line(tail, line) == LineRead::kEnd);
+  CHECK(line_too_long(7).message == "line 7: longer than 8 MiB (the input line cap)");
+}
+
 TEST_CASE("nodes at both ends of the timestamp range export and import", "[ledger][jsonl]") {
   TempDir dir;
   auto a = open_new(dir, "a");

@@ -148,6 +148,13 @@ case_bad_input() {
   check_bad "line 2: origin: missing" '{"kind":"k"}'
   check_bad "line 2: kind: missing" '{"origin":"a"}'
   check_bad "line 2: origin: invalid character ' '" '{"origin":"a b","kind":"k"}'
+  # Input lines are capped (8 MiB): found at the cap, before the rest is read; /dev/zero is
+  # one endless line (it grew memory without an error).
+  run 2 timeout 60 "$W" append /dev/zero; contains "$ERR" "line 1: longer than 8 MiB (the input line cap)"
+  run 2 timeout 60 "$W" append --stream /dev/zero; contains "$ERR" "longer than 8 MiB"
+  run 0 "$W" init --ledger "$TMP/other"
+  run 2 timeout 60 "$W" import /dev/zero --ledger "$TMP/other"; contains "$ERR" "longer than 8 MiB"
+  [ "$(snapshot)" = "$before" ] || fail "ledger changed after an over-long line"
   # Every node the ledger accepts must export and import: timestamps within 1678..2261.
   check_bad "line 2: timestamp: -9223372036854775807 ns is outside 1678-01-01T00:00:00Z.." '{"origin":"a","kind":"k","timestamp":-9223372036854775807}'
   check_bad "line 2: timestamp: " '{"origin":"a","kind":"k","timestamp":"1677-12-31T23:59:59Z"}'

@@ -56,8 +56,9 @@ int run_append_batch(Ledger& l, cv::GatedLedger* gated, std::istream& in, bool j
   std::vector<std::uint64_t> line_of;
   std::string text;
   std::uint64_t line = 0;
-  while (std::getline(in, text)) {
+  for (ledger::LineRead read; (read = ledger::read_line(in, text)) != ledger::LineRead::kEnd;) {
     ++line;
+    if (read == ledger::LineRead::kTooLong) return report(ledger::line_too_long(line));
     const std::string where = "line " + std::to_string(line);
     if (text.find_first_not_of(" \t\r") == std::string::npos) {
       return report(invalid_argument(where + ": empty line"));
@@ -123,12 +124,16 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
   // A stream is written as it arrives: whatever must precede writing happens first.
   if (auto ready = before_write(); !ready) return report(ready.error());
   constexpr std::size_t kMaxStreamBatch = 1024;
+  // Parsed lines waiting for the writer: enough to keep it busy, bounded so that an input
+  // faster than the disk waits instead of filling memory.
+  constexpr std::size_t kMaxQueuedLines = 16 * kMaxStreamBatch;
   struct Item {
     std::uint64_t line = 0;
     ledger::TraceNode node;
   };
   std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable cv;     // the writer waits for lines
+  std::condition_variable space;  // the reader waits for room in the queue
   std::deque<Item> queue;
   bool finished = false;
   bool had_error = false;
@@ -146,9 +151,21 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
     std::vector<ledger::NodeId> earlier;
     std::string text;
     std::uint64_t line = 0;
-    while (std::getline(in, text)) {
+    for (ledger::LineRead read; (read = ledger::read_line(in, text)) != ledger::LineRead::kEnd;) {
       ++line;
-      if (std::lock_guard lock(mu); fatal) break;
+      if (read == ledger::LineRead::kTooLong) {
+        // The rest of the line is not read: the input stops here, reported once.
+        std::lock_guard lock(mu);
+        std::cerr << "witness: " << ledger::line_too_long(line).message << "; input stops here\n";
+        had_error = true;
+        break;
+      }
+      {
+        // A bounded queue: a fast input waits for the ledger instead of filling memory.
+        std::unique_lock lock(mu);
+        space.wait(lock, [&] { return fatal || queue.size() < kMaxQueuedLines; });
+        if (fatal) break;
+      }
       const std::string where = "line " + std::to_string(line);
       ledger::NodeId id{};
       Result<ledger::TraceNode> node = invalid_argument("empty line");
@@ -220,6 +237,7 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
       batch.assign(std::make_move_iterator(queue.begin()),
                    std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
       queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
+      space.notify_one();
     }
     std::vector<ledger::TraceNode> nodes;
     nodes.reserve(batch.size());
@@ -253,6 +271,7 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
     std::cout.flush();
     std::unique_lock lock(mu);
     if (!fatal) continue;
+    space.notify_one();  // a reader waiting for room sees `fatal` and stops
     // Stop: report the ledger's error once. The reader stops at its next line; one blocked on
     // a silent pipe cannot be woken, so the process then ends without waiting for it (what was
     // acknowledged is durable as acknowledged, as after a crash).

@@ -169,8 +169,9 @@ int run_sign(const std::string& key_path, const std::string& path, const std::st
   std::string out;
   std::string text;
   std::uint64_t line = 0;
-  while (std::getline(**in, text)) {
+  for (ledger::LineRead read; (read = ledger::read_line(**in, text)) != ledger::LineRead::kEnd;) {
     ++line;
+    if (read == ledger::LineRead::kTooLong) return report(ledger::line_too_long(line));
     const std::string where = "line " + std::to_string(line);
     if (text.find_first_not_of(" \t\r") == std::string::npos) {
       return report(invalid_argument(where + ": empty line"));

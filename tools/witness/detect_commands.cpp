@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "witness/ledger/jsonl.hpp"
 #include "witness/vsa/detector.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/traffic.hpp"
@@ -224,10 +225,19 @@ int run_detect(const DetectArgs& args) {
     if (!opened) return report(opened.error());
     l.emplace(std::move(opened).value());
   }
+  std::uint64_t lines_read = 0;
   auto run = run_detector(
       *config,
       [&](std::string& line) -> Result<bool> {
-        if (std::getline(**in, line)) return true;
+        switch (ledger::read_line(**in, line)) {
+          case ledger::LineRead::kLine:
+            ++lines_read;
+            return true;
+          case ledger::LineRead::kTooLong:
+            return ledger::line_too_long(lines_read + 1);
+          case ledger::LineRead::kEnd:
+            break;
+        }
         if ((*in)->bad()) return io_error("read failed: " + args.input);
         return false;
       },

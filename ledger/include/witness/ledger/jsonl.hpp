@@ -16,6 +16,24 @@
 
 namespace witness::ledger {
 
+// The longest input line witness reads (append, import, sign, detect): a node's canonical
+// payload is at most 1 MiB, and escapes (\u00e9 for one byte of é) can grow its text up to six
+// times. A longer line is an error found at the cap, before the rest of it is read (a 100 MB
+// line took 10 s and 430 MB; /dev/zero on stdin grew without end).
+inline constexpr std::size_t kMaxLineBytes = std::size_t{8} << 20U;
+
+enum class LineRead {
+  kLine,     // a line (without its '\n'), possibly the last one without a newline
+  kEnd,      // end of input: nothing read
+  kTooLong,  // more than `max` bytes without a newline; reading stopped at the cap
+};
+// Reads one line into `line`. On kTooLong, `line` holds the first `max` bytes and the stream
+// is left inside the line. A read error leaves `in.bad()` set (check it after kEnd).
+[[nodiscard]] LineRead read_line(std::istream& in, std::string& line,
+                                 std::size_t max = kMaxLineBytes);
+// "line N: longer than 8 MiB (the input line cap)".
+[[nodiscard]] Error line_too_long(std::uint64_t line_number);
+
 // Returns `json` in RFC 8785 canonical form (sorted keys, no whitespace, ECMAScript numbers,
 // minimal string escapes). Errors: kInvalidArgument naming the byte offset and the problem
 // (malformed JSON, duplicate key, invalid UTF-8, lone surrogate, number out of range).
