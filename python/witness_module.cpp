@@ -56,6 +56,11 @@ PyObject* g_gate_refused_error = nullptr;
       PyErr_SetString(PyExc_OSError, e.message.c_str());
       throw py::error_already_set();
     }
+    case witness::ErrorCode::kUnavailable: {
+      // In use by another process: OSError's "resource temporarily unavailable" (EAGAIN).
+      PyErr_SetString(PyExc_BlockingIOError, e.message.c_str());
+      throw py::error_already_set();
+    }
     default:
       throw std::runtime_error(e.message);
   }
@@ -459,8 +464,14 @@ PYBIND11_MODULE(witness, m) {
       .def_static(
           "open",
           [](const std::string& path, bool create, bool read_only, const std::string& durability,
-             std::optional<bool> gate, const std::string& bypass_note) {
-            wl::OpenOptions o{.create_if_missing = create, .read_only = read_only};
+             std::optional<bool> gate, const std::string& bypass_note, double wait) {
+            if (!(wait >= 0 && wait <= 86400)) {
+              throw py::value_error("wait: expected seconds from 0 to 86400");
+            }
+            wl::OpenOptions o{.create_if_missing = create,
+                              .read_only = read_only,
+                              .lock_wait = std::chrono::milliseconds(
+                                  static_cast<std::int64_t>(wait * 1000))};
             if (durability == "sync") {
               o.durability = wl::Durability::kSync;
             } else if (durability != "buffered") {
@@ -482,9 +493,11 @@ PYBIND11_MODULE(witness, m) {
           },
           py::arg("path"), py::kw_only(), py::arg("create") = false, py::arg("read_only") = false,
           py::arg("durability") = "buffered", py::arg("gate") = py::none(),
-          py::arg("bypass_note") = "",
+          py::arg("bypass_note") = "", py::arg("wait") = 0.0,
           "Opens a ledger. gate: None (gated once a covenant is registered), True (always; "
-          "deny all until one is) or False (ungated; recorded as covenant.bypass).")
+          "deny all until one is) or False (ungated; recorded as covenant.bypass). wait: "
+          "seconds to wait while another process writes to the ledger (then BlockingIOError "
+          "naming it).")
       .def("__enter__", [](PyLedger& l) -> PyLedger& { return l; })
       .def("__exit__", [](PyLedger& l, const py::args&) { l.close(); })
       .def("close", &PyLedger::close)

@@ -9,7 +9,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <unistd.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
@@ -382,6 +384,35 @@ WriterClaim::~WriterClaim() {
   registry.dirs.erase(dir_);
 }
 
+namespace {
+// RocksDB's message when another process holds the LOCK: "IO error: While lock file: ...".
+bool is_lock_error(const rocksdb::Status& s) {
+  return s.IsIOError() && s.ToString().find("lock file") != std::string::npos;
+}
+
+// Who holds the fcntl lock on `lock_file` (RocksDB's LOCK): "process 1234 (witness append ...)".
+std::string lock_holder(const std::filesystem::path& lock_file) {
+  const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  if (fd < 0) return "another process";
+  struct flock query {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  const int rc = ::fcntl(fd, F_GETLK, &query);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  ::close(fd);
+  if (rc != 0 || query.l_type == F_UNLCK || query.l_pid <= 0) return "another process";
+  std::string who = "process " + std::to_string(query.l_pid);
+  std::ifstream cmdline("/proc/" + std::to_string(query.l_pid) + "/cmdline", std::ios::binary);
+  std::array<char, 512> buf{};
+  cmdline.read(buf.data(), buf.size());
+  std::string args(buf.data(), static_cast<std::size_t>(std::max<std::streamsize>(0, cmdline.gcount())));
+  std::replace(args.begin(), args.end(), '\0', ' ');
+  while (!args.empty() && args.back() == ' ') args.pop_back();
+  if (args.size() > 120) args = args.substr(0, 117) + "...";
+  if (!args.empty()) who += " (" + printable(args) + ")";
+  return who;
+}
+}  // namespace
+
 bool is_reserved_origin(std::string_view origin) {
   return ascii_istarts_with(origin, kReservedOriginPrefix);
 }
@@ -419,16 +450,37 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
     if (ec) return io_error("cannot create " + dir.string() + ": " + ec.message());
   }
   std::unique_ptr<WriterClaim> claim;
-  if (!options.read_only) {
-    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
-    WITNESS_ASSIGN_OR_RETURN(claim, WriterClaim::acquire((ec ? dir : canonical).string()));
-  }
   rocksdb::Options rocks = make_rocksdb_options(options);
   rocks.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (!options.read_only) {
-    s = rocksdb::DB::Open(rocks, dir.string(), &raw);
+    // Another writer (a thread here, or a process holding RocksDB's LOCK) is waited for when
+    // asked, else named.
+    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
+    const std::string key = (ec ? dir : canonical).string();
+    const auto deadline = std::chrono::steady_clock::now() + options.lock_wait;
+    for (;;) {
+      auto claimed = WriterClaim::acquire(key);
+      Error busy = claimed ? Error{} : claimed.error();
+      if (claimed) {
+        s = rocksdb::DB::Open(rocks, dir.string(), &raw);
+        if (s.ok() || !is_lock_error(s)) {
+          claim = std::move(*claimed);
+          break;
+        }
+        busy = unavailable("the ledger at " + dir.string() + " is in use by " +
+                           lock_holder(dir / "LOCK") + ", which has it open for writing");
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        if (options.lock_wait.count() > 0) {
+          busy = busy.with_context("still busy after " +
+                                   std::to_string(options.lock_wait.count()) + " ms");
+        }
+        return busy;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   } else {
     // A read-only open takes no lock, so a writer in another process may flush or compact while
     // we read its MANIFEST, tables and WALs: a table or WAL we were told of is deleted before

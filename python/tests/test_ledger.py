@@ -326,3 +326,28 @@ def test_wrong_argument_types_raise_type_error_naming_the_argument(tmp_path):
     with pytest.raises(ValueError, match="NUL"):
         witness.Ledger.open(str(tmp_path / "a") + "\0b", create=True)
     assert not (tmp_path / "a").exists()
+
+
+def test_a_ledger_another_process_writes_to_raises_blocking_io_error(tmp_path):
+    path = str(tmp_path / "ledger")
+    witness.Ledger.open(path, create=True).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import sys, witness
+led = witness.Ledger.open({path!r})
+print("held", flush=True)
+sys.stdin.read()
+led.close()
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(BlockingIOError, match=f"in use by process {holder.pid}"):
+            witness.Ledger.open(path)
+        with pytest.raises(ValueError, match="wait"):
+            witness.Ledger.open(path, wait=-1)
+        holder.stdin.close()  # it closes the ledger and exits
+        with witness.Ledger.open(path, wait=30) as led:
+            assert len(led) == 0
+    finally:
+        holder.kill()
+        holder.wait()

@@ -15,6 +15,8 @@
 #include <range/v3/iterator/concepts.hpp>
 #include <rocksdb/db.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "witness/ledger/jsonl.hpp"
 
@@ -307,6 +309,42 @@ TEST_CASE("witness's own origins are refused unless the writer is witness's own"
   auto own = l.append(make_node("witness.laws", "law.verdict", 5), {.allow_reserved_origin = true});
   REQUIRE(own);
   CHECK(own->seq == 2);
+}
+
+TEST_CASE("a ledger another process writes to is named as busy, and can be waited for",
+          "[ledger]") {
+  TempDir dir;
+  { auto l = open_new(dir); }
+  int ready[2];
+  int release[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(release) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto l = Ledger::open(dir / "ledger", OpenOptions{});
+    char c = l ? 'y' : 'n';
+    (void)!write(ready[1], &c, 1);
+    (void)!read(release[0], &c, 1);  // hold the ledger until told
+    _exit(0);
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  REQUIRE(c == 'y');
+  auto busy = Ledger::open(dir / "ledger", OpenOptions{});
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().code == witness::ErrorCode::kUnavailable);
+  CHECK_THAT(busy.error().message, Catch::Contains("is in use by process " + std::to_string(pid)));
+  // Waiting: the child lets go after a moment.
+  std::thread letgo([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    (void)!write(release[1], "x", 1);
+  });
+  auto waited = Ledger::open(dir / "ledger", OpenOptions{.lock_wait = std::chrono::seconds(30)});
+  letgo.join();
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(waited);
 }
 
 TEST_CASE("every range is checked the same way: an empty range is an error", "[ledger]") {

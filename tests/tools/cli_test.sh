@@ -499,5 +499,41 @@ PY
   run 0 "$W" detect --no-record "$TMP/short.jsonl"; contains "$ERR" "fewer than the warm-up"
 }
 
+
+case_busy() {
+  sample; run 0 "$W" init
+  # A writer holds the ledger: `append --stream` waiting on a silent pipe.
+  mkfifo "$TMP/feed"
+  "$W" append --stream <"$TMP/feed" >/dev/null 2>&1 &
+  local holder=$!
+  exec 7>"$TMP/feed"  # keep the pipe open: the holder waits for lines
+  # Wait until it holds RocksDB's LOCK (an fcntl lock, listed in /proc/locks with its pid).
+  local tries=0
+  until awk -v p="$holder" '$5 == p { found = 1 } END { exit !found }' /proc/locks; do
+    tries=$((tries + 1)); [ $tries -lt 100 ] || fail "the stream appender never took the lock"
+    sleep 0.1
+  done
+  # Its own exit status (3), and a message naming the holder.
+  run 3 "$W" append "$TMP/sample.jsonl"
+  contains "$ERR" "is in use by process $holder"; contains "$ERR" "--wait"
+  # Reading takes no lock.
+  run 0 "$W" stats
+  # --wait waits for the writer to finish.
+  ( sleep 1; exec 7>&-; ) &
+  exec 7>&-
+  run 0 "$W" append --wait 30 "$TMP/sample.jsonl"
+  wait "$holder" 2>/dev/null
+  # Many writers at once with --wait: all go in, none fails.
+  local pids=() i
+  for i in $(seq 1 12); do
+    printf '{"origin":"agent.p%s","kind":"k","payload":{"i":%s}}\n' "$i" "$i" >"$TMP/p$i.jsonl"
+    "$W" append --wait 60 "$TMP/p$i.jsonl" >/dev/null 2>"$TMP/p$i.err" &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || fail "parallel append $i failed: $(cat "$TMP/p$((i + 1)).err")"; done
+  run 0 "$W" stats --json; contains "$OUT" '"size":15'
+  run 2 "$W" append --wait -1 "$TMP/sample.jsonl"
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

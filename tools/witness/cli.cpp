@@ -20,6 +20,10 @@ void add_common_options(CLI::App& cmd, CommonOptions& opts) {
   // lets the environment override an explicit --ledger. resolve_ledger_dir() applies it instead.
   cmd.add_option("--ledger", opts.ledger_dir, "ledger directory (default: $WITNESS_LEDGER)");
   cmd.add_flag("--json", opts.json, "machine-readable JSON output");
+  cmd.add_option("--wait", opts.wait_seconds,
+                 "when another process is writing to the ledger, wait up to this many seconds "
+                 "for it (default 0: exit 3 at once)")
+      ->check(CLI::Range(0.0, 86400.0));
 }
 
 int exit_code_for(const Error& error) {
@@ -28,6 +32,8 @@ int exit_code_for(const Error& error) {
     case ErrorCode::kNotFound:
     case ErrorCode::kFailedPrecondition:
       return kExitUsage;
+    case ErrorCode::kUnavailable:
+      return kExitBusy;
     default:
       return kExitCheckFailed;
   }
@@ -52,7 +58,13 @@ Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
   }
   // Read-only opens take no lock, so queries work while another process appends.
   auto opened = ledger::Ledger::open(
-      dir, ledger::OpenOptions{.read_only = read_only, .durability = durability});
+      dir, ledger::OpenOptions{
+               .read_only = read_only,
+               .durability = durability,
+               .lock_wait = std::chrono::milliseconds(static_cast<std::int64_t>(opts.wait_seconds * 1000))});
+  if (!opened && opened.error().code == ErrorCode::kUnavailable && opts.wait_seconds == 0) {
+    return unavailable(opened.error().message + " (witness --wait SECONDS waits for it)");
+  }
   if (!opened && opened.error().code == ErrorCode::kNotFound &&
       opened.error().message.starts_with("no ledger at")) {
     // The library's hint names its option; a CLI user creates a ledger with `witness init`.

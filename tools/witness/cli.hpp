@@ -23,14 +23,16 @@ namespace witness::tools {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCheckFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitBusy = 3;  // the ledger is open for writing elsewhere (see --wait)
 
 // Options every ledger subcommand takes.
 struct CommonOptions {
-  std::string ledger_dir;  // --ledger; empty: $WITNESS_LEDGER (resolve_ledger_dir)
-  bool json = false;       // --json: machine-readable output
+  std::string ledger_dir;     // --ledger; empty: $WITNESS_LEDGER (resolve_ledger_dir)
+  bool json = false;          // --json: machine-readable output
+  double wait_seconds = 0;    // --wait: how long a writable open waits for another writer
 };
 
-// Adds --ledger (required unless $WITNESS_LEDGER is set) and --json to `cmd`.
+// Adds --ledger (required unless $WITNESS_LEDGER is set), --json and --wait to `cmd`.
 void add_common_options(CLI::App& cmd, CommonOptions& opts);
 
 // Maps an error to an exit code: bad input or usage 2, everything else (corruption, I/O) 1.

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kCorruption,
   kIOError,
   kInternal,
+  kUnavailable,  // in use by someone else (a ledger another process writes): retry later
 };
 
 // Returns the enumerator's name without the `k`, e.g. "InvalidArgument".
@@ -37,6 +38,8 @@ enum class ErrorCode {
       return "IOError";
     case ErrorCode::kInternal:
       return "Internal";
+    case ErrorCode::kUnavailable:
+      return "Unavailable";
   }
   return "Unknown";
 }
@@ -70,6 +73,9 @@ struct Error {
 }
 [[nodiscard]] inline Error internal_error(std::string message) {
   return Error{ErrorCode::kInternal, std::move(message)};
+}
+[[nodiscard]] inline Error unavailable(std::string message) {
+  return Error{ErrorCode::kUnavailable, std::move(message)};
 }
 
 namespace detail {

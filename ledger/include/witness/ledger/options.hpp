@@ -1,6 +1,7 @@
 // Settings for opening a ledger and for individual appends.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -29,6 +30,9 @@ struct OpenOptions {
   bool create_signing_key = true;
   // A signed checkpoint is stored every this many entries (0: never automatically).
   std::uint64_t checkpoint_interval = 100000;
+  // A writable open of a ledger that another process writes to (it holds RocksDB's LOCK) fails
+  // with kUnavailable naming that process; with a wait, it retries until then.
+  std::chrono::milliseconds lock_wait{0};
   std::size_t block_cache_bytes = 64U << 20U;
   std::size_t write_buffer_bytes = 64U << 20U;
 };
