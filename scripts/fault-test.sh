@@ -80,7 +80,7 @@ echo "junk directory: refused by stats, verify and append ($(head -c 100 "$work/
 
 : >"$work/plainfile"
 run 2 "$W" stats --ledger "$work/plainfile"
-has "no ledger at"
+has "is a file, not a ledger directory"
 echo "a plain file as ledger: refused"
 
 if command -v ldb >/dev/null; then

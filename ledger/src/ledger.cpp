@@ -413,6 +413,45 @@ std::string lock_holder(const std::filesystem::path& lock_file) {
 }
 }  // namespace
 
+namespace {
+// Why `dir` cannot be looked into, in words: permission, a symbolic link loop, a file where a
+// directory should be.
+Error path_error(const std::filesystem::path& dir, const std::error_code& ec) {
+  std::string hint;
+  if (ec == std::errc::permission_denied) {
+    hint = " (reading a ledger needs read and search permission on its directory)";
+  } else if (ec == std::errc::too_many_symbolic_link_levels) {
+    hint = " (a loop of symbolic links)";
+  } else if (ec == std::errc::not_a_directory) {
+    hint = " (a file stands where a directory should be)";
+  }
+  return io_error("cannot look into " + dir.string() + ": " + ec.message() + hint);
+}
+
+// A directory that holds no ledger yet: say what is in the way, before anything else does.
+Status check_new_ledger_path(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const auto link = std::filesystem::symlink_status(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory) return Status::ok();  // nothing in the way
+  if (ec) return path_error(dir, ec);
+  if (std::filesystem::is_symlink(link)) {
+    const auto target = std::filesystem::status(dir, ec);
+    if (ec == std::errc::too_many_symbolic_link_levels) return path_error(dir, ec);
+    if (!std::filesystem::exists(target)) {
+      const auto to = std::filesystem::read_symlink(dir, ec);
+      return not_found(dir.string() + " is a symbolic link to " + (ec ? "?" : to.string()) +
+                       ", which does not exist");
+    }
+  }
+  const auto st = std::filesystem::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) return path_error(dir, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
+    return failed_precondition(dir.string() + " is a file, not a ledger directory");
+  }
+  return Status::ok();
+}
+}  // namespace
+
 bool is_reserved_origin(std::string_view origin) {
   return ascii_istarts_with(origin, kReservedOriginPrefix);
 }
@@ -430,6 +469,8 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (dir.empty()) return invalid_argument("ledger path is empty");
   std::error_code ec;
   const bool exists = std::filesystem::exists(dir / "CURRENT", ec);
+  if (ec) return path_error(dir, ec);
+  if (!exists) WITNESS_RETURN_IF_ERROR(check_new_ledger_path(dir));
   if (!exists && (!options.create_if_missing || options.read_only)) {
     return not_found("no ledger at " + dir.string() +
                      (options.read_only ? std::string()

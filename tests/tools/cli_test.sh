@@ -65,6 +65,20 @@ case_init() {
   [ ! -e "$TMP/absent" ] || fail "stats created a directory"
   env -u WITNESS_LEDGER "$W" stats >/dev/null 2>"$TMP/err"; [ $? = 2 ] || fail "no --ledger must exit 2"
   contains "$(cat "$TMP/err")" "--ledger DIR"
+  # Each message says what is actually wrong ("File exists", "internal error: filesystem error").
+  ln -s "$TMP/nowhere" "$TMP/dangling"
+  run 2 "$W" init --ledger "$TMP/dangling"; contains "$ERR" "is a symbolic link to $TMP/nowhere, which does not exist"
+  ln -s "$TMP/loop-b" "$TMP/loop-a"; ln -s "$TMP/loop-a" "$TMP/loop-b"
+  run 1 "$W" init --ledger "$TMP/loop-a"; contains "$ERR" "Too many levels of symbolic links (a loop of symbolic links)"
+  touch "$TMP/afile"
+  run 2 "$W" stats --ledger "$TMP/afile"; contains "$ERR" "is a file, not a ledger directory"
+  run 2 "$W" append "$TMP"; contains "$ERR" "is a directory, not an input file"
+  run 2 "$W" append "$TMP/no-such-input"; contains "$ERR" "No such file or directory"
+  if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    mkdir "$TMP/closed"; chmod 700 "$TMP/closed"; chmod a+x "$TMP"
+    run 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$W" stats --ledger "$TMP/closed/l"
+    contains "$ERR" "Permission denied (reading a ledger needs read and search permission"
+  fi
 }
 
 case_append_and_read() {

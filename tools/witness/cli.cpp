@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -196,8 +197,15 @@ void Progress::update(std::uint64_t done) {
 
 Result<std::istream*> open_input(const std::string& path, std::ifstream& storage) {
   if (path == "-") return &std::cin;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return invalid_argument(path + " is a directory, not an input file");
+  }
   storage.open(path);
-  if (!storage) return not_found("cannot open " + path);
+  if (!storage) {
+    const int err = errno;
+    return not_found("cannot open " + path + ": " + std::generic_category().message(err));
+  }
   return static_cast<std::istream*>(&storage);
 }
 

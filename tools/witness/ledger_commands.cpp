@@ -65,7 +65,8 @@ struct RangeOptions {
 int run_init(const CommonOptions& opts) {
   const std::string dir = resolve_ledger_dir(opts);
   if (dir.empty()) return report(invalid_argument("init: pass --ledger DIR or set WITNESS_LEDGER"));
-  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT")) {
+  std::error_code exists_error;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", exists_error)) {
     return report(failed_precondition("a ledger already exists at " + dir));
   }
   // A ledger owns its directory: never scatter RocksDB files among someone else's.
