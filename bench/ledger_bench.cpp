@@ -193,7 +193,7 @@ void BM_ReplayVerify(benchmark::State& state) {
     auto s = l.replay({.to_seq = to, .verify_chain = state.range(0) == 1},
                       [](const witness::ledger::Entry& e) {
                         benchmark::DoNotOptimize(e);
-                        return witness::Status::ok();
+                        return witness::ok_status();
                       });
     if (!s) state.SkipWithError(s.error().message.c_str());
   }

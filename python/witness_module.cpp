@@ -287,7 +287,7 @@ class PyLedger {
       return;
     }
     end_queries();
-    witness::Status settled = witness::Status::ok();
+    witness::Status settled = witness::ok_status();
     {
       py::gil_scoped_release release;
       if (gated_) settled = gated_->close();  // gives back unspent leases
@@ -751,7 +751,7 @@ PYBIND11_MODULE(witness, m) {
                                 [&](const wl::Entry& e) -> witness::Status {
                                   py::gil_scoped_acquire acquire;
                                   callback(PyNode{e.node, e.seq});
-                                  return witness::Status::ok();
+                                  return witness::ok_status();
                                 });
             });
             return summary.visited;

@@ -463,7 +463,7 @@ Status Gate::grant(const Covenant& covenant) {
     impl_->subjects.store(next.get(), std::memory_order_release);
     impl_->indexes.push_back(std::move(next));
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status Gate::revoke(std::string_view id) {
@@ -477,7 +477,7 @@ Status Gate::revoke(std::string_view id) {
     s->revoked.store(true, std::memory_order_release);
     stack.insert(stack.end(), s->children.begin(), s->children.end());
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Decision Gate::check(std::string_view subject, std::string_view action, const Resource& resource,
@@ -491,7 +491,7 @@ Decision Gate::reserve(std::string_view subject, std::string_view action, const 
 }
 
 Status Gate::commit(std::uint64_t reservation, const Cost& actual) {
-  Status error = Status::ok();
+  Status error = ok_status();
   auto h = impl_->take(reservation, &actual, error);
   if (!h) return error;
   ChainLock locked(*h->chain);
@@ -502,11 +502,11 @@ Status Gate::commit(std::uint64_t reservation, const Cost& actual) {
       add(s.used[d], actual.amount[d]);
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status Gate::release(std::uint64_t reservation) {
-  Status error = Status::ok();
+  Status error = ok_status();
   auto h = impl_->take(reservation, nullptr, error);
   if (!h) return error;
   ChainLock locked(*h->chain);
@@ -515,7 +515,7 @@ Status Gate::release(std::uint64_t reservation) {
       sub(h->chain->states[k]->reserved[d], h->cost.amount[d]);
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status Gate::replay_lease(std::string_view id, const Cost& amount) {
@@ -528,20 +528,20 @@ Status Gate::replay_lease(std::string_view id, const Cost& amount) {
     s->leased[dim] += amount[dim];
   }
   if (s->covenant.rights.rate) s->rate_unsettled = true;
-  return Status::ok();
+  return ok_status();
 }
 
 Status Gate::replay_bucket(const BucketState& bucket) {
   std::lock_guard lock(impl_->mu);
   State* s = impl_->find(bucket.covenant);
   if (s == nullptr) return not_found("bucket: no covenant " + bucket.covenant);
-  if (!s->covenant.rights.rate) return Status::ok();  // a rate since dropped: nothing to resume
+  if (!s->covenant.rights.rate) return ok_status();  // a rate since dropped: nothing to resume
   std::lock_guard state_lock(s->mu);
   const auto burst = static_cast<double>(s->covenant.rights.rate->burst);
   s->tokens.store(std::clamp(bucket.tokens, 0.0, burst), std::memory_order_relaxed);
   s->refilled.store(bucket.at.time_since_epoch().count(), std::memory_order_relaxed);
   s->rate_unsettled = false;
-  return Status::ok();
+  return ok_status();
 }
 
 void Gate::finish_replay() {
@@ -581,7 +581,7 @@ Status Gate::replay_settle(std::string_view id, const Cost& amount) {
     sub(s->used[static_cast<std::size_t>(dim)], amount[dim]);
     s->leased[dim] -= std::min(s->leased[dim], amount[dim]);
   }
-  return Status::ok();
+  return ok_status();
 }
 
 std::vector<Lease> Gate::settle() {

@@ -226,7 +226,7 @@ Result<GatedLedger> GatedLedger::open(ledger::Ledger& ledger, GatedOptions optio
       t_lease_error = r.error().with_context("gate: recording a lease");
       return r.error();
     }
-    return Status::ok();
+    return ok_status();
   };
   auto clock = gate_options.clock;
   WITNESS_ASSIGN_OR_RETURN(auto loaded, load_gate(ledger, std::move(gate_options)));
@@ -360,7 +360,7 @@ std::string GatedAppend::recorded_where() const {
 }
 
 Status GatedLedger::close() {
-  if (impl_->closed.exchange(true)) return Status::ok();
+  if (impl_->closed.exchange(true)) return ok_status();
   // Refusals not yet recorded: one summary per subject.
   std::vector<std::pair<std::string, std::uint64_t>> pending;
   {
@@ -393,14 +393,14 @@ Status GatedLedger::close() {
   }
   const std::vector<Lease> unspent = impl_->loaded.gate.settle();
   const std::vector<BucketState> buckets = impl_->loaded.gate.settle_buckets();
-  if (unspent.empty() && buckets.empty()) return Status::ok();
+  if (unspent.empty() && buckets.empty()) return ok_status();
   std::set<std::string> tags;
   for (const Lease& l : unspent) tags.insert("covenant:" + l.covenant);
   for (const BucketState& b : buckets) tags.insert("covenant:" + b.covenant);
   auto r = append_covenant_record(*impl_->ledger, kSettleKind, {tags.begin(), tags.end()},
                                   lease_payload(unspent, buckets));
   if (!r) return r.error().with_context("gate: recording the settlement");
-  return Status::ok();
+  return ok_status();
 }
 
 Result<ledger::AppendResult> record_bypass(ledger::Ledger& ledger, std::string_view who,

@@ -89,7 +89,7 @@ Status check_structure(const YAML::Node& node, const std::string& field) {
       WITNESS_RETURN_IF_ERROR(check_structure(kv.second, path));
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Result<Manifest> parse_document(const YAML::Node& root) {

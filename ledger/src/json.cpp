@@ -239,7 +239,7 @@ class Parser {
     }
     out.append(text_.substr(pos_, seq.length));
     pos_ += seq.length;
-    return Status::ok();
+    return ok_status();
   }
 
   Result<std::string> parse_string() {

@@ -277,7 +277,7 @@ Result<std::uint64_t> export_jsonl(const Ledger& ledger, const ReplayOptions& op
     if (!out) return io_error("export: write failed");
     ++n;
     if (progress) progress(e.seq);
-    return Status::ok();
+    return ok_status();
   }));
   out.flush();
   if (!out) return io_error("export: write failed");

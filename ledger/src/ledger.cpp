@@ -432,7 +432,7 @@ Error path_error(const std::filesystem::path& dir, const std::error_code& ec) {
 Status check_new_ledger_path(const std::filesystem::path& dir) {
   std::error_code ec;
   const auto link = std::filesystem::symlink_status(dir, ec);
-  if (ec == std::errc::no_such_file_or_directory) return Status::ok();  // nothing in the way
+  if (ec == std::errc::no_such_file_or_directory) return ok_status();  // nothing in the way
   if (ec) return path_error(dir, ec);
   if (std::filesystem::is_symlink(link)) {
     const auto target = std::filesystem::status(dir, ec);
@@ -448,7 +448,7 @@ Status check_new_ledger_path(const std::filesystem::path& dir) {
   if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
     return failed_precondition(dir.string() + " is a file, not a ledger directory");
   }
-  return Status::ok();
+  return ok_status();
 }
 }  // namespace
 
@@ -763,13 +763,13 @@ Result<std::uint64_t> Ledger::Impl::snapshot_size(const rocksdb::ReadOptions& ro
 // before the head moves, so a larger size is checked against the snapshot itself.
 Status Ledger::Impl::check_tree_size(std::uint64_t size, const TreeHead& head,
                                      const rocksdb::ReadOptions& ro) const {
-  if (size <= head.size) return Status::ok();
+  if (size <= head.size) return ok_status();
   WITNESS_ASSIGN_OR_RETURN(const std::uint64_t visible, snapshot_size(ro));
   if (size > visible) {
     return invalid_argument("tree size " + std::to_string(size) + " exceeds the ledger size " +
                             std::to_string(visible));
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Ledger::TreeHead Ledger::Impl::current_head() const {
@@ -871,7 +871,7 @@ Result<std::vector<std::string>> Ledger::checkpoints() const {
 }
 
 Status Ledger::close() {
-  if (!impl_) return Status::ok();
+  if (!impl_) return ok_status();
   std::unique_ptr<Impl> impl = std::move(impl_);
   Status result;
   bool write_failed = false;
@@ -1067,7 +1067,7 @@ Result<std::uint64_t> Ledger::copy_to(Ledger& target, const ReplayOptions& optio
   std::vector<TraceNode> nodes;
   WITNESS_RETURN_IF_ERROR(replay(options, [&](const Entry& e) -> Status {
     if (!filter || filter(e)) nodes.push_back(e.node);
-    return Status::ok();
+    return ok_status();
   }));
   // A copy keeps every record as it is, witness's own included.
   WITNESS_RETURN_IF_ERROR(target.append_batch(nodes, AppendOptions{.allow_reserved_origin = true}));

@@ -31,7 +31,7 @@ Result<Digest> range_hash(std::uint64_t start, std::uint64_t n, const SubtreeHas
 // RFC 6962 PATH(m, D[start : start + n]), appended bottom-up to `out`.
 Status path(std::uint64_t m, std::uint64_t start, std::uint64_t n, const SubtreeHashFn& subtree,
             std::vector<Digest>& out) {
-  if (n <= 1) return Status::ok();
+  if (n <= 1) return ok_status();
   const std::uint64_t k = split_point(n);
   if (m < k) {
     WITNESS_RETURN_IF_ERROR(path(m, start, k, subtree, out));
@@ -42,7 +42,7 @@ Status path(std::uint64_t m, std::uint64_t start, std::uint64_t n, const Subtree
     WITNESS_ASSIGN_OR_RETURN(Digest left, range_hash(start, k, subtree));
     out.push_back(left);
   }
-  return Status::ok();
+  return ok_status();
 }
 
 // RFC 6962 SUBPROOF(m, D[start : start + n], b), appended bottom-up to `out`.
@@ -53,7 +53,7 @@ Status subproof(std::uint64_t m, std::uint64_t start, std::uint64_t n, bool b,
       WITNESS_ASSIGN_OR_RETURN(Digest h, range_hash(start, n, subtree));
       out.push_back(h);
     }
-    return Status::ok();
+    return ok_status();
   }
   const std::uint64_t k = split_point(n);
   if (m <= k) {
@@ -65,7 +65,7 @@ Status subproof(std::uint64_t m, std::uint64_t start, std::uint64_t n, bool b,
     WITNESS_ASSIGN_OR_RETURN(Digest left, range_hash(start, k, subtree));
     out.push_back(left);
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Error proof_error(std::string what) { return corruption(std::move(what)); }
@@ -142,7 +142,7 @@ Status verify_inclusion(const InclusionProof& proof, const Digest& leaf_hash, co
   }
   if (sn != 0) return proof_error("inclusion proof: too few hashes");
   if (r != root) return proof_error("inclusion proof: computed root does not match");
-  return Status::ok();
+  return ok_status();
 }
 
 Status verify_consistency(const ConsistencyProof& proof, const Digest& root1, const Digest& root2) {
@@ -157,7 +157,7 @@ Status verify_consistency(const ConsistencyProof& proof, const Digest& root1, co
   if (size1 == size2) {
     if (!path.empty()) return proof_error("consistency proof: equal sizes need an empty proof");
     if (root1 != root2) return proof_error("consistency proof: equal sizes but different roots");
-    return Status::ok();
+    return ok_status();
   }
   if (path.empty()) return proof_error("consistency proof: empty proof");
 
@@ -192,7 +192,7 @@ Status verify_consistency(const ConsistencyProof& proof, const Digest& root1, co
   if (sn != 0) return proof_error("consistency proof: too few hashes");
   if (fr != root1) return proof_error("consistency proof: first root does not match");
   if (sr != root2) return proof_error("consistency proof: second root does not match");
-  return Status::ok();
+  return ok_status();
 }
 
 Result<MerkleFrontier> MerkleFrontier::load(std::uint64_t size, const SubtreeHashFn& subtree) {

@@ -60,7 +60,7 @@ Status check_fields(const json::Value& obj, std::initializer_list<std::string_vi
       return invalid_argument(m.first + ": not a field of this proof");
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Result<std::vector<Digest>> get_path(const json::Value& obj) {
@@ -157,7 +157,7 @@ Status verify_claim(const ProofClaim& claim) {
   if (p.size1 == p.size2 && p.size1 != 0) {
     if (!p.hashes.empty()) return corruption("consistency proof: equal sizes need an empty proof");
     if (c.root1 != c.root2) return corruption("consistency proof: equal sizes but different roots");
-    return Status::ok();
+    return ok_status();
   }
   if (p.size1 == 0 || p.size1 > p.size2) return verify_consistency(p, Digest{}, Digest{});
   WITNESS_ASSIGN_OR_RETURN(Digest root1, root_digest(c.root1, "root1"));

@@ -158,7 +158,7 @@ class QueryResult::Impl {
     }
     for (const auto& s : streams_) WITNESS_RETURN_IF_ERROR(s->status());
     next_target_ = forward ? lo_ : hi_;
-    return Status::ok();
+    return ok_status();
   }
 
   // Advances to the next matching entry; false at the end or on error.

@@ -37,7 +37,7 @@ Error to_error(const rocksdb::Status& s, std::string_view context) {
 }
 
 Status to_status(const rocksdb::Status& s, std::string_view context) {
-  if (s.ok()) return Status::ok();
+  if (s.ok()) return ok_status();
   return to_error(s, context);
 }
 

@@ -80,7 +80,7 @@ Status SigningKey::save(const std::filesystem::path& file) const {
       std::fflush(f.get()) != 0 || ::fsync(fd) != 0) {
     return io_error("cannot write " + file.string());
   }
-  return Status::ok();
+  return ok_status();
 }
 
 const PublicKey& SigningKey::public_key() const { return impl_->public_key; }

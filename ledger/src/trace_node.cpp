@@ -37,7 +37,7 @@ Status validate_name(std::string_view field, std::string_view value) {
                               std::to_string(i) + " (allowed: letters, digits and . _ : -)");
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 // walk and tags: 1..256 bytes of valid UTF-8 without control characters.
@@ -52,7 +52,7 @@ Status validate_label(const std::string& field, std::string_view value) {
     if (u < 0x20 || u == 0x7f) return invalid_argument(field + ": control character");
   }
   if (first_invalid_utf8(value)) return invalid_argument(field + ": invalid UTF-8");
-  return Status::ok();
+  return ok_status();
 }
 
 void put_u32(std::uint32_t v, std::string& out) {

@@ -21,7 +21,7 @@ Status check_permutation(const Permutation& sigma, std::size_t n) {
     }
     seen[sigma[k]] = true;
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Permutation inverse(const Permutation& sigma) {

@@ -6,7 +6,7 @@ namespace {
 using StepResult = Result<std::pair<Value, Value>>;
 
 Status expect_type(const Type& actual, const Type& expected, const std::string& what) {
-  if (actual == expected) return Status::ok();
+  if (actual == expected) return ok_status();
   return invalid_argument(what + " has type " + actual.to_string() + ", expected " +
                           expected.to_string());
 }

@@ -52,7 +52,7 @@ std::vector<Entry> all_entries(const Ledger& l) {
   std::vector<Entry> out;
   REQUIRE(l.replay({}, [&](const Entry& e) {
     out.push_back(e);
-    return witness::Status::ok();
+    return witness::ok_status();
   }));
   return out;
 }
@@ -210,7 +210,7 @@ TEST_CASE("a reopened ledger keeps its entries, head and id", "[ledger]") {
   REQUIRE(r);
   CHECK(r->seq == 10);
   REQUIRE(l->replay(ReplayOptions{.verify_chain = true},
-                    [](const Entry&) { return witness::Status::ok(); }));
+                    [](const Entry&) { return witness::ok_status(); }));
 }
 
 TEST_CASE("open refuses what is not a ledger of this format", "[ledger]") {
@@ -351,7 +351,7 @@ TEST_CASE("every range is checked the same way: an empty range is an error", "[l
   TempDir dir;
   auto l = open_new(dir);
   for (int i = 0; i < 3; ++i) REQUIRE(l.append(make_node("a", "k", i)));
-  const auto visit = [](const Entry&) { return witness::Status::ok(); };
+  const auto visit = [](const Entry&) { return witness::ok_status(); };
   CHECK(l.replay({.from_seq = 2, .to_seq = 1}, visit).error().message ==
         "replay: from_seq is greater than to_seq");
   CHECK(l.query({.from_seq = 2, .to_seq = 1}).error().message ==
@@ -561,7 +561,7 @@ TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]
     auto s = l.replay(ReplayOptions{.from_seq = 10, .to_seq = 19, .verify_chain = true},
                       [&](const Entry& e) {
                         seen.push_back(e.seq);
-                        return witness::Status::ok();
+                        return witness::ok_status();
                       });
     REQUIRE(s);
     CHECK(s->chain_verified);
@@ -573,7 +573,7 @@ TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]
     // A visitor error stops the replay and comes back.
     auto stopped = l.replay({}, [](const Entry& e) -> witness::Status {
       if (e.seq == 3) return witness::invalid_argument("stop at 3");
-      return witness::Status::ok();
+      return witness::ok_status();
     });
     CHECK(stopped.error().message == "stop at 3");
   }
@@ -590,7 +590,7 @@ TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]
   auto l = Ledger::open(dir / "ledger", OpenOptions{});
   REQUIRE(l);
   auto bad = l->replay(ReplayOptions{.verify_chain = true},
-                       [](const Entry&) { return witness::Status::ok(); });
+                       [](const Entry&) { return witness::ok_status(); });
   REQUIRE_FALSE(bad);
   CHECK(bad.error().code == witness::ErrorCode::kCorruption);
   CHECK(bad.error().message == "seq 23: node bytes do not match leaf hash");
@@ -632,7 +632,7 @@ TEST_CASE("concurrent appenders get a gapless order and a valid chain", "[ledger
   std::vector<CompletedSubtree> ignored;
   auto s = l.replay(ReplayOptions{.verify_chain = true}, [&](const Entry& e) {
     tree.append(merkle_leaf_hash(witness::ledger::detail::encode_stored_node(e.node)), ignored);
-    return witness::Status::ok();
+    return witness::ok_status();
   });
   REQUIRE(s);
   CHECK(s->read == expected);
@@ -880,7 +880,7 @@ TEST_CASE("the ledger proves inclusion and consistency at every size", "[ledger]
     }
     REQUIRE(l.replay({}, [&](const Entry& e) {
       leaves.push_back(merkle_leaf_hash(witness::ledger::detail::encode_stored_node(e.node)));
-      return witness::Status::ok();
+      return witness::ok_status();
     }));
   }
   auto l = Ledger::open(dir / "ledger", OpenOptions{});  // the frontier is reloaded at open

@@ -61,7 +61,7 @@ TEST_CASE("queries and replays during appends see consistent snapshots",
       std::uint64_t n = 0;
       auto s = l.replay(ReplayOptions{.verify_chain = true}, [&](const Entry&) {
         ++n;
-        return witness::Status::ok();
+        return witness::ok_status();
       });
       if (!s) FAIL_CHECK("replay: " << s.error().message);
       if (n > 0) {

@@ -38,7 +38,7 @@ Status check_origin(const ledger::TraceNode& node) {
     return invalid_argument("origin " + node.origin() +
                             " is reserved for witness's own records (use witness agents ...)");
   }
-  return Status::ok();
+  return ok_status();
 }
 
 void print_refusal(std::uint64_t line, const cv::GatedAppend& g) {
@@ -327,13 +327,13 @@ int run_append(const CommonOptions& opts, const AppendArgs& args) {
   }
   // An ungated write is recorded before anything is appended, so that a crash cannot hide it.
   auto before_write = [&]() -> Status {
-    if (!args.no_gate) return Status::ok();
+    if (!args.no_gate) return ok_status();
     const std::string input = args.path == "-" ? "stdin" : args.path;
     auto r = cv::record_bypass(*l, invoking_user(), "witness append --no-gate " + input,
                                args.bypass_note);
     if (!r) return r.error().with_context("recording the bypass");
     std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << r->seq << "\n";
-    return Status::ok();
+    return ok_status();
   };
   cv::GatedLedger* g = gated ? &*gated : nullptr;
   const int code = args.stream ? run_append_stream(*l, g, **in, before_write)
@@ -350,7 +350,7 @@ Status allow_ungated_write(ledger::Ledger& l, bool no_gate, const std::string& c
                            const std::string& note, bool always_record) {
   auto loaded = cv::load_gate(l);
   if (!loaded) return loaded.error();
-  if (loaded->gate.covenants().empty() && !always_record) return Status::ok();
+  if (loaded->gate.covenants().empty() && !always_record) return ok_status();
   if (!no_gate && !loaded->gate.covenants().empty()) {
     return failed_precondition(
         "this ledger gates appends (covenants are registered) and " + command +
@@ -359,7 +359,7 @@ Status allow_ungated_write(ledger::Ledger& l, bool no_gate, const std::string& c
   auto r = cv::record_bypass(l, invoking_user(), command, note);
   if (!r) return r.error().with_context("recording the bypass");
   std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << r->seq << "\n";
-  return Status::ok();
+  return ok_status();
 }
 
 void register_append_command(CLI::App& app, Action& action) {

@@ -235,7 +235,7 @@ int run_replay(const CommonOptions& opts, const RangeOptions& range, bool verify
   auto summary = l->replay(*r, [&](const Entry& e) -> Status {
     if (!quiet) std::cout << (opts.json ? entry_json(e) : entry_line(e)) << "\n";
     progress.update(e.seq + 1);
-    return Status::ok();
+    return ok_status();
   });
   progress.finish();
   if (!summary) {

@@ -251,7 +251,7 @@ Status DetectorConfig::validate() const {
   if (!(level_off >= 0 && level_off <= level_on)) return bad("level_off must be in [0, level_on]");
   if (!(rate_on > 1)) return bad("rate_on must be above 1");
   if (hold < 1) return bad("hold must be at least 1");
-  return Status::ok();
+  return ok_status();
 }
 
 std::string DetectorConfig::to_json() const {
@@ -281,7 +281,7 @@ Result<DetectorConfig> DetectorConfig::from_json(std::string_view json) {
     const std::string& key = item.key();
     const Json& v = item.value();
     auto need = [&](bool ok, const char* what) -> Status {
-      if (ok) return Status::ok();
+      if (ok) return ok_status();
       return invalid_argument("detector config: " + key + " must be " + what);
     };
     if (key == "seed") {

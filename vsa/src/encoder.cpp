@@ -157,7 +157,7 @@ struct Walker::State {
   std::vector<std::size_t> marks;
   Vector tmp;
   Vector tmp2;
-  Status error = Status::ok();
+  Status error = ok_status();
 
   explicit State(const Encoder& e)
       : enc(e),
@@ -373,7 +373,7 @@ Status walk_value(const std::string& key, const json& v, Walker& w, const Encode
   if (v.is_object()) {
     WITNESS_ASSIGN_OR_RETURN(bool marker, walk_marker(key, v, w, where));
     if (!marker) w.object(key, JsonObject{&v, &enc, where, status});
-    return Status::ok();
+    return ok_status();
   }
   if (v.is_array()) {
     std::vector<const Vector*> fillers;
@@ -391,13 +391,13 @@ Status walk_value(const std::string& key, const json& v, Walker& w, const Encode
     }
     if (!objects) {
       w.list(key, std::span<const Vector* const>(fillers));
-      return Status::ok();
+      return ok_status();
     }
     for (std::size_t i = 0; i < v.size(); ++i) {
       const std::string item_key = key + "[" + std::to_string(i) + "]";
       w.object(item_key, JsonObject{&v[i], &enc, where + "[" + std::to_string(i) + "]", status});
     }
-    return Status::ok();
+    return ok_status();
   }
   // number_integer as int64 and number_unsigned within int64 take the integer path, like
   // Walker::field(name, std::int64_t).
@@ -405,11 +405,11 @@ Status walk_value(const std::string& key, const json& v, Walker& w, const Encode
       v.get<std::uint64_t>() <=
           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     w.field(key, static_cast<std::int64_t>(v.get<std::uint64_t>()));
-    return Status::ok();
+    return ok_status();
   }
   if (v.is_number_integer() && !v.is_number_unsigned()) {
     w.field(key, v.get<std::int64_t>());
-    return Status::ok();
+    return ok_status();
   }
   if (v.is_number()) {
     w.field(key, v.get<double>());
@@ -420,7 +420,7 @@ Status walk_value(const std::string& key, const json& v, Walker& w, const Encode
   } else {
     w.null_field(key);
   }
-  return Status::ok();
+  return ok_status();
 }
 
 void walk(const JsonObject& o, Walker& w) {
@@ -440,7 +440,7 @@ Result<Vector> Encoder::encode_json(std::string_view text) const {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return invalid_argument("encode: not valid JSON");
   if (!j.is_object()) return invalid_argument("encode: expected a JSON object");
-  Status status = Status::ok();
+  Status status = ok_status();
   Walker w(*this);
   walk(JsonObject{&j, this, "", &status}, w);
   if (!status) return status.error();
@@ -462,7 +462,7 @@ Status Accumulator::add(const Vector& v, double weight) {
   const std::int8_t* p = v.raw();
   for (std::size_t i = 0; i < dim_; ++i) sums_[i] += w * static_cast<float>(p[i]);
   count_ += weight;
-  return Status::ok();
+  return ok_status();
 }
 
 void Accumulator::decay(double factor) {

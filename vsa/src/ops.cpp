@@ -265,7 +265,7 @@ WITNESS_VSA_CLONES void sign(const std::int32_t* __restrict sums, std::int8_t* _
 namespace {
 
 Status same_dim(const char* what, const Vector& a, const Vector& b) {
-  if (a.dim() == b.dim()) return Status::ok();
+  if (a.dim() == b.dim()) return ok_status();
   return invalid_argument(std::string(what) + ": dimensions " + std::to_string(a.dim()) + " and " +
                           std::to_string(b.dim()) + " differ");
 }
@@ -289,7 +289,7 @@ Status check_all(const char* what, std::span<const Vector* const> vectors) {
   for (const Vector* v : vectors) {
     WITNESS_RETURN_IF_ERROR(same_dim(what, *vectors[0], *v));
   }
-  return Status::ok();
+  return ok_status();
 }
 
 std::vector<std::int32_t> sums_of(std::span<const Vector* const> vectors) {
@@ -307,10 +307,10 @@ Status bind_into(const Vector& a, const Vector& b, Vector& out) {
     Vector tmp(a.dim());
     kernel::mul(a.raw(), b.raw(), tmp.raw(), a.padded());
     out = std::move(tmp);
-    return Status::ok();
+    return ok_status();
   }
   kernel::mul(a.raw(), b.raw(), out.raw(), a.padded());
-  return Status::ok();
+  return ok_status();
 }
 
 Result<Vector> bind(const Vector& a, const Vector& b) {

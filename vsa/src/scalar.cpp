@@ -11,7 +11,7 @@ namespace witness::vsa {
 namespace {
 
 Status check_range(const char* what, double lo, double hi) {
-  if (std::isfinite(lo) && std::isfinite(hi) && lo < hi) return Status::ok();
+  if (std::isfinite(lo) && std::isfinite(hi) && lo < hi) return ok_status();
   return invalid_argument(std::string(what) + " encoder: need finite lo < hi, got [" +
                           std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }

@@ -149,14 +149,17 @@ class [[nodiscard]] Result {
   std::variant<T, Error> state_;
 };
 
-// Success, or an Error: Result for functions that return no value.
+// Success, or an Error: Result for functions that return no value. Make a success with
+// ok_status() and ask with ok(), as abseil and leveldb do. (ok() was once a static factory, so
+// `if (!s.ok())` compiled, built a fresh success and never fired.)
 // Thread safety: a plain value; const methods may be called concurrently.
 class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT: implicit by design
 
-  [[nodiscard]] static Status ok() { return Status(); }
+  // True for a success.
+  [[nodiscard]] bool ok() const { return ok_; }
   [[nodiscard]] bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
   [[nodiscard]] const Error& error() const& {
@@ -173,12 +176,15 @@ class [[nodiscard]] Status {
   bool ok_ = true;
 };
 
+// A success.
+[[nodiscard]] inline Status ok_status() { return Status(); }
+
 namespace detail {
 // Lets WITNESS_RETURN_IF_ERROR take a Status or any Result<T>.
 inline Status to_status(const Status& s) { return s; }
 template <typename T>
 Status to_status(const Result<T>& r) {
-  if (r) return Status::ok();
+  if (r) return ok_status();
   return r.error();
 }
 }  // namespace detail

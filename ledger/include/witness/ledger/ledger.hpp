@@ -200,7 +200,7 @@ class Ledger {
     Acc acc = std::move(init);
     auto summary = replay(options, [&](const Entry& e) -> Status {
       acc = f(std::move(acc), e);
-      return Status::ok();
+      return ok_status();
     });
     if (!summary) return summary.error();
     return acc;
