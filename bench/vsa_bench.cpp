@@ -6,12 +6,13 @@
 #include <benchmark/benchmark.h>
 
 #include "witness/vsa/atoms.hpp"
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
-#include "witness/vsa/traffic.hpp"
+#include "witness/detect/traffic.hpp"
 
 namespace vsa = witness::vsa;
+namespace detect = witness::detect;
 
 namespace {
 
@@ -107,9 +108,9 @@ BENCHMARK(BM_EncodePacketWalk);
 // warmed up on the challenge's warm-up, then fed the challenge's packets round and round.
 void BM_DetectorPerPacket(benchmark::State& state) {
   std::vector<std::string> lines;
-  vsa::generate(vsa::scenario("challenge").value(), 1, 1'795'338'000'000'000'000,
-                [&](const vsa::Packet& p) { lines.push_back(vsa::to_json(p, false)); });
-  auto d = vsa::Detector::create({}).value();
+  detect::generate(detect::scenario("challenge").value(), 1, 1'795'338'000'000'000'000,
+                [&](const detect::Packet& p) { lines.push_back(detect::to_json(p, false)); });
+  auto d = detect::Detector::create({}).value();
   for (std::size_t i = 0; i < 300; ++i) benchmark::DoNotOptimize(d.observe(lines[i]));
   std::size_t i = 300;
   for (auto _ : state) {

@@ -24,16 +24,17 @@
 #include "witness/ledger/ledger.hpp"
 #include "witness/ledger/proof_json.hpp"
 #include "witness/vsa/atoms.hpp"
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
-#include "witness/vsa/traffic.hpp"
+#include "witness/detect/traffic.hpp"
 
-#include "detector_run.hpp"
+#include "witness/detect/detector_run.hpp"
 
 namespace py = pybind11;
 namespace wl = witness::ledger;
 namespace wv = witness::vsa;
+namespace detect = witness::detect;
 namespace cv = witness::covenant;
 
 namespace {
@@ -596,9 +597,9 @@ PYBIND11_MODULE(witness, m) {
           "record_detector_run",
           [](PyLedger& l, const py::iterable& records, const py::object& config,
              bool record_inputs) {
-            wv::DetectorConfig c;
+            detect::DetectorConfig c;
             if (!config.is_none()) {
-              c = unwrap(wv::DetectorConfig::from_json(
+              c = unwrap(detect::DetectorConfig::from_json(
                   py::isinstance<py::str>(config) ? config.cast<std::string>() : dumps(config)));
             }
             // Records as text first (dicts through json.dumps), then the run without the GIL.
@@ -861,28 +862,28 @@ PYBIND11_MODULE(witness, m) {
         [](const std::string& text) { return unwrap(wl::canonicalize_json(text)); });
 
   // The detector (SPEC 6.6): the same model, verdicts and alerts as `witness detect`.
-  py::class_<wv::Detector>(m, "Detector",
+  py::class_<detect::Detector>(m, "Detector",
                            "The anomaly detector: a baseline from the first `warmup` records, "
                            "conformal p-values per record, alerts with explanations.")
       .def(py::init([](const py::object& config, std::optional<std::size_t> warmup,
                        std::optional<double> alpha, std::optional<std::uint64_t> seed) {
-             wv::DetectorConfig c;
+             detect::DetectorConfig c;
              if (!config.is_none()) {
                const std::string text =
                    py::isinstance<py::str>(config) ? config.cast<std::string>() : dumps(config);
-               c = unwrap(wv::DetectorConfig::from_json(text));
+               c = unwrap(detect::DetectorConfig::from_json(text));
              }
              if (warmup) c.warmup = *warmup;
              if (alpha) c.alpha = *alpha;
              if (seed) c.seed = *seed;
-             return unwrap(wv::Detector::create(c));
+             return unwrap(detect::Detector::create(c));
            }),
            py::arg("config") = py::none(), py::kw_only(), py::arg("warmup") = py::none(),
            py::arg("alpha") = py::none(), py::arg("seed") = py::none(),
            "config: a dict or JSON text (docs/detector.md); warmup/alpha/seed override it.")
       .def(
           "observe",
-          [](wv::Detector& d, const py::object& record) {
+          [](detect::Detector& d, const py::object& record) {
             const std::string text =
                 py::isinstance<py::str>(record) ? record.cast<std::string>() : dumps(record);
             const auto v = unwrap(d.observe(text));
@@ -905,7 +906,7 @@ PYBIND11_MODULE(witness, m) {
           py::arg("record"), "The same as observe(record).")
       .def(
           "take_alerts",
-          [](wv::Detector& d) {
+          [](detect::Detector& d) {
             py::list out;
             for (const auto& a : d.take_alerts()) out.append(loads(a.to_json()));
             return out;
@@ -913,16 +914,16 @@ PYBIND11_MODULE(witness, m) {
           "Alerts closed since the last call, as dicts.")
       .def(
           "finish",
-          [](wv::Detector& d) {
+          [](detect::Detector& d) {
             py::list out;
             for (const auto& a : d.finish()) out.append(loads(a.to_json()));
             return out;
           },
           "Ends the stream: closes an open alert; returns what take_alerts would.")
       .def_property_readonly("config",
-                             [](const wv::Detector& d) { return loads(d.config().to_json()); })
-      .def_property_readonly("records", &wv::Detector::records)
-      .def_property_readonly("baseline_rate", &wv::Detector::baseline_rate);
+                             [](const detect::Detector& d) { return loads(d.config().to_json()); })
+      .def_property_readonly("records", &detect::Detector::records)
+      .def_property_readonly("baseline_rate", &detect::Detector::baseline_rate);
 
   // Hypervectors (SPEC 6.1): ternary int8 components, shared with Python through the buffer
   // protocol (read-only: a write could break the {-1, 0, +1} invariant), e.g. numpy.asarray(v).
@@ -1096,10 +1097,10 @@ PYBIND11_MODULE(witness, m) {
   m.def(
       "gen_traffic",
       [](const std::string& scenario, std::uint64_t seed, bool labels, std::int64_t start_ns) {
-        const auto s = unwrap(wv::scenario(scenario));
+        const auto s = unwrap(detect::scenario(scenario));
         py::list out;
-        wv::generate(s, seed, start_ns,
-                     [&](const wv::Packet& p) { out.append(wv::to_json(p, labels)); });
+        detect::generate(s, seed, start_ns,
+                     [&](const detect::Packet& p) { out.append(detect::to_json(p, labels)); });
         return out;
       },
       py::arg("scenario"), py::arg("seed") = 1, py::arg("labels") = true,

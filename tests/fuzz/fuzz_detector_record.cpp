@@ -7,16 +7,16 @@
 #include <string_view>
 
 #include "witness/base/result.hpp"
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);  // NOLINT
-  witness::vsa::DetectorConfig config;
+  witness::detect::DetectorConfig config;
   config.warmup = 3;
   config.alpha = 0.25;
   config.dim = 256;
   config.explain_sample = 8;
-  auto d = witness::vsa::Detector::create(config);
+  auto d = witness::detect::Detector::create(config);
   WITNESS_CHECK(d.has_value());
   while (!input.empty()) {
     const auto cut = input.find('\n');

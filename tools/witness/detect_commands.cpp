@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "witness/ledger/jsonl.hpp"
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 #include "witness/vsa/encoder.hpp"
-#include "witness/vsa/traffic.hpp"
+#include "witness/detect/traffic.hpp"
 
 #include "cli.hpp"
-#include "detector_run.hpp"
+#include "witness/detect/detector_run.hpp"
 
 namespace witness::tools {
 namespace {
@@ -39,7 +39,7 @@ struct GenArgs {
 
 int run_gen_traffic(const GenArgs& args) {
   if (args.list) {
-    for (const auto& s : vsa::scenarios()) {
+    for (const auto& s : detect::scenarios()) {
       std::uint64_t n = 0;
       for (const auto& p : s.phases) n += p.packets;
       std::cout << s.name << "  (" << n << " packets)  " << s.description << "\n";
@@ -49,7 +49,7 @@ int run_gen_traffic(const GenArgs& args) {
   if (args.scenario.empty()) {
     return report(invalid_argument("--scenario is required (see --list)"));
   }
-  auto s = vsa::scenario(args.scenario);
+  auto s = detect::scenario(args.scenario);
   if (!s) return report(s.error());
   auto start = parse_time_arg(args.start, "--start");
   if (!start) return report(start.error());
@@ -61,8 +61,8 @@ int run_gen_traffic(const GenArgs& args) {
     os = &file;
   }
   std::string line;
-  vsa::generate(*s, args.seed, start->time_since_epoch().count(), [&](const vsa::Packet& p) {
-    line = vsa::to_json(p, !args.strip_labels);
+  detect::generate(*s, args.seed, start->time_since_epoch().count(), [&](const detect::Packet& p) {
+    line = detect::to_json(p, !args.strip_labels);
     line += '\n';
     os->write(line.data(), static_cast<std::streamsize>(line.size()));
   });
@@ -86,7 +86,7 @@ std::string ratio_json(std::uint64_t num, std::uint64_t den) {
                           1e6);
 }
 
-std::string alert_line(const vsa::Alert& a) {
+std::string alert_line(const detect::Alert& a) {
   std::ostringstream os;
   os << "alert records " << a.onset << ".." << a.offset << " (" << a.records << ", " << a.anomalous
      << " anomalous), opened by " << a.trigger << ", peak rate x" << std::setprecision(3)
@@ -107,7 +107,7 @@ void print_report(const RunOutcome& run, const std::optional<Recorded>& rec, boo
     total.true_positives += p.true_positives;
     total.false_positives += p.false_positives;
   }
-  auto phases_of = [&](const vsa::Alert& a) {
+  auto phases_of = [&](const detect::Alert& a) {
     std::vector<std::string> names;
     for (const auto& p : run.phases) {
       if (p.first <= a.offset && a.onset <= p.last) names.push_back(p.name);
@@ -185,14 +185,14 @@ struct DetectArgs {
   std::string verdicts;
 };
 
-Result<vsa::DetectorConfig> detect_config(const DetectArgs& args) {
-  vsa::DetectorConfig config;
+Result<detect::DetectorConfig> detect_config(const DetectArgs& args) {
+  detect::DetectorConfig config;
   if (!args.config_file.empty()) {
     std::ifstream f(args.config_file, std::ios::binary);
     if (!f) return invalid_argument("--config: cannot read " + args.config_file);
     std::stringstream ss;
     ss << f.rdbuf();
-    WITNESS_ASSIGN_OR_RETURN(config, vsa::DetectorConfig::from_json(ss.str()));
+    WITNESS_ASSIGN_OR_RETURN(config, detect::DetectorConfig::from_json(ss.str()));
   }
   if (args.warmup) config.warmup = *args.warmup;
   if (args.alpha) config.alpha = *args.alpha;

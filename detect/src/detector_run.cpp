@@ -1,4 +1,4 @@
-#include "detector_run.hpp"
+#include "witness/detect/detector_run.hpp"
 
 #include <cmath>
 #include <iomanip>
@@ -37,10 +37,10 @@ class Sha256 {
 
 }  // namespace
 
-Result<RunOutcome> run_detector(const vsa::DetectorConfig& config,
+Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                 const std::function<Result<bool>(std::string&)>& next,
                                 bool keep_lines, bool labels, std::ostream* verdicts) {
-  WITNESS_ASSIGN_OR_RETURN(auto detector, vsa::Detector::create(config));
+  WITNESS_ASSIGN_OR_RETURN(auto detector, detect::Detector::create(config));
   RunOutcome out;
   Sha256 digest;
   std::map<std::string, std::size_t> phase_index;
@@ -102,14 +102,14 @@ namespace {
 
 // The payload of a detector.alert node: shared by detect and rerun, so a re-executed run is
 // compared byte for byte with what was recorded.
-std::string alert_payload(const std::string& run_id, const vsa::Alert& a) {
+std::string alert_payload(const std::string& run_id, const detect::Alert& a) {
   return "{\"run\":" + ledger::quote_json_string(run_id) + ",\"alert\":" + a.to_json() + "}";
 }
 
 // Stamped with the run's time (a link may not point forward in time); the traffic's own times
 // are in the payload.
 Result<ledger::TraceNode> alert_node(const std::string& walk, const ledger::TraceNode& run,
-                                     const vsa::Alert& a) {
+                                     const detect::Alert& a) {
   return ledger::TraceNode::create(ledger::NodeDraft{
       .origin = kDetectorOrigin,
       .kind = "detector.alert",
@@ -123,7 +123,7 @@ Result<ledger::TraceNode> alert_node(const std::string& walk, const ledger::Trac
 
 }  // namespace
 
-Result<Recorded> record_run(ledger::Ledger& l, const vsa::DetectorConfig& config,
+Result<Recorded> record_run(ledger::Ledger& l, const detect::DetectorConfig& config,
                             const RunOutcome& run, bool record_inputs) {
   std::random_device rd;
   std::ostringstream tag;
@@ -194,7 +194,7 @@ Result<RerunReport> rerun(const ledger::Ledger& l, const ledger::NodeId& run_id)
                                " did not record its inputs (witness detect --record-inputs): it "
                                "cannot be re-executed");
   }
-  auto config = vsa::DetectorConfig::from_json(payload["config"].dump());
+  auto config = detect::DetectorConfig::from_json(payload["config"].dump());
   if (!config) return config.error().with_context("detector.run config");
   const std::string walk = *run_node.walk();
 

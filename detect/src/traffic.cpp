@@ -1,10 +1,10 @@
-#include "witness/vsa/traffic.hpp"
+#include "witness/detect/traffic.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-namespace witness::vsa {
+namespace witness::detect {
 namespace {
 
 // xoshiro256** seeded by splitmix64: small, fast, and the same everywhere.
@@ -242,4 +242,4 @@ std::string to_json(const Packet& p, bool with_label) {
   return out + "}";
 }
 
-}  // namespace witness::vsa
+}  // namespace witness::detect

@@ -1,6 +1,6 @@
 // The anomaly detector: see detector.hpp for the model. Records parse with nlohmann::json
 // (private to this file).
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +15,9 @@
 #include "witness/vsa/ops.hpp"
 #include "witness/vsa/scalar.hpp"
 
-namespace witness::vsa {
+namespace witness::detect {
+// The detector is built on the hypervector algebra throughout.
+using namespace witness::vsa;  // NOLINT(google-build-using-namespace)
 namespace {
 
 using Json = nlohmann::json;
@@ -636,7 +638,7 @@ struct Detector::Impl {
     open.reset();
   }
 
-  void step_alert(const Verdict& v, std::int64_t ts, const Record& rec) {
+  void step_alert(const RecordVerdict& v, std::int64_t ts, const Record& rec) {
     const bool content = v.level >= config.level_on;
     const bool rate = baseline_dt > 0 && v.rate_ratio >= config.rate_on;
     const bool cool =
@@ -714,10 +716,10 @@ Result<double> Detector::familiarity(std::string_view path, std::string_view val
   return impl_->leaf_familiarity(leaf, false);
 }
 
-Result<Verdict> Detector::observe(std::string_view json_line) {
+Result<RecordVerdict> Detector::observe(std::string_view json_line) {
   Impl& s = *impl_;
   WITNESS_ASSIGN_OR_RETURN(Record rec, parse_record(json_line, s.config));
-  Verdict v;
+  RecordVerdict v;
   v.index = s.count++;
   if (!s.ready) {
     v.warming_up = true;
@@ -759,4 +761,4 @@ std::vector<Alert> Detector::finish() {
   return take_alerts();
 }
 
-}  // namespace witness::vsa
+}  // namespace witness::detect

@@ -14,7 +14,7 @@
 
 #include "witness/base/result.hpp"
 #include "witness/ledger/ledger.hpp"
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 
 namespace witness::detect {
 
@@ -39,7 +39,7 @@ struct RunOutcome {
   std::uint64_t records = 0;
   std::string input_sha256;        // over each record's text and a newline
   std::vector<std::string> lines;  // kept when asked (to record the inputs)
-  std::vector<vsa::Alert> alerts;
+  std::vector<detect::Alert> alerts;
   double baseline_rate = 0;
   bool labelled = false;
   std::vector<PhaseCount> phases;
@@ -48,7 +48,7 @@ struct RunOutcome {
 // Runs a detector over records given one at a time by `next` (false at the end); blank lines
 // are skipped. `verdicts`, when set, gets one JSON line per record. Errors: a bad record stops
 // the run, named by its line; `next`'s errors.
-[[nodiscard]] Result<RunOutcome> run_detector(const vsa::DetectorConfig& config,
+[[nodiscard]] Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                               const std::function<Result<bool>(std::string&)>& next,
                                               bool keep_lines, bool labels, std::ostream* verdicts);
 
@@ -63,7 +63,7 @@ struct Recorded {
 
 // Appends the detector.run node, its detector.input nodes (when `record_inputs`; `run.lines`
 // must then hold them) and its detector.alert nodes in one atomic, durable batch.
-[[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger, const vsa::DetectorConfig& config,
+[[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger, const detect::DetectorConfig& config,
                                           const RunOutcome& run, bool record_inputs);
 
 // One difference between a recorded run and its re-execution.

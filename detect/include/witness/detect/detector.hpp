@@ -43,11 +43,11 @@
 #include "witness/base/result.hpp"
 #include "witness/vsa/vector.hpp"
 
-namespace witness::vsa {
+namespace witness::detect {
 
 struct DetectorConfig {
   std::uint64_t seed = 1;                    // atoms and scalar encoders
-  std::size_t dim = kDefaultDimension;       // vector dimension
+  std::size_t dim = vsa::kDefaultDimension;       // vector dimension
   std::size_t warmup = 300;                  // records that make the baseline
   double alpha = 0.01;                       // false-alarm budget per record
   std::string time_field = "ts";             // ns since the epoch (a number)
@@ -69,7 +69,7 @@ struct DetectorConfig {
 };
 
 // The detector's view of one record.
-struct Verdict {
+struct RecordVerdict {
   std::uint64_t index = 0;  // 0-based position in the stream
   bool warming_up = false;  // inside the warm-up (no verdict yet)
   double novelty = 0;       // sum over leaves of 1 - familiarity
@@ -119,7 +119,7 @@ class Detector {
 
   // Scores the next record. Errors (the detector is unchanged): kInvalidArgument when the
   // line is not a JSON object or lacks a numeric time field.
-  [[nodiscard]] Result<Verdict> observe(std::string_view json_line);
+  [[nodiscard]] Result<RecordVerdict> observe(std::string_view json_line);
   // Alerts closed since the last call.
   [[nodiscard]] std::vector<Alert> take_alerts();
   // Ends the stream: closes an open alert (offset = the last record) and returns what
@@ -143,4 +143,4 @@ class Detector {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace witness::vsa
+}  // namespace witness::detect

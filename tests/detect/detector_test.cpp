@@ -1,7 +1,7 @@
 // The detector (SPEC 6.6): exact scalar similarity, familiarity against a scan over real vectors,
 // conformal false-alarm budget on normal traffic, detection quality on the generated scenarios,
 // determinism, labels never read, bad input, configuration round trip.
-#include "witness/vsa/detector.hpp"
+#include "witness/detect/detector.hpp"
 
 #include <cmath>
 #include <string>
@@ -14,29 +14,30 @@
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
 #include "witness/vsa/scalar.hpp"
-#include "witness/vsa/traffic.hpp"
+#include "witness/detect/traffic.hpp"
 
 namespace vsa = witness::vsa;
+namespace detect = witness::detect;
 
 namespace {
 
 struct Score {
   std::uint64_t attack = 0, normal = 0, tp = 0, fp = 0;  // NOLINT
-  std::vector<vsa::Alert> alerts;
-  std::vector<vsa::Verdict> verdicts;
+  std::vector<detect::Alert> alerts;
+  std::vector<detect::RecordVerdict> verdicts;
   [[nodiscard]] double recall() const {
     return static_cast<double>(tp) / static_cast<double>(attack);
   }
   [[nodiscard]] double fpr() const { return static_cast<double>(fp) / static_cast<double>(normal); }
 };
 
-Score run(const vsa::Scenario& s, std::uint64_t seed, bool labels = true,
-          vsa::DetectorConfig config = {}) {
-  auto d = vsa::Detector::create(config);
+Score run(const detect::Scenario& s, std::uint64_t seed, bool labels = true,
+          detect::DetectorConfig config = {}) {
+  auto d = detect::Detector::create(config);
   REQUIRE(d);
   Score out;
-  vsa::generate(s, seed, 1'795'338'000'000'000'000, [&](const vsa::Packet& p) {
-    auto v = d->observe(vsa::to_json(p, labels));
+  detect::generate(s, seed, 1'795'338'000'000'000'000, [&](const detect::Packet& p) {
+    auto v = d->observe(detect::to_json(p, labels));
     REQUIRE(v);
     if (!v->warming_up) {
       (p.attack ? out.attack : out.normal) += 1;
@@ -49,7 +50,7 @@ Score run(const vsa::Scenario& s, std::uint64_t seed, bool labels = true,
   return out;
 }
 
-vsa::Scenario named(const char* name) { return vsa::scenario(name).value(); }
+detect::Scenario named(const char* name) { return detect::scenario(name).value(); }
 
 // The sum of the prefix atoms of a dotted string (the detector's string filler).
 std::vector<std::int32_t> prefix_sum(std::uint64_t seed, const std::string& text) {
@@ -95,10 +96,10 @@ TEST_CASE("ScalarEncoder::similarity is exactly the cosine of the two encodings"
 }
 
 TEST_CASE("familiarity agrees with a cleanup scan over the real filler vectors") {
-  vsa::DetectorConfig config;
+  detect::DetectorConfig config;
   config.warmup = 40;
   config.alpha = 0.05;
-  auto d = vsa::Detector::create(config).value();
+  auto d = detect::Detector::create(config).value();
   std::vector<std::string> seen;
   std::vector<double> sizes;
   for (int i = 0; i < 40; ++i) {
@@ -132,10 +133,10 @@ TEST_CASE("familiarity agrees with a cleanup scan over the real filler vectors")
 }
 
 TEST_CASE("on normal traffic the share of anomalous verdicts stays near the budget alpha") {
-  const vsa::Scenario normal{"normal",
+  const detect::Scenario normal{"normal",
                              "",
-                             {{"warm-up", 300, {}, 0, vsa::kNormalRate, 0},
-                              {"normal", 20000, {}, 0, vsa::kNormalRate, 0}}};
+                             {{"warm-up", 300, {}, 0, detect::kNormalRate, 0},
+                              {"normal", 20000, {}, 0, detect::kNormalRate, 0}}};
   for (std::uint64_t seed : {1U, 2U}) {
     const Score s = run(normal, seed);
     INFO("seed " << seed << ": " << s.fp << " of " << s.normal);
@@ -153,7 +154,7 @@ TEST_CASE("challenge: recall >= 99.9% and false-positive rate <= 4%, one alert p
   REQUIRE(s.alerts.size() >= 3);
   // The DNS flood's alert starts within a few records of the attack (record 300) and its
   // explanation leads with the unfamiliar source network, recovered by unbinding.
-  const vsa::Alert& dns = s.alerts.front();
+  const detect::Alert& dns = s.alerts.front();
   CHECK(dns.onset >= 300);
   CHECK(dns.onset < 320);
   CHECK(dns.offset >= 15'200);
@@ -182,7 +183,7 @@ TEST_CASE("the harder scenarios: rates from timestamps, attacks at the normal ra
 }
 
 TEST_CASE("runs are deterministic, and the labels are never read") {
-  const vsa::Scenario s = named("low-and-slow");
+  const detect::Scenario s = named("low-and-slow");
   const Score a = run(s, 5, true);
   const Score b = run(s, 5, true);
   const Score c = run(s, 5, false);
@@ -201,11 +202,11 @@ TEST_CASE("runs are deterministic, and the labels are never read") {
 
 TEST_CASE("a content-normal flood opens an alert by rate") {
   // Normal packets at 50x the rate: nothing unfamiliar, only the timestamps tell.
-  const vsa::Scenario s{"fast",
+  const detect::Scenario s{"fast",
                         "",
-                        {{"warm-up", 300, {}, 0, vsa::kNormalRate, 0},
-                         {"burst", 5000, {}, 0, 50 * vsa::kNormalRate, 0},
-                         {"calm", 500, {}, 0, vsa::kNormalRate, 0}}};
+                        {{"warm-up", 300, {}, 0, detect::kNormalRate, 0},
+                         {"burst", 5000, {}, 0, 50 * detect::kNormalRate, 0},
+                         {"calm", 500, {}, 0, detect::kNormalRate, 0}}};
   const Score r = run(s, 3);
   bool by_rate = false;
   for (const auto& a : r.alerts) {
@@ -216,7 +217,7 @@ TEST_CASE("a content-normal flood opens an alert by rate") {
 }
 
 TEST_CASE("bad records are errors that change nothing") {
-  auto d = vsa::Detector::create({}).value();
+  auto d = detect::Detector::create({}).value();
   CHECK(d.observe(R"({"ts":1,"a":"x"})"));
   const auto n = d.records();
   auto bad = d.observe("[1,2]");
@@ -236,27 +237,27 @@ TEST_CASE("bad records are errors that change nothing") {
 }
 
 TEST_CASE("detector configuration: validation and a JSON round trip") {
-  vsa::DetectorConfig c;
+  detect::DetectorConfig c;
   CHECK(c.validate());
   c.alpha = 0.001;  // below 1 / 301
   auto v = c.validate();
   REQUIRE_FALSE(v);
   CHECK(v.error().message.find("alpha") != std::string::npos);
-  CHECK_FALSE(vsa::DetectorConfig::from_json(R"({"warmup":1})"));
-  vsa::DetectorConfig big;
+  CHECK_FALSE(detect::DetectorConfig::from_json(R"({"warmup":1})"));
+  detect::DetectorConfig big;
   big.seed = (std::uint64_t{1} << 53U) + 1;
   CHECK_FALSE(big.validate());
-  CHECK_FALSE(vsa::DetectorConfig::from_json(R"({"colour":"red"})"));
-  CHECK_FALSE(vsa::DetectorConfig::from_json(R"({"alpha":"high"})"));
-  CHECK_FALSE(vsa::Detector::create(c).has_value());
+  CHECK_FALSE(detect::DetectorConfig::from_json(R"({"colour":"red"})"));
+  CHECK_FALSE(detect::DetectorConfig::from_json(R"({"alpha":"high"})"));
+  CHECK_FALSE(detect::Detector::create(c).has_value());
   rc::prop("to_json then from_json gives the same configuration", [] {
-    vsa::DetectorConfig a;
+    detect::DetectorConfig a;
     a.seed = *rc::gen::inRange<std::uint64_t>(0, std::uint64_t{1} << 53U);
     a.warmup = *rc::gen::inRange<std::size_t>(100, 5000);
     a.alpha = *rc::gen::inRange(10, 1000) / 1000.0;
     a.smooth = *rc::gen::inRange<std::size_t>(1, 100);
     a.ignore = {"label", *rc::gen::element<std::string>("x", "meta.id")};
-    const auto b = vsa::DetectorConfig::from_json(a.to_json());
+    const auto b = detect::DetectorConfig::from_json(a.to_json());
     RC_ASSERT(b.has_value());
     RC_ASSERT(b->to_json() == a.to_json());
     RC_ASSERT(b->seed == a.seed);

@@ -1,6 +1,6 @@
 // The traffic generator (SPEC 6.7): deterministic per seed, phases as declared, rates visible in
 // the timestamps alone, labels only where asked for.
-#include "witness/vsa/traffic.hpp"
+#include "witness/detect/traffic.hpp"
 
 #include <map>
 #include <string>
@@ -8,13 +8,13 @@
 
 #include <catch2/catch.hpp>
 
-namespace vsa = witness::vsa;
+namespace detect = witness::detect;
 
 namespace {
-std::vector<vsa::Packet> run(const std::string& name, std::uint64_t seed) {
-  std::vector<vsa::Packet> out;
-  vsa::generate(vsa::scenario(name).value(), seed, 1'700'000'000'000'000'000,
-                [&](const vsa::Packet& p) { out.push_back(p); });
+std::vector<detect::Packet> run(const std::string& name, std::uint64_t seed) {
+  std::vector<detect::Packet> out;
+  detect::generate(detect::scenario(name).value(), seed, 1'700'000'000'000'000'000,
+                [&](const detect::Packet& p) { out.push_back(p); });
   return out;
 }
 }  // namespace
@@ -42,19 +42,19 @@ TEST_CASE("the challenge timeline: phases, shares and rates", "[vsa][traffic]") 
     const auto [a, b] = span[phase];
     return static_cast<double>(per_phase[phase].first - 1) / (static_cast<double>(b - a) * 1e-9);
   };
-  CHECK(rate("warm-up") == Approx(vsa::kNormalRate).epsilon(0.15));
+  CHECK(rate("warm-up") == Approx(detect::kNormalRate).epsilon(0.15));
   CHECK(rate("ntp") == Approx(10000).epsilon(0.05));
   // The same seed gives the same packets; another seed others.
   const auto again = run("challenge", 42);
-  CHECK(vsa::to_json(again[20000], true) == vsa::to_json(packets[20000], true));
-  CHECK(vsa::to_json(run("challenge", 43)[20000], true) != vsa::to_json(packets[20000], true));
+  CHECK(detect::to_json(again[20000], true) == detect::to_json(packets[20000], true));
+  CHECK(detect::to_json(run("challenge", 43)[20000], true) != detect::to_json(packets[20000], true));
 }
 
 TEST_CASE("every scenario generates, and labels can be left out", "[vsa][traffic]") {
-  for (const auto& s : vsa::scenarios()) {
+  for (const auto& s : detect::scenarios()) {
     std::size_t n = 0;
     std::size_t attacks = 0;
-    vsa::generate(s, 1, 0, [&](const vsa::Packet& p) {
+    detect::generate(s, 1, 0, [&](const detect::Packet& p) {
       ++n;
       attacks += p.attack ? 1 : 0;
     });
@@ -64,10 +64,10 @@ TEST_CASE("every scenario generates, and labels can be left out", "[vsa][traffic
     CHECK(attacks > 0);
   }
   const auto p = run("pattern-only", 5).back();
-  CHECK(vsa::to_json(p, true).find("\"label\":{\"phase\":\"recovery\",\"attack\":false}") !=
+  CHECK(detect::to_json(p, true).find("\"label\":{\"phase\":\"recovery\",\"attack\":false}") !=
         std::string::npos);
-  CHECK(vsa::to_json(p, false).find("label") == std::string::npos);
-  auto bad = vsa::scenario("nope");
+  CHECK(detect::to_json(p, false).find("label") == std::string::npos);
+  auto bad = detect::scenario("nope");
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("challenge"));
 }

@@ -13,7 +13,7 @@
 
 #include "witness/base/result.hpp"
 
-namespace witness::vsa {
+namespace witness::detect {
 
 // One packet. `flags` is empty for UDP and ICMP.
 struct Packet {
@@ -63,4 +63,4 @@ void generate(const Scenario& s, std::uint64_t seed, std::int64_t start_ns,
 // label when `with_label` is false.
 [[nodiscard]] std::string to_json(const Packet& p, bool with_label);
 
-}  // namespace witness::vsa
+}  // namespace witness::detect
