@@ -514,6 +514,25 @@ PY
 }
 
 
+case_hostile_json() {
+  # --json output stays JSON whatever the strings in it (a path with a quote printed invalid JSON).
+  local weird="$TMP/a \"quoted\" \\ path"
+  run 0 "$W" init --json --ledger "$weird"
+  python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d["ledger"] == sys.argv[2], d' "$OUT" "$weird" \
+    || fail "init --json is not JSON: $OUT"
+  printf '%s\n' '{"origin":"a.b","kind":"k","walk":"w \"x\" \\ y","tags":["t\"1"],"payload":{"q":"\"\u0001"}}' >"$TMP/h.jsonl"
+  run 0 "$W" append --ledger "$weird" "$TMP/h.jsonl"
+  for cmd in "query" "show 0" "walk 0 --descendants" "stats" "verify" "replay"; do
+    # shellcheck disable=SC2086
+    run 0 "$W" $cmd --json --ledger "$weird"
+    python3 -c 'import json,sys; [json.loads(l) for l in sys.argv[1].splitlines() if l]' "$OUT" \
+      || fail "$cmd --json is not JSON lines: $OUT"
+  done
+  run 0 "$W" proof inclusion 0 --ledger "$weird"; echo "$OUT" >"$TMP/p.json"
+  sed 's/}$/,"a\\"b":1}/' "$TMP/p.json" >"$TMP/odd.json"
+  run 2 "$W" proof check "$TMP/odd.json" --json
+}
+
 case_busy() {
   sample; run 0 "$W" init
   # A writer holds the ledger: `append --stream` waiting on a silent pipe.

@@ -78,7 +78,7 @@ int run_init(const CommonOptions& opts) {
   if (!l) return report(l.error());
   const auto s = l->stats();
   if (opts.json) {
-    std::cout << R"({"ledger":")" << dir << R"(","ledger_id":")" << s.ledger_id
+    std::cout << R"({"ledger":)" << json_string(dir) << R"(,"ledger_id":")" << s.ledger_id
               << R"(","format_version":)" << s.format_version << "}\n";
   } else {
     std::cout << "initialised ledger " << s.ledger_id << " at " << dir << " (format version "

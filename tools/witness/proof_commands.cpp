@@ -49,7 +49,7 @@ int run_check(const std::string& path, bool json) {
   if (json) {
     std::cout << R"({"kind":")" << (inclusion ? "inclusion" : "consistency") << R"(","verified":)"
               << (status ? "true" : "false");
-    if (!status) std::cout << R"(,"error":")" << status.error().message << "\"";
+    if (!status) std::cout << R"(,"error":)" << json_string(status.error().message);
     std::cout << "}\n";
   } else if (status) {
     std::cout << (inclusion ? "inclusion" : "consistency") << " proof verified\n";
