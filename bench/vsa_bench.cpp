@@ -5,11 +5,11 @@
 
 #include <benchmark/benchmark.h>
 
-#include "witness/vsa/atoms.hpp"
 #include "witness/detect/detector.hpp"
+#include "witness/detect/traffic.hpp"
+#include "witness/vsa/atoms.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
-#include "witness/detect/traffic.hpp"
 
 namespace vsa = witness::vsa;
 namespace detect = witness::detect;
@@ -109,7 +109,7 @@ BENCHMARK(BM_EncodePacketWalk);
 void BM_DetectorPerPacket(benchmark::State& state) {
   std::vector<std::string> lines;
   detect::generate(detect::scenario("challenge").value(), 1, 1'795'338'000'000'000'000,
-                [&](const detect::Packet& p) { lines.push_back(detect::to_json(p, false)); });
+                   [&](const detect::Packet& p) { lines.push_back(detect::to_json(p, false)); });
   auto d = detect::Detector::create({}).value();
   for (std::size_t i = 0; i < 300; ++i) benchmark::DoNotOptimize(d.observe(lines[i]));
   std::size_t i = 300;

@@ -10,26 +10,24 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <unistd.h>
 
 #include "witness/covenant/gated_ledger.hpp"
 #include "witness/covenant/manifest.hpp"
 #include "witness/covenant/registry.hpp"
+#include "witness/detect/detector.hpp"
+#include "witness/detect/detector_run.hpp"
+#include "witness/detect/traffic.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/ledger.hpp"
 #include "witness/ledger/proof_json.hpp"
 #include "witness/vsa/atoms.hpp"
-#include "witness/detect/detector.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
-#include "witness/detect/traffic.hpp"
-
-#include "witness/detect/detector_run.hpp"
 
 namespace py = pybind11;
 namespace wl = witness::ledger;
@@ -122,7 +120,6 @@ std::string dumps(const py::object& value) {
 }
 
 py::object loads(const std::string& text) { return (*g_json_loads)(text); }
-
 
 // A node as Python sees it: the TraceNode and, when it came from a ledger, its seq.
 struct PyNode {
@@ -331,9 +328,7 @@ class PyLedger {
 // Raises GateRefusedError for a refused gated append: the gate's explanation and the seq of
 // the covenant.denial node it recorded.
 [[noreturn]] void raise_refused(const cv::GatedAppend& g) {
-  PyErr_SetString(
-      g_gate_refused_error,
-      (g.explanation + g.recorded_where()).c_str());
+  PyErr_SetString(g_gate_refused_error, (g.explanation + g.recorded_where()).c_str());
   throw py::error_already_set();
 }
 
@@ -400,7 +395,8 @@ wl::Digest id_or_seq(wl::Ledger& l, const py::object& ref) {
     return unwrap(l.get(cast_arg<wl::SequenceNumber>(ref, "seq", "an int below 2^64"))).node.id();
   }
   if (py::isinstance<PyNode>(ref)) return ref.cast<const PyNode&>().node.id();
-  return unwrap(wl::Digest::from_hex(cast_arg<std::string>(ref, "ref", "a seq, hex id or TraceNode")));
+  return unwrap(
+      wl::Digest::from_hex(cast_arg<std::string>(ref, "ref", "a seq, hex id or TraceNode")));
 }
 
 }  // namespace
@@ -469,10 +465,10 @@ PYBIND11_MODULE(witness, m) {
             if (!(wait >= 0 && wait <= 86400)) {
               throw py::value_error("wait: expected seconds from 0 to 86400");
             }
-            wl::OpenOptions o{.create_if_missing = create,
-                              .read_only = read_only,
-                              .lock_wait = std::chrono::milliseconds(
-                                  static_cast<std::int64_t>(wait * 1000))};
+            wl::OpenOptions o{
+                .create_if_missing = create,
+                .read_only = read_only,
+                .lock_wait = std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000))};
             if (durability == "sync") {
               o.durability = wl::Durability::kSync;
             } else if (durability != "buffered") {
@@ -486,7 +482,8 @@ PYBIND11_MODULE(witness, m) {
               if (!opened && opened.error().code == witness::ErrorCode::kNotFound &&
                   opened.error().message.starts_with("no ledger at")) {
                 // The library's hint names its C++ option; here the option is create=True.
-                throw py::key_error("no ledger at " + path + " (Ledger.open(path, create=True) creates one)");
+                throw py::key_error("no ledger at " + path +
+                                    " (Ledger.open(path, create=True) creates one)");
               }
               l.emplace(unwrap(std::move(opened)));
             }
@@ -764,8 +761,8 @@ PYBIND11_MODULE(witness, m) {
           "verify",
           [](PyLedger& l, const std::optional<std::string>& public_key) {
             const wl::Ledger& led = l.get();
-            const auto r =
-                without_gil([&] { return led.verify(wl::VerifyOptions{.public_key = public_key}); });
+            const auto r = without_gil(
+                [&] { return led.verify(wl::VerifyOptions{.public_key = public_key}); });
             py::dict d;
             d["ok"] = r.ok();
             d["entries"] = r.entries;
@@ -863,8 +860,8 @@ PYBIND11_MODULE(witness, m) {
 
   // The detector (SPEC 6.6): the same model, verdicts and alerts as `witness detect`.
   py::class_<detect::Detector>(m, "Detector",
-                           "The anomaly detector: a baseline from the first `warmup` records, "
-                           "conformal p-values per record, alerts with explanations.")
+                               "The anomaly detector: a baseline from the first `warmup` records, "
+                               "conformal p-values per record, alerts with explanations.")
       .def(py::init([](const py::object& config, std::optional<std::size_t> warmup,
                        std::optional<double> alpha, std::optional<std::uint64_t> seed) {
              detect::DetectorConfig c;
@@ -1100,7 +1097,7 @@ PYBIND11_MODULE(witness, m) {
         const auto s = unwrap(detect::scenario(scenario));
         py::list out;
         detect::generate(s, seed, start_ns,
-                     [&](const detect::Packet& p) { out.append(detect::to_json(p, labels)); });
+                         [&](const detect::Packet& p) { out.append(detect::to_json(p, labels)); });
         return out;
       },
       py::arg("scenario"), py::arg("seed") = 1, py::arg("labels") = true,

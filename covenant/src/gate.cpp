@@ -7,9 +7,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "witness/base/ascii.hpp"
-
 #include <time.h>
+
+#include "witness/base/ascii.hpp"
 
 namespace witness::covenant {
 namespace {
@@ -241,7 +241,8 @@ class SubjectIndex {
   // case), with a final mix so that the low bits used by the mask depend on every byte.
   static std::uint64_t hash(std::string_view key) {
     std::uint64_t h = 14695981039346656037ULL;
-    for (const char c : key) h = (h ^ static_cast<unsigned char>(ascii_lower(c))) * 1099511628211ULL;
+    for (const char c : key)
+      h = (h ^ static_cast<unsigned char>(ascii_lower(c))) * 1099511628211ULL;
     return h ^ (h >> 32U);
   }
   struct Slot {

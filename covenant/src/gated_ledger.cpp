@@ -6,9 +6,9 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
-#include <unordered_map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +16,7 @@
 #include "witness/base/ascii.hpp"
 #include "witness/covenant/registry.hpp"
 #include "witness/ledger/signing.hpp"
+
 #include "system_write.hpp"
 
 namespace witness::covenant {
@@ -137,8 +138,7 @@ struct GatedLedger::Impl {
     return out;
   }
   Result<ledger::TraceNode> denial(const ledger::TraceNode& node, const Decision& d,
-                                   const std::string& explanation,
-                                   std::uint64_t suppressed) const;
+                                   const std::string& explanation, std::uint64_t suppressed) const;
   void finish(const Admission& a, bool spent) {
     // Neither can fail: the reservation is open and the cost is what was reserved.
     (void)(spent ? loaded.gate.commit(a.decision.reservation, a.cost)
@@ -375,20 +375,17 @@ Status GatedLedger::close() {
         {"action", std::string(kAppendAction)},
         {"reason", "suppressed"},
         {"suppressed", n},
-        {"explanation", std::to_string(n) + " refusals of " + subject +
-                            " were not recorded one by one (over " +
-                            std::to_string(impl_->max_denials) + " denial records in " +
-                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                               impl_->denial_window)
-                                               .count()) +
-                            " s)"}};
-    WITNESS_ASSIGN_OR_RETURN(
-        auto summary,
-        ledger::TraceNode::create(ledger::NodeDraft{
-            .origin = std::string(kGateOrigin),
-            .kind = std::string(kDenialKind),
-            .tags = {"reason:suppressed", "subject:" + subject},
-            .payload_json = payload.dump()}));
+        {"explanation",
+         std::to_string(n) + " refusals of " + subject + " were not recorded one by one (over " +
+             std::to_string(impl_->max_denials) + " denial records in " +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(impl_->denial_window).count()) +
+             " s)"}};
+    WITNESS_ASSIGN_OR_RETURN(auto summary, ledger::TraceNode::create(ledger::NodeDraft{
+                                               .origin = std::string(kGateOrigin),
+                                               .kind = std::string(kDenialKind),
+                                               .tags = {"reason:suppressed", "subject:" + subject},
+                                               .payload_json = payload.dump()}));
     WITNESS_RETURN_IF_ERROR(impl_->ledger->append(summary, system_write()));
   }
   const std::vector<Lease> unspent = impl_->loaded.gate.settle();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "witness/ledger/digest.hpp"
+
 #include "system_write.hpp"
 
 namespace witness::covenant {
@@ -205,8 +206,7 @@ Result<std::vector<BucketState>> parse_bucket_payload(std::string_view text) {
     if (!item.is_object() || !item.contains("covenant") || !item["covenant"].is_string() ||
         !item.contains("tokens") || !item["tokens"].is_number() || !item.contains("at") ||
         !item["at"].is_string()) {
-      return invalid_argument(
-          "settle payload: a bucket lacks \"covenant\", \"tokens\" or \"at\"");
+      return invalid_argument("settle payload: a bucket lacks \"covenant\", \"tokens\" or \"at\"");
     }
     const std::string at = item["at"].get<std::string>();
     std::int64_t ns = 0;
@@ -216,8 +216,8 @@ Result<std::vector<BucketState>> parse_bucket_payload(std::string_view text) {
     }
     const double tokens = item["tokens"].get<double>();
     if (!std::isfinite(tokens)) return invalid_argument("settle payload: bucket tokens not finite");
-    out.push_back({item["covenant"].get<std::string>(), tokens,
-                   Timestamp(std::chrono::nanoseconds(ns))});
+    out.push_back(
+        {item["covenant"].get<std::string>(), tokens, Timestamp(std::chrono::nanoseconds(ns))});
   }
   return out;
 }

@@ -81,7 +81,8 @@ Result<ParsedNote> split_note(std::string_view note) {
     if (!blob || blob->size() < 4) {
       return invalid_argument("note: a signature is not base64 of a key id and signature");
     }
-    const std::string key = std::string(name) + '\n' + std::string(blob->begin(), blob->begin() + 4);
+    const std::string key =
+        std::string(name) + '\n' + std::string(blob->begin(), blob->begin() + 4);
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
       return invalid_argument("note: two signatures by the key " + std::string(name) +
                               " (one per key)");

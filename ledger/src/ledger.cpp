@@ -11,13 +11,13 @@
 
 #include <fcntl.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include "witness/base/ascii.hpp"
 
@@ -392,7 +392,8 @@ bool is_lock_error(const rocksdb::Status& s) {
 
 // Who holds the fcntl lock on `lock_file` (RocksDB's LOCK): "process 1234 (witness append ...)".
 std::string lock_holder(const std::filesystem::path& lock_file) {
-  const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  const int fd =
+      ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
   if (fd < 0) return "another process";
   struct flock query {};
   query.l_type = F_WRLCK;
@@ -404,7 +405,8 @@ std::string lock_holder(const std::filesystem::path& lock_file) {
   std::ifstream cmdline("/proc/" + std::to_string(query.l_pid) + "/cmdline", std::ios::binary);
   std::array<char, 512> buf{};
   cmdline.read(buf.data(), buf.size());
-  std::string args(buf.data(), static_cast<std::size_t>(std::max<std::streamsize>(0, cmdline.gcount())));
+  std::string args(buf.data(),
+                   static_cast<std::size_t>(std::max<std::streamsize>(0, cmdline.gcount())));
   std::replace(args.begin(), args.end(), '\0', ' ');
   while (!args.empty() && args.back() == ' ') args.pop_back();
   if (args.size() > 120) args = args.substr(0, 117) + "...";
@@ -472,9 +474,9 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (ec) return path_error(dir, ec);
   if (!exists) WITNESS_RETURN_IF_ERROR(check_new_ledger_path(dir));
   if (!exists && (!options.create_if_missing || options.read_only)) {
-    return not_found("no ledger at " + dir.string() +
-                     (options.read_only ? std::string()
-                                        : " (OpenOptions::create_if_missing creates one)"));
+    return not_found(
+        "no ledger at " + dir.string() +
+        (options.read_only ? std::string() : " (OpenOptions::create_if_missing creates one)"));
   }
   if (exists) {
     // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse
@@ -515,8 +517,8 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         if (options.lock_wait.count() > 0) {
-          busy = busy.with_context("still busy after " +
-                                   std::to_string(options.lock_wait.count()) + " ms");
+          busy = busy.with_context("still busy after " + std::to_string(options.lock_wait.count()) +
+                                   " ms");
         }
         return busy;
       }

@@ -74,8 +74,8 @@ struct Ledger::Impl {
   std::unique_ptr<rocksdb::DB> db;
   OpenOptions options;
   std::string ledger_id;
-  std::string origin;                     // checkpoint origin and key name: witness.ledger/<id>
-  std::optional<SigningKey> signing_key;  // signs checkpoints, when present
+  std::string origin;                      // checkpoint origin and key name: witness.ledger/<id>
+  std::optional<SigningKey> signing_key;   // signs checkpoints, when present
   std::optional<Error> signing_key_error;  // a read-only open could not read the key: why
 
   mutable std::mutex mu;        // guards writers, next_seq, chain_head, frontier

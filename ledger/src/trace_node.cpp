@@ -9,6 +9,7 @@
 
 #include "witness/base/ascii.hpp"
 #include "witness/base/utf8.hpp"
+
 #include "json.hpp"
 #include "node_data.hpp"
 #include "sha256.hpp"
@@ -33,8 +34,8 @@ Status validate_name(std::string_view field, std::string_view value) {
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (!is_name_char(value[i])) {
       return invalid_argument(std::string(field) + ": invalid character '" +
-                              printable(value.substr(i, 1)) + "' at byte " +
-                              std::to_string(i) + " (allowed: letters, digits and . _ : -)");
+                              printable(value.substr(i, 1)) + "' at byte " + std::to_string(i) +
+                              " (allowed: letters, digits and . _ : -)");
     }
   }
   return ok_status();

@@ -63,7 +63,8 @@ std::string take_bindings(const std::string& message,
     const std::string record =
         message.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
     const auto sep = record.find(detail::kBindingSeparator);
-    if (sep != std::string::npos) bindings.emplace_back(record.substr(0, sep), record.substr(sep + 1));
+    if (sep != std::string::npos)
+      bindings.emplace_back(record.substr(0, sep), record.substr(sep + 1));
     at = next;
   }
   return message.substr(0, first);
@@ -192,8 +193,8 @@ std::string format_result(const LawResult& r) {
       runs = "gave up after " + std::to_string(r.cases) + " cases";
       break;
   }
-  std::string out = std::string(verdict_name(r.verdict)) + "  " + r.law + ": " + r.equation +
-                    " (" + runs + ", seed " + std::to_string(r.seed) + ")\n";
+  std::string out = std::string(verdict_name(r.verdict)) + "  " + r.law + ": " + r.equation + " (" +
+                    runs + ", seed " + std::to_string(r.seed) + ")\n";
   if (r.verdict == Verdict::kPassed) return out;
   if (!r.failure.empty()) out += "  " + r.failure + "\n";
   if (!r.counterexample.empty()) {

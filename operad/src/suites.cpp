@@ -359,10 +359,9 @@ std::vector<Law> agent_combinator_laws() {
                     const auto c = *machine_gen({t2, t3});
                     const auto lhs = seq(seq(a, b).value(), c).value();
                     const auto rhs = seq(a, seq(b, c).value()).value();
-                    detail::expect_same(
-                        "seq(seq(a, b), c) = seq(a, seq(b, c))",
-                        {{"a", a.name()}, {"b", b.name()}, {"c", c.name()}},
-                        observe_same_inputs(lhs, rhs));
+                    detail::expect_same("seq(seq(a, b), c) = seq(a, seq(b, c))",
+                                        {{"a", a.name()}, {"b", b.name()}, {"c", c.name()}},
+                                        observe_same_inputs(lhs, rhs));
                   }});
   laws.push_back(
       {"seq-unit", "seq(id, a) = a = seq(a, id)", [] {

@@ -3,15 +3,13 @@
 #include "witness/covenant/covenant.hpp"
 
 #include <cctype>
-
 #include <string_view>
 #include <vector>
 
 #include <catch2/catch.hpp>
-
-#include "witness/base/ascii.hpp"
 #include <rapidcheck/catch.h>
 
+#include "witness/base/ascii.hpp"
 #include "witness/operad/laws.hpp"
 #include "witness/operad/semilattice.hpp"
 
@@ -79,12 +77,11 @@ TEST_CASE("globs match with star as any run", "[covenant][glob]") {
         *rc::gen::resize(12, rc::gen::container<std::string>(rc::gen::element('a', 'b', 'A')));
     RC_ASSERT(cv::glob_match(pattern, text) == reference_glob(pattern, text));
   });
-  rc::prop("prefix star matches exactly the strings with that prefix",
-           [](const std::string& prefix, const std::string& text) {
-             RC_PRE(prefix.find('*') == std::string::npos);
-             RC_ASSERT(cv::glob_match(prefix + "*", text) ==
-                       witness::ascii_istarts_with(text, prefix));
-           });
+  rc::prop("prefix star matches exactly the strings with that prefix", [](const std::string& prefix,
+                                                                          const std::string& text) {
+    RC_PRE(prefix.find('*') == std::string::npos);
+    RC_ASSERT(cv::glob_match(prefix + "*", text) == witness::ascii_istarts_with(text, prefix));
+  });
 }
 
 TEST_CASE("resource patterns and rules parse, print and round-trip", "[covenant][rule]") {

@@ -149,7 +149,8 @@ TEST_CASE("a usage that is not an integer from 0 to 2^53 is refused, saying why"
 TEST_CASE("names are compared without regard to letter case", "[covenant][gated]") {
   Fixture f;
   f.grant(covenant("triage@1", "alert.triage",
-                   {"permit ledger.append kind=agent.*", "forbid ledger.append tag=pii"}, calls(10)));
+                   {"permit ledger.append kind=agent.*", "forbid ledger.append tag=pii"},
+                   calls(10)));
   auto g = cv::GatedLedger::open(f.ledger);
   REQUIRE(g);
   // A tag PII is the tag pii: forbidden.
@@ -454,7 +455,8 @@ TEST_CASE("a restart resumes the rate bucket, and a crash leaves it empty",
     auto l = wl::Ledger::open(dir.path(), {}).value();
     auto g = cv::GatedLedger::open(l, {.gate = {.clock = [at] { return at; }}}).value();
     std::vector<cv::Reason> reasons;
-    for (int i = 0; i < n; ++i) reasons.push_back(g.append(node("agent.r", "k")).value().decision.reason);
+    for (int i = 0; i < n; ++i)
+      reasons.push_back(g.append(node("agent.r", "k")).value().decision.reason);
     REQUIRE(g.close());
     return reasons;
   };
@@ -524,7 +526,8 @@ TEST_CASE("denial records are bounded per subject and window; the rest are count
   CHECK_THAT(over->recorded_where(), Catch::Contains("counted in the next one"));
   // close() writes what is still uncounted as one summary.
   REQUIRE(g.close());
-  auto summaries = f.ledger.query(wl::Query{.origin = "witness.gate", .tags = {"reason:suppressed"}});
+  auto summaries =
+      f.ledger.query(wl::Query{.origin = "witness.gate", .tags = {"reason:suppressed"}});
   REQUIRE(summaries);
   std::vector<nlohmann::json> found;
   for (const auto& e : *summaries) found.push_back(nlohmann::json::parse(e.node.payload_json()));

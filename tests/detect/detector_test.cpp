@@ -10,11 +10,11 @@
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
 
+#include "witness/detect/traffic.hpp"
 #include "witness/vsa/atoms.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
 #include "witness/vsa/scalar.hpp"
-#include "witness/detect/traffic.hpp"
 
 namespace vsa = witness::vsa;
 namespace detect = witness::detect;
@@ -134,9 +134,9 @@ TEST_CASE("familiarity agrees with a cleanup scan over the real filler vectors")
 
 TEST_CASE("on normal traffic the share of anomalous verdicts stays near the budget alpha") {
   const detect::Scenario normal{"normal",
-                             "",
-                             {{"warm-up", 300, {}, 0, detect::kNormalRate, 0},
-                              {"normal", 20000, {}, 0, detect::kNormalRate, 0}}};
+                                "",
+                                {{"warm-up", 300, {}, 0, detect::kNormalRate, 0},
+                                 {"normal", 20000, {}, 0, detect::kNormalRate, 0}}};
   for (std::uint64_t seed : {1U, 2U}) {
     const Score s = run(normal, seed);
     INFO("seed " << seed << ": " << s.fp << " of " << s.normal);
@@ -203,10 +203,10 @@ TEST_CASE("runs are deterministic, and the labels are never read") {
 TEST_CASE("a content-normal flood opens an alert by rate") {
   // Normal packets at 50x the rate: nothing unfamiliar, only the timestamps tell.
   const detect::Scenario s{"fast",
-                        "",
-                        {{"warm-up", 300, {}, 0, detect::kNormalRate, 0},
-                         {"burst", 5000, {}, 0, 50 * detect::kNormalRate, 0},
-                         {"calm", 500, {}, 0, detect::kNormalRate, 0}}};
+                           "",
+                           {{"warm-up", 300, {}, 0, detect::kNormalRate, 0},
+                            {"burst", 5000, {}, 0, 50 * detect::kNormalRate, 0},
+                            {"calm", 500, {}, 0, detect::kNormalRate, 0}}};
   const Score r = run(s, 3);
   bool by_rate = false;
   for (const auto& a : r.alerts) {

@@ -14,7 +14,7 @@ namespace {
 std::vector<detect::Packet> run(const std::string& name, std::uint64_t seed) {
   std::vector<detect::Packet> out;
   detect::generate(detect::scenario(name).value(), seed, 1'700'000'000'000'000'000,
-                [&](const detect::Packet& p) { out.push_back(p); });
+                   [&](const detect::Packet& p) { out.push_back(p); });
   return out;
 }
 }  // namespace
@@ -47,7 +47,8 @@ TEST_CASE("the challenge timeline: phases, shares and rates", "[vsa][traffic]") 
   // The same seed gives the same packets; another seed others.
   const auto again = run("challenge", 42);
   CHECK(detect::to_json(again[20000], true) == detect::to_json(packets[20000], true));
-  CHECK(detect::to_json(run("challenge", 43)[20000], true) != detect::to_json(packets[20000], true));
+  CHECK(detect::to_json(run("challenge", 43)[20000], true) !=
+        detect::to_json(packets[20000], true));
 }
 
 TEST_CASE("every scenario generates, and labels can be left out", "[vsa][traffic]") {

@@ -59,10 +59,12 @@ TEST_CASE("checkpoints are C2SP signed notes that verify only as signed", "[ledg
   // Malformed inputs get clear errors.
   CHECK(verify_checkpoint(note, "nonsense").error().code == witness::ErrorCode::kInvalidArgument);
   CHECK(parse_checkpoint("a\n1\n").error().message.find("no blank line") != std::string::npos);
-  CHECK(parse_checkpoint("o\nx\nAA==\n\n\xe2\x80\x94 k c2lnbmF0dXJl\n").error().message.find("tree size") !=
-        std::string::npos);
-  CHECK(parse_checkpoint("o\n1\nAA==\n\n\xe2\x80\x94 k c2lnbmF0dXJl\n").error().message.find("root hash") !=
-        std::string::npos);
+  CHECK(parse_checkpoint("o\nx\nAA==\n\n\xe2\x80\x94 k c2lnbmF0dXJl\n")
+            .error()
+            .message.find("tree size") != std::string::npos);
+  CHECK(parse_checkpoint("o\n1\nAA==\n\n\xe2\x80\x94 k c2lnbmF0dXJl\n")
+            .error()
+            .message.find("root hash") != std::string::npos);
   // A signature too short to hold a key id.
   CHECK(parse_checkpoint("o\n1\nAA==\n\n\xe2\x80\x94 k c2ln\n").error().message ==
         "note: a signature is not base64 of a key id and signature");
@@ -254,20 +256,23 @@ TEST_CASE("signed notes are as strict as C2SP signed-note", "[ledger][checkpoint
   // 2001 signatures by unknown keys: past the limit of 100.
   std::string many = note;
   for (int i = 0; i < 2001; ++i) {
-    many += "\xe2\x80\x94 other" + std::to_string(i) + ".example " + sig_line.substr(sig_line.rfind(' ') + 1);
+    many += "\xe2\x80\x94 other" + std::to_string(i) + ".example " +
+            sig_line.substr(sig_line.rfind(' ') + 1);
   }
   CHECK(verify_checkpoint(many, vkey).error().message == "note: more than 100 signatures");
   // Up to 16 signatures must be accepted; here 16 unknown keys beside the known one.
   std::string sixteen = note;
   for (int i = 0; i < 15; ++i) {
-    sixteen += "\xe2\x80\x94 other" + std::to_string(i) + ".example " + sig_line.substr(sig_line.rfind(' ') + 1);
+    sixteen += "\xe2\x80\x94 other" + std::to_string(i) + ".example " +
+               sig_line.substr(sig_line.rfind(' ') + 1);
   }
   CHECK(verify_checkpoint(sixteen, vkey));
   // Not UTF-8, and a key name with '+'.
   CHECK_THAT(verify_checkpoint("example.com/log\n3\n\xff\n\n" + sig_line, vkey).error().message,
              Catch::StartsWith("note: invalid UTF-8"));
-  CHECK_THAT(verify_checkpoint(note + "\xe2\x80\x94 a+b " + sig_line.substr(sig_line.rfind(' ') + 1), vkey)
-                 .error()
-                 .message,
-             Catch::StartsWith("note: malformed signature line"));
+  CHECK_THAT(
+      verify_checkpoint(note + "\xe2\x80\x94 a+b " + sig_line.substr(sig_line.rfind(' ') + 1), vkey)
+          .error()
+          .message,
+      Catch::StartsWith("note: malformed signature line"));
 }

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include <catch2/catch.hpp>
-#include <rapidcheck/catch.h>
-#include <range/v3/range/concepts.hpp>
 #include <range/v3/iterator/concepts.hpp>
+#include <range/v3/range/concepts.hpp>
+#include <rapidcheck/catch.h>
 #include <rocksdb/db.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -254,8 +254,8 @@ TEST_CASE("close releases the ledger; a second writable open in one process says
   auto missing = Ledger::open(dir / "absent", OpenOptions{});
   REQUIRE_FALSE(missing);
   // The library's message names the library's option, not a CLI command.
-  CHECK(missing.error().message ==
-        "no ledger at " + (dir / "absent").string() + " (OpenOptions::create_if_missing creates one)");
+  CHECK(missing.error().message == "no ledger at " + (dir / "absent").string() +
+                                       " (OpenOptions::create_if_missing creates one)");
 
   auto first = open_new(dir);
   REQUIRE(first.append(make_node("a", "k", 1)));
@@ -509,8 +509,8 @@ TEST_CASE("a range-for over a temporary query result is safe", "[ledger][query]"
   REQUIRE(ledger);
   for (int i = 0; i < 20; ++i) REQUIRE(ledger->append(make_node("detector.ddos", "k", i)));
   std::vector<SequenceNumber> seen;
-  for (const Entry& e : *ledger->query({.origin = "detector.ddos", .order = Order::kNewestFirst,
-                                        .limit = 10}))
+  for (const Entry& e :
+       *ledger->query({.origin = "detector.ddos", .order = Order::kNewestFirst, .limit = 10}))
     seen.push_back(e.seq);
   REQUIRE(seen.size() == 10);
   CHECK(seen.front() == 19);

@@ -83,7 +83,7 @@ TEST_CASE("the verifier accepts exactly the RFC 6962 vectors without wantErr", "
     ++files;
     accepted += ok ? 1 : 0;
   }
-  CHECK(files == 196);  // every inclusion and consistency vector of transparency-dev/merkle
+  CHECK(files == 196);    // every inclusion and consistency vector of transparency-dev/merkle
   CHECK(accepted == 12);  // the files with "wantErr": false
 }
 

@@ -200,8 +200,8 @@ TEST_CASE("a failure reports the user's values, which case failed, and a replay 
   CHECK(left.counterexample == Pairs{{"f", "op(n=0, label=-9)"}});
   CHECK(left.failure.find('\x1e') == std::string::npos);
   const std::string text = op::format_result(left);
-  CHECK_THAT(text, Catch::Contains("(failed on case " + std::to_string(left.cases + 1) + ", after " +
-                                   std::to_string(left.cases) + " passed, seed 99)"));
+  CHECK_THAT(text, Catch::Contains("(failed on case " + std::to_string(left.cases + 1) +
+                                   ", after " + std::to_string(left.cases) + " passed, seed 99)"));
   CHECK_THAT(text, Catch::Contains("    f = op(n=0, label=-9)\n"));
   CHECK_THAT(text, Catch::Contains("lhs = op(n=0, label=-8)"));
   CHECK_THAT(text, Catch::Contains("rhs = op(n=0, label=-9)"));
@@ -213,8 +213,10 @@ TEST_CASE("a failure reports the user's values, which case failed, and a replay 
   const op::AlgebraGenerators<OffByOneEval, user::OffByOne> alg{
       .algebra = {},
       .value = [](op::Uncolored /*c*/) { return rc::gen::inRange<std::int64_t>(-9, 10); },
-      .observe = [](std::int64_t a,
-                    std::int64_t b) { return op::observe_equal(std::to_string(a), std::to_string(b)); },
+      .observe =
+          [](std::int64_t a, std::int64_t b) {
+            return op::observe_equal(std::to_string(a), std::to_string(b));
+          },
       .show = {}};
   auto with_algebra = op::check_laws(gens, alg, {.cases = 50, .seed = 3, .laws = {"algebra-unit"}});
   REQUIRE(with_algebra);

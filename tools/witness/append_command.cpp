@@ -259,7 +259,8 @@ int run_append_stream(Ledger& l, cv::GatedLedger* gated, std::istream& in,
       }
     } else if (auto results = l.append_batch(nodes)) {
       group_ok = true;
-      for (auto&& [result, node] : ranges::views::zip(*results, nodes)) print_ack(result, node.id());
+      for (auto&& [result, node] : ranges::views::zip(*results, nodes))
+        print_ack(result, node.id());
     }
     // One bad node fails the group: commit the rest one by one and report the bad ones.
     if (!group_ok) {

@@ -11,7 +11,6 @@
 namespace witness::tools {
 namespace {
 
-
 int run_create(const CommonOptions& opts, bool public_key_only) {
   auto l = open_ledger(opts, public_key_only);
   if (!l) return report(l.error());

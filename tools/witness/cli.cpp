@@ -59,10 +59,10 @@ Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
   }
   // Read-only opens take no lock, so queries work while another process appends.
   auto opened = ledger::Ledger::open(
-      dir, ledger::OpenOptions{
-               .read_only = read_only,
-               .durability = durability,
-               .lock_wait = std::chrono::milliseconds(static_cast<std::int64_t>(opts.wait_seconds * 1000))});
+      dir, ledger::OpenOptions{.read_only = read_only,
+                               .durability = durability,
+                               .lock_wait = std::chrono::milliseconds(
+                                   static_cast<std::int64_t>(opts.wait_seconds * 1000))});
   if (!opened && opened.error().code == ErrorCode::kUnavailable && opts.wait_seconds == 0) {
     return unavailable(opened.error().message + " (witness --wait SECONDS waits for it)");
   }

@@ -27,9 +27,9 @@ inline constexpr int kExitBusy = 3;  // the ledger is open for writing elsewhere
 
 // Options every ledger subcommand takes.
 struct CommonOptions {
-  std::string ledger_dir;     // --ledger; empty: $WITNESS_LEDGER (resolve_ledger_dir)
-  bool json = false;          // --json: machine-readable output
-  double wait_seconds = 0;    // --wait: how long a writable open waits for another writer
+  std::string ledger_dir;   // --ledger; empty: $WITNESS_LEDGER (resolve_ledger_dir)
+  bool json = false;        // --json: machine-readable output
+  double wait_seconds = 0;  // --wait: how long a writable open waits for another writer
 };
 
 // Adds --ledger (required unless $WITNESS_LEDGER is set), --json and --wait to `cmd`.

@@ -11,13 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "witness/ledger/jsonl.hpp"
 #include "witness/detect/detector.hpp"
-#include "witness/vsa/encoder.hpp"
+#include "witness/detect/detector_run.hpp"
 #include "witness/detect/traffic.hpp"
+#include "witness/ledger/jsonl.hpp"
+#include "witness/vsa/encoder.hpp"
 
 #include "cli.hpp"
-#include "witness/detect/detector_run.hpp"
 
 namespace witness::tools {
 namespace {
@@ -343,8 +343,7 @@ void register_detect_commands(CLI::App& app, Action& action) {
       ->check(non_negative_integer());
   d->add_option("--alpha", det.alpha,
                 "false-alarm budget per record, at least 1/(warmup+1) (default 0.01)");
-  d->add_option("--seed", det.seed, "atom seed (default 1)")
-      ->check(non_negative_integer());
+  d->add_option("--seed", det.seed, "atom seed (default 1)")->check(non_negative_integer());
   d->add_option("--verdicts", det.verdicts, "write one JSON line per record's verdict here");
   d->footer(
       "Records are JSON objects with a numeric time field (\"ts\", ns). The detector learns a\n"

@@ -37,10 +37,8 @@ struct RangeOptions {
   std::string until;
 
   void add_to(CLI::App& cmd) {
-    cmd.add_option("--from-seq", from_seq, "first seq (inclusive)")
-      ->check(non_negative_integer());
-    cmd.add_option("--to-seq", to_seq, "last seq (inclusive)")
-      ->check(non_negative_integer());
+    cmd.add_option("--from-seq", from_seq, "first seq (inclusive)")->check(non_negative_integer());
+    cmd.add_option("--to-seq", to_seq, "last seq (inclusive)")->check(non_negative_integer());
     cmd.add_option("--since", since, "earliest timestamp: ns since epoch or RFC 3339");
     cmd.add_option("--until", until, "latest timestamp: ns since epoch or RFC 3339");
   }
@@ -277,8 +275,8 @@ int run_verify(const CommonOptions& opts, const std::string& key_arg) {
               << R"(,"index_entries":)" << r->index_entries << R"(,"merkle_nodes":)"
               << r->merkle_nodes << R"(,"checkpoints":)" << r->checkpoints
               << R"(,"signatures_checked":)" << (r->signatures_checked ? "true" : "false")
-              << R"(,"chain_head":")"
-              << r->chain_head.to_hex() << R"(","merkle_root":")" << r->merkle_root.to_hex() << '"';
+              << R"(,"chain_head":")" << r->chain_head.to_hex() << R"(","merkle_root":")"
+              << r->merkle_root.to_hex() << '"';
     if (r->problem) {
       std::cout << R"(,"problem":{)";
       if (r->problem->seq) std::cout << R"("seq":)" << *r->problem->seq << ",";
@@ -339,8 +337,8 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
   // the gate, so it takes --no-gate there, and the bypass is recorded first. witness's own
   // records (reserved origins) come in only with --restore, recorded as a bypass too: a forged
   // covenant.grant in an import file would otherwise grant rights unseen.
-  const std::string command = "witness import " + path + (no_gate ? " --no-gate" : "") +
-                              (restore ? " --restore" : "");
+  const std::string command =
+      "witness import " + path + (no_gate ? " --no-gate" : "") + (restore ? " --restore" : "");
   if (auto allowed = allow_ungated_write(*l, no_gate, command, note, restore); !allowed) {
     return report(allowed.error());
   }
@@ -355,8 +353,8 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
   auto results = ledger::import_jsonl(
       *l, **in, [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); },
       ledger::AppendOptions{.allow_reserved_origin = restore});
-  if (!results && results.error().message.find("is reserved for witness's own records") !=
-                      std::string::npos) {
+  if (!results &&
+      results.error().message.find("is reserved for witness's own records") != std::string::npos) {
     return report(results.error().with_context(
         "witness's own records are restored only with --restore (recorded as covenant.bypass)"));
   }

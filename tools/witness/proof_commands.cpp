@@ -76,8 +76,7 @@ void register_proof_commands(CLI::App& app, Action& action) {
 
   auto* inc = proof->add_subcommand("inclusion", "prove an entry is in the tree; prints JSON");
   add_common_options(*inc, common);
-  inc->add_option("seq", seq, "the entry's seq")
-      ->check(non_negative_integer())->required();
+  inc->add_option("seq", seq, "the entry's seq")->check(non_negative_integer())->required();
   inc->add_option("--size", size, "tree size to prove against (default: the whole ledger)")
       ->check(non_negative_integer());
   inc->callback([&] { action = [] { return run_inclusion(common, seq, size); }; });
@@ -85,10 +84,8 @@ void register_proof_commands(CLI::App& app, Action& action) {
   auto* cons =
       proof->add_subcommand("consistency", "prove tree M is a prefix of tree N; prints JSON");
   add_common_options(*cons, common);
-  cons->add_option("m", size1, "the older tree size")
-      ->check(non_negative_integer())->required();
-  cons->add_option("n", size2, "the newer tree size")
-      ->check(non_negative_integer())->required();
+  cons->add_option("m", size1, "the older tree size")->check(non_negative_integer())->required();
+  cons->add_option("n", size2, "the newer tree size")->check(non_negative_integer())->required();
   cons->callback([&] { action = [] { return run_consistency(common, size1, size2); }; });
 
   auto* check = proof->add_subcommand(

@@ -47,7 +47,7 @@ namespace witness::detect {
 
 struct DetectorConfig {
   std::uint64_t seed = 1;                    // atoms and scalar encoders
-  std::size_t dim = vsa::kDefaultDimension;       // vector dimension
+  std::size_t dim = vsa::kDefaultDimension;  // vector dimension
   std::size_t warmup = 300;                  // records that make the baseline
   double alpha = 0.01;                       // false-alarm budget per record
   std::string time_field = "ts";             // ns since the epoch (a number)

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "witness/base/result.hpp"
-#include "witness/ledger/ledger.hpp"
 #include "witness/detect/detector.hpp"
+#include "witness/ledger/ledger.hpp"
 
 namespace witness::detect {
 
@@ -63,7 +63,8 @@ struct Recorded {
 
 // Appends the detector.run node, its detector.input nodes (when `record_inputs`; `run.lines`
 // must then hold them) and its detector.alert nodes in one atomic, durable batch.
-[[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger, const detect::DetectorConfig& config,
+[[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger,
+                                          const detect::DetectorConfig& config,
                                           const RunOutcome& run, bool record_inputs);
 
 // One difference between a recorded run and its re-execution.

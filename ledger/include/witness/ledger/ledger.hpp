@@ -81,8 +81,8 @@ struct VerifyReport {
   // the ledger's own key when it is readable. False: no key was at hand, and a checkpoint with
   // altered signature bytes would have passed; say so to the user.
   bool signatures_checked = false;
-  Digest chain_head;                // recomputed chain head
-  Digest merkle_root;               // recomputed Merkle root
+  Digest chain_head;   // recomputed chain head
+  Digest merkle_root;  // recomputed Merkle root
   std::optional<VerifyProblem> problem;
   [[nodiscard]] bool ok() const { return !problem.has_value(); }
 };

@@ -315,7 +315,8 @@ requires OperadAlgebra<A, O>
   auto show_value = [alg](const V& v) { return detail::show_with(alg.show, v); };
   const auto colors = detail::color_gen(gens);
   std::vector<Law> laws;
-  laws.push_back({"algebra-unit", "eval(id, x) = x", [alg, show_value, colors] {
+  laws.push_back({"algebra-unit", "eval(id, x) = x",
+                  [alg, show_value, colors] {
                     const auto c = *colors;
                     const V x = *alg.value(c);
                     const std::vector<V> xs{x};
@@ -351,9 +352,10 @@ requires OperadAlgebra<A, O>
          args.insert(args.end(), xs.begin() + static_cast<long>(i + m), xs.end());
          const V rhs =
              expect_ok(evaluate(alg.algebra, f, std::span<const V>(args)), "eval(f, ...)");
-         expect_same("eval(f o_i g, xs) = eval(f, xs[..i] ++ [eval(g, xs[i..i+m])] ++ xs[i+m..])",
-                     {{"f", show(f)}, {"g", show(g)}, {"i", std::to_string(i)}, {"xs", "[" + shown + "]"}},
-                     alg.observe(lhs, rhs));
+         expect_same(
+             "eval(f o_i g, xs) = eval(f, xs[..i] ++ [eval(g, xs[i..i+m])] ++ xs[i+m..])",
+             {{"f", show(f)}, {"g", show(g)}, {"i", std::to_string(i)}, {"xs", "[" + shown + "]"}},
+             alg.observe(lhs, rhs));
        },
        true});
   return laws;
@@ -402,15 +404,16 @@ template <BoundedMeetSemilattice L>
                                                 std::function<std::string(const L&)> show = {}) {
   auto s = [show](const L& x) { return detail::show_with(show, x); };
   auto check = [s](const std::string& eq, const detail::Bindings& where, const L& lhs,
-                   const L& rhs) { detail::expect_same(eq, where, Observation{lhs == rhs, s(lhs), s(rhs)}); };
+                   const L& rhs) {
+    detail::expect_same(eq, where, Observation{lhs == rhs, s(lhs), s(rhs)});
+  };
   std::vector<Law> laws;
   laws.push_back({"meet-associativity", "(a ^ b) ^ c = a ^ (b ^ c)", [elements, s, check] {
                     const L a = *elements;
                     const L b = *elements;
                     const L c = *elements;
-                    check("(a ^ b) ^ c = a ^ (b ^ c)",
-                          {{"a", s(a)}, {"b", s(b)}, {"c", s(c)}}, meet(meet(a, b), c),
-                          meet(a, meet(b, c)));
+                    check("(a ^ b) ^ c = a ^ (b ^ c)", {{"a", s(a)}, {"b", s(b)}, {"c", s(c)}},
+                          meet(meet(a, b), c), meet(a, meet(b, c)));
                   }});
   laws.push_back({"meet-commutativity", "a ^ b = b ^ a", [elements, s, check] {
                     const L a = *elements;
