@@ -213,7 +213,7 @@ std::string python_user() {
 // The Python Ledger: owns the C++ Ledger until close(), and in front of its appends the gate
 // (SPEC 5.5), as `witness append` does: on once a covenant is registered (gate=None), always
 // (gate=True: deny all until one is), or off (gate=False: the first append then records a
-// covenant.bypass node, when covenants exist, so that ungated writes stay audited).
+// covenant.bypass node, covenants or not, so that ungated writes stay audited).
 class PyLedger {
  public:
   PyLedger(wl::Ledger ledger, bool read_only, std::optional<bool> gate, std::string bypass_note)
@@ -262,12 +262,11 @@ class PyLedger {
       return gate_ == true || !gated_->gate().covenants().empty() ? gated_.get() : nullptr;
     }
     if (gate_ == false && !bypass_recorded_) {
-      auto loaded = unwrap(cv::load_gate(l));
-      if (!loaded.gate.covenants().empty()) {
-        auto r =
-            cv::record_bypass(l, python_user(), "witness.Ledger.append (gate=False)", bypass_note_);
-        if (!r) raise(r.error().with_context("recording the bypass"));
-      }
+      // An explicit request to skip the gate is always recorded, as `witness append --no-gate`
+      // records it, whether or not covenants exist yet.
+      auto r =
+          cv::record_bypass(l, python_user(), "witness.Ledger.append (gate=False)", bypass_note_);
+      if (!r) raise(r.error().with_context("recording the bypass"));
       bypass_recorded_ = true;
     }
     return nullptr;

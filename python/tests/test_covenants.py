@@ -180,3 +180,13 @@ def test_covenant_records_cannot_be_forged_from_python(path, gate, origin):
                                   witness.TraceNode(origin=origin, kind=kind)])
         assert not [n for n in led.query() if n.kind in ("covenant.grant", "covenant.settle")]
         assert [a for a in led.agents] == []
+
+
+def test_gate_false_is_recorded_even_before_any_covenant(path):
+    # As `witness append --no-gate`: an explicit request to skip the gate is always audited.
+    with witness.Ledger.open(path, gate=False, bypass_note="bootstrap") as led:
+        led.append(origin="agent.x", kind="agent.action")
+        led.append(origin="agent.x", kind="agent.action", payload={"n": 2})
+        bypasses = list(led.query(kind="covenant.bypass"))
+        assert len(bypasses) == 1 and bypasses[0].payload["note"] == "bootstrap"
+        assert bypasses[0].seq == 0
