@@ -7,9 +7,11 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "witness/base/utf8.hpp"
@@ -60,6 +62,49 @@ Result<std::uint64_t> count(const YAML::Node& node, const std::string& field) {
   }
   return std::stoull(text);
 }
+
+// A manifest is plain data: YAML aliases (*name) are refused before the document is walked, as
+// an alias makes a tree of shared nodes that a walk visits once per path: nine aliases to nine
+// aliases to ... took seconds and gigabytes (found by fuzz_manifest). Nesting is bounded too.
+class PlainYaml : public YAML::EventHandler {
+ public:
+  static constexpr int kMaxDepth = 32;
+  std::optional<Error> problem;
+  int documents = 0;
+
+  void OnDocumentStart(const YAML::Mark& /*mark*/) override { ++documents; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override {
+    fail(mark, "an alias (*name): a manifest uses no anchors or aliases");
+  }
+  void OnAnchor(const YAML::Mark& mark, const std::string& /*name*/) override {
+    fail(mark, "an anchor (&name): a manifest uses no anchors or aliases");
+  }
+  void OnScalar(const YAML::Mark& /*mark*/, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& /*value*/) override {}
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+    enter(mark);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {
+    enter(mark);
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  void enter(const YAML::Mark& mark) {
+    if (++depth_ > kMaxDepth) fail(mark, "nested more than 32 levels deep");
+  }
+  void fail(const YAML::Mark& mark, const std::string& what) {
+    if (problem) return;
+    problem = invalid_argument(
+        (mark.line >= 0 ? "line " + std::to_string(mark.line + 1) + ": " : std::string()) + what);
+  }
+  int depth_ = 0;
+};
 
 // yaml-cpp keeps a mapping's duplicate keys (a lookup finds one of them: the first at the top
 // level, the last inside a mapping) and accepts any tag: refuse both, and every tag but the
@@ -216,6 +261,14 @@ Result<Manifest> parse_manifest(std::string_view yaml) {
                             " (YAML allows only tab, LF and CR)");
   }
   try {
+    {
+      std::istringstream stream{std::string(yaml)};
+      YAML::Parser parser(stream);
+      PlainYaml plain;
+      while (parser.HandleNextDocument(plain) && !plain.problem) {
+      }
+      if (plain.problem) return *plain.problem;
+    }
     const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
     if (documents.size() > 1) {
       return at(documents[1], "manifest",

@@ -139,6 +139,20 @@ TEST_CASE("duplicate keys, a second document and unknown tags are refused, by li
              Catch::Contains("manifest: the tag !evil is not allowed"));
   // The core schema's own tags and a document marker are fine.
   CHECK(cv::parse_manifest("---\nid: a\nversion: !!str 1\ncapabilities: [x]\n").has_value());
+  // Anchors and aliases are refused before the tree is walked: nine aliases of nine aliases ...
+  // made a walk over 9^8 paths (seconds, and gigabytes under ASan: found by fuzz_manifest).
+  std::string laughs = "id: a\nversion: '1'\ncapabilities: [x]\nmodels: &l0 [m]\n";
+  for (int i = 1; i <= 8; ++i) {
+    laughs += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 9; ++k) laughs += (k ? ",*l" : "*l") + std::to_string(i - 1);
+    laughs += "]\n";
+  }
+  CHECK(error_of(laughs) == "line 4: an anchor (&name): a manifest uses no anchors or aliases");
+  CHECK(error_of("id: a\nversion: '1'\ncapabilities: *x\n").starts_with("line "));
+  std::string deep = "id: a\nversion: '1'\ncapabilities: [x]\ndescription: ";
+  for (int i = 0; i < 40; ++i) deep += "[";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  CHECK_THAT(error_of(deep + "\n"), Catch::EndsWith("nested more than 32 levels deep"));
   // The reserved prefix in any letter case.
   CHECK_THAT(error_of("id: Witness.gate\nversion: '1'\ncapabilities: [ledger.append]\n"),
              Catch::Contains("line 1: id:") && Catch::Contains("reserved"));
