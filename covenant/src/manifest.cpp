@@ -72,7 +72,12 @@ class PlainYaml : public YAML::EventHandler {
   std::optional<Error> problem;
   int documents = 0;
 
-  void OnDocumentStart(const YAML::Mark& /*mark*/) override { ++documents; }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) {
+      fail(mark, "manifest: a second YAML document (a manifest file holds one agent; register "
+                 "each manifest on its own)");
+    }
+  }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& /*mark*/, YAML::anchor_t /*anchor*/) override {}
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override {
@@ -262,24 +267,21 @@ Result<Manifest> parse_manifest(std::string_view yaml) {
   }
   try {
     {
+      // At most two documents are looked at: yaml-cpp's HandleNextDocument can go on returning
+      // true on some inputs, so a loop to the end never ended (and LoadAll ran out of memory:
+      // found by fuzz_manifest).
       std::istringstream stream{std::string(yaml)};
       YAML::Parser parser(stream);
       PlainYaml plain;
-      while (parser.HandleNextDocument(plain) && !plain.problem) {
+      for (int handled = 0; handled < 2 && !plain.problem; ++handled) {
+        if (!parser.HandleNextDocument(plain)) break;
       }
       if (plain.problem) return *plain.problem;
     }
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.size() > 1) {
-      return at(documents[1], "manifest",
-                "a second YAML document (a manifest file holds one agent; register each "
-                "manifest on its own)");
-    }
-    if (documents.empty() || !documents[0] || documents[0].IsNull()) {
-      return invalid_argument("manifest: empty document");
-    }
-    WITNESS_RETURN_IF_ERROR(check_structure(documents[0], ""));
-    return parse_document(documents[0]);
+    const YAML::Node root = YAML::Load(std::string(yaml));  // the one document
+    if (!root || root.IsNull()) return invalid_argument("manifest: empty document");
+    WITNESS_RETURN_IF_ERROR(check_structure(root, ""));
+    return parse_document(root);
   } catch (const YAML::Exception& e) {
     const std::string line =
         e.mark.line >= 0 ? "line " + std::to_string(e.mark.line + 1) + ": " : "";
