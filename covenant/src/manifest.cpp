@@ -74,8 +74,9 @@ class PlainYaml : public YAML::EventHandler {
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     if (++documents == 2) {
-      fail(mark, "manifest: a second YAML document (a manifest file holds one agent; register "
-                 "each manifest on its own)");
+      fail(mark,
+           "manifest: a second YAML document (a manifest file holds one agent; register "
+           "each manifest on its own)");
     }
   }
   void OnDocumentEnd() override {}

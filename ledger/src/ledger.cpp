@@ -481,8 +481,17 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   if (exists) {
     // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse
     // before a writable open drops LOCK and LOG files into someone else's directory.
-    const auto manifest = current_manifest(dir);
-    if (!manifest || !std::filesystem::exists(dir / *manifest, ec)) {
+    // A writer opening at the same time writes a new MANIFEST, points CURRENT at it and
+    // deletes the old one: a CURRENT read just before may name a file gone just after. Look
+    // again a few times before calling the directory foreign (concurrent `--wait` appends).
+    bool names_manifest = false;
+    for (int attempt = 0; attempt < 10 && !names_manifest; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      const auto manifest = current_manifest(dir);
+      names_manifest = manifest && std::filesystem::exists(dir / *manifest, ec);
+      if (!manifest) break;  // CURRENT itself is not RocksDB's: no writer will change that
+    }
+    if (!names_manifest) {
       return failed_precondition(dir.string() +
                                  " is not a witness ledger (its CURRENT file does not name a "
                                  "RocksDB MANIFEST)");
