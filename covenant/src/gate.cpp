@@ -450,9 +450,7 @@ Status Gate::grant(const Covenant& covenant) {
   impl_->by_id.emplace(covenant.id, std::move(state));
   impl_->in_grant_order.push_back(raw);
 
-  std::string folded = raw->covenant.subject;
-  std::transform(folded.begin(), folded.end(), folded.begin(), ascii_lower);
-  impl_->by_subject.insert_or_assign(std::move(folded), raw);
+  impl_->by_subject.insert_or_assign(ascii_lowered(raw->covenant.subject), raw);
   SubjectIndex* index = impl_->indexes.empty() ? nullptr : impl_->indexes.back().get();
   if (index == nullptr || !index->put(raw->covenant.subject, raw)) {
     // Full: publish a table twice the size. The old one stays for readers that hold it; the

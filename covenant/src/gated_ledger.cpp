@@ -114,8 +114,7 @@ struct GatedLedger::Impl {
   // ones did not (for that record to carry), else nullopt (and it is counted).
   std::optional<std::uint64_t> admit_denial(std::string_view subject) {
     const std::int64_t now = clock().time_since_epoch().count();
-    std::string key(subject);
-    std::transform(key.begin(), key.end(), key.begin(), ascii_lower);
+    const std::string key = ascii_lowered(subject);
     std::lock_guard lock(denial_mu);
     DenialWindow& w = denials[key];
     if (w.recorded == 0 || now < w.start || now - w.start >= denial_window.count()) {

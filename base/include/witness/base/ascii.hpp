@@ -23,6 +23,13 @@ namespace witness {
   return true;
 }
 
+// `text` with A-Z lowered: the key under which a name is stored where case must not matter.
+[[nodiscard]] inline std::string ascii_lowered(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 // `text` starts with `prefix`, without regard to ASCII letter case.
 [[nodiscard]] constexpr bool ascii_istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && ascii_iequal(text.substr(0, prefix.size()), prefix);
