@@ -188,8 +188,10 @@ void BM_Append(benchmark::State& state) {
       ok = gated ? g_appender.gated->append(nodes[0]).has_value()
                  : g_appender.ledger->append(nodes[0]).has_value();
     } else {
-      ok = gated ? g_appender.gated->append_batch(nodes, cv::BatchMode::kEach).has_value()
-                 : g_appender.ledger->append_batch(nodes).has_value();
+      ok =
+          gated
+              ? g_appender.gated->append_batch(nodes, witness::ledger::BatchMode::kEach).has_value()
+              : g_appender.ledger->append_batch(nodes).has_value();
     }
     if (!ok) {
       state.SkipWithError("append failed");

@@ -15,6 +15,7 @@
 #include <pybind11/stl.h>
 #include <unistd.h>
 
+#include "witness/covenant/appender.hpp"
 #include "witness/covenant/gated_ledger.hpp"
 #include "witness/covenant/manifest.hpp"
 #include "witness/covenant/registry.hpp"
@@ -217,12 +218,17 @@ std::string python_user() {
 class PyLedger {
  public:
   PyLedger(wl::Ledger ledger, bool read_only, std::optional<bool> gate, std::string bypass_note)
-      : ledger_(std::make_unique<wl::Ledger>(std::move(ledger))),
-        gate_(gate),
-        bypass_note_(std::move(bypass_note)),
-        owner_(getpid()) {
-    if (!read_only && gate_ != false) {
-      gated_ = std::make_unique<cv::GatedLedger>(unwrap(cv::GatedLedger::open(*ledger_)));
+      : ledger_(std::make_unique<wl::Ledger>(std::move(ledger))), owner_(getpid()) {
+    if (!read_only) {
+      appender_ = unwrap(
+          cv::PolicyAppender::open(*ledger_, {.gate = gate == true    ? cv::GateMode::kOn
+                                                      : gate == false ? cv::GateMode::kOff
+                                                                      : cv::GateMode::kAuto,
+                                              .who = python_user(),
+                                              .command = "witness.Ledger.append (gate=False)",
+                                              .bypass_note = std::move(bypass_note)}));
+    } else {
+      read_only_ = wl::plain_appender(*ledger_);
     }
   }
   PyLedger(const PyLedger&) = delete;
@@ -254,27 +260,17 @@ class PyLedger {
     queries_.push_back(state);
     return state;
   }
-  // The gated ledger when this append must be gated, else nullptr (after recording a bypass
-  // when one is due). Call with the GIL held.
-  cv::GatedLedger* gate_for_append() {
-    auto& l = get();
-    if (gated_) {
-      return gate_ == true || !gated_->gate().covenants().empty() ? gated_.get() : nullptr;
-    }
-    if (gate_ == false && !bypass_recorded_) {
-      // An explicit request to skip the gate is always recorded, as `witness append --no-gate`
-      // records it, whether or not covenants exist yet.
-      auto r =
-          cv::record_bypass(l, python_user(), "witness.Ledger.append (gate=False)", bypass_note_);
-      if (!r) raise(r.error().with_context("recording the bypass"));
-      bypass_recorded_ = true;
-    }
-    return nullptr;
+  // The appender every append goes through: the gate policy (covenant/appender.hpp).
+  // Read-only: the ledger itself, whose appends fail saying it is read-only.
+  wl::Appender& appender() {
+    get();
+    if (!appender_) return *read_only_;
+    return *appender_;
   }
   // The gate to record grants and revocations in: the live one, or one loaded for the call.
   template <typename F>
   auto with_gate(F&& f) {
-    if (gated_) return f(gated_->gate());
+    if (appender_ && appender_->gate() != nullptr) return f(*appender_->gate());
     auto loaded = unwrap(cv::load_gate(get()));
     return f(loaded.gate);
   }
@@ -287,8 +283,9 @@ class PyLedger {
     witness::Status settled = witness::ok_status();
     {
       py::gil_scoped_release release;
-      if (gated_) settled = gated_->close();  // gives back unspent leases
-      gated_.reset();
+      if (appender_) settled = appender_->close();  // gives back unspent leases
+      appender_.reset();
+      read_only_.reset();
       if (ledger_) {
         const auto closed = ledger_->close();
         if (settled && !closed) settled = closed;
@@ -310,24 +307,23 @@ class PyLedger {
   // In a forked child: let go of the parent's handles without closing them (a close would
   // sync, settle leases and release locks that belong to the parent).
   void abandon() {
-    (void)gated_.release();  // NOLINT(bugprone-unused-return-value): leaked on purpose
+    (void)appender_.release();   // NOLINT(bugprone-unused-return-value): leaked on purpose
+    (void)read_only_.release();  // NOLINT(bugprone-unused-return-value)
     (void)ledger_.release();
     queries_.clear();
   }
 
   std::unique_ptr<wl::Ledger> ledger_;
-  std::unique_ptr<cv::GatedLedger> gated_;  // after ledger_: destroyed before it
-  std::optional<bool> gate_;
-  std::string bypass_note_;
-  bool bypass_recorded_ = false;
+  std::unique_ptr<cv::PolicyAppender> appender_;  // after ledger_: destroyed before it
+  std::unique_ptr<wl::Appender> read_only_;       // when opened read-only
   pid_t owner_;
   std::vector<std::weak_ptr<QueryState>> queries_;
 };
 
 // Raises GateRefusedError for a refused gated append: the gate's explanation and the seq of
 // the covenant.denial node it recorded.
-[[noreturn]] void raise_refused(const cv::GatedAppend& g) {
-  PyErr_SetString(g_gate_refused_error, (g.explanation + g.recorded_where()).c_str());
+[[noreturn]] void raise_refused(const wl::Appended& a) {
+  PyErr_SetString(g_gate_refused_error, a.refusal_message().c_str());
   throw py::error_already_set();
 }
 
@@ -510,14 +506,10 @@ PYBIND11_MODULE(witness, m) {
                                         ? make_node(origin.value_or(""), kind.value_or(""), payload,
                                                     timestamp, walk, tags, links)
                                         : cast_arg<const PyNode&>(node, "node", "a TraceNode").node;
-            if (cv::GatedLedger* g = l.gate_for_append()) {
-              const auto done = without_gil([&] { return g->append(n); });
-              if (done.refused) raise_refused(done);
-              return PyNode{n, done.result.seq};
-            }
-            wl::Ledger& led = l.get();
-            const auto r = without_gil([&] { return led.append(n); });
-            return PyNode{n, r.seq};
+            wl::Appender& out = l.appender();
+            const auto done = without_gil([&] { return out.append(n); });
+            if (done.refused()) raise_refused(done);
+            return PyNode{n, done.result.seq};
           },
           py::arg("node") = py::none(), py::kw_only(), py::arg("origin") = py::none(),
           py::arg("kind") = py::none(), py::arg("payload") = py::none(),
@@ -530,21 +522,15 @@ PYBIND11_MODULE(witness, m) {
             std::vector<wl::TraceNode> batch;
             batch.reserve(nodes.size());
             for (const auto& p : nodes) batch.push_back(p.node);
-            std::vector<PyNode> out;
-            if (cv::GatedLedger* g = l.gate_for_append()) {
-              const auto done =
-                  without_gil([&] { return g->append_batch(batch, cv::BatchMode::kAtomic); });
-              for (const auto& one : done) {
-                if (one.refused) raise_refused(one);
-              }
-              for (std::size_t i = 0; i < batch.size(); ++i)
-                out.push_back({batch[i], done[i].result.seq});
-              return out;
+            wl::Appender& appender = l.appender();
+            const auto done =
+                without_gil([&] { return appender.append_batch(batch, wl::BatchMode::kAtomic); });
+            for (const auto& one : done) {
+              if (one.refused()) raise_refused(one);
             }
-            wl::Ledger& led = l.get();
-            const auto results = without_gil([&] { return led.append_batch(batch); });
+            std::vector<PyNode> out;
             for (std::size_t i = 0; i < batch.size(); ++i)
-              out.push_back({batch[i], results[i].seq});
+              out.push_back({batch[i], done[i].result.seq});
             return out;
           },
           py::arg("nodes"),

@@ -272,6 +272,7 @@ struct Gate::Impl {
   mutable std::mutex mu;  // serialises grants and revocations; guards by_id and the tree
   std::unordered_map<std::string, std::unique_ptr<State>, StringHash, std::equal_to<>> by_id;
   std::vector<State*> in_grant_order;
+  std::atomic<bool> any_granted{false};  // in_grant_order is not empty (read without mu)
   // The subjects in force (guarded by mu), published as an index read without a lock. Old
   // indexes are kept until the gate dies: a reader may still hold one, and grants are rare.
   // Keyed by the ASCII-lower-cased subject: "Alert.Triage" and "alert.triage" are one agent.
@@ -449,6 +450,7 @@ Status Gate::grant(const Covenant& covenant) {
   if (parent != nullptr) parent->children.push_back(raw);
   impl_->by_id.emplace(covenant.id, std::move(state));
   impl_->in_grant_order.push_back(raw);
+  impl_->any_granted.store(true, std::memory_order_release);
 
   impl_->by_subject.insert_or_assign(ascii_lowered(raw->covenant.subject), raw);
   SubjectIndex* index = impl_->indexes.empty() ? nullptr : impl_->indexes.back().get();
@@ -627,6 +629,8 @@ std::optional<Covenant> Gate::covenant_for(std::string_view subject) const {
   if (s == nullptr) return std::nullopt;
   return s->covenant;
 }
+
+bool Gate::empty() const { return !impl_->any_granted.load(std::memory_order_acquire); }
 
 std::vector<Gate::Listing> Gate::covenants() const {
   std::lock_guard lock(impl_->mu);

@@ -247,31 +247,31 @@ Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
   GatedAppend out;
   out.decision = a.decision;
   if (a.present) {
-    out.appended = true;
+    out.outcome = ledger::AppendOutcome::kAppended;
     out.result = {.seq = *a.present, .inserted = false};
     return out;
   }
   if (!a.decision.allowed()) {
-    out.refused = true;
-    out.explanation = impl_->explain(a);
+    out.outcome = ledger::AppendOutcome::kRefused;
+    out.refusal = impl_->explain(a);
     const auto suppressed = impl_->admit_denial(node.origin());
     if (!suppressed) return out;  // over the bound: counted in the subject's next record
     WITNESS_ASSIGN_OR_RETURN(auto denial,
-                             impl_->denial(node, a.decision, out.explanation, *suppressed));
-    WITNESS_ASSIGN_OR_RETURN(out.result, impl_->ledger->append(denial, as_system(options)));
-    out.denial_recorded = true;
+                             impl_->denial(node, a.decision, out.refusal, *suppressed));
+    WITNESS_ASSIGN_OR_RETURN(auto recorded, impl_->ledger->append(denial, as_system(options)));
+    out.refusal_seq = recorded.seq;
     return out;
   }
   auto r = impl_->ledger->append(node, as_user(options));
   impl_->finish(a, r.has_value() && r->inserted);
   if (!r) return r.error();
-  out.appended = true;
+  out.outcome = ledger::AppendOutcome::kAppended;
   out.result = *r;
   return out;
 }
 
 Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledger::TraceNode> nodes,
-                                                           BatchMode mode,
+                                                           ledger::BatchMode mode,
                                                            const ledger::AppendOptions& options) {
   std::vector<Admission> admitted;
   admitted.reserve(nodes.size());
@@ -298,7 +298,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     out[i].decision = admitted[i].decision;
     if (admitted[i].present) {
-      out[i].appended = true;
+      out[i].outcome = ledger::AppendOutcome::kAppended;
       out[i].result = {.seq = *admitted[i].present, .inserted = false};
       continue;
     }
@@ -307,11 +307,11 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
       allowed_at.push_back(i);
       continue;
     }
-    out[i].refused = true;
-    out[i].explanation = impl_->explain(admitted[i]);
+    out[i].outcome = ledger::AppendOutcome::kRefused;
+    out[i].refusal = impl_->explain(admitted[i]);
     const auto suppressed = impl_->admit_denial(nodes[i].origin());
     if (!suppressed) continue;  // over the bound: counted in the subject's next record
-    auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].explanation, *suppressed);
+    auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].refusal, *suppressed);
     if (!d) {
       release_all();
       return d.error();
@@ -319,7 +319,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
     denials.push_back(std::move(*d));
     denied_at.push_back(i);
   }
-  if (mode == BatchMode::kAtomic && any_refused) {
+  if (mode == ledger::BatchMode::kAtomic && any_refused) {
     release_all();
     allowed.clear();
   }
@@ -332,7 +332,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
     for (std::size_t k = 0; k < allowed_at.size(); ++k) {
       const std::size_t i = allowed_at[k];
       impl_->finish(admitted[i], (*results)[k].inserted);
-      out[i].appended = true;
+      out[i].outcome = ledger::AppendOutcome::kAppended;
       out[i].result = (*results)[k];
     }
   }
@@ -340,23 +340,16 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
     WITNESS_ASSIGN_OR_RETURN(auto results,
                              impl_->ledger->append_batch(denials, as_system(options)));
     for (std::size_t k = 0; k < denied_at.size(); ++k) {
-      out[denied_at[k]].result = results[k];
-      out[denied_at[k]].denial_recorded = true;
+      out[denied_at[k]].refusal_seq = results[k].seq;
     }
   }
   return out;
 }
 
 Gate& GatedLedger::gate() { return impl_->loaded.gate; }
+const Gate& GatedLedger::gate() const { return impl_->loaded.gate; }
 ledger::Ledger& GatedLedger::ledger() { return *impl_->ledger; }
 const std::vector<std::string>& GatedLedger::skipped() const { return impl_->loaded.skipped; }
-
-std::string GatedAppend::recorded_where() const {
-  if (!refused) return "";
-  if (denial_recorded) return " (covenant.denial at seq " + std::to_string(result.seq) + ")";
-  return " (not recorded one by one: its subject is over the bound of denial records; counted "
-         "in the next one)";
-}
 
 Status GatedLedger::close() {
   if (impl_->closed.exchange(true)) return ok_status();

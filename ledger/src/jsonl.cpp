@@ -309,37 +309,4 @@ Error line_too_long(std::uint64_t line_number) {
                           std::to_string(kMaxLineBytes >> 20U) + " MiB (the input line cap)");
 }
 
-Result<std::vector<AppendResult>> import_jsonl(Ledger& ledger, std::istream& in,
-                                               const std::function<void(std::uint64_t)>& progress,
-                                               const AppendOptions& options) {
-  std::vector<TraceNode> nodes;
-  std::vector<NodeId> earlier;
-  std::string line;
-  std::uint64_t number = 0;
-  for (LineRead read; (read = read_line(in, line)) != LineRead::kEnd;) {
-    ++number;
-    if (read == LineRead::kTooLong) return line_too_long(number);
-    const std::string where = "line " + std::to_string(number);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      return invalid_argument(where + ": empty line");
-    }
-    auto parsed = parse_node_line(line);
-    if (!parsed) return parsed.error().with_context(where);
-    if (!parsed->id) return invalid_argument(where + ": id: missing (import takes exported lines)");
-    auto node = resolve_node_line(std::move(*parsed), &ledger, earlier);
-    if (!node) return node.error().with_context(where);
-    earlier.push_back(node->id());
-    nodes.push_back(std::move(*node));
-    if (progress) progress(number);
-  }
-  if (in.bad()) return io_error("import: read failed");
-  auto appended = ledger.append_batch(nodes, options);
-  if (!appended) {
-    std::vector<std::uint64_t> lines(nodes.size());
-    for (std::size_t i = 0; i < lines.size(); ++i) lines[i] = i + 1;
-    return batch_error_at_line(appended.error(), lines);
-  }
-  return appended;
-}
-
 }  // namespace witness::ledger

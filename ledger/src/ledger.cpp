@@ -676,20 +676,29 @@ Result<std::vector<AppendResult>> Ledger::append_batch(std::span<const TraceNode
   return impl_->submit(nodes, options, true);
 }
 
+Status Ledger::Impl::check(const TraceNode& node, const AppendOptions& append_options) const {
+  if (options.read_only) return failed_precondition("ledger is open read-only");
+  if (!append_options.allow_reserved_origin && is_reserved_origin(node.origin())) {
+    return invalid_argument("origin " + node.origin() + " is reserved for witness's own records");
+  }
+  return ok_status();
+}
+
+Status Ledger::check_append(const TraceNode& node, const AppendOptions& options) const {
+  if (!impl_) return closed_error();
+  return impl_->check(node, options);
+}
+
 Result<std::vector<AppendResult>> Ledger::Impl::submit(std::span<const TraceNode> nodes,
                                                        const AppendOptions& append_options,
                                                        bool is_batch) {
   if (options.read_only) return failed_precondition("ledger is open read-only");
-  if (nodes.empty()) return std::vector<AppendResult>{};
-  if (!append_options.allow_reserved_origin) {
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-      if (is_reserved_origin(nodes[i].origin())) {
-        return invalid_argument((is_batch ? "node " + std::to_string(i) + ": " : std::string()) +
-                                "origin " + nodes[i].origin() +
-                                " is reserved for witness's own records");
-      }
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (auto checked = check(nodes[i], append_options); !checked) {
+      return is_batch ? checked.error().with_context("node " + std::to_string(i)) : checked.error();
     }
   }
+  if (nodes.empty()) return std::vector<AppendResult>{};
   const Durability d = append_options.durability.value_or(options.durability);
   Writer w;
   w.nodes = nodes;

@@ -114,6 +114,7 @@ struct Ledger::Impl {
   }
 
   // Queues `nodes` as one writer and waits until it is committed (group commit).
+  [[nodiscard]] Status check(const TraceNode& node, const AppendOptions& append_options) const;
   [[nodiscard]] Result<std::vector<AppendResult>> submit(std::span<const TraceNode> nodes,
                                                          const AppendOptions& options,
                                                          bool is_batch);

@@ -128,6 +128,17 @@ def test_gate_false_records_one_bypass(path):
         assert kinds(led)[-2:] == ["note", "note"]
 
 
+def test_gate_false_records_nothing_for_input_the_ledger_refuses(path):
+    # The same policy as `witness append --no-gate` (covenant::PolicyAppender): the bypass is
+    # recorded right before the first write, never for input that writes nothing.
+    with witness.Ledger.open(path, create=True, gate=False) as led:
+        with pytest.raises(ValueError, match="reserved for witness"):
+            led.append(origin="witness.covenant", kind="covenant.grant")
+        assert kinds(led) == []
+        led.append(origin="anyone", kind="note")
+        assert kinds(led) == ["covenant.bypass", "note"]
+
+
 def test_gate_true_denies_all_before_any_covenant(path):
     with witness.Ledger.open(path, gate=True) as led:
         with pytest.raises(witness.GateRefusedError, match="no covenant"):

@@ -90,8 +90,8 @@ TEST_CASE("an allowed node is appended and its cost spent", "[covenant][gated]")
   const auto n = node("alert.triage", "agent.action", {}, R"({"usage":{"tokens":70}})");
   auto r = g->append(n);
   REQUIRE(r);
-  CHECK(r->appended);
-  CHECK_FALSE(r->refused);
+  CHECK(r->appended());
+  CHECK_FALSE(r->refused());
   CHECK(f.ledger.seq_of(n.id()).value() == std::optional<wl::SequenceNumber>(r->result.seq));
   const auto spent = g->gate().spent("triage@1").value();
   CHECK(spent[cv::Dimension::kCalls] == 1);
@@ -100,7 +100,7 @@ TEST_CASE("an allowed node is appended and its cost spent", "[covenant][gated]")
   // Appending it again is idempotent and free.
   auto again = g->append(n);
   REQUIRE(again);
-  CHECK(again->appended);
+  CHECK(again->appended());
   CHECK_FALSE(again->result.inserted);
   CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kCalls] == 1);
 }
@@ -127,11 +127,11 @@ TEST_CASE("a usage that is not an integer from 0 to 2^53 is refused, saying why"
     INFO(payload);
     auto r = g->append(node("alert.triage", "agent.action", {}, payload));
     REQUIRE(r);
-    CHECK(r->refused);
-    CHECK_FALSE(r->appended);
-    CHECK_THAT(r->explanation, Catch::Contains("denied (bad-usage)"));
-    CHECK_THAT(r->explanation, Catch::Contains(message));
-    const auto denial = payload_of(f.ledger, r->result.seq);
+    CHECK(r->refused());
+    CHECK_FALSE(r->appended());
+    CHECK_THAT(r->refusal, Catch::Contains("denied (bad-usage)"));
+    CHECK_THAT(r->refusal, Catch::Contains(message));
+    const auto denial = payload_of(f.ledger, *r->refusal_seq);
     CHECK(denial["reason"] == "bad-usage");
     CHECK_THAT(denial["explanation"].get<std::string>(), Catch::Contains(message));
   }
@@ -140,7 +140,7 @@ TEST_CASE("a usage that is not an integer from 0 to 2^53 is refused, saying why"
   // The largest exact integer is a valid usage, and 150.0 is 150 in canonical JSON.
   auto fine = g->append(node("alert.triage", "agent.action", {}, R"({"usage":{"tokens":100.0}})"));
   REQUIRE(fine);
-  CHECK(fine->appended);
+  CHECK(fine->appended());
   CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kTokens] == 100);
   CHECK(cv::append_cost(node("a", "b", {}, R"({"usage":{"tokens":9007199254740992}})"))
             .value()[cv::Dimension::kTokens] == cv::kMaxUsage);
@@ -156,12 +156,12 @@ TEST_CASE("names are compared without regard to letter case", "[covenant][gated]
   // A tag PII is the tag pii: forbidden.
   auto pii = g->append(node("alert.triage", "agent.action", {"PII"}));
   REQUIRE(pii);
-  CHECK(pii->refused);
+  CHECK(pii->refused());
   CHECK(pii->decision.reason == cv::Reason::kForbidden);
   // The subject Alert.Triage is the agent alert.triage, and kind Agent.Action matches agent.*.
   auto upper = g->append(node("Alert.Triage", "Agent.Action"));
   REQUIRE(upper);
-  CHECK(upper->appended);
+  CHECK(upper->appended());
   CHECK(g->gate().spent("triage@1").value()[cv::Dimension::kCalls] == 1);
   // A subject differing only by case re-grants the same agent (superseding it).
   cv::Covenant again = covenant("triage@2", "ALERT.TRIAGE", {"permit ledger.append kind=x"});
@@ -184,7 +184,7 @@ TEST_CASE("each refusal appends only a denial that names who, what and why", "[c
   }
   auto g = cv::GatedLedger::open(f.ledger);
   REQUIRE(g);
-  REQUIRE(g->append(node("alert.triage", "agent.action"))->appended);
+  REQUIRE(g->append(node("alert.triage", "agent.action"))->appended());
 
   struct Case {
     wl::TraceNode n;
@@ -200,31 +200,31 @@ TEST_CASE("each refusal appends only a denial that names who, what and why", "[c
     const auto size_before = f.ledger.size();
     auto r = g->append(c.n);
     REQUIRE(r);
-    CHECK_FALSE(r->appended);
-    CHECK(r->refused);
+    CHECK_FALSE(r->appended());
+    CHECK(r->refused());
     CHECK(cv::reason_name(r->decision.reason) == c.reason);
     // Nothing but the denial: the ledger grew by one, and the node is not in it.
     CHECK(f.ledger.size() == size_before + 1);
     CHECK_FALSE(f.ledger.seq_of(c.n.id()).value().has_value());
-    const auto entry = f.ledger.get(r->result.seq).value();
+    const auto entry = f.ledger.get(*r->refusal_seq).value();
     CHECK(entry.node.origin() == "witness.gate");
     CHECK(entry.node.kind() == "covenant.denial");
-    const auto p = payload_of(f.ledger, r->result.seq);
+    const auto p = payload_of(f.ledger, *r->refusal_seq);
     CHECK(p["subject"] == c.n.origin());
     CHECK(p["reason"] == c.reason);
     CHECK(p["node"]["id"] == c.n.id().to_hex());
-    CHECK(p["explanation"] == r->explanation);
+    CHECK(p["explanation"] == r->refusal);
   }
   const auto forbidden = payload_of(f.ledger, f.ledger.size() - 3);
   CHECK(forbidden["rule"] == "forbid ledger.append tag=pii");
   CHECK(forbidden["remaining"]["calls"] == 1);
 
   // Over budget: the second allowed node spends the last call; the third is refused.
-  REQUIRE(g->append(node("alert.triage", "agent.action"))->appended);
+  REQUIRE(g->append(node("alert.triage", "agent.action"))->appended());
   auto over = g->append(node("alert.triage", "agent.action"));
   REQUIRE(over);
   CHECK(over->decision.reason == cv::Reason::kOverBudget);
-  const auto p = payload_of(f.ledger, over->result.seq);
+  const auto p = payload_of(f.ledger, *over->refusal_seq);
   CHECK(p["exhausted"] == "calls");
   CHECK(p["remaining"]["calls"] == 0);
   CHECK(f.count("alert.triage", "agent.action") == 2);
@@ -235,8 +235,8 @@ TEST_CASE("each refusal appends only a denial that names who, what and why", "[c
   const wl::Entry first = *mine->begin();
   auto retry = g->append(first.node);
   REQUIRE(retry);
-  CHECK(retry->appended);
-  CHECK_FALSE(retry->refused);
+  CHECK(retry->appended());
+  CHECK_FALSE(retry->refused());
   CHECK_FALSE(retry->result.inserted);
   CHECK(retry->result.seq == first.seq);
   CHECK(f.count("witness.gate", "covenant.denial") == 5);
@@ -250,12 +250,12 @@ TEST_CASE("expiry is judged on the gate's clock", "[covenant][gated]") {
   wl::Timestamp now(std::chrono::seconds(999));
   auto g = cv::GatedLedger::open(f.ledger, {.gate = {.clock = [&] { return now; }}});
   REQUIRE(g);
-  CHECK(g->append(node("agent.t", "k"))->appended);
+  CHECK(g->append(node("agent.t", "k"))->appended());
   now = wl::Timestamp(std::chrono::seconds(1000));
   auto r = g->append(node("agent.t", "k"));
   REQUIRE(r);
   CHECK(r->decision.reason == cv::Reason::kExpired);
-  CHECK_THAT(r->explanation, Catch::Contains("expired at"));
+  CHECK_THAT(r->refusal, Catch::Contains("expired at"));
 }
 
 TEST_CASE("a bound key requires a valid signature of the node's id", "[covenant][gated]") {
@@ -284,7 +284,7 @@ TEST_CASE("a bound key requires a valid signature of the node's id", "[covenant]
 
   auto good = g->append(n.with_signature(key.sign(id)));
   REQUIRE(good);
-  CHECK(good->appended);
+  CHECK(good->appended());
   CHECK(f.ledger.get(good->result.seq).value().node.signature().has_value());
 }
 
@@ -295,20 +295,20 @@ TEST_CASE("an atomic batch with a refused node appends none of it", "[covenant][
   REQUIRE(g);
   const std::vector<wl::TraceNode> batch{node("agent.b", "agent.x"), node("agent.b", "other"),
                                          node("agent.b", "agent.y")};
-  auto atomic = g->append_batch(batch, cv::BatchMode::kAtomic);
+  auto atomic = g->append_batch(batch, witness::ledger::BatchMode::kAtomic);
   REQUIRE(atomic);
-  CHECK_FALSE((*atomic)[0].appended);
-  CHECK((*atomic)[1].refused);
-  CHECK_FALSE((*atomic)[2].appended);
+  CHECK_FALSE((*atomic)[0].appended());
+  CHECK((*atomic)[1].refused());
+  CHECK_FALSE((*atomic)[2].appended());
   CHECK(f.count("agent.b", "agent.x") == 0);
   CHECK(f.count("witness.gate", "covenant.denial") == 1);
   CHECK(g->gate().spent("b@1").value()[cv::Dimension::kCalls] == 0);  // holds released
 
-  auto each = g->append_batch(batch, cv::BatchMode::kEach);
+  auto each = g->append_batch(batch, witness::ledger::BatchMode::kEach);
   REQUIRE(each);
-  CHECK((*each)[0].appended);
-  CHECK((*each)[1].refused);
-  CHECK((*each)[2].appended);
+  CHECK((*each)[0].appended());
+  CHECK((*each)[1].refused());
+  CHECK((*each)[2].appended());
   CHECK(f.count("agent.b", "agent.x") == 1);
   CHECK(f.count("witness.gate", "covenant.denial") == 2);
   CHECK(g->gate().spent("b@1").value()[cv::Dimension::kCalls] == 2);
@@ -327,8 +327,8 @@ TEST_CASE("threads appending at once never overshoot a budget", "[covenant][gate
     threads.emplace_back([&] {
       for (int i = 0; i < 30; ++i) {
         auto r = g->append(node("agent.fleet", "agent.action"));
-        if (r && r->appended) ++appended;
-        if (r && r->refused) ++refused;
+        if (r && r->appended()) ++appended;
+        if (r && r->refused()) ++refused;
       }
     });
   }
@@ -345,7 +345,7 @@ TEST_CASE("budget use survives a clean restart exactly", "[covenant][gated][rest
   {
     auto g = cv::GatedLedger::open(f.ledger);
     REQUIRE(g);
-    for (int i = 0; i < 7; ++i) REQUIRE(g->append(node("agent.r", "k"))->appended);
+    for (int i = 0; i < 7; ++i) REQUIRE(g->append(node("agent.r", "k"))->appended());
     REQUIRE(g->close());
   }
   CHECK(f.count("witness.covenant", "covenant.lease") == 1);
@@ -377,7 +377,7 @@ int child_session(const std::filesystem::path& dir, int appends, bool crash) {
         // them; the leases are synced whatever the append's durability.
         // The pid in the payload: each child starts from the parent's node counter.
         auto r = g->append(node("agent.c", "k", {}, "{\"pid\":" + std::to_string(getpid()) + "}"));
-        if (r && r->appended && r->result.inserted) ++done;
+        if (r && r->appended() && r->result.inserted) ++done;
       }
       if (crash) {
         (void)!write(fds[1], &done, sizeof done);
@@ -479,7 +479,7 @@ TEST_CASE("a restart resumes the rate bucket, and a crash leaves it empty",
     // Its own payload: the child shares the parent's node counter, so node() alone would make
     // the parent's next node this one (acknowledged as present, never refused).
     auto r = g->append(node("agent.r", "k", {}, R"({"child":true})"));
-    _exit(r && r->appended ? 0 : 5);
+    _exit(r && r->appended() ? 0 : 5);
   }
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
@@ -502,8 +502,8 @@ TEST_CASE("denial records are bounded per subject and window; the rest are count
   const auto refuse = [&](const std::string& origin) {
     auto r = g.append(node(origin, "tool.call"));
     REQUIRE(r);
-    REQUIRE(r->refused);
-    return r->denial_recorded;
+    REQUIRE(r->refused());
+    return r->refusal_seq.has_value();
   };
   // An agent with no rights: 3 records, then refusals go uncounted in the ledger one by one.
   for (int i = 0; i < 3; ++i) CHECK(refuse("mallory"));
@@ -515,15 +515,15 @@ TEST_CASE("denial records are bounded per subject and window; the rest are count
   *now += std::chrono::seconds(61);
   auto r = g.append(node("mallory", "tool.call"));
   REQUIRE(r);
-  REQUIRE(r->denial_recorded);
-  CHECK(payload_of(f.ledger, r->result.seq)["suppressed"] == 7);
-  CHECK_THAT(r->recorded_where(), Catch::StartsWith(" (covenant.denial at seq "));
+  REQUIRE(r->refusal_seq.has_value());
+  CHECK(payload_of(f.ledger, *r->refusal_seq)["suppressed"] == 7);
+  CHECK_THAT(r->refusal_message(), Catch::Contains(" (covenant.denial at seq "));
   CHECK(refuse("mallory"));
   CHECK(refuse("mallory"));
   auto over = g.append(node("mallory", "tool.call"));
   REQUIRE(over);
-  CHECK_FALSE(over->denial_recorded);
-  CHECK_THAT(over->recorded_where(), Catch::Contains("counted in the next one"));
+  CHECK_FALSE(over->refusal_seq.has_value());
+  CHECK_THAT(over->refusal_message(), Catch::Contains("counted in the next one"));
   // close() writes what is still uncounted as one summary.
   REQUIRE(g.close());
   auto summaries =

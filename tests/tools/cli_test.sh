@@ -146,6 +146,14 @@ case_replay_and_export() {
   run 2 "$W" import "$TMP/bad.jsonl" --ledger "$TMP/c"; contains "$ERR" "line 1: id: does not match"
   run 0 "$W" stats --ledger "$TMP/c" --json; contains "$OUT" '"size":0'
   run 2 "$W" import "$TMP/missing.jsonl" --ledger "$TMP/c"; contains "$ERR" "cannot open"
+  # The gate policy is one (covenant::PolicyAppender): an explicit --no-gate is recorded by
+  # import as by append, even on a ledger with no covenant; a bad input records nothing.
+  run 2 "$W" import "$TMP/bad.jsonl" --ledger "$TMP/c" --no-gate
+  run 0 "$W" stats --ledger "$TMP/c" --json; contains "$OUT" '"size":0'
+  run 0 "$W" import "$TMP/a.jsonl" --ledger "$TMP/c" --no-gate --bypass-note "copy"
+  contains "$ERR" "recorded as covenant.bypass at seq 0"
+  run 0 "$W" query --ledger "$TMP/c" --kind covenant.bypass --json; lines "$OUT" 1
+  contains "$OUT" '"note":"copy"'
 }
 
 # Every bad line exits 2 with "line N: <field>: <what>" and leaves the ledger unchanged.

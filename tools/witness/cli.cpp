@@ -195,6 +195,12 @@ void Progress::update(std::uint64_t done) {
   std::fflush(stderr);
 }
 
+std::string invoking_user() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, nothing sets the environment
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+  return "uid:" + std::to_string(getuid());
+}
+
 Result<std::istream*> open_input(const std::string& path, std::ifstream& storage) {
   if (path == "-") return &std::cin;
   std::error_code ec;

@@ -51,13 +51,8 @@ int report(const Error& error);
 // Opens an input file, or stdin for "-". The returned stream borrows `storage`.
 [[nodiscard]] Result<std::istream*> open_input(const std::string& path, std::ifstream& storage);
 
-// For a write that does not go through the gate (`import`): once the ledger has any covenant,
-// refuses (kFailedPrecondition) unless `no_gate`, and then first records a covenant.bypass node
-// naming $USER, `command` and `note`. `always_record`: record it even on a ledger with no
-// covenant (`import --restore`, which writes witness's own reserved records).
-[[nodiscard]] Status allow_ungated_write(ledger::Ledger& l, bool no_gate,
-                                         const std::string& command, const std::string& note,
-                                         bool always_record = false);
+// Who runs the command, for covenant records (issuer, bypass): $USER, else "uid:N".
+[[nodiscard]] std::string invoking_user();
 
 // Parses a time given as integer nanoseconds since the epoch or as RFC 3339.
 [[nodiscard]] Result<ledger::Timestamp> parse_time_arg(const std::string& text,

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <memory>
 
+#include "witness/covenant/appender.hpp"
+#include "witness/ledger/append_jsonl.hpp"
 #include "witness/ledger/jsonl.hpp"
 
 #include "cli.hpp"
@@ -334,14 +336,18 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
   auto l = open_ledger(opts, false);
   if (!l) return report(l.error());
   // Import appends exported nodes as they are: into a gated ledger that would be a way around
-  // the gate, so it takes --no-gate there, and the bypass is recorded first. witness's own
-  // records (reserved origins) come in only with --restore, recorded as a bypass too: a forged
-  // covenant.grant in an import file would otherwise grant rights unseen.
-  const std::string command =
-      "witness import " + path + (no_gate ? " --no-gate" : "") + (restore ? " --restore" : "");
-  if (auto allowed = allow_ungated_write(*l, no_gate, command, note, restore); !allowed) {
-    return report(allowed.error());
-  }
+  // the gate, so it takes --no-gate there (recorded as covenant.bypass before the first
+  // write). witness's own records (reserved origins) come in only with --restore, recorded as
+  // a bypass too: a forged covenant.grant in an import file would otherwise grant rights unseen.
+  auto out = covenant::PolicyAppender::open(
+      *l, {.gate = no_gate ? covenant::GateMode::kOff : covenant::GateMode::kAuto,
+           .who = invoking_user(),
+           .command = "witness import " + path + (no_gate ? " --no-gate" : "") +
+                      (restore ? " --restore" : ""),
+           .bypass_note = note,
+           .can_gate = false,
+           .append = {.allow_reserved_origin = restore}});
+  if (!out) return report(out.error());
   // The total is unknown while reading a stream; for a file, its size in bytes over an average
   // line gives a usable bar.
   std::uint64_t estimate = 0;
@@ -350,23 +356,25 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
     estimate = std::filesystem::file_size(path, ec) / 400;
   }
   Progress progress("import", estimate);
-  auto results = ledger::import_jsonl(
-      *l, **in, [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); },
-      ledger::AppendOptions{.allow_reserved_origin = restore});
-  if (!results &&
-      results.error().message.find("is reserved for witness's own records") != std::string::npos) {
-    return report(results.error().with_context(
+  ledger::JsonlEvents events;
+  events.on_progress = [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); };
+  auto summary = ledger::append_jsonl(**out, **in, {.require_ids = true}, events);
+  progress.finish();
+  if (auto b = (*out)->bypass()) {
+    std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << b->seq << "\n";
+  }
+  if (!summary &&
+      summary.error().message.find("is reserved for witness's own records") != std::string::npos) {
+    return report(summary.error().with_context(
         "witness's own records are restored only with --restore (recorded as covenant.bypass)"));
   }
-  progress.finish();
-  if (!results) return report(results.error());
-  std::size_t inserted = 0;
-  for (const auto& r : *results) inserted += r.inserted ? 1 : 0;
+  if (!summary) return report(summary.error());
+  if (auto closed = (*out)->close(); !closed) return report(closed.error());
   if (opts.json) {
-    std::cout << R"({"imported":)" << inserted << R"(,"already_present":)"
-              << results->size() - inserted << "}\n";
+    std::cout << R"({"imported":)" << summary->inserted << R"(,"already_present":)"
+              << summary->present << "}\n";
   } else {
-    std::cout << "imported " << inserted << " entries (" << results->size() - inserted
+    std::cout << "imported " << summary->inserted << " entries (" << summary->present
               << " already present); ledger size " << l->size() << "\n";
   }
   return kExitOk;

@@ -143,6 +143,8 @@ class Gate {
     bool in_force = false;
   };
   [[nodiscard]] std::vector<Listing> covenants() const;
+  // Whether no covenant was ever granted (revoked ones count as granted). Takes no lock.
+  [[nodiscard]] bool empty() const;
   // The covenant `id`. Errors: kNotFound.
   [[nodiscard]] Result<Covenant> covenant(std::string_view id) const;
   // Committed spending of covenant `id` (its own and its descendants'; after a restart with

@@ -17,6 +17,7 @@
 
 #include "witness/base/result.hpp"
 #include "witness/covenant/gate.hpp"
+#include "witness/ledger/appender.hpp"
 #include "witness/ledger/ledger.hpp"
 
 namespace witness::covenant {
@@ -26,26 +27,10 @@ inline constexpr std::string_view kDenialKind = "covenant.denial";
 inline constexpr std::string_view kBypassKind = "covenant.bypass";
 inline constexpr std::string_view kAppendAction = "ledger.append";
 
-// What one gated append did.
-struct GatedAppend {
-  bool appended = false;  // false: not appended (refused, or its atomic batch was refused)
-  bool refused = false;   // true: this node was refused
-  // Refused: whether a covenant.denial node was recorded for it (false when its subject is over
-  // GatedOptions::max_denials: it is then counted in the subject's next denial record).
-  bool denial_recorded = false;
-  // The node's entry when appended; the denial's entry when refused and recorded.
-  ledger::AppendResult result;
-  Decision decision;        // valid while the GatedLedger lives (names covenants in its gate)
-  std::string explanation;  // refused: Gate::explain of the decision
-  // Refused: where the refusal is recorded, for messages: " (covenant.denial at seq N)", or
-  // that it will be counted in the next record.
-  [[nodiscard]] std::string recorded_where() const;
-};
-
-// How append_batch treats a batch in which some node is refused.
-enum class BatchMode {
-  kAtomic,  // nothing of the batch is appended; the refused nodes' denials are recorded
-  kEach,    // the allowed nodes are appended; the refused nodes' denials are recorded
+// What one gated append did: the node's outcome (refusal: Gate::explain of the decision), and
+// the gate's decision, valid while the GatedLedger lives (it names covenants in its gate).
+struct GatedAppend : ledger::Appended {
+  Decision decision;
 };
 
 // The resource a node writes: its kind, walk and tags.
@@ -94,10 +79,11 @@ class GatedLedger {
   // `mode` says, in one ledger write (the denials in a second). Errors as append(); on error
   // nothing of the batch is appended.
   [[nodiscard]] Result<std::vector<GatedAppend>> append_batch(
-      std::span<const ledger::TraceNode> nodes, BatchMode mode,
+      std::span<const ledger::TraceNode> nodes, ledger::BatchMode mode,
       const ledger::AppendOptions& options = {});
 
   [[nodiscard]] Gate& gate();
+  [[nodiscard]] const Gate& gate() const;
   [[nodiscard]] ledger::Ledger& ledger();
   // The covenant records the replay could not apply, as "seq N: reason".
   [[nodiscard]] const std::vector<std::string>& skipped() const;

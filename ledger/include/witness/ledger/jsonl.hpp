@@ -89,13 +89,4 @@ struct NodeLine {
     const Ledger& ledger, const ReplayOptions& options, std::ostream& out,
     const std::function<void(SequenceNumber)>& progress = {});
 
-// Reads exported JSON Lines from `in`, checks every id, and appends them as one atomic batch
-// with `options` (set allow_reserved_origin to restore witness's own records from an export;
-// otherwise a witness.* line is refused like any other reserved append).
-// Errors: kInvalidArgument "line N: <field>: <what is wrong>"; nothing is appended then.
-// `progress`, when set, is called with the number of lines read so far.
-[[nodiscard]] Result<std::vector<AppendResult>> import_jsonl(
-    Ledger& ledger, std::istream& in, const std::function<void(std::uint64_t)>& progress = {},
-    const AppendOptions& options = {});
-
 }  // namespace witness::ledger

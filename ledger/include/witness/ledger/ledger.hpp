@@ -139,6 +139,12 @@ class Ledger {
   [[nodiscard]] Result<std::vector<AppendResult>> append_batch(std::span<const TraceNode> nodes,
                                                                const AppendOptions& options = {});
 
+  // The checks append makes on `node` before it writes anything: the ledger is open for
+  // writing, and the origin is not reserved unless allowed. A writer that records something
+  // before its nodes (a gate bypass) calls it first, so that input append would refuse records
+  // nothing. (Link targets are checked by the write itself.) Errors as append().
+  [[nodiscard]] Status check_append(const TraceNode& node, const AppendOptions& options = {}) const;
+
   // Returns entry `seq`. Errors: kNotFound, kCorruption, kIOError.
   [[nodiscard]] Result<Entry> get(SequenceNumber seq) const;
   // Returns the entry whose id is `id`. Errors: kNotFound, kCorruption, kIOError.

@@ -1,0 +1,257 @@
+// append_jsonl (append_jsonl.hpp): JSON Lines through an Appender, atomic or streamed.
+//
+// Stream mode is a two-stage pipeline. The reader thread reads and parses lines (the costly
+// part: JSON, canonical form, SHA-256) into a bounded queue; the calling thread, the committer,
+// takes whatever has arrived, up to max_group nodes, and appends it as one group, so one write
+// (and with sync durability one fsync) covers many nodes while a long input is still being
+// parsed. Bad lines travel through the queue too, so that every line is reported in order and
+// on the calling thread.
+//
+// Shutdown: at the end of input the reader marks the queue finished and the committer drains
+// it. On a ledger error the committer marks it fatal; the reader stops at its next line, before
+// it touches the ledger again. One blocked in a silent input cannot be woken: after a grace
+// period the committer leaves it behind (it owns a share of the state, and touches nothing
+// else but `in`) and returns the error.
+#include "witness/ledger/append_jsonl.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <istream>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "witness/ledger/jsonl.hpp"
+
+namespace witness::ledger {
+namespace {
+
+bool is_blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r") == std::string::npos;
+}
+
+// Parses one line into a node, links resolved against `ledger` and the ids of earlier lines.
+Result<TraceNode> node_of_line(const std::string& text, std::uint64_t line, const Ledger& ledger,
+                               const std::vector<NodeId>& earlier, bool require_ids) {
+  const std::string where = "line " + std::to_string(line);
+  if (is_blank(text)) return invalid_argument(where + ": empty line");
+  auto parsed = parse_node_line(text);
+  if (!parsed) return parsed.error().with_context(where);
+  if (require_ids && !parsed->id) {
+    return invalid_argument(where + ": id: missing (import takes exported lines)");
+  }
+  auto node = resolve_node_line(std::move(*parsed), &ledger, earlier);
+  if (!node) return node.error().with_context(where);
+  return node;
+}
+
+void count(JsonlAppendSummary& s, const Appended& a) {
+  switch (a.outcome) {
+    case AppendOutcome::kAppended:
+      ++(a.result.inserted ? s.inserted : s.present);
+      break;
+    case AppendOutcome::kRefused:
+      ++s.refused;
+      break;
+    case AppendOutcome::kWithheld:
+      ++s.withheld;
+      break;
+  }
+}
+
+Result<JsonlAppendSummary> append_atomic(Appender& appender, std::istream& in,
+                                         const JsonlAppendOptions& options,
+                                         const JsonlEvents& events) {
+  JsonlAppendSummary summary;
+  std::vector<TraceNode> nodes;
+  std::vector<NodeId> earlier;
+  std::vector<std::uint64_t> line_of;
+  std::string text;
+  for (LineRead read; (read = read_line(in, text)) != LineRead::kEnd;) {
+    const std::uint64_t line = ++summary.lines;
+    if (read == LineRead::kTooLong) return line_too_long(line);
+    WITNESS_ASSIGN_OR_RETURN(
+        TraceNode node, node_of_line(text, line, appender.ledger(), earlier, options.require_ids));
+    earlier.push_back(node.id());
+    nodes.push_back(std::move(node));
+    line_of.push_back(line);
+    if (events.on_progress) events.on_progress(line);
+  }
+  if (in.bad()) return io_error("read failed");
+  if (nodes.empty()) return summary;
+  auto appended = appender.append_batch(nodes, BatchMode::kAtomic);
+  if (!appended) return batch_error_at_line(appended.error(), line_of);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    count(summary, (*appended)[i]);
+    if (events.on_line) events.on_line(line_of[i], nodes[i], (*appended)[i]);
+  }
+  return summary;
+}
+
+// An error of the ledger itself, not of one node: the stream stops at the first.
+bool is_fatal(const Error& e) {
+  return e.code != ErrorCode::kInvalidArgument && e.code != ErrorCode::kNotFound &&
+         e.code != ErrorCode::kFailedPrecondition;
+}
+
+struct Item {
+  std::uint64_t line = 0;
+  Result<TraceNode> node = invalid_argument("unset");
+};
+
+// What the reader and the committer share; the reader holds a share so that it may outlive
+// the call (see the file comment).
+struct Pipe {
+  std::mutex mu;
+  std::condition_variable ready;  // the committer waits for lines
+  std::condition_variable space;  // the reader waits for room in the queue
+  std::deque<Item> queue;
+  bool finished = false;  // the reader is done (end of input, a read error, an overlong line)
+  bool read_failed = false;
+  bool fatal = false;      // the committer stopped: the reader must not touch the ledger again
+  bool resolving = false;  // the reader is using the ledger (resolving a line's links)
+};
+
+void read_into(const std::shared_ptr<Pipe>& pipe, std::istream& in, const Ledger& ledger,
+               JsonlAppendOptions options) {
+  std::vector<NodeId> earlier;
+  std::string text;
+  std::uint64_t line = 0;
+  for (LineRead read; (read = read_line(in, text)) != LineRead::kEnd;) {
+    ++line;
+    std::unique_lock lock(pipe->mu);
+    pipe->space.wait(lock, [&] { return pipe->fatal || pipe->queue.size() < options.max_queued; });
+    if (pipe->fatal) break;
+    if (read == LineRead::kTooLong) {
+      // The rest of the line is not read: the input stops here, reported once.
+      const Error e = line_too_long(line);
+      pipe->queue.push_back(Item{line, Error{e.code, e.message + "; input stops here"}});
+      break;
+    }
+    pipe->resolving = true;
+    lock.unlock();
+    Item item{line, node_of_line(text, line, ledger, earlier, options.require_ids)};
+    // A bad line's slot stays zero: links to it fail clearly.
+    earlier.push_back(item.node ? item.node->id() : NodeId{});
+    lock.lock();
+    pipe->resolving = false;
+    pipe->queue.push_back(std::move(item));
+    pipe->ready.notify_one();
+  }
+  std::lock_guard lock(pipe->mu);
+  pipe->read_failed = in.bad();
+  pipe->finished = true;
+  pipe->ready.notify_one();
+}
+
+Result<JsonlAppendSummary> append_stream(Appender& appender, std::istream& in,
+                                         const JsonlAppendOptions& options,
+                                         const JsonlEvents& events) {
+  auto pipe = std::make_shared<Pipe>();
+  std::thread reader(read_into, pipe, std::ref(in), std::cref(appender.ledger()), options);
+  JsonlAppendSummary summary;
+  std::optional<Error> fatal;
+
+  auto report = [&](std::uint64_t line, const TraceNode& node, const Appended& a) {
+    count(summary, a);
+    if (events.on_line) events.on_line(line, node, a);
+  };
+  auto report_bad = [&](const Error& e) {
+    ++summary.bad;
+    if (events.on_bad_line) events.on_bad_line(e);
+  };
+  // One node on its own, after its group failed.
+  auto append_one = [&](std::uint64_t line, const TraceNode& node) {
+    auto a = appender.append(node);
+    if (a) {
+      report(line, node, *a);
+    } else if (is_fatal(a.error())) {
+      fatal = a.error().with_context("line " + std::to_string(line));
+    } else {
+      report_bad(a.error().with_context("line " + std::to_string(line)));
+    }
+  };
+
+  std::vector<Item> group;
+  std::vector<TraceNode> nodes;
+  std::vector<std::uint64_t> lines;
+  while (!fatal) {
+    {
+      std::unique_lock lock(pipe->mu);
+      pipe->ready.wait(lock, [&] { return pipe->finished || !pipe->queue.empty(); });
+      if (pipe->queue.empty()) break;  // finished and drained
+      const auto take = std::min(pipe->queue.size(), options.max_group);
+      group.assign(
+          std::make_move_iterator(pipe->queue.begin()),
+          std::make_move_iterator(pipe->queue.begin() + static_cast<std::ptrdiff_t>(take)));
+      pipe->queue.erase(pipe->queue.begin(),
+                        pipe->queue.begin() + static_cast<std::ptrdiff_t>(take));
+      pipe->space.notify_one();
+    }
+    nodes.clear();
+    lines.clear();
+    for (auto& item : group) {
+      if (!item.node) continue;
+      nodes.push_back(std::move(*item.node));
+      lines.push_back(item.line);
+    }
+    auto appended = nodes.empty() ? Result<std::vector<Appended>>(std::vector<Appended>{})
+                                  : appender.append_batch(nodes, BatchMode::kEach);
+    // Report in line order: the group's bad lines among its nodes.
+    std::size_t k = 0;
+    for (const auto& item : group) {
+      if (fatal) break;
+      if (!item.node) {
+        report_bad(item.node.error());
+        continue;
+      }
+      if (appended) {
+        report(lines[k], nodes[k], (*appended)[k]);
+      } else {
+        // One bad node fails the group: the rest go in one by one, the bad ones reported.
+        append_one(lines[k], nodes[k]);
+      }
+      ++k;
+    }
+    summary.lines = group.back().line;
+    if (events.on_progress) events.on_progress(summary.lines);
+  }
+
+  std::unique_lock lock(pipe->mu);
+  if (!fatal) {
+    lock.unlock();
+    reader.join();
+    if (pipe->read_failed) return io_error("read failed");
+    return summary;
+  }
+  pipe->fatal = true;
+  pipe->space.notify_one();  // a reader waiting for room sees `fatal` and stops
+  // The reader stops at its next line; one blocked in a silent input is left behind, but never
+  // while it is using the ledger (the caller may close it once this returns).
+  constexpr auto kGrace = std::chrono::milliseconds(500);
+  if (pipe->ready.wait_for(lock, kGrace, [&] { return pipe->finished; })) {
+    lock.unlock();
+    reader.join();
+  } else {
+    pipe->ready.wait(lock, [&] { return !pipe->resolving; });
+    lock.unlock();
+    reader.detach();
+  }
+  return *fatal;
+}
+
+}  // namespace
+
+Result<JsonlAppendSummary> append_jsonl(Appender& appender, std::istream& in,
+                                        const JsonlAppendOptions& options,
+                                        const JsonlEvents& events) {
+  if (options.max_group == 0 || options.max_queued == 0) {
+    return invalid_argument("append_jsonl: max_group and max_queued must be at least 1");
+  }
+  return options.stream ? append_stream(appender, in, options, events)
+                        : append_atomic(appender, in, options, events);
+}
+
+}  // namespace witness::ledger
