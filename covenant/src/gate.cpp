@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "witness/base/ascii.hpp"
+#include "witness/base/string_map.hpp"
 
 namespace witness::covenant {
 namespace {
@@ -19,11 +20,6 @@ namespace {
 constexpr std::size_t kMaxDepth = 16;
 // Reservations are kept in shards so that threads reserving at once rarely share a lock.
 constexpr std::size_t kHeldShards = 16;
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 using Counters = std::array<std::atomic<std::uint64_t>, kDimensions>;
 
@@ -270,7 +266,7 @@ Timestamp coarse_now() {
 struct Gate::Impl {
   GateOptions options;
   mutable std::mutex mu;  // serialises grants and revocations; guards by_id and the tree
-  std::unordered_map<std::string, std::unique_ptr<State>, StringHash, std::equal_to<>> by_id;
+  StringMap<std::unique_ptr<State>> by_id;
   std::vector<State*> in_grant_order;
   std::atomic<bool> any_granted{false};  // in_grant_order is not empty (read without mu)
   // The subjects in force (guarded by mu), published as an index read without a lock. Old

@@ -14,9 +14,11 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "witness/base/ascii.hpp"
 #include "witness/base/utf8.hpp"
 #include "witness/ledger/digest.hpp"
 #include "witness/ledger/options.hpp"
+#include "witness/ledger/trace_node.hpp"
 
 namespace witness::covenant {
 namespace {
@@ -27,11 +29,12 @@ Error at(const YAML::Node& node, const std::string& field, const std::string& wh
   return invalid_argument(line + field + ": " + what);
 }
 
-bool is_name(std::string_view s) {
-  return !s.empty() && s.size() <= 256 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '-';
-  });
+// Ids, versions and model names follow the ledger's name rule (they become origins and tags).
+Status name_at(const YAML::Node& node, const std::string& field, const std::string& value) {
+  if (auto ok = ledger::check_name(value); !ok) {
+    return at(node, field, "\"" + printable(value) + "\": " + ok.error().message);
+  }
+  return ok_status();
 }
 
 Result<std::string> scalar(const YAML::Node& node, const std::string& field) {
@@ -161,9 +164,7 @@ Result<Manifest> parse_document(const YAML::Node& root) {
     if (!root[required]) return at(root, required, "missing");
   }
   WITNESS_ASSIGN_OR_RETURN(m.id, scalar(root["id"], "id"));
-  if (!is_name(m.id)) {
-    return at(root["id"], "id", "\"" + m.id + "\" is not 1-256 of [A-Za-z0-9._:-]");
-  }
+  WITNESS_RETURN_IF_ERROR(name_at(root["id"], "id", m.id));
   if (ledger::is_reserved_origin(m.id)) {
     // witness's own origins (witness.covenant, witness.gate, witness.laws) write its records;
     // the prefix is reserved in any letter case, as the ledger reserves it.
@@ -171,9 +172,7 @@ Result<Manifest> parse_document(const YAML::Node& root) {
               "\"" + m.id + "\": ids starting with witness. (in any case) are reserved");
   }
   WITNESS_ASSIGN_OR_RETURN(m.version, scalar(root["version"], "version"));
-  if (!is_name(m.version)) {
-    return at(root["version"], "version", "\"" + m.version + "\" is not 1-256 of [A-Za-z0-9._:-]");
-  }
+  WITNESS_RETURN_IF_ERROR(name_at(root["version"], "version", m.version));
   if (root["description"]) {
     WITNESS_ASSIGN_OR_RETURN(m.description, scalar(root["description"], "description"));
   }
@@ -199,10 +198,8 @@ Result<Manifest> parse_document(const YAML::Node& root) {
   if (root["models"]) {
     WITNESS_ASSIGN_OR_RETURN(m.models, string_list(root["models"], "models"));
     for (std::size_t k = 0; k < m.models.size(); ++k) {
-      if (!is_name(m.models[k])) {
-        return at(root["models"][k], "models[" + std::to_string(k) + "]",
-                  "\"" + m.models[k] + "\" is not a model name");
-      }
+      WITNESS_RETURN_IF_ERROR(
+          name_at(root["models"][k], "models[" + std::to_string(k) + "]", m.models[k]));
     }
   }
   if (const auto budgets = root["budgets"]) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "witness/base/string_map.hpp"
 #include "witness/vsa/atoms.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
@@ -21,14 +22,6 @@ using namespace witness::vsa;  // NOLINT(google-build-using-namespace)
 namespace {
 
 using Json = nlohmann::json;
-
-// Heterogeneous lookup: find(string_view) without building a std::string.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 bool is_separator(char c) { return c == '.' || c == ':' || c == '/'; }
 

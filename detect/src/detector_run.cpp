@@ -8,41 +8,19 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
+#include "witness/crypto/sha256.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/vsa/encoder.hpp"
 
 namespace witness::detect {
-namespace {
-
-// Incremental SHA-256 of the records the detector saw (each line and a newline).
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void update(std::string_view s) { EVP_DigestUpdate(ctx_, s.data(), s.size()); }
-  std::string hex() {
-    ledger::Digest d;
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, d.bytes.data(), &n);
-    return d.to_hex();
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
-}  // namespace
 
 Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                 const std::function<Result<bool>(std::string&)>& next,
                                 bool keep_lines, bool labels, std::ostream* verdicts) {
   WITNESS_ASSIGN_OR_RETURN(auto detector, detect::Detector::create(config));
   RunOutcome out;
-  Sha256 digest;
+  crypto::Sha256 digest;  // of the records the detector saw (each line and a newline)
   std::map<std::string, std::size_t> phase_index;
   std::string line;
   std::uint64_t line_no = 0;
@@ -93,7 +71,7 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
     for (auto& a : detector.take_alerts()) out.alerts.push_back(std::move(a));
   }
   for (auto& a : detector.finish()) out.alerts.push_back(std::move(a));
-  out.input_sha256 = digest.hex();
+  out.input_sha256 = ledger::Digest{digest.finish()}.to_hex();
   out.baseline_rate = detector.baseline_rate();
   return out;
 }

@@ -19,13 +19,13 @@ constexpr std::uint8_t kEd25519Type = 0x01;
 constexpr std::size_t kMaxNoteSignatures = 100;
 
 std::array<std::uint8_t, 4> key_id(std::string_view name, const PublicKey& key) {
-  detail::Sha256 h;
+  crypto::Sha256 h;
   h.update(name);
   h.update(std::string_view("\n"));
   const std::array<std::uint8_t, 1> type = {kEd25519Type};
   h.update(std::span<const std::uint8_t>(type));
   h.update(std::span<const std::uint8_t>(key));
-  const Digest d = h.finish();
+  const Digest d{h.finish()};
   return {d.bytes[0], d.bytes[1], d.bytes[2], d.bytes[3]};
 }
 

@@ -1,70 +1,20 @@
 #include "witness/ledger/digest.hpp"
 
 #include <array>
-#include <memory>
-
-#include <openssl/evp.h>
 
 #include "hex.hpp"
 #include "sha256.hpp"
 
 namespace witness::ledger {
 namespace detail {
-namespace {
-
-const EVP_MD* sha256_md() {
-  // Fetched once: EVP_MD_fetch does a provider lookup that costs more than hashing a node.
-  static const EVP_MD* md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    WITNESS_CHECK(fetched != nullptr);
-    return fetched;
-  }();
-  return md;
-}
-
-struct CtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-EVP_MD_CTX* thread_ctx() {
-  thread_local std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  WITNESS_CHECK(ctx != nullptr);
-  return ctx.get();
-}
-
-}  // namespace
-
-Sha256::Sha256() { WITNESS_CHECK(EVP_DigestInit_ex2(thread_ctx(), sha256_md(), nullptr) == 1); }
-
-void Sha256::update(std::span<const std::uint8_t> data) {
-  WITNESS_CHECK(EVP_DigestUpdate(thread_ctx(), data.data(), data.size()) == 1);
-}
-
-void Sha256::update(std::string_view data) {
-  WITNESS_CHECK(EVP_DigestUpdate(thread_ctx(), data.data(), data.size()) == 1);
-}
-
-Digest Sha256::finish() {
-  Digest d;
-  unsigned int len = 0;
-  WITNESS_CHECK(EVP_DigestFinal_ex(thread_ctx(), d.bytes.data(), &len) == 1);
-  WITNESS_CHECK(len == Digest::kSize);
-  return d;
-}
 
 Digest chain_next(const Digest& previous, const Digest& leaf) {
-  Sha256 h;
-  h.update(previous);
-  h.update(leaf);
-  return h.finish();
+  return Digest{crypto::Sha256().update(previous.bytes).update(leaf.bytes).finish()};
 }
 
 Digest leaf_hash(std::string_view stored_bytes) {
   static constexpr std::array<std::uint8_t, 1> kLeafPrefix = {0x00};
-  Sha256 h;
-  h.update(std::span<const std::uint8_t>(kLeafPrefix));
-  h.update(stored_bytes);
-  return h.finish();
+  return Digest{crypto::Sha256().update(kLeafPrefix).update(stored_bytes).finish()};
 }
 
 }  // namespace detail
@@ -95,16 +45,8 @@ Result<Digest> Digest::from_hex(std::string_view hex) {
   return d;
 }
 
-Digest Digest::sha256(std::span<const std::uint8_t> data) {
-  detail::Sha256 h;
-  h.update(data);
-  return h.finish();
-}
+Digest Digest::sha256(std::span<const std::uint8_t> data) { return Digest{crypto::sha256(data)}; }
 
-Digest Digest::sha256(std::string_view data) {
-  detail::Sha256 h;
-  h.update(data);
-  return h.finish();
-}
+Digest Digest::sha256(std::string_view data) { return Digest{crypto::sha256(data)}; }
 
 }  // namespace witness::ledger

@@ -4,18 +4,6 @@
 
 namespace witness::ledger::detail {
 
-void put_be64(std::uint64_t v, std::string& out) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> static_cast<unsigned>(shift)) & 0xFFU));
-  }
-}
-
-std::uint64_t get_be64(std::string_view bytes) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8U) | static_cast<unsigned char>(bytes[i]);
-  return v;
-}
-
 std::string seq_key(char prefix, SequenceNumber seq) {
   std::string k;
   k.reserve(9);
@@ -36,9 +24,7 @@ std::string term_prefix(char prefix, std::string_view term) {
   std::string k;
   k.reserve(3 + term.size() + 8);
   k.push_back(prefix);
-  const auto n = static_cast<std::uint16_t>(term.size());
-  k.push_back(static_cast<char>(n >> 8U));
-  k.push_back(static_cast<char>(n & 0xFFU));
+  put_be16(static_cast<std::uint16_t>(term.size()), k);
   k.append(term);
   return k;
 }

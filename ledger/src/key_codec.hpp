@@ -7,14 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "witness/base/endian.hpp"
 #include "witness/ledger/digest.hpp"
 #include "witness/ledger/options.hpp"
 #include "witness/ledger/trace_node.hpp"
 
 namespace witness::ledger::detail {
-
-void put_be64(std::uint64_t v, std::string& out);
-[[nodiscard]] std::uint64_t get_be64(std::string_view bytes);  // REQUIRES: size >= 8
 
 // Maps int64 to uint64 preserving order (flips the sign bit).
 [[nodiscard]] constexpr std::uint64_t order_preserving(std::int64_t v) {

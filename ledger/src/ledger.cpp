@@ -175,7 +175,7 @@ Result<std::optional<SequenceNumber>> Ledger::Impl::lookup(const rocksdb::ReadOp
     return corruption("id index " + id.to_hex() + ": value of " + std::to_string(value.size()) +
                       " bytes");
   }
-  return std::optional<SequenceNumber>(detail::get_be64(value));
+  return std::optional<SequenceNumber>(get_be64(value));
 }
 
 void Ledger::Impl::write_group(std::span<Writer*> group) {
@@ -217,7 +217,7 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       }
       const auto s = db->Get(ro, detail::id_key(node.id()), &value);
       if (s.ok() && value.size() == format::kByIdValueSize) {
-        w->results.push_back({detail::get_be64(value), false});
+        w->results.push_back({get_be64(value), false});
         continue;
       }
       if (!s.ok() && !s.IsNotFound()) {
@@ -241,8 +241,7 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
                              : detail::to_error(ls, where + "link lookup");
             break;
           }
-          target = {detail::get_be64(value),
-                    detail::from_order_preserving(detail::get_be64(value.substr(8)))};
+          target = {get_be64(value), detail::from_order_preserving(get_be64(value.substr(8)))};
         }
         if (target.ts > ts) {
           status = invalid_argument(where + "links: target " + link.target.to_hex() +
@@ -278,8 +277,8 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       }
       std::string id_value;
       id_value.reserve(format::kByIdValueSize);
-      detail::put_be64(seq, id_value);
-      detail::put_be64(detail::order_preserving(ts), id_value);
+      put_be64(seq, id_value);
+      put_be64(detail::order_preserving(ts), id_value);
       batch.Put(detail::id_key(node.id()), id_value);
       batch.Put(detail::term_key(format::kByOrigin, node.origin(), seq), rocksdb::Slice());
       batch.Put(detail::term_key(format::kByKind, node.kind(), seq), rocksdb::Slice());
@@ -636,7 +635,7 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
     if (it->Valid() && it->key().size() == 9 && it->key()[0] == format::kEntry) {
-      const SequenceNumber last = detail::get_be64(it->key().ToStringView().substr(1));
+      const SequenceNumber last = get_be64(it->key().ToStringView().substr(1));
       if (it->value().size() != format::kEntryValueSize) {
         return corruption("entry " + std::to_string(last) + ": malformed hash record");
       }
@@ -775,7 +774,7 @@ Result<std::uint64_t> Ledger::Impl::snapshot_size(const rocksdb::ReadOptions& ro
   it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
   WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "ledger size"));
   if (!it->Valid() || it->key().size() != 9 || it->key()[0] != format::kEntry) return 0;
-  return detail::get_be64(it->key().ToStringView().substr(1)) + 1;
+  return get_be64(it->key().ToStringView().substr(1)) + 1;
 }
 
 // A root or proof can name any size the ledger has reached, and no other. `head` is read
@@ -973,7 +972,7 @@ Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction dire
         for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
           const auto key = it->key().ToStringView();
           if (key.size() != prefix.size() + 9) return corruption("link index: malformed key");
-          const SequenceNumber seq = detail::get_be64(key.substr(prefix.size()));
+          const SequenceNumber seq = get_be64(key.substr(prefix.size()));
           const auto rel = static_cast<LinkRelation>(key.back());
           WITNESS_ASSIGN_OR_RETURN(Entry e, impl_->read_entry(ro, seq));
           if (!seen.emplace(e.node.id(), true).second) continue;
@@ -1045,7 +1044,7 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
   for (it->Seek(lower); it->Valid(); it->Next()) {
     const auto key = it->key().ToStringView();
     if (key.size() != 9) return corruption("node key of " + std::to_string(key.size()) + " bytes");
-    const SequenceNumber seq = detail::get_be64(key.substr(1));
+    const SequenceNumber seq = get_be64(key.substr(1));
     if (options.verify_chain) {
       if (seq != expected) {
         return corruption("seq " + std::to_string(expected) + ": entry missing (next is " +

@@ -76,11 +76,8 @@ Digest merkle_leaf_hash(std::string_view data) { return detail::leaf_hash(data);
 
 Digest merkle_node_hash(const Digest& left, const Digest& right) {
   static constexpr std::array<std::uint8_t, 1> kNodePrefix = {0x01};
-  detail::Sha256 h;
-  h.update(std::span<const std::uint8_t>(kNodePrefix));
-  h.update(left);
-  h.update(right);
-  return h.finish();
+  return Digest{
+      crypto::Sha256().update(kNodePrefix).update(left.bytes).update(right.bytes).finish()};
 }
 
 Digest merkle_empty_root() { return Digest::sha256(std::string_view()); }

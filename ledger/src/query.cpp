@@ -48,7 +48,7 @@ class TermStream final : public SeqStream {
 
   std::optional<SequenceNumber> seek(SequenceNumber target) override {
     std::string key = prefix_;
-    detail::put_be64(target, key);
+    put_be64(target, key);
     if (order_ == Order::kOldestFirst) {
       it_->Seek(key);
     } else {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "witness/base/ascii.hpp"
+#include "witness/base/endian.hpp"
 #include "witness/base/utf8.hpp"
 
 #include "json.hpp"
@@ -24,20 +25,9 @@ bool is_name_char(char c) {
          c == '_' || c == ':' || c == '-';
 }
 
-// origin and kind: [A-Za-z0-9._:-]{1,256}.
+// origin and kind.
 Status validate_name(std::string_view field, std::string_view value) {
-  if (value.empty()) return invalid_argument(std::string(field) + ": empty");
-  if (value.size() > kMaxNameBytes) {
-    return invalid_argument(std::string(field) + ": longer than 256 bytes (" +
-                            std::to_string(value.size()) + ")");
-  }
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (!is_name_char(value[i])) {
-      return invalid_argument(std::string(field) + ": invalid character '" +
-                              printable(value.substr(i, 1)) + "' at byte " + std::to_string(i) +
-                              " (allowed: letters, digits and . _ : -)");
-    }
-  }
+  if (auto ok = check_name(value); !ok) return ok.error().with_context(field);
   return ok_status();
 }
 
@@ -56,14 +46,8 @@ Status validate_label(const std::string& field, std::string_view value) {
   return ok_status();
 }
 
-void put_u32(std::uint32_t v, std::string& out) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> static_cast<unsigned>(shift)) & 0xFFU));
-  }
-}
-
 void put_str(std::string_view s, std::string& out) {
-  put_u32(static_cast<std::uint32_t>(s.size()), out);
+  put_be32(static_cast<std::uint32_t>(s.size()), out);
   out.append(s);
 }
 
@@ -76,29 +60,41 @@ std::string two_digits(unsigned v) {
 
 }  // namespace
 
+Status check_name(std::string_view name) {
+  if (name.empty()) return invalid_argument("empty");
+  if (name.size() > kMaxNameBytes) {
+    return invalid_argument("longer than " + std::to_string(kMaxNameBytes) + " bytes (" +
+                            std::to_string(name.size()) + ")");
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!is_name_char(name[i])) {
+      return invalid_argument("invalid character '" + printable(name.substr(i, 1)) + "' at byte " +
+                              std::to_string(i) + " (allowed: letters, digits and . _ : -)");
+    }
+  }
+  return ok_status();
+}
+
 namespace detail {
 
 void append_canonical_encoding(const TraceNode::Data& d, std::string& out) {
   out.push_back(static_cast<char>(kCanonicalEncodingVersion));
   put_str(d.origin, out);
   put_str(d.kind, out);
-  const auto ts = static_cast<std::uint64_t>(d.timestamp.time_since_epoch().count());
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((ts >> static_cast<unsigned>(shift)) & 0xFFU));
-  }
+  put_be64(static_cast<std::uint64_t>(d.timestamp.time_since_epoch().count()), out);
   if (d.walk) {
     out.push_back('\x01');
     put_str(*d.walk, out);
   } else {
     out.push_back('\x00');
   }
-  put_u32(static_cast<std::uint32_t>(d.links.size()), out);
+  put_be32(static_cast<std::uint32_t>(d.links.size()), out);
   for (const Link& l : d.links) {
     out.push_back(static_cast<char>(l.relation));
     out.append(reinterpret_cast<const char*>(l.target.bytes.data()),  // NOLINT
                l.target.bytes.size());
   }
-  put_u32(static_cast<std::uint32_t>(d.tags.size()), out);
+  put_be32(static_cast<std::uint32_t>(d.tags.size()), out);
   for (const auto& t : d.tags) put_str(t, out);
   put_str(d.payload, out);
 }

@@ -83,10 +83,10 @@ std::optional<SequenceNumber> seq_of_key(char prefix, std::string_view key) {
     case format::kByTime:
       return key.size() >= 9 ? std::optional(detail::trailing_seq(key)) : std::nullopt;
     case format::kByLinkTarget:
-      return key.size() == 42 ? std::optional(detail::get_be64(key.substr(33))) : std::nullopt;
+      return key.size() == 42 ? std::optional(get_be64(key.substr(33))) : std::nullopt;
     case format::kNode:
     case format::kEntry:
-      return key.size() == 9 ? std::optional(detail::get_be64(key.substr(1))) : std::nullopt;
+      return key.size() == 9 ? std::optional(get_be64(key.substr(1))) : std::nullopt;
     default:
       return std::nullopt;
   }
@@ -112,7 +112,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
     if (it->Valid() && !it->key().empty() && it->key()[0] == format::kEntry) {
       if (it->key().size() != 9) return fail(std::nullopt, "hash records: malformed key");
-      size = detail::get_be64(it->key().ToStringView().substr(1)) + 1;
+      size = get_be64(it->key().ToStringView().substr(1)) + 1;
     }
     WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "verify"));
   }
@@ -131,7 +131,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       const auto key = it->key().ToStringView();
-      const std::uint64_t at = key.size() == 9 ? detail::get_be64(key.substr(1)) : 0;
+      const std::uint64_t at = key.size() == 9 ? get_be64(key.substr(1)) : 0;
       const std::string where = "checkpoint at size " + std::to_string(at);
       auto cp = verifier ? verify_checkpoint(it->value().ToStringView(), *verifier)
                          : parse_checkpoint(it->value().ToStringView());
@@ -211,9 +211,8 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
       if (s.IsNotFound()) return fail(seq, "id index entry missing");
       WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
       std::string want;
-      detail::put_be64(seq, want);
-      detail::put_be64(detail::order_preserving(node->timestamp().time_since_epoch().count()),
-                       want);
+      put_be64(seq, want);
+      put_be64(detail::order_preserving(node->timestamp().time_since_epoch().count()), want);
       if (value != want) return fail(seq, "id index entry does not match the node");
       ++expected_counts[format::kById];
       ++report.index_entries;
@@ -281,7 +280,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
       const auto key = it->key().ToStringView();
       if (prefix == format::kById) {
         const auto seq = it->value().size() == 16
-                             ? std::optional(detail::get_be64(it->value().ToStringView()))
+                             ? std::optional(get_be64(it->value().ToStringView()))
                              : std::nullopt;
         if (!seq || *seq >= size) return fail(seq, "id index entry points past the ledger");
         auto e = impl_->read_entry(ro, *seq);

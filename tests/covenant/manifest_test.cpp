@@ -80,7 +80,8 @@ TEST_CASE("manifest errors name the line and the field", "[covenant][manifest]")
   CHECK_THAT(error_of("id: a\nversion: '1'\ncapabilities: [x]\npermissions:\n  - allow x\n"),
              Catch::StartsWith("line 5: permissions[0]: rule \"allow x\": starts with \"allow\""));
   CHECK(error_of("id: 'bad id'\nversion: '1'\ncapabilities: [x]\n") ==
-        "line 1: id: \"bad id\" is not 1-256 of [A-Za-z0-9._:-]");
+        "line 1: id: \"bad id\": invalid character ' ' at byte 3 (allowed: letters, digits and . _ "
+        ": -)");
   CHECK(error_of("id: a\nversion: '1'\ncapabilities: x\n") ==
         "line 3: capabilities: expected a list");
   CHECK_THAT(error_of("id: witness.gate\nversion: '1'\ncapabilities: [ledger.append]\n"),

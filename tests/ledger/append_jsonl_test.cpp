@@ -113,7 +113,8 @@ TEST_CASE("import mode requires and checks ids", "[ledger][jsonl]") {
   CHECK(r.error().message == "line 1: id: missing (import takes exported lines)");
 }
 
-TEST_CASE("stream: bad lines are skipped and every line is reported in order", "[ledger][jsonl]") {
+TEST_CASE("stream: bad lines are skipped and every line is reported in order",
+          "[ledger][jsonl][concurrency]") {
   TempDir dir;
   auto l = open_new(dir);
   auto out = plain_appender(l);
@@ -144,7 +145,7 @@ TEST_CASE("stream: bad lines are skipped and every line is reported in order", "
   CHECK(seen.bad[1].starts_with("line 11: origin witness.forged is reserved"));
 }
 
-TEST_CASE("stream: a link to a bad line fails clearly", "[ledger][jsonl]") {
+TEST_CASE("stream: a link to a bad line fails clearly", "[ledger][jsonl][concurrency]") {
   TempDir dir;
   auto l = open_new(dir);
   auto out = plain_appender(l);
@@ -159,7 +160,8 @@ TEST_CASE("stream: a link to a bad line fails clearly", "[ledger][jsonl]") {
   CHECK(seen.bad[1].starts_with("line 2: links"));
 }
 
-TEST_CASE("stream: a ledger error stops the stream and names the line", "[ledger][jsonl]") {
+TEST_CASE("stream: a ledger error stops the stream and names the line",
+          "[ledger][jsonl][concurrency]") {
   TempDir dir;
   auto l = open_new(dir);
   auto plain = plain_appender(l);

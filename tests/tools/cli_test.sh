@@ -539,6 +539,19 @@ case_hostile_json() {
   run 0 "$W" proof inclusion 0 --ledger "$weird"; echo "$OUT" >"$TMP/p.json"
   sed 's/}$/,"a\\"b":1}/' "$TMP/p.json" >"$TMP/odd.json"
   run 2 "$W" proof check "$TMP/odd.json" --json
+  # A path is bytes, not UTF-8: the output stays valid JSON (the bad byte as U+FFFD).
+  local latin1
+  latin1="$TMP/caf$(printf '\351')"
+  run 0 "$W" init --json --ledger "$latin1"
+  python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d["ledger"].endswith("caf\ufffd"), d' "$OUT" \
+    || fail "init --json on a non-UTF-8 path is not JSON: $OUT"
+  # Law verdicts and gate decisions print through the same writer.
+  run 0 "$W" laws --list --json
+  python3 -c 'import json,sys; [json.loads(l) for l in sys.argv[1].splitlines() if l]' "$OUT" \
+    || fail "laws --list --json is not JSON lines: $OUT"
+  run 1 "$W" gate explain --ledger "$weird" 'x"y' ledger.append --json
+  python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d["allowed"] is False, d' "$OUT" \
+    || fail "gate explain --json is not JSON: $OUT"
 }
 
 case_busy() {

@@ -13,6 +13,7 @@
 #include "witness/ledger/append_jsonl.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 namespace cv = covenant;
 
 void print_ack(const ledger::AppendResult& r, const ledger::NodeId& id) {
-  std::cout << R"({"seq":)" << r.seq << R"(,"id":")" << id.to_hex() << "\"}\n";
+  print_json({{"seq", r.seq}, {"id", id.to_hex()}});
 }
 
 void print_refusal(std::uint64_t line, const ledger::Appended& a) {

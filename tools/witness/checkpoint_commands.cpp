@@ -7,6 +7,7 @@
 #include "witness/ledger/checkpoint.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -44,14 +45,15 @@ int run_verify(const std::string& file, const std::string& key_arg, bool json) {
   auto cp = ledger::verify_checkpoint(*note, *key);
   if (!cp && cp.error().code != ErrorCode::kCorruption) return report(cp.error());
   if (json) {
-    std::cout << R"({"verified":)" << (cp ? "true" : "false");
+    JsonOut out{{"verified", cp.has_value()}};
     if (cp) {
-      std::cout << R"(,"origin":)" << json_string(cp->origin) << R"(,"size":)" << cp->size
-                << R"(,"root":")" << cp->root.to_hex() << "\"";
+      out["origin"] = cp->origin;
+      out["size"] = cp->size;
+      out["root"] = cp->root.to_hex();
     } else {
-      std::cout << R"(,"error":)" << json_string(cp.error().message);
+      out["error"] = cp.error().message;
     }
-    std::cout << "}\n";
+    print_json(out);
   } else if (cp) {
     std::cout << "checkpoint verified: " << cp->origin << " size " << cp->size << " root "
               << cp->root.to_hex() << "\n";

@@ -131,8 +131,6 @@ Result<ledger::Durability> parse_durability(const std::string& text) {
   return invalid_argument("--durability: expected buffered or sync, got \"" + text + "\"");
 }
 
-std::string json_string(std::string_view s) { return ledger::quote_json_string(s); }
-
 std::string entry_json(const ledger::Entry& entry) {
   const std::string node = ledger::to_json_line(entry.node);
   return "{\"seq\":" + std::to_string(entry.seq) + "," + node.substr(1);

@@ -65,9 +65,6 @@ int report(const Error& error);
 // Parses "buffered" or "sync".
 [[nodiscard]] Result<ledger::Durability> parse_durability(const std::string& text);
 
-// `s` as a JSON string literal, quotes included.
-[[nodiscard]] std::string json_string(std::string_view s);
-
 // One entry as a JSON object line: {"seq":N, ...the node's exported fields...}.
 [[nodiscard]] std::string entry_json(const ledger::Entry& entry);
 // One entry as a human-readable line.

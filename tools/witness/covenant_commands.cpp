@@ -12,6 +12,7 @@
 #include "witness/ledger/signing.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -45,9 +46,7 @@ int run_register(const CommonOptions& opts, const std::string& path, const std::
                        {.version = manifest->version, .description = manifest->description});
   if (!appended) return report(appended.error().with_context(path));
   if (opts.json) {
-    std::cout << "{\"covenant\":" << json_string(covenant.id)
-              << ",\"subject\":" << json_string(covenant.subject) << ",\"seq\":" << appended->seq
-              << "}\n";
+    print_json({{"covenant", covenant.id}, {"subject", covenant.subject}, {"seq", appended->seq}});
   } else {
     std::cout << "registered " << covenant.id << " for " << covenant.subject
               << " (covenant.grant at seq " << appended->seq << ")\n";
@@ -64,13 +63,13 @@ int run_list(const CommonOptions& opts) {
     const auto& c = item.covenant;
     const std::string state = item.revoked ? "revoked" : item.in_force ? "in force" : "superseded";
     if (opts.json) {
-      std::cout << "{\"covenant\":" << json_string(c.id)
-                << ",\"subject\":" << json_string(c.subject)
-                << ",\"issuer\":" << json_string(c.issuer)
-                << ",\"parent\":" << (c.parent ? json_string(*c.parent) : "null")
-                << ",\"state\":" << json_string(state)
-                << ",\"budget\":" << json_string(c.rights.budget.to_string())
-                << ",\"signed\":" << (c.public_key ? "true" : "false") << "}\n";
+      print_json({{"covenant", c.id},
+                  {"subject", c.subject},
+                  {"issuer", c.issuer},
+                  {"parent", c.parent ? JsonOut(*c.parent) : JsonOut(nullptr)},
+                  {"state", state},
+                  {"budget", c.rights.budget.to_string()},
+                  {"signed", c.public_key.has_value()}});
     } else {
       std::cout << c.id << "  subject=" << c.subject << "  issuer=" << c.issuer << "  " << state
                 << "  budget=" << c.rights.budget.to_string()
@@ -119,10 +118,10 @@ int run_explain(const CommonOptions& opts, const ExplainArgs& args) {
   }
   const auto decision = loaded->gate.check(args.origin, args.action, resource, args.cost);
   if (opts.json) {
-    std::cout << "{\"allowed\":" << (decision.allowed() ? "true" : "false")
-              << ",\"reason\":" << json_string(cv::reason_name(decision.reason))
-              << ",\"covenant\":" << json_string(decision.covenant)
-              << ",\"explanation\":" << json_string(loaded->gate.explain(decision)) << "}\n";
+    print_json({{"allowed", decision.allowed()},
+                {"reason", cv::reason_name(decision.reason)},
+                {"covenant", decision.covenant},
+                {"explanation", loaded->gate.explain(decision)}});
   } else {
     std::cout << loaded->gate.explain(decision) << "\n";
   }
@@ -141,8 +140,7 @@ int run_keygen(const std::string& path, bool json) {
   if (auto saved = key->save(path); !saved) return report(saved.error());
   const std::string hex = key_hex(key->public_key());
   if (json) {
-    std::cout << "{\"key\":" << json_string(path) << ",\"public_key\":" << json_string(hex)
-              << "}\n";
+    print_json({{"key", path}, {"public_key", hex}});
   } else {
     std::cout << "wrote Ed25519 private key " << path << " (mode 0600)\n"
               << "public_key: " << hex << "   # put this line in the agent's manifest\n";

@@ -18,6 +18,7 @@
 #include "witness/vsa/encoder.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -80,10 +81,10 @@ std::string ratio_text(std::uint64_t num, std::uint64_t den) {
      << 100.0 * static_cast<double>(num) / static_cast<double>(den) << "%";
   return os.str();
 }
-std::string ratio_json(std::uint64_t num, std::uint64_t den) {
-  if (den == 0) return "null";
-  return vsa::number_text(std::round(1e6 * static_cast<double>(num) / static_cast<double>(den)) /
-                          1e6);
+// num/den rounded to 6 decimals, or null when there is nothing to divide by.
+JsonOut ratio_json(std::uint64_t num, std::uint64_t den) {
+  if (den == 0) return nullptr;
+  return std::round(1e6 * static_cast<double>(num) / static_cast<double>(den)) / 1e6;
 }
 
 std::string alert_line(const detect::Alert& a) {
@@ -115,33 +116,37 @@ void print_report(const RunOutcome& run, const std::optional<Recorded>& rec, boo
     return names;
   };
   if (json) {
-    std::cout << "{\"records\":" << run.records << ",\"scored\":" << total.scored
-              << ",\"labelled\":" << (run.labelled ? "true" : "false")
-              << ",\"recall\":" << ratio_json(total.true_positives, total.attack)
-              << ",\"false_positive_rate\":" << ratio_json(total.false_positives, total.normal)
-              << ",\"true_positives\":" << total.true_positives
-              << ",\"false_positives\":" << total.false_positives << ",\"attack\":" << total.attack
-              << ",\"normal\":" << total.normal
-              << ",\"run\":" << (rec ? json_string(rec->run_id) : "null")
-              << ",\"input_sha256\":" << json_string(run.input_sha256) << ",\"phases\":[";
-    for (std::size_t i = 0; i < run.phases.size(); ++i) {
-      const auto& p = run.phases[i];
-      std::cout << (i ? "," : "") << "{\"phase\":" << json_string(p.name)
-                << ",\"records\":" << p.records << ",\"scored\":" << p.scored
-                << ",\"attack\":" << p.attack << ",\"normal\":" << p.normal
-                << ",\"true_positives\":" << p.true_positives
-                << ",\"false_positives\":" << p.false_positives
-                << ",\"recall\":" << ratio_json(p.true_positives, p.attack)
-                << ",\"false_positive_rate\":" << ratio_json(p.false_positives, p.normal) << "}";
+    JsonOut out{{"records", run.records},
+                {"scored", total.scored},
+                {"labelled", run.labelled},
+                {"recall", ratio_json(total.true_positives, total.attack)},
+                {"false_positive_rate", ratio_json(total.false_positives, total.normal)},
+                {"true_positives", total.true_positives},
+                {"false_positives", total.false_positives},
+                {"attack", total.attack},
+                {"normal", total.normal},
+                {"run", rec ? JsonOut(rec->run_id) : JsonOut(nullptr)},
+                {"input_sha256", run.input_sha256},
+                {"phases", JsonOut::array()},
+                {"alerts", JsonOut::array()}};
+    for (const auto& p : run.phases) {
+      out["phases"].push_back({{"phase", p.name},
+                               {"records", p.records},
+                               {"scored", p.scored},
+                               {"attack", p.attack},
+                               {"normal", p.normal},
+                               {"true_positives", p.true_positives},
+                               {"false_positives", p.false_positives},
+                               {"recall", ratio_json(p.true_positives, p.attack)},
+                               {"false_positive_rate", ratio_json(p.false_positives, p.normal)}});
     }
-    std::cout << "],\"alerts\":[";
     for (std::size_t i = 0; i < run.alerts.size(); ++i) {
-      auto a = nlohmann::json::parse(run.alerts[i].to_json());
+      JsonOut a = json_value(run.alerts[i].to_json());
       a["phases"] = phases_of(run.alerts[i]);
       if (rec) a["seq"] = rec->alert_seqs[i];
-      std::cout << (i ? "," : "") << a.dump();
+      out["alerts"].push_back(std::move(a));
     }
-    std::cout << "]}\n";
+    print_json(out);
     return;
   }
   std::cout << run.records << " records, " << run.alerts.size() << " alert(s); baseline rate "

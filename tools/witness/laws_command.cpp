@@ -6,6 +6,7 @@
 #include "witness/operad/suites.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -21,31 +22,20 @@ struct LawsArgs {
   bool list = false;
 };
 
-std::string string_array(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t k = 0; k < items.size(); ++k) out += (k == 0 ? "" : ",") + json_string(items[k]);
-  return out + "]";
-}
-
 // One verdict as a JSON object: the law.verdict payload. The seed is a string: JSON numbers
 // above 2^53 lose precision in many readers, and the seed must replay exactly.
-std::string verdict_json(const std::string& suite, const operad::LawResult& r) {
+JsonOut verdict_json(const std::string& suite, const operad::LawResult& r) {
   std::vector<std::string> counterexample;
   for (const auto& [name, value] : r.counterexample) counterexample.push_back(name + " = " + value);
-  std::string out = "{\"suite\":" + json_string(suite) + ",\"law\":" + json_string(r.law) +
-                    ",\"equation\":" + json_string(r.equation) +
-                    ",\"result\":" + json_string(operad::verdict_name(r.verdict)) +
-                    ",\"cases\":" + std::to_string(r.cases) +
-                    ",\"seed\":" + json_string(std::to_string(r.seed)) +
-                    ",\"max_size\":" + std::to_string(r.max_size);
-  if (r.verdict != operad::Verdict::kPassed) {
-    out += ",\"failure\":" + json_string(r.failure) +
-           ",\"counterexample\":" + string_array(counterexample) +
-           ",\"replay\":" + json_string(r.replay);
-  } else {
-    out += ",\"failure\":null,\"counterexample\":null,\"replay\":null";
-  }
-  return out + "}";
+  JsonOut out{{"suite", suite},         {"law", r.law},
+              {"equation", r.equation}, {"result", operad::verdict_name(r.verdict)},
+              {"cases", r.cases},       {"seed", std::to_string(r.seed)},
+              {"max_size", r.max_size}};
+  const bool failed = r.verdict != operad::Verdict::kPassed;
+  out["failure"] = failed ? JsonOut(r.failure) : JsonOut(nullptr);
+  out["counterexample"] = failed ? JsonOut(counterexample) : JsonOut(nullptr);
+  out["replay"] = failed ? JsonOut(r.replay) : JsonOut(nullptr);
+  return out;
 }
 
 int run_list(bool json) {
@@ -53,9 +43,7 @@ int run_list(bool json) {
     std::vector<std::string> laws;
     for (const auto& law : suite.laws) laws.push_back(law.name);
     if (json) {
-      std::cout << "{\"suite\":" << json_string(suite.name)
-                << ",\"description\":" << json_string(suite.description)
-                << ",\"laws\":" << string_array(laws) << "}\n";
+      print_json({{"suite", suite.name}, {"description", suite.description}, {"laws", laws}});
       continue;
     }
     std::cout << suite.name << ": " << suite.description << "\n";
@@ -110,7 +98,7 @@ Result<std::pair<ledger::SequenceNumber, std::size_t>> record_verdicts(
           .kind = "law.verdict",
           .tags = {"suite:" + report.suite, "law:" + r.law,
                    std::string(operad::verdict_name(r.verdict))},
-          .payload_json = verdict_json(report.suite, r),
+          .payload_json = json_text(verdict_json(report.suite, r)),
       });
       if (!node) return std::move(node).error().with_context("law.verdict " + r.law);
       nodes.push_back(std::move(node).value());
@@ -141,7 +129,7 @@ int run_laws(const LawsArgs& args) {
     for (const auto& r : result->results) {
       (r.verdict == operad::Verdict::kPassed ? passed : failed) += 1;
       if (args.json) {
-        std::cout << verdict_json(name, r) << "\n";
+        print_json(verdict_json(name, r));
       } else {
         std::cout << "  " << operad::format_result(r);
       }

@@ -10,6 +10,7 @@
 #include "witness/ledger/jsonl.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -78,8 +79,7 @@ int run_init(const CommonOptions& opts) {
   if (!l) return report(l.error());
   const auto s = l->stats();
   if (opts.json) {
-    std::cout << R"({"ledger":)" << json_string(dir) << R"(,"ledger_id":")" << s.ledger_id
-              << R"(","format_version":)" << s.format_version << "}\n";
+    print_json({{"ledger", dir}, {"ledger_id", s.ledger_id}, {"format_version", s.format_version}});
   } else {
     std::cout << "initialised ledger " << s.ledger_id << " at " << dir << " (format version "
               << s.format_version << ")\n";
@@ -98,10 +98,12 @@ int run_stats(const CommonOptions& opts) {
     if (f.is_regular_file(ec)) bytes += f.file_size(ec);
   }
   if (opts.json) {
-    std::cout << R"({"size":)" << s.size << R"(,"chain_head":")" << s.chain_head.to_hex()
-              << R"(","merkle_root":")" << s.merkle_root.to_hex() << R"(","format_version":)"
-              << s.format_version << R"(,"ledger_id":")" << s.ledger_id << R"(","disk_bytes":)"
-              << bytes << "}\n";
+    print_json({{"size", s.size},
+                {"chain_head", s.chain_head.to_hex()},
+                {"merkle_root", s.merkle_root.to_hex()},
+                {"format_version", s.format_version},
+                {"ledger_id", s.ledger_id},
+                {"disk_bytes", bytes}});
   } else {
     std::cout << "entries:        " << s.size << "\n"
               << "chain head:     " << s.chain_head.to_hex() << "\n"
@@ -189,7 +191,7 @@ int run_query(const CommonOptions& opts, const QueryArgs& a) {
   if (auto st = result->status(); !st) return report(st.error());
   if (auto next = result->next_cursor()) {
     if (opts.json) {
-      std::cout << R"({"next_cursor":")" << next->to_string() << "\"}\n";
+      print_json({{"next_cursor", next->to_string()}});
     } else {
       std::cerr << n << " entries; more with --cursor " << next->to_string() << "\n";
     }
@@ -207,9 +209,10 @@ int run_walk(const CommonOptions& opts, const std::string& ref, bool descendants
   if (!steps) return report(steps.error());
   if (opts.json) {
     for (const auto& s : *steps) {
-      std::cout << R"({"depth":)" << s.depth << R"(,"relation":")"
-                << ledger::relation_name(s.relation) << R"(","from":")" << s.from.to_hex()
-                << R"(","entry":)" << entry_json(s.entry) << "}\n";
+      print_json({{"depth", s.depth},
+                  {"relation", ledger::relation_name(s.relation)},
+                  {"from", s.from.to_hex()},
+                  {"entry", json_value(entry_json(s.entry))}});
     }
     return kExitOk;
   }
@@ -246,8 +249,9 @@ int run_replay(const CommonOptions& opts, const RangeOptions& range, bool verify
     return report(summary.error());
   }
   if (opts.json) {
-    std::cout << R"({"replayed":)" << summary->visited << R"(,"read":)" << summary->read
-              << R"(,"chain_verified":)" << (summary->chain_verified ? "true" : "false") << "}\n";
+    print_json({{"replayed", summary->visited},
+                {"read", summary->read},
+                {"chain_verified", summary->chain_verified}});
   } else {
     std::cerr << "replayed " << summary->visited << " entries"
               << (summary->chain_verified ? "; hash chain verified" : "") << "\n";
@@ -273,18 +277,21 @@ int run_verify(const CommonOptions& opts, const std::string& key_arg) {
   progress.finish();
   if (!r) return report(r.error());
   if (opts.json) {
-    std::cout << R"({"ok":)" << (r->ok() ? "true" : "false") << R"(,"entries":)" << r->entries
-              << R"(,"index_entries":)" << r->index_entries << R"(,"merkle_nodes":)"
-              << r->merkle_nodes << R"(,"checkpoints":)" << r->checkpoints
-              << R"(,"signatures_checked":)" << (r->signatures_checked ? "true" : "false")
-              << R"(,"chain_head":")" << r->chain_head.to_hex() << R"(","merkle_root":")"
-              << r->merkle_root.to_hex() << '"';
+    JsonOut out{{"ok", r->ok()},
+                {"entries", r->entries},
+                {"index_entries", r->index_entries},
+                {"merkle_nodes", r->merkle_nodes},
+                {"checkpoints", r->checkpoints},
+                {"signatures_checked", r->signatures_checked},
+                {"chain_head", r->chain_head.to_hex()},
+                {"merkle_root", r->merkle_root.to_hex()}};
     if (r->problem) {
-      std::cout << R"(,"problem":{)";
-      if (r->problem->seq) std::cout << R"("seq":)" << *r->problem->seq << ",";
-      std::cout << R"("what":)" << json_string(r->problem->what) << "}";
+      JsonOut problem;
+      if (r->problem->seq) problem["seq"] = *r->problem->seq;
+      problem["what"] = r->problem->what;
+      out["problem"] = problem;
     }
-    std::cout << "}\n";
+    print_json(out);
   } else if (r->ok()) {
     std::cout << "verified " << r->entries << " entries, " << r->index_entries << " index entries, "
               << r->merkle_nodes << " merkle subtrees, " << r->checkpoints
@@ -321,7 +328,7 @@ int run_export(const CommonOptions& opts, const RangeOptions& range, const std::
   progress.finish();
   if (!n) return report(n.error());
   if (opts.json) {
-    std::cerr << R"({"exported":)" << *n << "}\n";
+    print_json({{"exported", *n}}, std::cerr);
   } else {
     std::cerr << "exported " << *n << " entries\n";
   }
@@ -371,8 +378,7 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
   if (!summary) return report(summary.error());
   if (auto closed = (*out)->close(); !closed) return report(closed.error());
   if (opts.json) {
-    std::cout << R"({"imported":)" << summary->inserted << R"(,"already_present":)"
-              << summary->present << "}\n";
+    print_json({{"imported", summary->inserted}, {"already_present", summary->present}});
   } else {
     std::cout << "imported " << summary->inserted << " entries (" << summary->present
               << " already present); ledger size " << l->size() << "\n";

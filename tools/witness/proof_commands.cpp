@@ -6,6 +6,7 @@
 #include "witness/ledger/proof_json.hpp"
 
 #include "cli.hpp"
+#include "json_out.hpp"
 
 namespace witness::tools {
 namespace {
@@ -47,10 +48,9 @@ int run_check(const std::string& path, bool json) {
   const bool inclusion = std::holds_alternative<ledger::InclusionClaim>(*claim);
   const auto status = ledger::verify_claim(*claim);
   if (json) {
-    std::cout << R"({"kind":")" << (inclusion ? "inclusion" : "consistency") << R"(","verified":)"
-              << (status ? "true" : "false");
-    if (!status) std::cout << R"(,"error":)" << json_string(status.error().message);
-    std::cout << "}\n";
+    JsonOut out{{"kind", inclusion ? "inclusion" : "consistency"}, {"verified", status.ok()}};
+    if (!status) out["error"] = status.error().message;
+    print_json(out);
   } else if (status) {
     std::cout << (inclusion ? "inclusion" : "consistency") << " proof verified\n";
   } else {

@@ -9,7 +9,8 @@
 #include <vector>
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
+
+#include "witness/crypto/sha256.hpp"
 
 namespace witness::vsa {
 
@@ -19,8 +20,7 @@ void keystream(std::uint64_t seed, std::string_view name, std::span<std::uint8_t
   for (int i = 0; i < 8; ++i)
     input[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seed >> (8 * i));
   std::memcpy(input.data() + 8, name.data(), name.size());
-  std::array<std::uint8_t, SHA256_DIGEST_LENGTH> key{};
-  SHA256(input.data(), input.size(), key.data());
+  const crypto::Sha256Bytes key = crypto::sha256(input);
   std::array<std::uint8_t, 16> iv{};  // 32-bit block counter + 96-bit nonce, all zero
   std::memset(out.data(), 0, out.size());
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();

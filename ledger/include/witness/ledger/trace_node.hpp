@@ -61,6 +61,11 @@ inline constexpr std::size_t kMaxLinks = 1024;
 inline constexpr std::int64_t kMinTimestampNs = -9'214'560'000'000'000'000;
 inline constexpr std::int64_t kMaxTimestampNs = 9'214'646'399'999'999'999;
 
+// The name rule of origins and kinds (and of agent ids, versions and model names in manifests):
+// [A-Za-z0-9._:-]{1,256}. Errors: kInvalidArgument "empty", "longer than 256 bytes (N)", or
+// "invalid character 'c' at byte N (allowed: letters, digits and . _ : -)".
+[[nodiscard]] Status check_name(std::string_view name);
+
 // The fields a TraceNode is built from. Plain data; TraceNode::create validates it.
 struct NodeDraft {
   std::string origin;                  // [A-Za-z0-9._:-]{1,256}
