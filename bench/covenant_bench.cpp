@@ -110,8 +110,8 @@ void BM_GateReserveCommit(benchmark::State& state) {
   const std::string subject = subject_for(state);
   const cv::Cost cost = request_cost();
   for (auto _ : state) {
-    auto d = gate.reserve(subject, "ledger.append", kResource, cost);
-    if (!d.allowed() || !gate.commit(d.reservation, cost)) {
+    auto d = gate.reserve(subject, "ledger.append", kResource, cost).value();
+    if (!d.allowed() || !gate.commit(*d.reservation, cost)) {
       state.SkipWithError("reserve or commit refused");
       return;
     }

@@ -594,17 +594,19 @@ PYBIND11_MODULE(witness, m) {
             wl::Ledger& led = l.get();
             std::size_t at = 0;
             const auto outcome = without_gil([&] {
-              return witness::detect::run_detector(
-                  c,
-                  [&](std::string& line) -> witness::Result<bool> {
-                    if (at == lines.size()) return false;
-                    line = lines[at++];
-                    return true;
-                  },
-                  record_inputs, false, nullptr);
+              return witness::detect::run_detector(c,
+                                                   [&](std::string& line) -> witness::Result<bool> {
+                                                     if (at == lines.size()) return false;
+                                                     line = lines[at++];
+                                                     return true;
+                                                   },
+                                                   {.keep_lines = record_inputs});
             });
-            const auto recorded = without_gil(
-                [&] { return witness::detect::record_run(led, c, outcome, record_inputs); });
+            const auto recorded = without_gil([&] {
+              return witness::detect::record_run(led, c, outcome,
+                                                 record_inputs ? witness::detect::Inputs::kRecord
+                                                               : witness::detect::Inputs::kOmit);
+            });
             py::list alerts;
             for (const auto& a : outcome.alerts) alerts.append(loads(a.to_json()));
             py::dict d;

@@ -252,8 +252,6 @@ std::string_view reason_name(Reason reason) {
       return "unsigned";
     case Reason::kBadSignature:
       return "bad-signature";
-    case Reason::kLeaseFailed:
-      return "lease-failed";
     case Reason::kBadUsage:
       return "bad-usage";
   }

@@ -292,13 +292,15 @@ struct Gate::Impl {
 
   HeldShard& shard(std::uint64_t reservation) { return held[reservation % kHeldShards]; }
 
-  Decision decide(std::string_view subject, std::string_view action, const Resource& resource,
-                  const Cost& cost, bool hold);
-  std::optional<Held> take(std::uint64_t reservation, const Cost* actual, Status& error);
+  // Errors (only with `hold`): the lease callback's error; nothing is held then.
+  Result<Decision> decide(std::string_view subject, std::string_view action,
+                          const Resource& resource, const Cost& cost, bool hold);
+  // Removes reservation `reservation` and returns it; with `actual`, only if it fits the hold.
+  Result<Held> take(std::uint64_t reservation, const Cost* actual);
 };
 
-Decision Gate::Impl::decide(std::string_view subject, std::string_view action,
-                            const Resource& resource, const Cost& cost, bool hold) {
+Result<Decision> Gate::Impl::decide(std::string_view subject, std::string_view action,
+                                    const Resource& resource, const Cost& cost, bool hold) {
   Decision d;
   State* leaf = in_force(subject);
   if (leaf == nullptr) return d;  // kNoCovenant: deny by default
@@ -336,10 +338,7 @@ Decision Gate::Impl::decide(std::string_view subject, std::string_view action,
   if (options.lease) {
     std::vector<Lease> leases = leases_needed(chain, cost, options.lease_fraction);
     if (!leases.empty()) {
-      if (!options.lease(leases)) {
-        d.reason = Reason::kLeaseFailed;
-        return d;
-      }
+      WITNESS_RETURN_IF_ERROR(options.lease(leases));
       for (const Lease& lease : leases) {
         State* s = nullptr;
         for (std::size_t k = 0; k < chain.size; ++k) {
@@ -359,31 +358,29 @@ Decision Gate::Impl::decide(std::string_view subject, std::string_view action,
       s.refilled.store(t.time_since_epoch().count(), std::memory_order_relaxed);
     }
   }
-  d.reservation = next_reservation.fetch_add(1, std::memory_order_relaxed);
-  HeldShard& sh = shard(d.reservation);
+  const std::uint64_t id = next_reservation.fetch_add(1, std::memory_order_relaxed);
+  d.reservation = id;
+  HeldShard& sh = shard(id);
   std::lock_guard held_lock(sh.mu);
-  sh.held.emplace(d.reservation, Held{&chain, cost});
+  sh.held.emplace(id, Held{&chain, cost});
   return d;
 }
 
-// Removes reservation `reservation` and returns it; with `actual`, only if it fits the hold.
-std::optional<Held> Gate::Impl::take(std::uint64_t reservation, const Cost* actual, Status& error) {
+Result<Held> Gate::Impl::take(std::uint64_t reservation, const Cost* actual) {
   HeldShard& sh = shard(reservation);
   std::lock_guard lock(sh.mu);
   auto it = sh.held.find(reservation);
   if (it == sh.held.end()) {
-    error = not_found((actual != nullptr ? "commit: " : "release: ") +
-                      std::string("no open reservation ") + std::to_string(reservation));
-    return std::nullopt;
+    return not_found((actual != nullptr ? "commit: " : "release: ") +
+                     std::string("no open reservation ") + std::to_string(reservation));
   }
   if (actual != nullptr) {
     for (Dimension d : kAllDimensions) {
       if ((*actual)[d] > it->second.cost[d]) {
-        error =
-            invalid_argument("commit " + std::to_string(reservation) + ": " +
-                             std::string(dimension_name(d)) + " " + std::to_string((*actual)[d]) +
-                             " exceeds the " + std::to_string(it->second.cost[d]) + " reserved");
-        return std::nullopt;
+        return invalid_argument("commit " + std::to_string(reservation) + ": " +
+                                std::string(dimension_name(d)) + " " +
+                                std::to_string((*actual)[d]) + " exceeds the " +
+                                std::to_string(it->second.cost[d]) + " reserved");
       }
     }
   }
@@ -479,23 +476,23 @@ Status Gate::revoke(std::string_view id) {
 
 Decision Gate::check(std::string_view subject, std::string_view action, const Resource& resource,
                      const Cost& cost) const {
-  return impl_->decide(subject, action, resource, cost, false);
+  auto d = impl_->decide(subject, action, resource, cost, false);
+  WITNESS_CHECK(d.has_value());  // only a hold can fail (its lease)
+  return *std::move(d);
 }
 
-Decision Gate::reserve(std::string_view subject, std::string_view action, const Resource& resource,
-                       const Cost& cost) {
+Result<Decision> Gate::reserve(std::string_view subject, std::string_view action,
+                               const Resource& resource, const Cost& cost) {
   return impl_->decide(subject, action, resource, cost, true);
 }
 
 Status Gate::commit(std::uint64_t reservation, const Cost& actual) {
-  Status error = ok_status();
-  auto h = impl_->take(reservation, &actual, error);
-  if (!h) return error;
-  ChainLock locked(*h->chain);
-  for (std::size_t k = 0; k < h->chain->size; ++k) {
-    State& s = *h->chain->states[k];
+  WITNESS_ASSIGN_OR_RETURN(const Held h, impl_->take(reservation, &actual));
+  ChainLock locked(*h.chain);
+  for (std::size_t k = 0; k < h.chain->size; ++k) {
+    State& s = *h.chain->states[k];
     for (std::size_t d = 0; d < kDimensions; ++d) {
-      sub(s.reserved[d], h->cost.amount[d]);
+      sub(s.reserved[d], h.cost.amount[d]);
       add(s.used[d], actual.amount[d]);
     }
   }
@@ -503,13 +500,11 @@ Status Gate::commit(std::uint64_t reservation, const Cost& actual) {
 }
 
 Status Gate::release(std::uint64_t reservation) {
-  Status error = ok_status();
-  auto h = impl_->take(reservation, nullptr, error);
-  if (!h) return error;
-  ChainLock locked(*h->chain);
-  for (std::size_t k = 0; k < h->chain->size; ++k) {
+  WITNESS_ASSIGN_OR_RETURN(const Held h, impl_->take(reservation, nullptr));
+  ChainLock locked(*h.chain);
+  for (std::size_t k = 0; k < h.chain->size; ++k) {
     for (std::size_t d = 0; d < kDimensions; ++d) {
-      sub(h->chain->states[k]->reserved[d], h->cost.amount[d]);
+      sub(h.chain->states[k]->reserved[d], h.cost.amount[d]);
     }
   }
   return ok_status();
@@ -677,9 +672,6 @@ std::string Gate::explain(const Decision& d) const {
       break;
     case Reason::kBadSignature:
       out += ": the node's signature does not verify with the covenant's public key";
-      break;
-    case Reason::kLeaseFailed:
-      out += ": the budget use could not be recorded durably";
       break;
     case Reason::kBadUsage:
       out += ": the node's usage is not a cost the gate can count";

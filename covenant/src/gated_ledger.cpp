@@ -27,10 +27,6 @@ using detail::system_write;
 
 using nlohmann::json;
 
-// The error of the last lease the current thread tried to record: the lease callback runs
-// synchronously inside Gate::reserve on the reserving thread, so this carries its error out.
-thread_local std::optional<Error> t_lease_error;
-
 std::string_view id_bytes(const ledger::TraceNode& node) {
   const auto& b = node.id().bytes;
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -139,9 +135,10 @@ struct GatedLedger::Impl {
   Result<ledger::TraceNode> denial(const ledger::TraceNode& node, const Decision& d,
                                    const std::string& explanation, std::uint64_t suppressed) const;
   void finish(const Admission& a, bool spent) {
+    if (!a.decision.reservation) return;
     // Neither can fail: the reservation is open and the cost is what was reserved.
-    (void)(spent ? loaded.gate.commit(a.decision.reservation, a.cost)
-                 : loaded.gate.release(a.decision.reservation));
+    (void)(spent ? loaded.gate.commit(*a.decision.reservation, a.cost)
+                 : loaded.gate.release(*a.decision.reservation));
   }
 };
 
@@ -162,11 +159,8 @@ Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
   auto cost = append_cost(node);
   if (!cost) return Admission{gate.refuse(origin, Reason::kBadUsage), {}, {}, cost.error().message};
   Admission a{{}, *cost, {}, {}};
-  t_lease_error.reset();
-  a.decision = gate.reserve(origin, kAppendAction, resource_of(node), a.cost);
-  if (a.decision.reason == Reason::kLeaseFailed) {
-    return t_lease_error ? *t_lease_error : io_error("gate: the lease could not be recorded");
-  }
+  WITNESS_ASSIGN_OR_RETURN(a.decision,
+                           gate.reserve(origin, kAppendAction, resource_of(node), a.cost));
   return a;
 }
 
@@ -221,10 +215,7 @@ Result<GatedLedger> GatedLedger::open(ledger::Ledger& ledger, GatedOptions optio
   GateOptions gate_options = std::move(options.gate);
   gate_options.lease = [l = &ledger](const std::vector<Lease>& leases) -> Status {
     auto r = append_covenant_record(*l, kLeaseKind, lease_tags(leases), lease_payload(leases));
-    if (!r) {
-      t_lease_error = r.error().with_context("gate: recording a lease");
-      return r.error();
-    }
+    if (!r) return r.error().with_context("gate: recording a lease");
     return ok_status();
   };
   auto clock = gate_options.clock;
@@ -277,7 +268,7 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
   admitted.reserve(nodes.size());
   auto release_all = [&] {
     for (const Admission& a : admitted) {
-      if (a.decision.reservation != 0) impl_->finish(a, false);
+      impl_->finish(a, false);
     }
   };
   bool any_refused = false;

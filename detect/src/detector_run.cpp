@@ -17,7 +17,7 @@ namespace witness::detect {
 
 Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                 const std::function<Result<bool>(std::string&)>& next,
-                                bool keep_lines, bool labels, std::ostream* verdicts) {
+                                const RunOptions& options) {
   WITNESS_ASSIGN_OR_RETURN(auto detector, detect::Detector::create(config));
   RunOutcome out;
   crypto::Sha256 digest;  // of the records the detector saw (each line and a newline)
@@ -35,7 +35,7 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
     digest.update(line);
     digest.update("\n");
     ++out.records;
-    if (labels) {
+    if (options.labels) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       const auto label = j.find("label");
       if (label != j.end() && label->is_object() && label->contains("phase") &&
@@ -60,14 +60,15 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
         }
       }
     }
-    if (verdicts) {
-      *verdicts << "{\"i\":" << v->index << ",\"warming_up\":" << (v->warming_up ? "true" : "false")
-                << ",\"novelty\":" << v->novelty << ",\"p\":" << v->p_value
-                << ",\"anomalous\":" << (v->anomalous ? "true" : "false")
-                << ",\"rate_ratio\":" << v->rate_ratio << ",\"level\":" << v->level
-                << ",\"alert\":" << (v->in_alert ? "true" : "false") << "}\n";
+    if (options.verdicts) {
+      *options.verdicts << "{\"i\":" << v->index
+                        << ",\"warming_up\":" << (v->warming_up ? "true" : "false")
+                        << ",\"novelty\":" << v->novelty << ",\"p\":" << v->p_value
+                        << ",\"anomalous\":" << (v->anomalous ? "true" : "false")
+                        << ",\"rate_ratio\":" << v->rate_ratio << ",\"level\":" << v->level
+                        << ",\"alert\":" << (v->in_alert ? "true" : "false") << "}\n";
     }
-    if (keep_lines) out.lines.push_back(line);
+    if (options.keep_lines) out.lines.push_back(line);
     for (auto& a : detector.take_alerts()) out.alerts.push_back(std::move(a));
   }
   for (auto& a : detector.finish()) out.alerts.push_back(std::move(a));
@@ -102,7 +103,8 @@ Result<ledger::TraceNode> alert_node(const std::string& walk, const ledger::Trac
 }  // namespace
 
 Result<Recorded> record_run(ledger::Ledger& l, const detect::DetectorConfig& config,
-                            const RunOutcome& run, bool record_inputs) {
+                            const RunOutcome& run, Inputs inputs) {
+  const bool record_inputs = inputs == Inputs::kRecord;
   std::random_device rd;
   std::ostringstream tag;
   tag << std::hex << std::setw(8) << std::setfill('0') << rd() << std::setw(8) << rd();
@@ -146,9 +148,9 @@ Result<Recorded> record_run(ledger::Ledger& l, const detect::DetectorConfig& con
       auto appended, l.append_batch(nodes, ledger::AppendOptions{.allow_reserved_origin = true}));
   rec.run_id = run_node.id().to_hex();
   rec.run_seq = appended.front().seq;
-  const std::size_t inputs = record_inputs ? run.lines.size() : 0;
-  if (inputs > 0) rec.inputs = std::pair{appended[1].seq, appended[inputs].seq};
-  for (std::size_t k = 1 + inputs; k < appended.size(); ++k) {
+  const std::size_t input_nodes = record_inputs ? run.lines.size() : 0;
+  if (input_nodes > 0) rec.inputs = std::pair{appended[1].seq, appended[input_nodes].seq};
+  for (std::size_t k = 1 + input_nodes; k < appended.size(); ++k) {
     rec.alert_seqs.push_back(appended[k].seq);
   }
   return rec;
@@ -201,7 +203,7 @@ Result<RerunReport> rerun(const ledger::Ledger& l, const ledger::NodeId& run_id)
     ++it;
     return true;
   };
-  auto again = run_detector(*config, next, false, false, nullptr);
+  auto again = run_detector(*config, next);
   if (!again) return again.error().with_context("rerun");
 
   RerunReport report;

@@ -70,30 +70,30 @@ TEST_CASE("the gate denies by default and explains every decision", "[covenant][
   SECTION("check holds nothing; reserve and commit spend") {
     for (int i = 0; i < 5; ++i)
       CHECK(gate.check("agent.x", "ledger.append", kAction, cost(1)).allowed());
-    const auto a = gate.reserve("agent.x", "ledger.append", kAction, cost(1));
-    const auto b = gate.reserve("agent.x", "ledger.append", kAction, cost(1));
+    const auto a = gate.reserve("agent.x", "ledger.append", kAction, cost(1)).value();
+    const auto b = gate.reserve("agent.x", "ledger.append", kAction, cost(1)).value();
     REQUIRE(a.allowed());
     REQUIRE(b.allowed());
     CHECK(a.reservation != b.reservation);
-    const auto c = gate.reserve("agent.x", "ledger.append", kAction, cost(1));
+    const auto c = gate.reserve("agent.x", "ledger.append", kAction, cost(1)).value();
     CHECK(c.reason == cv::Reason::kOverBudget);
     CHECK(c.exhausted == std::optional(cv::Dimension::kCalls));
-    CHECK(c.reservation == 0);
+    CHECK_FALSE(c.reservation.has_value());
     CHECK_THAT(gate.explain(c), Catch::StartsWith("denied (over-budget: calls) by triage-v1"));
-    REQUIRE(gate.release(b.reservation));
-    CHECK_FALSE(gate.release(b.reservation));
-    REQUIRE(gate.commit(a.reservation, cost(1)));
-    CHECK_FALSE(gate.commit(a.reservation, cost(1)));
+    REQUIRE(gate.release(*b.reservation));
+    CHECK_FALSE(gate.release(*b.reservation));
+    REQUIRE(gate.commit(*a.reservation, cost(1)));
+    CHECK_FALSE(gate.commit(*a.reservation, cost(1)));
     CHECK(gate.spent("triage-v1")->operator[](cv::Dimension::kCalls) == 1);
     CHECK(gate.check("agent.x", "ledger.append", kAction, cost(1)).allowed());
     CHECK_FALSE(gate.check("agent.x", "ledger.append", kAction, cost(2)).allowed());
   }
   SECTION("commit may not exceed the reservation") {
-    const auto a = gate.reserve("agent.x", "ledger.append", kAction, cost(1));
-    auto over = gate.commit(a.reservation, cost(2));
+    const auto a = gate.reserve("agent.x", "ledger.append", kAction, cost(1)).value();
+    auto over = gate.commit(*a.reservation, cost(2));
     REQUIRE_FALSE(over);
     CHECK_THAT(over.error().message, Catch::Contains("calls 2 exceeds the 1 reserved"));
-    CHECK(gate.commit(a.reservation, cost(0)));  // the hold survived the bad commit
+    CHECK(gate.commit(*a.reservation, cost(0)));  // the hold survived the bad commit
     CHECK(gate.spent("triage-v1")->operator[](cv::Dimension::kCalls) == 0);
   }
 }
@@ -125,9 +125,9 @@ TEST_CASE("grants check their parents, and revocation cascades", "[covenant][gat
   REQUIRE(gate.grant(grandchild));
 
   SECTION("derived spending counts against the ancestors") {
-    auto a = gate.reserve("agent.b", "tool.call", kAction, cost(0, 70));
+    auto a = gate.reserve("agent.b", "tool.call", kAction, cost(0, 70)).value();
     REQUIRE(a.allowed());
-    REQUIRE(gate.commit(a.reservation, cost(0, 70)));
+    REQUIRE(gate.commit(*a.reservation, cost(0, 70)));
     CHECK(gate.spent("root")->operator[](cv::Dimension::kTokens) == 70);
     // The root has 30 left, so its own subject cannot take 40 either.
     const auto d = gate.check("agent.a", "tool.call", kAction, cost(0, 40));
@@ -155,15 +155,15 @@ TEST_CASE("expiry and rates follow the gate's clock", "[covenant][gate]") {
   r.expires = cv::Timestamp(std::chrono::nanoseconds(10s));
   r.rate = cv::Rate{.per_second = 2, .burst = 3};
   REQUIRE(gate.grant({.id = "c", .subject = "s", .issuer = "ops", .rights = r}));
-  for (int i = 0; i < 3; ++i) CHECK(gate.reserve("s", "x", kAction, cost(1)).allowed());
-  const auto limited = gate.reserve("s", "x", kAction, cost(1));
+  for (int i = 0; i < 3; ++i) CHECK(gate.reserve("s", "x", kAction, cost(1)).value().allowed());
+  const auto limited = gate.reserve("s", "x", kAction, cost(1)).value();
   CHECK(limited.reason == cv::Reason::kRateLimited);
   REQUIRE(limited.retry_after);
   CHECK(*limited.retry_after > 499ms);
   CHECK(*limited.retry_after < 501ms);
   clock.advance(500ms);
-  CHECK(gate.reserve("s", "x", kAction, cost(1)).allowed());
-  CHECK_FALSE(gate.reserve("s", "x", kAction, cost(1)).allowed());
+  CHECK(gate.reserve("s", "x", kAction, cost(1)).value().allowed());
+  CHECK_FALSE(gate.reserve("s", "x", kAction, cost(1)).value().allowed());
   clock.advance(10s);  // past the expiry
   const auto expired = gate.check("s", "x", kAction, cost(1));
   CHECK(expired.reason == cv::Reason::kExpired);
@@ -187,12 +187,12 @@ TEST_CASE("reservations never overshoot a budget under threads", "[covenant][gat
       const std::string subject = "agent." + std::to_string(t);
       for (int i = 0; i < 3000; ++i) {
         const std::uint64_t tokens = 1 + static_cast<std::uint64_t>((i * 7 + t) % 13);
-        const auto d = gate.reserve(subject, "tool.call", kAction, cost(0, tokens));
+        const auto d = gate.reserve(subject, "tool.call", kAction, cost(0, tokens)).value();
         if (!d.allowed()) continue;
         if (i % 3 == 0) {
-          REQUIRE(gate.release(d.reservation));
+          REQUIRE(gate.release(*d.reservation));
         } else {
-          REQUIRE(gate.commit(d.reservation, cost(0, tokens)));
+          REQUIRE(gate.commit(*d.reservation, cost(0, tokens)));
           granted.fetch_add(tokens);
         }
       }
@@ -221,9 +221,9 @@ TEST_CASE("reserve, commit and release match a sequential model", "[covenant][ga
         const auto tokens = *rc::gen::inRange<std::uint64_t>(0, 20);
         std::uint64_t held = 0;
         for (const auto& [id, t] : open) held += t;
-        const auto d = gate.reserve("s", "x", kAction, cost(0, tokens));
+        const auto d = gate.reserve("s", "x", kAction, cost(0, tokens)).value();
         RC_ASSERT(d.allowed() == (used + held + tokens <= limit));
-        if (d.allowed()) open[d.reservation] = tokens;
+        if (d.allowed()) open[*d.reservation] = tokens;
       } else {
         auto it = open.begin();
         std::advance(it, *witness::operad::uniform_in_range<std::size_t>(0, open.size()));
@@ -239,4 +239,26 @@ TEST_CASE("reserve, commit and release match a sequential model", "[covenant][ga
       RC_ASSERT(gate.spent("c").value()[cv::Dimension::kTokens] == used);
     }
   });
+}
+
+TEST_CASE("a hold whose lease cannot be recorded is an error and holds nothing",
+          "[covenant][gate]") {
+  bool disk_ok = false;
+  cv::Gate gate(cv::GateOptions{.lease = [&](const std::vector<cv::Lease>&) -> witness::Status {
+    if (!disk_ok) return witness::io_error("disk full");
+    return witness::ok_status();
+  }});
+  cv::Rights r = rights_of({"permit ledger.append kind=agent.*"});
+  r.budget[cv::Dimension::kCalls] = 10;
+  REQUIRE(gate.grant({.id = "c1", .subject = "agent.x", .issuer = "ops", .rights = r}));
+  auto failed = gate.reserve("agent.x", "ledger.append", kAction, cost(1));
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().code == witness::ErrorCode::kIOError);
+  CHECK(failed.error().message == "disk full");
+  CHECK(gate.check("agent.x", "ledger.append", kAction, cost(10)).allowed());  // nothing held
+  disk_ok = true;
+  auto held = gate.reserve("agent.x", "ledger.append", kAction, cost(1));
+  REQUIRE(held);
+  REQUIRE(held->reservation.has_value());
+  REQUIRE(gate.commit(*held->reservation, cost(1)));
 }

@@ -231,22 +231,23 @@ int run_detect(const DetectArgs& args) {
     l.emplace(std::move(opened).value());
   }
   std::uint64_t lines_read = 0;
-  auto run = run_detector(
-      *config,
-      [&](std::string& line) -> Result<bool> {
-        switch (ledger::read_line(**in, line)) {
-          case ledger::LineRead::kLine:
-            ++lines_read;
-            return true;
-          case ledger::LineRead::kTooLong:
-            return ledger::line_too_long(lines_read + 1);
-          case ledger::LineRead::kEnd:
-            break;
-        }
-        if ((*in)->bad()) return io_error("read failed: " + args.input);
-        return false;
-      },
-      args.record_inputs, args.report || args.json, args.verdicts.empty() ? nullptr : &verdicts);
+  auto run = run_detector(*config,
+                          [&](std::string& line) -> Result<bool> {
+                            switch (ledger::read_line(**in, line)) {
+                              case ledger::LineRead::kLine:
+                                ++lines_read;
+                                return true;
+                              case ledger::LineRead::kTooLong:
+                                return ledger::line_too_long(lines_read + 1);
+                              case ledger::LineRead::kEnd:
+                                break;
+                            }
+                            if ((*in)->bad()) return io_error("read failed: " + args.input);
+                            return false;
+                          },
+                          {.keep_lines = args.record_inputs,
+                           .labels = args.report || args.json,
+                           .verdicts = args.verdicts.empty() ? nullptr : &verdicts});
   if (!run) return report(run.error());
   if (run->records < config->warmup) {
     std::cerr << "witness: warning: " << run->records << " records, fewer than the warm-up ("
@@ -254,7 +255,8 @@ int run_detect(const DetectArgs& args) {
   }
   std::optional<Recorded> rec;
   if (l) {
-    auto r = record_run(*l, *config, *run, args.record_inputs);
+    auto r = record_run(*l, *config, *run,
+                        args.record_inputs ? detect::Inputs::kRecord : detect::Inputs::kOmit);
     if (!r) return report(r.error());
     rec = std::move(r).value();
   }

@@ -162,11 +162,10 @@ enum class Reason : std::uint8_t {
   kRateLimited,   // the token bucket is empty; retry_after says when a call is possible
   kUnsigned,      // the covenant binds a key and the node carries no signature (gated append)
   kBadSignature,  // the node's signature does not verify with the bound key (gated append)
-  kLeaseFailed,   // the budget use could not be recorded durably (GateOptions::lease failed)
   kBadUsage,      // the node's payload reports a usage that is not a valid cost (gated append)
 };
 // "allowed", "no-covenant", "revoked", "expired", "forbidden", "not-permitted", "over-budget",
-// "rate-limited", "unsigned", "bad-signature", "lease-failed", "bad-usage".
+// "rate-limited", "unsigned", "bad-signature", "bad-usage".
 [[nodiscard]] std::string_view reason_name(Reason reason);
 
 // The rule-level verdict of `rights` on a request: kAllowed, kForbidden or kNotPermitted, and

@@ -28,7 +28,8 @@ struct Decision {
   Budget remaining;                    // what is left after this request (allowed) or now (denied)
   std::optional<Dimension> exhausted;  // kOverBudget: the dimension short
   std::optional<std::chrono::nanoseconds> retry_after;  // kRateLimited: when a call fits
-  std::uint64_t reservation = 0;  // reserve(): the reservation to commit or release (0: none)
+  // reserve(), when allowed: the hold to commit or release.
+  std::optional<std::uint64_t> reservation;
   [[nodiscard]] bool allowed() const { return reason == Reason::kAllowed; }
 };
 
@@ -96,9 +97,10 @@ class Gate {
                                const Resource& resource, const Cost& cost) const;
 
   // Decides and, when allowed, holds `cost` against the covenant and its ancestors and takes a
-  // call from their rate buckets; Decision::reservation names the hold.
-  [[nodiscard]] Decision reserve(std::string_view subject, std::string_view action,
-                                 const Resource& resource, const Cost& cost);
+  // call from their rate buckets; Decision::reservation names the hold. Errors: when the hold
+  // needs a lease and GateOptions::lease fails, its error (nothing is held).
+  [[nodiscard]] Result<Decision> reserve(std::string_view subject, std::string_view action,
+                                         const Resource& resource, const Cost& cost);
 
   // Turns a hold into spending of `actual` (at most the reserved cost in every dimension; the
   // rest is returned). Errors: kNotFound for an unknown or finished reservation;

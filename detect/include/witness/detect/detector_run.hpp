@@ -45,12 +45,18 @@ struct RunOutcome {
   std::vector<PhaseCount> phases;
 };
 
+// What run_detector keeps and writes besides the alerts.
+struct RunOptions {
+  bool keep_lines = false;  // keep each record's text in RunOutcome::lines (to record them)
+  bool labels = false;      // count per labelled phase (RunOutcome::phases; labelled records)
+  std::ostream* verdicts = nullptr;  // when set, gets one JSON line per record
+};
+
 // Runs a detector over records given one at a time by `next` (false at the end); blank lines
-// are skipped. `verdicts`, when set, gets one JSON line per record. Errors: a bad record stops
-// the run, named by its line; `next`'s errors.
+// are skipped. Errors: a bad record stops the run, named by its line; `next`'s errors.
 [[nodiscard]] Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                               const std::function<Result<bool>(std::string&)>& next,
-                                              bool keep_lines, bool labels, std::ostream* verdicts);
+                                              const RunOptions& options = {});
 
 // Where a recorded run went.
 struct Recorded {
@@ -61,11 +67,17 @@ struct Recorded {
   std::optional<std::pair<ledger::SequenceNumber, ledger::SequenceNumber>> inputs;
 };
 
-// Appends the detector.run node, its detector.input nodes (when `record_inputs`; `run.lines`
-// must then hold them) and its detector.alert nodes in one atomic, durable batch.
+// Whether record_run records the inputs.
+enum class Inputs : std::uint8_t {
+  kOmit,    // only the run and its alerts (the input's SHA-256 is in the run)
+  kRecord,  // a detector.input node per record too (`run.lines` must hold them)
+};
+
+// Appends the detector.run node, its detector.input nodes (per `inputs`) and its detector.alert
+// nodes in one atomic, durable batch.
 [[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger,
                                           const detect::DetectorConfig& config,
-                                          const RunOutcome& run, bool record_inputs);
+                                          const RunOutcome& run, Inputs inputs);
 
 // One difference between a recorded run and its re-execution.
 struct AlertDiff {
