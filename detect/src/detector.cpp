@@ -487,20 +487,50 @@ struct Detector::Impl {
 
   // ---- alerts ----
 
-  void explain(OpenAlert& o) const {
-    if (o.sample.empty()) return;
-    const std::size_t dim = config.dim;
-    Vector probe(dim);
-    std::vector<std::int32_t> proto(probe.padded(), 0);
-    // Atoms (roles too: a stream's paths are the stream's to choose) live for one explanation,
-    // so memory stays bounded however many values and paths a long stream brings.
-    std::unordered_map<std::string, Vector> atoms;
-    auto atom = [&](const std::string& name) -> const Vector& {
-      auto it = atoms.find(name);
-      if (it == atoms.end()) it = atoms.emplace(name, make_atom(config.seed, name, dim)).first;
-      return it->second;
+  // Explanations (SPEC 6.6): which fields of the alert's records were unfamiliar, and with
+  // which value. A field is explained only when its mean leaf novelty reaches this...
+  static constexpr double kMinFieldNovelty = 0.05;
+  // ...; of the values whose similarity to the unbound field is at least this share of the
+  // best one, the most specific (the deepest prefix) is shown...
+  static constexpr double kNearBest = 0.8;
+  // ...; and the alert names at most this many fields, most novel first.
+  static constexpr std::size_t kMaxExplainedFields = 6;
+
+  // One explanation's working state. Atoms (roles too: a stream's paths are the stream's to
+  // choose) live for one explanation, so memory stays bounded however many values and paths a
+  // long stream brings.
+  struct Explainer {
+    // A field of the sampled records: summed novelty, and the values it held.
+    struct Field {
+      double novelty = 0;
+      std::size_t n = 0;
+      std::map<std::string, std::size_t> candidates;  // text -> occurrences (with prefixes)
+      std::map<double, std::size_t> numbers;          // scalar fields: value -> occurrences
     };
-    auto filler_parts = [&](const Leaf& leaf, const PathModel* m, auto&& emit) {
+
+    const Impl& impl;
+    std::size_t dim;
+    std::unordered_map<std::string, Vector> atoms;
+    std::vector<std::int32_t> proto;  // sum over sampled leaves of bind(role, filler)
+    std::map<std::string, Field> fields;
+
+    explicit Explainer(const Impl& i) : impl(i), dim(i.config.dim) {
+      proto.assign(Vector(dim).padded(), 0);
+    }
+
+    const Vector& atom(const std::string& name) {
+      auto it = atoms.find(name);
+      if (it == atoms.end()) it = atoms.emplace(name, make_atom(impl.config.seed, name, dim)).first;
+      return it->second;
+    }
+    const PathModel* model_of(const std::string& path) const {
+      auto it = impl.paths.find(path);
+      return it == impl.paths.end() ? nullptr : &it->second;
+    }
+    // The parts of a leaf's filler: a scalar encoding, or the atoms of a string and of its
+    // prefixes, or the atom of its text.
+    template <typename Emit>
+    void filler_parts(const Leaf& leaf, const PathModel* m, Emit&& emit) {
       if (leaf.is_number && m && m->scalar) {
         emit(m->scalar->encode(leaf.number));
       } else if (leaf.text.rfind("s:", 0) == 0) {
@@ -510,50 +540,41 @@ struct Detector::Impl {
       } else {
         emit(atom(text_of(leaf)));
       }
-    };
-    auto model_of = [&](const std::string& path) -> const PathModel* {
-      auto it = paths.find(path);
-      return it == paths.end() ? nullptr : &it->second;
-    };
-    // The prototype: the sum over sampled records and leaves of bind(role, filler).
-    struct Field {
-      double novelty = 0;
-      std::size_t n = 0;
-      std::map<std::string, std::size_t> candidates;  // text -> occurrences (numbers: value)
-      std::map<double, std::size_t> numbers;
-    };
-    std::map<std::string, Field> fields;
-    for (std::size_t r = 0; r < o.sample.size(); ++r) {
-      const Record& rec = o.sample[r];
-      for (std::size_t i = 0; i < rec.leaves.size(); ++i) {
-        const Leaf& leaf = rec.leaves[i];
-        const Vector& role = atom("role:" + leaf.path);
-        const PathModel* m = model_of(leaf.path);
-        filler_parts(leaf, m, [&](const Vector& part) {
-          kernel::accumulate_product(role.raw(), part.raw(), proto.data(), proto.size());
-        });
-        Field& f = fields[leaf.path];
-        f.novelty += o.sample_novelty[r][i];
-        ++f.n;
-        if (leaf.is_number && m && m->scalar) {
-          ++f.numbers[leaf.number];
-        } else {
-          ++f.candidates[text_of(leaf)];
-          if (leaf.text.rfind("s:", 0) == 0) {
-            for_each_prefix_end(std::string_view(leaf.text).substr(2), [&](std::size_t end) {
-              ++f.candidates[leaf.text.substr(0, 2 + end)];
-            });
+    }
+
+    // Builds the prototype and the per-field statistics from the alert's sample.
+    void sample(const OpenAlert& o) {
+      for (std::size_t r = 0; r < o.sample.size(); ++r) {
+        const Record& rec = o.sample[r];
+        for (std::size_t i = 0; i < rec.leaves.size(); ++i) {
+          const Leaf& leaf = rec.leaves[i];
+          const Vector& role = atom("role:" + leaf.path);
+          const PathModel* m = model_of(leaf.path);
+          filler_parts(leaf, m, [&](const Vector& part) {
+            kernel::accumulate_product(role.raw(), part.raw(), proto.data(), proto.size());
+          });
+          Field& f = fields[leaf.path];
+          f.novelty += o.sample_novelty[r][i];
+          ++f.n;
+          if (leaf.is_number && m && m->scalar) {
+            ++f.numbers[leaf.number];
+          } else {
+            ++f.candidates[text_of(leaf)];
+            if (leaf.text.rfind("s:", 0) == 0) {
+              for_each_prefix_end(std::string_view(leaf.text).substr(2), [&](std::size_t end) {
+                ++f.candidates[leaf.text.substr(0, 2 + end)];
+              });
+            }
           }
         }
       }
     }
-    std::vector<FieldExplanation> out;
-    std::vector<double> unbound(dim);
-    for (auto& [path, f] : fields) {
-      const double novelty = f.novelty / static_cast<double>(f.n);
-      if (novelty < 0.05) continue;
-      // Unbind the role: the field's share of the prototype.
+
+    // Unbinds the field's role from the prototype and cleans the result up against the values
+    // the sample holds there (the kCandidates most frequent): the value shown and its strength.
+    FieldExplanation explain_field(const std::string& path, const Field& f, double novelty) {
       const Vector& role = atom("role:" + path);
+      std::vector<double> unbound(dim);
       double un = 0;
       for (std::size_t i = 0; i < dim; ++i) {
         unbound[i] = static_cast<double>(proto[i]) * role[i];
@@ -568,7 +589,6 @@ struct Detector::Impl {
         }
         return un > 0 && vn > 0 ? d / std::sqrt(un * vn) : 0.0;
       };
-      // Clean up against the values the sample holds there (the 64 most frequent).
       std::string best;
       double best_cos = -2;
       const PathModel* m = model_of(path);
@@ -589,32 +609,45 @@ struct Detector::Impl {
         // Of the values nearly as strong as the best, the most specific (deepest prefix).
         double chosen_cos = best_cos;
         for (auto& [c, t] : scored) {
-          if (c < 0.8 * best_cos) continue;
+          if (c < kNearBest * best_cos) continue;
           if (best.empty() || t.size() > best.size()) {
             best = t;
             chosen_cos = c;
           }
         }
         best_cos = chosen_cos;
-        // A prefix of longer values shows as "203.0.*".
-        bool prefix = false;
-        if (best.rfind("s:", 0) == 0) {
-          for (auto& [t, n] : f.candidates) {
-            if (t.size() > best.size() && t.compare(0, best.size(), best) == 0 &&
-                is_separator(t[best.size()])) {
-              best = display(best) + t[best.size()] + "*";
-              prefix = true;
-              break;
-            }
+        best = shown_value(best, f);
+      }
+      return {path, best, std::max(0.0, best_cos), novelty, m ? m->baseline : ""};
+    }
+
+    // A value for display; a prefix of longer values shows as "203.0.*".
+    static std::string shown_value(const std::string& best, const Field& f) {
+      if (best.rfind("s:", 0) == 0) {
+        for (const auto& [t, n] : f.candidates) {
+          if (t.size() > best.size() && t.compare(0, best.size(), best) == 0 &&
+              is_separator(t[best.size()])) {
+            return display(best) + t[best.size()] + "*";
           }
         }
-        if (!prefix) best = display(best);
       }
-      out.push_back({path, best, std::max(0.0, best_cos), novelty, m ? m->baseline : ""});
+      return display(best);
+    }
+  };
+
+  void explain(OpenAlert& o) const {
+    if (o.sample.empty()) return;
+    Explainer ex(*this);
+    ex.sample(o);
+    std::vector<FieldExplanation> out;
+    for (const auto& [path, f] : ex.fields) {
+      const double novelty = f.novelty / static_cast<double>(f.n);
+      if (novelty < kMinFieldNovelty) continue;
+      out.push_back(ex.explain_field(path, f, novelty));
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const auto& a, const auto& b) { return a.novelty > b.novelty; });
-    if (out.size() > 6) out.resize(6);
+    if (out.size() > kMaxExplainedFields) out.resize(kMaxExplainedFields);
     o.alert.explanation = std::move(out);
   }
 

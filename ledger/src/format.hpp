@@ -29,7 +29,19 @@ inline constexpr std::string_view kSigningKeyFile = "witness-signing.key";
 inline constexpr std::string_view kMetaFormatVersion = "#format_version";  // -> u32 BE
 inline constexpr std::string_view kMetaLedgerId = "#ledger_id";            // -> 16 random bytes
 
-inline constexpr std::size_t kEntryValueSize = 64;
-inline constexpr std::size_t kByIdValueSize = 16;
+// Sizes as named sums (leveldb's log_format.h style), pinned below.
+inline constexpr std::size_t kPrefixSize = 1;
+inline constexpr std::size_t kSeqSize = 8;        // u64 BE
+inline constexpr std::size_t kTimestampSize = 8;  // i64 with the sign bit flipped, BE
+inline constexpr std::size_t kHashSize = 32;      // SHA-256
+inline constexpr std::size_t kLedgerIdSize = 16;
+inline constexpr std::size_t kSeqKeySize = kPrefixSize + kSeqSize;        // 'n' / 'e' seq
+inline constexpr std::size_t kEntryValueSize = kHashSize + kHashSize;     // leaf, chain
+inline constexpr std::size_t kByIdValueSize = kSeqSize + kTimestampSize;  // seq, ts
+inline constexpr std::size_t kByIdKeySize = kPrefixSize + kHashSize;      // 'i' id
+static_assert(kSeqKeySize == 9);
+static_assert(kEntryValueSize == 64);
+static_assert(kByIdValueSize == 16);
+static_assert(kByIdKeySize == 33);
 
 }  // namespace witness::ledger::format

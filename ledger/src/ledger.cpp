@@ -134,8 +134,8 @@ std::optional<std::pair<std::string, std::uintmax_t>> manifest_fingerprint(
 constexpr int kReadOnlyOpenAttempts = 50;
 
 std::string be32(std::uint32_t v) {
-  std::string s(4, '\0');
-  for (std::size_t i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (24U - 8U * i)) & 0xFFU);
+  std::string s;
+  put_be32(v, s);
   return s;
 }
 
@@ -462,7 +462,11 @@ Ledger::Ledger(Ledger&&) noexcept = default;
 Ledger& Ledger::operator=(Ledger&&) noexcept = default;
 Ledger::~Ledger() = default;
 
-Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions& options) {
+namespace {
+
+// Ledger::open, stage 1: the path. Returns whether a ledger exists there; creates the directory
+// for a new one. Refuses what is not a ledger before RocksDB drops files into it.
+Result<bool> prepare_ledger_dir(const std::filesystem::path& dir, const OpenOptions& options) {
   // The file system APIs stop at a NUL: "a\0b" would open (or create) "a".
   if (dir.native().find('\0') != std::string::npos) {
     return invalid_argument("ledger path \"" + printable(dir.native()) + "\" contains a NUL byte");
@@ -471,112 +475,120 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   std::error_code ec;
   const bool exists = std::filesystem::exists(dir / "CURRENT", ec);
   if (ec) return path_error(dir, ec);
-  if (!exists) WITNESS_RETURN_IF_ERROR(check_new_ledger_path(dir));
-  if (!exists && (!options.create_if_missing || options.read_only)) {
-    return not_found(
-        "no ledger at " + dir.string() +
-        (options.read_only ? std::string() : " (OpenOptions::create_if_missing creates one)"));
-  }
-  if (exists) {
-    // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse
-    // before a writable open drops LOCK and LOG files into someone else's directory.
-    // A writer opening at the same time writes a new MANIFEST, points CURRENT at it and
-    // deletes the old one: a CURRENT read just before may name a file gone just after. Look
-    // again a few times before calling the directory foreign (concurrent `--wait` appends).
-    bool names_manifest = false;
-    for (int attempt = 0; attempt < 10 && !names_manifest; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      const auto manifest = current_manifest(dir);
-      names_manifest = manifest && std::filesystem::exists(dir / *manifest, ec);
-      if (!manifest) break;  // CURRENT itself is not RocksDB's: no writer will change that
-    }
-    if (!names_manifest) {
-      return failed_precondition(dir.string() +
-                                 " is not a witness ledger (its CURRENT file does not name a "
-                                 "RocksDB MANIFEST)");
-    }
-  }
   if (!exists) {
+    WITNESS_RETURN_IF_ERROR(check_new_ledger_path(dir));
+    if (!options.create_if_missing || options.read_only) {
+      return not_found(
+          "no ledger at " + dir.string() +
+          (options.read_only ? std::string() : " (OpenOptions::create_if_missing creates one)"));
+    }
     std::filesystem::create_directories(dir, ec);
     if (ec) return io_error("cannot create " + dir.string() + ": " + ec.message());
+    return false;
   }
-  std::unique_ptr<WriterClaim> claim;
-  rocksdb::Options rocks = make_rocksdb_options(options);
-  rocks.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s;
-  if (!options.read_only) {
-    // Another writer (a thread here, or a process holding RocksDB's LOCK) is waited for when
-    // asked, else named.
-    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
-    const std::string key = (ec ? dir : canonical).string();
-    const auto deadline = std::chrono::steady_clock::now() + options.lock_wait;
-    for (;;) {
-      auto claimed = WriterClaim::acquire(key);
-      Error busy = claimed ? Error{} : claimed.error();
-      if (claimed) {
-        s = rocksdb::DB::Open(rocks, dir.string(), &raw);
-        if (s.ok() || !is_lock_error(s)) {
-          claim = std::move(*claimed);
-          break;
-        }
-        busy = unavailable("the ledger at " + dir.string() + " is in use by " +
-                           lock_holder(dir / "LOCK") + ", which has it open for writing");
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        if (options.lock_wait.count() > 0) {
-          busy = busy.with_context("still busy after " + std::to_string(options.lock_wait.count()) +
-                                   " ms");
-        }
-        return busy;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  } else {
-    // A read-only open takes no lock, so a writer in another process may flush or compact while
-    // we read its MANIFEST, tables and WALs: a table or WAL we were told of is deleted before
-    // we open it ("Can't access 0000NN.sst"), or silently missed, and the view has a hole.
-    // RocksDB deletes such files only after recording the change in the MANIFEST, so an open
-    // during which the MANIFEST did not change saw one consistent state, and an error then is
-    // the ledger's own, reported at once; otherwise try again. Once open, every table stays
-    // open (max_open_files = -1), so reads are not exposed.
-    for (int attempt = 0;; ++attempt) {
-      const auto before = manifest_fingerprint(dir);
-      s = rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw);
-      if (before && before == manifest_fingerprint(dir)) break;
-      delete raw;  // NOLINT(cppcoreguidelines-owning-memory): RocksDB hands out a raw owner
-      raw = nullptr;
-      if (attempt == kReadOnlyOpenAttempts) {
-        if (s.ok()) {
-          return io_error("open " + dir.string() + ": the ledger changed under " +
-                          std::to_string(kReadOnlyOpenAttempts) +
-                          " read-only opens in a row (a busy writer); try again");
-        }
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2 + (2 * attempt)));
-    }
+  // RocksDB's CURRENT names the MANIFEST in force. Anything else is not a ledger: refuse before
+  // a writable open drops LOCK and LOG files into someone else's directory. A writer opening at
+  // the same time writes a new MANIFEST, points CURRENT at it and deletes the old one: a
+  // CURRENT read just before may name a file gone just after. Look again a few times before
+  // calling the directory foreign (concurrent `--wait` appends).
+  constexpr int kCurrentReads = 10;
+  constexpr auto kCurrentRereadDelay = std::chrono::milliseconds(10);
+  bool names_manifest = false;
+  for (int attempt = 0; attempt < kCurrentReads && !names_manifest; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(kCurrentRereadDelay);
+    const auto manifest = current_manifest(dir);
+    names_manifest = manifest && std::filesystem::exists(dir / *manifest, ec);
+    if (!manifest) break;  // CURRENT itself is not RocksDB's: no writer will change that
   }
-  std::unique_ptr<rocksdb::DB> db(raw);
-  if (!s.ok()) return detail::to_error(s, "open " + dir.string());
+  if (!names_manifest) {
+    return failed_precondition(dir.string() +
+                               " is not a witness ledger (its CURRENT file does not name a "
+                               "RocksDB MANIFEST)");
+  }
+  return true;
+}
 
-  auto impl = std::make_unique<Impl>();
-  impl->writer_claim = std::move(claim);
-  impl->options = options;
+struct OpenedDb {
+  std::unique_ptr<rocksdb::DB> db;
+  std::unique_ptr<WriterClaim> claim;  // writable opens only
+};
 
+// Stage 2, writable: claims the directory in this process and RocksDB's LOCK. Another writer (a
+// thread here, or a process holding the LOCK) is waited for up to options.lock_wait, else named.
+Result<OpenedDb> open_writable(const std::filesystem::path& dir, const rocksdb::Options& rocks,
+                               const OpenOptions& options) {
+  constexpr auto kLockRetryDelay = std::chrono::milliseconds(20);
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(dir, ec);
+  const std::string key = (ec ? dir : canonical).string();
+  const auto deadline = std::chrono::steady_clock::now() + options.lock_wait;
+  for (;;) {
+    auto claimed = WriterClaim::acquire(key);
+    Error busy = claimed ? Error{} : claimed.error();
+    if (claimed) {
+      rocksdb::DB* raw = nullptr;
+      const auto s = rocksdb::DB::Open(rocks, dir.string(), &raw);
+      std::unique_ptr<rocksdb::DB> db(raw);
+      if (s.ok()) return OpenedDb{std::move(db), std::move(*claimed)};
+      if (!is_lock_error(s)) return detail::to_error(s, "open " + dir.string());
+      busy = unavailable("the ledger at " + dir.string() + " is in use by " +
+                         lock_holder(dir / "LOCK") + ", which has it open for writing");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (options.lock_wait.count() > 0) {
+        busy = busy.with_context("still busy after " + std::to_string(options.lock_wait.count()) +
+                                 " ms");
+      }
+      return busy;
+    }
+    std::this_thread::sleep_for(kLockRetryDelay);
+  }
+}
+
+// Stage 2, read-only. A read-only open takes no lock, so a writer in another process may flush
+// or compact while we read its MANIFEST, tables and WALs: a table or WAL we were told of is
+// deleted before we open it ("Can't access 0000NN.sst"), or silently missed, and the view has a
+// hole. RocksDB deletes such files only after recording the change in the MANIFEST, so an open
+// during which the MANIFEST did not change saw one consistent state, and an error then is the
+// ledger's own, reported at once; otherwise try again. Once open, every table stays open
+// (max_open_files = -1), so reads are not exposed.
+Result<OpenedDb> open_read_only(const std::filesystem::path& dir, const rocksdb::Options& rocks) {
+  for (int attempt = 0;; ++attempt) {
+    const auto before = manifest_fingerprint(dir);
+    rocksdb::DB* raw = nullptr;
+    const auto s = rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw);
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const bool consistent = before && before == manifest_fingerprint(dir);
+    if (consistent || (attempt == kReadOnlyOpenAttempts && !s.ok())) {
+      if (!s.ok()) return detail::to_error(s, "open " + dir.string());
+      return OpenedDb{std::move(db), nullptr};
+    }
+    if (attempt == kReadOnlyOpenAttempts) {
+      return io_error("open " + dir.string() + ": the ledger changed under " +
+                      std::to_string(kReadOnlyOpenAttempts) +
+                      " read-only opens in a row (a busy writer); try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 + (2 * attempt)));
+  }
+}
+
+// Stage 3: the meta keys. A fresh database (no format version) must be empty, or it is some
+// other program's RocksDB; it gets the format version and a random ledger id. Returns whether
+// the ledger was created now.
+Result<bool> check_or_init_meta(rocksdb::DB& db, const std::filesystem::path& dir,
+                                const OpenOptions& options) {
   std::string version;
   bool created = false;
-  auto vs = db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
+  const auto vs = db.Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
   if (vs.IsNotFound()) {
     created = true;
-    // A fresh database: it must be empty, or it is some other program's RocksDB.
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
     it->SeekToFirst();
     if (it->Valid()) {
       return failed_precondition(dir.string() + " is a RocksDB database but not a witness ledger");
     }
     if (options.read_only) return not_found("no ledger at " + dir.string());
-    std::array<unsigned char, 16> rnd{};
+    std::array<unsigned char, format::kLedgerIdSize> rnd{};
     if (RAND_bytes(rnd.data(), static_cast<int>(rnd.size())) != 1) {
       return internal_error("cannot draw a random ledger id");
     }
@@ -586,79 +598,100 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
              rocksdb::Slice(reinterpret_cast<const char*>(rnd.data()), rnd.size()));  // NOLINT
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    WITNESS_RETURN_IF_ERROR(detail::to_status(db->Write(wo, &init), "initialise ledger"));
+    WITNESS_RETURN_IF_ERROR(detail::to_status(db.Write(wo, &init), "initialise ledger"));
     version = be32(format::kFormatVersion);
   } else if (!vs.ok()) {
     return detail::to_error(vs, "read format version");
   }
   if (version.size() != 4) return corruption("format version: malformed value");
-  const std::uint32_t v =
-      (static_cast<std::uint32_t>(static_cast<unsigned char>(version[0])) << 24U) |
-      (static_cast<std::uint32_t>(static_cast<unsigned char>(version[1])) << 16U) |
-      (static_cast<std::uint32_t>(static_cast<unsigned char>(version[2])) << 8U) |
-      static_cast<std::uint32_t>(static_cast<unsigned char>(version[3]));
+  const std::uint32_t v = get_be32(version);
   if (v != format::kFormatVersion) {
     return failed_precondition("ledger at " + dir.string() + " has format version " +
                                std::to_string(v) + "; this build reads version " +
                                std::to_string(format::kFormatVersion));
   }
-  std::string id;
-  WITNESS_RETURN_IF_ERROR(
-      detail::to_status(db->Get(rocksdb::ReadOptions(), format::kMetaLedgerId, &id), "ledger id"));
-  impl->ledger_id = detail::hex_encode(id);
-  impl->origin = "witness.ledger/" + impl->ledger_id;
-  {
-    const std::filesystem::path key_file =
-        options.signing_key.value_or(dir / std::string(format::kSigningKeyFile));
-    if (std::filesystem::exists(key_file, ec)) {
-      auto key = SigningKey::load(key_file);
-      if (key) {
-        impl->signing_key.emplace(std::move(*key));
-      } else if (options.read_only && !options.signing_key) {
-        // Reading needs no private key: a user who may read the ledger but not its key (mode
-        // 0600) reads and verifies it; checkpoint signatures then go unchecked, and say so.
-        impl->signing_key_error = key.error();
-      } else {
-        return key.error().with_context("open " + dir.string());
-      }
-    } else if (created && options.create_signing_key) {
-      WITNESS_ASSIGN_OR_RETURN(auto key, SigningKey::generate());
-      WITNESS_RETURN_IF_ERROR(key.save(key_file));
-      impl->signing_key.emplace(std::move(key));
-    } else if (options.signing_key) {
-      return not_found("signing key " + key_file.string() + " does not exist");
-    }
-  }
+  return created;
+}
 
-  // The head: the last 'e' entry holds chain[size-1]; 'n' and 'e' are written together.
+// Stage 4: the checkpoint signing key, loaded, or made for a ledger created now.
+Status load_signing_key(Ledger::Impl& impl, const std::filesystem::path& dir,
+                        const OpenOptions& options, bool created) {
+  const std::filesystem::path key_file =
+      options.signing_key.value_or(dir / std::string(format::kSigningKeyFile));
+  std::error_code ec;
+  if (std::filesystem::exists(key_file, ec)) {
+    auto key = SigningKey::load(key_file);
+    if (key) {
+      impl.signing_key.emplace(std::move(*key));
+    } else if (options.read_only && !options.signing_key) {
+      // Reading needs no private key: a user who may read the ledger but not its key (mode
+      // 0600) reads and verifies it; checkpoint signatures then go unchecked, and say so.
+      impl.signing_key_error = key.error();
+    } else {
+      return key.error().with_context("open " + dir.string());
+    }
+  } else if (created && options.create_signing_key) {
+    WITNESS_ASSIGN_OR_RETURN(auto key, SigningKey::generate());
+    WITNESS_RETURN_IF_ERROR(key.save(key_file));
+    impl.signing_key.emplace(std::move(key));
+  } else if (options.signing_key) {
+    return not_found("signing key " + key_file.string() + " does not exist");
+  }
+  return ok_status();
+}
+
+// Stage 5: the head. The last 'e' entry holds chain[size-1] ('n' and 'e' are written
+// together); the Merkle frontier is loaded from the stored subtrees. A damaged frontier leaves
+// the ledger readable and refuses appends.
+Status load_head(Ledger::Impl& impl, const std::filesystem::path& dir) {
   {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(rocksdb::ReadOptions()));
     it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
-    if (it->Valid() && it->key().size() == 9 && it->key()[0] == format::kEntry) {
+    if (it->Valid() && it->key().size() == format::kSeqKeySize && it->key()[0] == format::kEntry) {
       const SequenceNumber last = get_be64(it->key().ToStringView().substr(1));
       if (it->value().size() != format::kEntryValueSize) {
         return corruption("entry " + std::to_string(last) + ": malformed hash record");
       }
-      impl->next_seq = last + 1;
-      std::memcpy(impl->chain_head.bytes.data(), it->value().data() + 32, 32);
+      impl.next_seq = last + 1;
+      std::memcpy(impl.chain_head.bytes.data(), it->value().data() + Digest::kSize, Digest::kSize);
     }
     WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "read ledger head"));
   }
-  impl->db = std::move(db);
-  {
-    const rocksdb::ReadOptions ro;
-    const Impl* self = impl.get();
-    auto frontier = MerkleFrontier::load(impl->next_seq, [&](unsigned level, std::uint64_t index) {
-      return self->subtree_hash(ro, level, index);
-    });
-    if (frontier) {
-      impl->frontier = std::move(*frontier);
-    } else {
-      impl->append_blocker =
-          corruption("ledger at " + dir.string() + " is damaged (" + frontier.error().message +
-                     "); run `witness verify`; appends are refused");
-    }
+  const rocksdb::ReadOptions ro;
+  const Ledger::Impl* self = &impl;
+  auto frontier = MerkleFrontier::load(impl.next_seq, [&](unsigned level, std::uint64_t index) {
+    return self->subtree_hash(ro, level, index);
+  });
+  if (frontier) {
+    impl.frontier = std::move(*frontier);
+  } else {
+    impl.append_blocker =
+        corruption("ledger at " + dir.string() + " is damaged (" + frontier.error().message +
+                   "); run `witness verify`; appends are refused");
   }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions& options) {
+  WITNESS_RETURN_IF_ERROR(prepare_ledger_dir(dir, options));
+  rocksdb::Options rocks = make_rocksdb_options(options);
+  rocks.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
+  WITNESS_ASSIGN_OR_RETURN(OpenedDb opened, options.read_only ? open_read_only(dir, rocks)
+                                                              : open_writable(dir, rocks, options));
+  WITNESS_ASSIGN_OR_RETURN(const bool created, check_or_init_meta(*opened.db, dir, options));
+  auto impl = std::make_unique<Impl>();
+  impl->writer_claim = std::move(opened.claim);
+  impl->options = options;
+  std::string id;
+  WITNESS_RETURN_IF_ERROR(detail::to_status(
+      opened.db->Get(rocksdb::ReadOptions(), format::kMetaLedgerId, &id), "ledger id"));
+  impl->ledger_id = detail::hex_encode(id);
+  impl->origin = "witness.ledger/" + impl->ledger_id;
+  WITNESS_RETURN_IF_ERROR(load_signing_key(*impl, dir, options, created));
+  impl->db = std::move(opened.db);
+  WITNESS_RETURN_IF_ERROR(load_head(*impl, dir));
   return Ledger(std::move(impl));
 }
 
