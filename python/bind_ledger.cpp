@@ -175,7 +175,7 @@ void bind_ledger(py::module_& m) {
           py::arg("cursor") = py::none(), py::keep_alive<0, 1>(),
           "Iterates the entries matching every given filter, in seq order.")
       .def(
-          "walk",
+          "lineage",
           [](PyLedger& l, const py::object& start, const std::string& direction, unsigned depth) {
             if (direction != "ancestors" && direction != "descendants") {
               throw py::value_error("direction: expected 'ancestors' or 'descendants'");
@@ -183,10 +183,10 @@ void bind_ledger(py::module_& m) {
             const auto id = id_or_seq(l.get(), start);
             wl::Ledger& led = l.get();
             const auto steps = without_gil([&] {
-              return led.walk(id,
-                              direction == "ancestors" ? wl::Direction::kAncestors
-                                                       : wl::Direction::kDescendants,
-                              depth);
+              return led.lineage(id,
+                                 direction == "ancestors" ? wl::Direction::kAncestors
+                                                          : wl::Direction::kDescendants,
+                                 depth);
             });
             py::list out;
             for (const auto& s : steps) {

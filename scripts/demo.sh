@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: the main job (SPEC 8), first version. On a fresh ./demo-ledger: append a realistic
 # incident (detector alerts, agent reactions linked to them, a human decision), query one
-# agent's history, walk an action's causes, replay with verification, export, prove, check the
+# agent's history, follow an action's causes, replay with verification, export, prove, check the
 # operad laws and record their verdicts, register the example agents and show a gated append
 # allowed and one refused with its denial record, generate the challenge traffic, run the
-# detector with its inputs recorded, link an agent's reaction to an alert, walk the alert's
+# detector with its inputs recorded, link an agent's reaction to an alert, follow the alert's
 # history, re-execute the run, verify again, summarise.
 set -euo pipefail
 W="${1:-build/release/tools/witness}"
@@ -31,10 +31,10 @@ say "newest 2 high-severity alerts (query --kind detector.alert --tag severity:h
 rate_limit=$("$W" query --origin alert.triage --json | grep '"scope":"lb-pool-a"' | grep '"rule"' |
   sed -n 's/.*"seq":\([0-9]*\).*/\1/p' | head -1)
 say "why did the triage agent rate-limit lb-pool-a? (walk $rate_limit --ancestors)"
-"$W" walk "$rate_limit" --ancestors
+"$W" lineage "$rate_limit" --ancestors
 
 say "what followed the SYN-flood alert? (walk 6 --descendants)"
-"$W" walk 6 --descendants --depth 3
+"$W" lineage 6 --descendants --depth 3
 
 say "replay with hash-chain verification"
 "$W" replay --verify --quiet
@@ -101,7 +101,7 @@ echo '{"origin":"alert.triage","kind":"agent.action","walk":"incident-0413","lin
   "$W" append
 
 say "audit history of the alert (seq $alert_seq): what it caused (walk --descendants)"
-"$W" walk "$alert_seq" --descendants --depth 3
+"$W" lineage "$alert_seq" --descendants --depth 3
 
 say "re-execute the detector run from its recorded inputs (witness replay --rerun)"
 "$W" replay --rerun "$run_id"

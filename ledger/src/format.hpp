@@ -12,7 +12,7 @@ inline constexpr std::uint32_t kFormatVersion = 1;
 // Key prefixes (first byte of every key) in the default column family.
 inline constexpr char kMeta = '#';          // '#' name                      -> meta value
 inline constexpr char kNode = 'n';          // 'n' seq                       -> stored node bytes
-inline constexpr char kEntry = 'e';         // 'e' seq                       -> leaf(32) chain(32)
+inline constexpr char kHashRecord = 'e';    // 'e' seq                       -> leaf(32) chain(32)
 inline constexpr char kById = 'i';          // 'i' id(32)                    -> seq(8) ts(8)
 inline constexpr char kByOrigin = 'o';      // 'o' len(2) origin seq        -> ""
 inline constexpr char kByKind = 'k';        // 'k' len(2) kind seq          -> ""

@@ -57,7 +57,7 @@ class InsertHintPrefix final : public rocksdb::SliceTransform {
     if (key.empty()) return 0;
     switch (key[0]) {
       case format::kNode:
-      case format::kEntry:
+      case format::kHashRecord:
       case format::kByTime:
         return key.size() >= 9 ? 1 : 0;
       case format::kMerkle:
@@ -260,7 +260,7 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
       entry_value.reserve(format::kEntryValueSize);
       entry_value.append(reinterpret_cast<const char*>(leaf.bytes.data()), 32);   // NOLINT
       entry_value.append(reinterpret_cast<const char*>(chain.bytes.data()), 32);  // NOLINT
-      batch.Put(detail::seq_key(format::kEntry, seq), entry_value);
+      batch.Put(detail::seq_key(format::kHashRecord, seq), entry_value);
       completed.clear();
       tree.append(leaf, completed);
       if (signing_key && options.checkpoint_interval > 0 &&
@@ -340,7 +340,7 @@ Result<Digest> Ledger::Impl::subtree_hash(const rocksdb::ReadOptions& ro, unsign
                                           std::uint64_t index) const {
   std::string value;
   const std::string key =
-      level == 0 ? detail::seq_key(format::kEntry, index) : detail::merkle_key(level, index);
+      level == 0 ? detail::seq_key(format::kHashRecord, index) : detail::merkle_key(level, index);
   const auto s = db->Get(ro, key, &value);
   const std::string what =
       "merkle subtree (level " + std::to_string(level) + ", index " + std::to_string(index) + ")";
@@ -646,8 +646,9 @@ Status load_signing_key(Ledger::Impl& impl, const std::filesystem::path& dir,
 Status load_head(Ledger::Impl& impl, const std::filesystem::path& dir) {
   {
     std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(rocksdb::ReadOptions()));
-    it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
-    if (it->Valid() && it->key().size() == format::kSeqKeySize && it->key()[0] == format::kEntry) {
+    it->SeekForPrev(detail::seq_key(format::kHashRecord, ~SequenceNumber{0}));
+    if (it->Valid() && it->key().size() == format::kSeqKeySize &&
+        it->key()[0] == format::kHashRecord) {
       const SequenceNumber last = get_be64(it->key().ToStringView().substr(1));
       if (it->value().size() != format::kEntryValueSize) {
         return corruption("entry " + std::to_string(last) + ": malformed hash record");
@@ -791,7 +792,7 @@ Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   if (!impl_) return closed_error();
   std::string value;
   const auto s =
-      impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kEntry, seq), &value);
+      impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kHashRecord, seq), &value);
   if (s.IsNotFound()) return not_found("seq " + std::to_string(seq) + ": no such entry");
   if (!s.ok()) return detail::to_error(s, "seq " + std::to_string(seq));
   if (value.size() != format::kEntryValueSize) {
@@ -804,9 +805,9 @@ Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
 
 Result<std::uint64_t> Ledger::Impl::snapshot_size(const rocksdb::ReadOptions& ro) const {
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-  it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
+  it->SeekForPrev(detail::seq_key(format::kHashRecord, ~SequenceNumber{0}));
   WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "ledger size"));
-  if (!it->Valid() || it->key().size() != 9 || it->key()[0] != format::kEntry) return 0;
+  if (!it->Valid() || it->key().size() != 9 || it->key()[0] != format::kHashRecord) return 0;
   return get_be64(it->key().ToStringView().substr(1)) + 1;
 }
 
@@ -972,8 +973,8 @@ std::uint64_t Ledger::size() const {
   return impl_->next_seq;
 }
 
-Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction direction,
-                                             unsigned max_depth) const {
+Result<std::vector<CausalStep>> Ledger::lineage(const NodeId& start, Direction direction,
+                                                unsigned max_depth) const {
   if (!impl_) return closed_error();
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
@@ -983,10 +984,10 @@ Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction dire
 
   std::vector<CausalStep> steps;
   std::unordered_map<Digest, bool, DigestHash> seen{{start, true}};
-  std::vector<Entry> frontier{first};
-  for (unsigned depth = 1; depth <= max_depth && !frontier.empty(); ++depth) {
+  std::vector<Entry> level{first};  // the entries at the current depth
+  for (unsigned depth = 1; depth <= max_depth && !level.empty(); ++depth) {
     std::vector<Entry> next;
-    for (const Entry& from : frontier) {
+    for (const Entry& from : level) {
       if (direction == Direction::kAncestors) {
         for (const Link& link : from.node.links()) {
           if (!seen.emplace(link.target, true).second) continue;
@@ -1015,7 +1016,7 @@ Result<std::vector<CausalStep>> Ledger::walk(const NodeId& start, Direction dire
         WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "link index"));
       }
     }
-    frontier = std::move(next);
+    level = std::move(next);
   }
   return steps;
 }
@@ -1054,15 +1055,15 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
     if (from > 0) {
       const auto prev_ro = snap.read_options();
       std::string prev;
-      const auto s = impl_->db->Get(prev_ro, detail::seq_key(format::kEntry, from - 1), &prev);
+      const auto s = impl_->db->Get(prev_ro, detail::seq_key(format::kHashRecord, from - 1), &prev);
       if (!s.ok() || prev.size() != format::kEntryValueSize) {
         return corruption("seq " + std::to_string(from - 1) + ": hash record missing or malformed");
       }
       std::memcpy(chain.bytes.data(), prev.data() + 32, 32);
     }
-    e_lower = detail::seq_key(format::kEntry, from);
-    e_upper = to == ~SequenceNumber{0} ? std::string(1, format::kEntry + 1)
-                                       : detail::seq_key(format::kEntry, to + 1);
+    e_lower = detail::seq_key(format::kHashRecord, from);
+    e_upper = to == ~SequenceNumber{0} ? std::string(1, format::kHashRecord + 1)
+                                       : detail::seq_key(format::kHashRecord, to + 1);
     e_lower_slice = e_lower;
     e_upper_slice = e_upper;
     auto ero = snap.read_options();
@@ -1084,7 +1085,7 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
                           std::to_string(seq) + ")");
       }
       if (!hashes->Valid() ||
-          hashes->key().ToStringView() != detail::seq_key(format::kEntry, seq) ||
+          hashes->key().ToStringView() != detail::seq_key(format::kHashRecord, seq) ||
           hashes->value().size() != format::kEntryValueSize) {
         return corruption("seq " + std::to_string(seq) + ": hash record missing or malformed");
       }

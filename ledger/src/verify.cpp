@@ -64,7 +64,7 @@ std::string_view index_name(char prefix) {
       return "merkle tree";
     case format::kNode:
       return "node records";
-    case format::kEntry:
+    case format::kHashRecord:
       return "hash records";
     case format::kCheckpoint:
       return "checkpoints";
@@ -85,7 +85,7 @@ std::optional<SequenceNumber> seq_of_key(char prefix, std::string_view key) {
     case format::kByLinkTarget:
       return key.size() == 42 ? std::optional(get_be64(key.substr(33))) : std::nullopt;
     case format::kNode:
-    case format::kEntry:
+    case format::kHashRecord:
       return key.size() == 9 ? std::optional(get_be64(key.substr(1))) : std::nullopt;
     default:
       return std::nullopt;
@@ -109,8 +109,8 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   std::uint64_t size = 0;
   {
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-    it->SeekForPrev(detail::seq_key(format::kEntry, ~SequenceNumber{0}));
-    if (it->Valid() && !it->key().empty() && it->key()[0] == format::kEntry) {
+    it->SeekForPrev(detail::seq_key(format::kHashRecord, ~SequenceNumber{0}));
+    if (it->Valid() && !it->key().empty() && it->key()[0] == format::kHashRecord) {
       if (it->key().size() != 9) return fail(std::nullopt, "hash records: malformed key");
       size = get_be64(it->key().ToStringView().substr(1)) + 1;
     }
@@ -158,7 +158,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   std::unique_ptr<rocksdb::Iterator> nodes(impl_->db->NewIterator(ro));
   std::unique_ptr<rocksdb::Iterator> hashes(impl_->db->NewIterator(ro));
   nodes->Seek(std::string(1, format::kNode));
-  hashes->Seek(std::string(1, format::kEntry));
+  hashes->Seek(std::string(1, format::kHashRecord));
   Digest chain;
   MerkleFrontier tree;
   std::vector<CompletedSubtree> completed;
@@ -166,7 +166,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   std::string value;
   for (SequenceNumber seq = 0; seq < size; ++seq) {
     const std::string nkey = detail::seq_key(format::kNode, seq);
-    const std::string ekey = detail::seq_key(format::kEntry, seq);
+    const std::string ekey = detail::seq_key(format::kHashRecord, seq);
     if (!nodes->Valid() || nodes->key().ToStringView() != nkey) {
       WITNESS_RETURN_IF_ERROR(detail::to_status(nodes->status(), "verify"));
       return fail(seq, "node record missing");
@@ -243,7 +243,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
                 "node record beyond the last hash record");
   }
   expected_counts[format::kNode] = size;
-  expected_counts[format::kEntry] = size;
+  expected_counts[format::kHashRecord] = size;
   expected_counts[format::kMerkle] = report.merkle_nodes;
   report.chain_head = chain;
   report.merkle_root = tree.root();

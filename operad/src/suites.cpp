@@ -397,7 +397,7 @@ std::vector<Law> agent_combinator_laws() {
   return laws;
 }
 
-Generators<Walk> walk_generators() {
+Generators<TracePath> trace_path_generators() {
   return {.color = vertex_gen(),
           .operation =
               [](const std::string& tail) {
@@ -405,12 +405,12 @@ Generators<Walk> walk_generators() {
                   auto vertices = *rc::gen::resize(
                       4, rc::gen::container<std::vector<std::string>>(vertex_gen()));
                   vertices.push_back(tail);
-                  return Walk{std::move(vertices)};
+                  return TracePath{std::move(vertices)};
                 });
               },
-          .observe = [](const Walk& a,
-                        const Walk& b) { return observe_equal(a.to_string(), b.to_string()); },
-          .show = [](const Walk& w) { return w.to_string(); }};
+          .observe = [](const TracePath& a,
+                        const TracePath& b) { return observe_equal(a.to_string(), b.to_string()); },
+          .show = [](const TracePath& w) { return w.to_string(); }};
 }
 
 rc::Gen<Allowance> allowance_gen() {
@@ -474,13 +474,13 @@ std::vector<SuiteInfo> shipped_suites() {
                      algebra_laws(meet_generators(), meet_algebra_generators())),
               semilattice_laws<Allowance>(allowance_gen(),
                                           [](const Allowance& a) { return a.to_string(); }))});
-  // Walks are unary, so parallel associativity (two inputs of one operation) is vacuous.
-  auto walk_laws = operad_laws(walk_generators());
-  std::erase_if(walk_laws, [](const Law& l) { return l.name == "parallel-associativity"; });
-  suites.push_back({"walk",
-                    "composition of trace walks: a walk's tail grafted onto another's head "
+  // Trace paths are unary, so parallel associativity (two inputs of one operation) is vacuous.
+  auto path_laws = operad_laws(trace_path_generators());
+  std::erase_if(path_laws, [](const Law& l) { return l.name == "parallel-associativity"; });
+  suites.push_back({"trace-path",
+                    "composition of trace paths: a path's tail grafted onto another's head "
                     "(unary, so no parallel associativity)",
-                    std::move(walk_laws)});
+                    std::move(path_laws)});
   return suites;
 }
 

@@ -92,10 +92,10 @@ def test_query_walk_and_replay(ledger):
     for i in range(3):
         chain.append(ledger.append(origin="x", kind="k", timestamp=101 + i,
                                    links=[("causes", chain[-1])]))
-    up = ledger.walk(chain[-1].seq, "ancestors")
+    up = ledger.lineage(chain[-1].seq, "ancestors")
     assert [(d, rel, n.seq) for d, rel, n in up] == [(1, "causes", 32), (2, "causes", 31),
                                                     (3, "causes", 30)]
-    assert len(ledger.walk(chain[0], "descendants", depth=2)) == 2
+    assert len(ledger.lineage(chain[0], "descendants", depth=2)) == 2
 
     seen = []
     assert ledger.replay(lambda n: seen.append(n.seq), verify=True) == 34

@@ -146,9 +146,9 @@ TEST_CASE("a ledger stores a signed checkpoint every K entries and verifies them
         REQUIRE(
             db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kNode, s))
                 .ok());
-        REQUIRE(
-            db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kEntry, s))
-                .ok());
+        REQUIRE(db->Delete(rocksdb::WriteOptions(),
+                           witness::ledger::detail::seq_key(format::kHashRecord, s))
+                    .ok());
       }
     }
     auto l = Ledger::open(path, OpenOptions{});

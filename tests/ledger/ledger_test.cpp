@@ -540,23 +540,24 @@ TEST_CASE("walk follows causes up and effects down, to a depth", "[ledger][walk]
                 {{LinkRelation::kFulfills, notify.id()}, {LinkRelation::kCauses, alert.id()}});
   REQUIRE(l.append_batch(std::vector<TraceNode>{alert, triage, mute, notify, ack}));
 
-  auto down = l.walk(alert.id(), Direction::kDescendants, 10);
+  auto down = l.lineage(alert.id(), Direction::kDescendants, 10);
   REQUIRE(down);
   std::map<SequenceNumber, unsigned> depth;
   for (const auto& s : *down) depth[s.entry.seq] = s.depth;
   CHECK(depth == std::map<SequenceNumber, unsigned>{{1, 1}, {4, 1}, {2, 2}, {3, 2}});
 
-  auto up = l.walk(ack.id(), Direction::kAncestors, 1);
+  auto up = l.lineage(ack.id(), Direction::kAncestors, 1);
   REQUIRE(up);
   CHECK(up->size() == 2);
-  auto up_all = l.walk(ack.id(), Direction::kAncestors, 5);
+  auto up_all = l.lineage(ack.id(), Direction::kAncestors, 5);
   REQUIRE(up_all);
   CHECK(up_all->size() == 3);  // notify, alert, triage: alert appears once
   const auto fulfil =
       std::ranges::find_if(*up_all, [&](const CausalStep& s) { return s.entry.seq == 3; });
   REQUIRE(fulfil != up_all->end());
   CHECK(fulfil->relation == LinkRelation::kFulfills);
-  CHECK(l.walk(Digest{}, Direction::kAncestors, 3).error().code == witness::ErrorCode::kNotFound);
+  CHECK(l.lineage(Digest{}, Direction::kAncestors, 3).error().code ==
+        witness::ErrorCode::kNotFound);
 }
 
 TEST_CASE("replay visits in seq order and verifies the chain", "[ledger][replay]") {

@@ -102,7 +102,7 @@ TEST_CASE("verify catches every kind of tampering and names the seq", "[ledger][
     return detail::seq_key(format::kNode, static_cast<SequenceNumber>(seq));
   };
   const auto e = [](int seq) {
-    return detail::seq_key(format::kEntry, static_cast<SequenceNumber>(seq));
+    return detail::seq_key(format::kHashRecord, static_cast<SequenceNumber>(seq));
   };
 
   SECTION("one byte of a stored payload") {

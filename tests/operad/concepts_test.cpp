@@ -8,8 +8,8 @@
 #include "witness/operad/operad_concepts.hpp"
 #include "witness/operad/pipeline.hpp"
 #include "witness/operad/semilattice.hpp"
+#include "witness/operad/trace_path.hpp"
 #include "witness/operad/typed_agent.hpp"
-#include "witness/operad/walk.hpp"
 
 namespace op = witness::operad;
 
@@ -77,8 +77,8 @@ static_assert(op::OperadAlgebra<op::PipelineAlgebra, op::Pipeline>);
 static_assert(op::Operad<op::AgentTerm>);
 static_assert(op::SymmetricOperad<op::AgentTerm>);
 static_assert(op::OperadAlgebra<op::AgentAlgebra, op::AgentTerm>);
-static_assert(op::Operad<op::Walk>);
-static_assert(!op::SymmetricOperad<op::Walk>);
+static_assert(op::Operad<op::TracePath>);
+static_assert(!op::SymmetricOperad<op::TracePath>);
 static_assert(op::BoundedMeetSemilattice<op::Allowance>);
 static_assert(op::SymmetricOperad<op::MeetOperation<op::Allowance>>);
 static_assert(op::OperadAlgebra<op::MeetAlgebra<op::Allowance>, op::MeetOperation<op::Allowance>>);
@@ -92,7 +92,7 @@ static_assert(!op::Operad<concept_probe::ColoredWithoutColors>);
 static_assert(!op::Operad<concept_probe::UncheckedCompose>);
 static_assert(!op::Operad<int>);
 static_assert(!op::OperadAlgebra<concept_probe::BadAlgebra, concept_probe::Complete>);
-static_assert(!op::OperadAlgebra<op::PipelineAlgebra, op::Walk>);
+static_assert(!op::OperadAlgebra<op::PipelineAlgebra, op::TracePath>);
 static_assert(!op::BoundedMeetSemilattice<int>);
 
 // Compile-time grafting: allowed exactly when the plugged output type is the input's type.

@@ -10,7 +10,7 @@
 #include "witness/operad/semilattice.hpp"
 #include "witness/operad/state_machine.hpp"
 #include "witness/operad/suites.hpp"
-#include "witness/operad/walk.hpp"
+#include "witness/operad/trace_path.hpp"
 
 namespace op = witness::operad;
 using op::Type;
@@ -219,13 +219,13 @@ TEST_CASE("wiring terms substitute, renumber and evaluate", "[operad][agent]") {
 }
 
 TEST_CASE("walks graft tail onto head", "[operad][walk]") {
-  const op::Walk f{{"b", "c", "d"}};
-  const op::Walk g{{"a", "b"}};
+  const op::TracePath f{{"b", "c", "d"}};
+  const op::TracePath g{{"a", "b"}};
   CHECK(op::compose(f, 0, g)->to_string() == "a -> b -> c -> d");
   CHECK_FALSE(op::compose(g, 0, f));
   CHECK_FALSE(op::compose(f, 1, g));
-  CHECK_FALSE(op::make_walk({}));
-  CHECK(op::compose(f, 0, op::identity(op::Tag<op::Walk>{}, "b")).value() == f);
+  CHECK_FALSE(op::make_trace_path({}));
+  CHECK(op::compose(f, 0, op::identity(op::Tag<op::TracePath>{}, "b")).value() == f);
 }
 
 TEST_CASE("allowances meet by intersection and minimum", "[operad][semilattice]") {

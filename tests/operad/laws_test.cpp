@@ -245,7 +245,7 @@ TEST_CASE("the runner rejects bad options and missing generators", "[operad][law
 }
 
 TEST_CASE("the law filter runs only the named laws", "[operad][laws]") {
-  auto report = op::run_suite("walk", {.cases = 10, .seed = 1, .laws = {"left-identity"}});
+  auto report = op::run_suite("trace-path", {.cases = 10, .seed = 1, .laws = {"left-identity"}});
   REQUIRE(report);
   REQUIRE(report->results.size() == 1);
   CHECK(report->results[0].law == "left-identity");

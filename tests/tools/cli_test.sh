@@ -45,7 +45,7 @@ snapshot() { "$W" export 2>/dev/null; "$W" stats --json | sed 's/"disk_bytes":[0
 
 case_help() {
   run 0 "$W" --help; contains "$OUT" "append"; contains "$OUT" "query"
-  for c in init stats show query walk replay export import append laws "agents register" "agents list" "gate explain"; do
+  for c in init stats show query lineage replay export import append laws "agents register" "agents list" "gate explain"; do
     # shellcheck disable=SC2086
     run 0 "$W" $c --help; contains "$OUT" "--ledger"
   done
@@ -121,13 +121,13 @@ case_query() {
   run 2 "$W" gen-traffic --seed -5; contains "$ERR" "--seed"
 }
 
-case_walk() {
+case_lineage() {
   sample; run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
-  run 0 "$W" walk 2 --ancestors --json; lines "$OUT" 2; contains "$OUT" '"relation":"fulfills"'
-  run 0 "$W" walk 2 --ancestors --depth 1 --json; lines "$OUT" 1
-  run 0 "$W" walk 0 --descendants; contains "$OUT" "<-causes 1"; contains "$OUT" "<-fulfills 2"
-  run 2 "$W" walk 0 --ancestors --descendants
-  run 2 "$W" walk 0 --depth 0
+  run 0 "$W" lineage 2 --ancestors --json; lines "$OUT" 2; contains "$OUT" '"relation":"fulfills"'
+  run 0 "$W" lineage 2 --ancestors --depth 1 --json; lines "$OUT" 1
+  run 0 "$W" lineage 0 --descendants; contains "$OUT" "<-causes 1"; contains "$OUT" "<-fulfills 2"
+  run 2 "$W" lineage 0 --ancestors --descendants
+  run 2 "$W" lineage 0 --depth 0
 }
 
 case_replay_and_export() {
@@ -309,7 +309,7 @@ case_checkpoint() {
 case_laws() {
   run 0 "$W" laws --help; contains "$OUT" "--suite"; contains "$OUT" "--seed"
   run 0 "$W" laws --list
-  for s in pipeline agent covenant-meet walk; do contains "$OUT" "$s:"; done
+  for s in pipeline agent covenant-meet trace-path; do contains "$OUT" "$s:"; done
   contains "$OUT" "equivariance"
   run 0 "$W" laws --seed 42 --cases 50
   contains "$OUT" "passed  sequential-associativity"; contains "$OUT" "0 failed"
@@ -317,14 +317,14 @@ case_laws() {
   local first="$OUT"
   run 0 "$W" laws --seed 42 --cases 50; [ "$OUT" = "$first" ] || fail "same seed, different report"
   # A fresh seed is printed with each result when none is given.
-  run 0 "$W" laws --suite walk --law left-identity; contains "$OUT" "seed "
-  run 0 "$W" laws --suite pipeline --suite walk --law right-identity --json; lines "$OUT" 2
+  run 0 "$W" laws --suite trace-path --law left-identity; contains "$OUT" "seed "
+  run 0 "$W" laws --suite pipeline --suite trace-path --law right-identity --json; lines "$OUT" 2
   contains "$OUT" '"suite":"pipeline","law":"right-identity"'; contains "$OUT" '"result":"passed"'
   # --law alone selects the suites that have it.
   run 0 "$W" laws --law meet-idempotence --json; lines "$OUT" 1
   # Bad input names what is wrong.
   run 2 "$W" laws --suite nope; contains "$ERR" "no suite nope"; contains "$ERR" "pipeline"
-  run 2 "$W" laws --suite walk --law parallel-associativity; contains "$ERR" "has no law"
+  run 2 "$W" laws --suite trace-path --law parallel-associativity; contains "$ERR" "has no law"
   run 2 "$W" laws --law no-such-law; contains "$ERR" "no suite has a law"
   run 2 "$W" laws --cases 0
   # Verdicts land in the ledger as law.verdict nodes from witness.laws.
@@ -335,7 +335,7 @@ case_laws() {
   contains "$OUT" '"seed":"7"'; contains "$OUT" '"law:meet-idempotence"'
   run 0 "$W" verify
   # Without a ledger there is nothing to record into: the run still reports, then exit 2.
-  run 2 "$W" laws --suite walk --ledger "$TMP/missing"; contains "$OUT" "3 laws passed"
+  run 2 "$W" laws --suite trace-path --ledger "$TMP/missing"; contains "$OUT" "3 laws passed"
 }
 
 case_agents() {
@@ -483,7 +483,7 @@ PY
   # The run, its inputs and its alerts are in the ledger; alerts link to the run.
   run 0 "$W" query --kind detector.run --json; lines "$OUT" 1; contains "$OUT" '"input_sha256":"'
   run 0 "$W" query --kind detector.input --json; lines "$OUT" 3600
-  run 0 "$W" walk "$run_id" --descendants; contains "$OUT" "detector.alert"
+  run 0 "$W" lineage "$run_id" --descendants; contains "$OUT" "detector.alert"
   run 0 "$W" replay --rerun "$run_id"; contains "$OUT" "identical"
   run 0 "$W" verify
   # Alerts removed from a copy of the ledger: the rerun names what diverges, exit 1.
@@ -530,7 +530,7 @@ case_hostile_json() {
     || fail "init --json is not JSON: $OUT"
   printf '%s\n' '{"origin":"a.b","kind":"k","walk":"w \"x\" \\ y","tags":["t\"1"],"payload":{"q":"\"\u0001"}}' >"$TMP/h.jsonl"
   run 0 "$W" append --ledger "$weird" "$TMP/h.jsonl"
-  for cmd in "query" "show 0" "walk 0 --descendants" "stats" "verify" "replay"; do
+  for cmd in "query" "show 0" "lineage 0 --descendants" "stats" "verify" "replay"; do
     # shellcheck disable=SC2086
     run 0 "$W" $cmd --json --ledger "$weird"
     python3 -c 'import json,sys; [json.loads(l) for l in sys.argv[1].splitlines() if l]' "$OUT" \

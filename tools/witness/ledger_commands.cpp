@@ -1,4 +1,4 @@
-// witness init | stats | show | query | walk | replay | export | import | append.
+// witness init | stats | show | query | lineage | replay | export | import | append.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -199,13 +199,14 @@ int run_query(const CommonOptions& opts, const QueryArgs& a) {
   return kExitOk;
 }
 
-int run_walk(const CommonOptions& opts, const std::string& ref, bool descendants, unsigned depth) {
+int run_lineage(const CommonOptions& opts, const std::string& ref, bool descendants,
+                unsigned depth) {
   auto l = open_ledger(opts, true);
   if (!l) return report(l.error());
   auto start = find_entry(*l, ref);
   if (!start) return report(start.error());
   const auto dir = descendants ? ledger::Direction::kDescendants : ledger::Direction::kAncestors;
-  auto steps = l->walk(start->node.id(), dir, depth);
+  auto steps = l->lineage(start->node.id(), dir, depth);
   if (!steps) return report(steps.error());
   if (opts.json) {
     for (const auto& s : *steps) {
@@ -428,14 +429,15 @@ void register_ledger_commands(CLI::App& app, Action& action) {
   q->add_option("--cursor", query.cursor, "resume after a previous page (as printed)");
   q->callback([&] { action = [] { return run_query(common, query); }; });
 
-  auto* w = app.add_subcommand("walk", "follow causal links from one entry");
+  auto* w = app.add_subcommand(
+      "lineage", "follow causal links from one entry: what led to it, or what it led to");
   add_common_options(*w, common);
   w->add_option("ref", ref, "seq number or 64-digit hex id")->required();
   auto* anc = w->add_flag("--ancestors", ancestors, "what led to it (default)");
   w->add_flag("--descendants", descendants, "what it led to")->excludes(anc);
   w->add_option("--depth", depth, "how many links to follow (default 16)")
       ->check(CLI::Range(1U, 1000U));
-  w->callback([&] { action = [] { return run_walk(common, ref, descendants, depth); }; });
+  w->callback([&] { action = [] { return run_lineage(common, ref, descendants, depth); }; });
 
   auto* rp = app.add_subcommand("replay", "visit entries in seq order, optionally verifying");
   add_common_options(*rp, common);

@@ -39,7 +39,8 @@ struct LedgerStats {
   std::string ledger_id;  // random, chosen at creation (hex)
 };
 
-// One step of a causal walk: the entry reached, how far from the start, and by which link.
+// One step of a lineage (Ledger::lineage): the entry reached, how far from the start, and by which
+// link.
 struct CausalStep {
   Entry entry;
   unsigned depth = 0;  // 1 for direct causes/effects
@@ -188,11 +189,12 @@ class Ledger {
   // (e.g. since > until).
   [[nodiscard]] Result<QueryResult> query(const Query& query) const;
 
-  // Follows links from `start` (ancestors) or the link-target index (descendants), breadth
-  // first, up to `max_depth` steps; each entry appears once, at its smallest depth.
+  // The causal lineage of `start`: follows its links (ancestors) or the link-target index
+  // (descendants), breadth first, up to `max_depth` steps; each entry appears once, at its
+  // smallest depth. (Not to be confused with a node's `walk`, its session label.)
   // Errors: kNotFound (start absent), kCorruption, kIOError.
-  [[nodiscard]] Result<std::vector<CausalStep>> walk(const NodeId& start, Direction direction,
-                                                     unsigned max_depth) const;
+  [[nodiscard]] Result<std::vector<CausalStep>> lineage(const NodeId& start, Direction direction,
+                                                        unsigned max_depth) const;
 
   // Visits entries in seq order from one snapshot. A visitor error stops the replay and is
   // returned. With verify_chain, a leaf or chain hash that does not recompute is kCorruption

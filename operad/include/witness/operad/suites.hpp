@@ -14,7 +14,7 @@
 #include "witness/operad/laws.hpp"
 #include "witness/operad/pipeline.hpp"
 #include "witness/operad/semilattice.hpp"
-#include "witness/operad/walk.hpp"
+#include "witness/operad/trace_path.hpp"
 
 namespace witness::operad {
 
@@ -25,7 +25,7 @@ struct SuiteInfo {
   std::vector<Law> laws;
 };
 
-// The shipped suites: "pipeline", "agent", "covenant-meet", "walk".
+// The shipped suites: "pipeline", "agent", "covenant-meet", "trace-path".
 [[nodiscard]] std::vector<SuiteInfo> shipped_suites();
 
 // Runs the named shipped suite. options.replay_command is filled in when empty.
@@ -48,8 +48,8 @@ struct SuiteInfo {
 // re-nesting, fix(a, 0) the identity.
 [[nodiscard]] std::vector<Law> agent_combinator_laws();
 
-// Walks over a small vertex set, so that heads and tails meet.
-[[nodiscard]] Generators<Walk> walk_generators();
+// Trace paths over a small vertex set, so that heads and tails meet.
+[[nodiscard]] Generators<TracePath> trace_path_generators();
 
 // Allowances over a few capabilities and budgets, and the meet operad over them.
 [[nodiscard]] rc::Gen<Allowance> allowance_gen();
