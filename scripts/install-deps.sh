@@ -11,7 +11,7 @@ packages=(
   libbenchmark-dev
   pybind11-dev python3-dev python3-pytest
   clang-format
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-tidy-16
 )
 
 missing=()

@@ -54,8 +54,8 @@ Result<ResourcePattern> ResourcePattern::parse(std::string_view text) {
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = text.find(',', start);
-    const std::string_view clause =
-        trim(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start));
+    const std::string_view clause = trim(text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     const std::size_t eq = clause.find('=');
     if (eq == std::string_view::npos) {
       return invalid_argument("resource pattern \"" + std::string(text) + "\": clause \"" +

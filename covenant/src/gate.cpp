@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <ctime>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
-
-#include <time.h>
 
 #include "witness/base/ascii.hpp"
 #include "witness/base/string_map.hpp"
@@ -74,6 +73,8 @@ class ChainLock {
   }
   ChainLock(const ChainLock&) = delete;
   ChainLock& operator=(const ChainLock&) = delete;
+  ChainLock(ChainLock&&) = delete;
+  ChainLock& operator=(ChainLock&&) = delete;
   ~ChainLock() {
     for (std::size_t k = chain_.size; k-- > 0;) chain_.states[k]->mu.unlock();
   }
@@ -103,6 +104,7 @@ double tokens_at(const State& s, Timestamp now) {
 
 // The budget left along the chain after `cost`, the first shortfall, and the rate buckets.
 // Reads the counters once; exact when the chain is locked.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one loop over dimensions and chain
 void judge_budget(const Chain& chain, const Cost& cost, Timestamp t, Decision& d) {
   for (std::size_t k = 0; k < chain.size; ++k) {
     const State& s = *chain.states[k];
@@ -237,8 +239,9 @@ class SubjectIndex {
   // case), with a final mix so that the low bits used by the mask depend on every byte.
   static std::uint64_t hash(std::string_view key) {
     std::uint64_t h = 14695981039346656037ULL;
-    for (const char c : key)
+    for (const char c : key) {
       h = (h ^ static_cast<unsigned char>(ascii_lower(c))) * 1099511628211ULL;
+    }
     return h ^ (h >> 32U);
   }
   struct Slot {
@@ -299,6 +302,9 @@ struct Gate::Impl {
   Result<Held> take(std::uint64_t reservation, const Cost* actual);
 };
 
+// The decision in SPEC 5.3's order (revocation, expiry, forbid, permit, rate, budget, hold),
+// read top to bottom; each step returns as soon as it denies.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
 Result<Decision> Gate::Impl::decide(std::string_view subject, std::string_view action,
                                     const Resource& resource, const Cost& cost, bool hold) {
   Decision d;

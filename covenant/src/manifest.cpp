@@ -153,7 +153,7 @@ Result<Manifest> parse_document(const YAML::Node& root) {
       "models", "budgets", "rate",        "expires",      "public_key"};
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
-    if (kKnown.count(key) == 0) {
+    if (!kKnown.contains(key)) {
       return at(kv.first, key,
                 "unknown field (id, version, description, capabilities, permissions, models, "
                 "budgets, rate, expires, public_key)");
@@ -250,12 +250,12 @@ Result<Manifest> parse_manifest(std::string_view yaml) {
   }
   // Nor does YAML allow C0 control characters other than tab, LF and CR, or DEL; yaml-cpp reads
   // a NUL as a sign of UTF-16 and turns what follows into other bytes (found by fuzz_manifest).
-  if (const auto c = std::find_if(yaml.begin(), yaml.end(),
-                                  [](char ch) {
-                                    const auto u = static_cast<unsigned char>(ch);
-                                    return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') ||
-                                           u == 0x7F;
-                                  });
+  if (const auto* const c =
+          std::find_if(yaml.begin(), yaml.end(),
+                       [](char ch) {
+                         const auto u = static_cast<unsigned char>(ch);
+                         return (u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7F;
+                       });
       c != yaml.end()) {
     const auto line = 1 + std::count(yaml.begin(), c, '\n');
     char hex[8];
@@ -289,6 +289,7 @@ Result<Manifest> parse_manifest(std::string_view yaml) {
 
 Covenant covenant_from(const Manifest& m, std::string issuer) {
   std::vector<Rule> capabilities;
+  capabilities.reserve(m.capabilities.size());
   for (const auto& action : m.capabilities) {
     capabilities.push_back(Rule{Effect::kPermit, action, {}});
   }

@@ -105,8 +105,9 @@ std::string grant_payload(const Covenant& covenant, const GrantInfo& info) {
   c["rules"] = std::move(rules);
   json budget = json::object();
   for (Dimension d : kAllDimensions) {
-    if (covenant.rights.budget[d])
+    if (covenant.rights.budget[d]) {
       budget[std::string(dimension_name(d))] = *covenant.rights.budget[d];
+    }
   }
   c["budget"] = std::move(budget);
   c["rate"] = covenant.rights.rate ? json{{"per_second", covenant.rights.rate->per_second},
@@ -206,7 +207,7 @@ Result<std::vector<BucketState>> parse_bucket_payload(std::string_view text) {
     if (!item.is_object() || !item.contains("covenant") || !item["covenant"].is_string() ||
         !item.contains("tokens") || !item["tokens"].is_number() || !item.contains("at") ||
         !item["at"].is_string()) {
-      return invalid_argument("settle payload: a bucket lacks \"covenant\", \"tokens\" or \"at\"");
+      return invalid_argument(R"(settle payload: a bucket lacks "covenant", "tokens" or "at")");
     }
     const std::string at = item["at"].get<std::string>();
     std::int64_t ns = 0;
@@ -231,7 +232,7 @@ Result<std::vector<Lease>> parse_lease_payload(std::string_view text) {
   for (const json& item : j["leases"]) {
     if (!item.is_object() || !item.contains("covenant") || !item["covenant"].is_string() ||
         !item.contains("amount") || !item["amount"].is_object()) {
-      return invalid_argument("lease payload: an item lacks \"covenant\" or \"amount\"");
+      return invalid_argument(R"(lease payload: an item lacks "covenant" or "amount")");
     }
     Lease l{.covenant = item["covenant"].get<std::string>(), .amount = {}};
     for (const auto& [name, n] : item["amount"].items()) {

@@ -23,6 +23,7 @@ const EVP_MD* sha256_md() {
 
 // Set when this thread's pool is destroyed (thread exit): a hasher that outlives it (one with
 // static storage) frees its context instead.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables)
 thread_local bool t_pool_gone = false;
 
 // Contexts given back by finished hashers on this thread, reused by the next ones:

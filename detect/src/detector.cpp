@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -53,11 +54,13 @@ double round6(double x) { return std::round(x * 1e6) / 1e6; }
 template <typename K>
 std::vector<K> most_frequent(const std::map<K, std::size_t>& counts, std::size_t limit) {
   std::vector<std::pair<std::size_t, K>> by_count;
+  by_count.reserve(counts.size());
   for (const auto& [k, n] : counts) by_count.emplace_back(n, k);
   std::stable_sort(by_count.begin(), by_count.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   if (by_count.size() > limit) by_count.resize(limit);
   std::vector<K> out;
+  out.reserve(by_count.size());
   for (auto& [n, k] : by_count) out.push_back(std::move(k));
   return out;
 }
@@ -86,7 +89,7 @@ class LeafSax {
   bool number_unsigned(std::uint64_t v) { return number(static_cast<double>(v)); }
   bool number_float(double v, const std::string& /*text*/) { return number(v); }
   bool string(std::string& v) { return leaf(Leaf{.text = "s:" + v}); }
-  bool binary(std::vector<std::uint8_t>& /*v*/) { return false; }
+  static bool binary(std::vector<std::uint8_t>& /*v*/) { return false; }
   bool start_object(std::size_t /*n*/) {
     if (frames_.empty()) {
       frames_.push_back({0, false, 0, {}});
@@ -151,14 +154,11 @@ class LeafSax {
     path_.resize(mark);
     return true;
   }
-  bool skipped() const {
-    for (const auto& p : c_.ignore) {
-      if (path_.size() >= p.size() && path_.compare(0, p.size(), p) == 0 &&
-          (path_.size() == p.size() || path_[p.size()] == '.' || path_[p.size()] == '[')) {
-        return true;
-      }
-    }
-    return false;
+  [[nodiscard]] bool skipped() const {
+    return std::ranges::any_of(c_.ignore, [&](const std::string& p) {
+      return path_.size() >= p.size() && path_.compare(0, p.size(), p) == 0 &&
+             (path_.size() == p.size() || path_[p.size()] == '.' || path_[p.size()] == '[');
+    });
   }
   bool number(double v) {
     if (frames_.size() == 1 && !frames_.back().array && path_ == c_.time_field) {
@@ -231,8 +231,9 @@ Status DetectorConfig::validate() const {
   auto bad = [](const std::string& what) { return invalid_argument("detector config: " + what); };
   if (dim < 64 || dim > (1U << 20U)) return bad("dim must be in [64, 1048576]");
   // Recorded runs keep the config as canonical JSON, whose numbers are doubles.
-  if (seed > (std::uint64_t{1} << 53U))
+  if (seed > (std::uint64_t{1} << 53U)) {
     return bad("seed must be at most 2^53 (JSON keeps it exact)");
+  }
   if (warmup < 2) return bad("warmup must be at least 2 records");
   if (!(alpha > 0 && alpha <= 1)) return bad("alpha must be in (0, 1]");
   if (alpha < 1.0 / static_cast<double>(warmup + 1)) {
@@ -379,7 +380,7 @@ struct Detector::Impl {
   std::optional<OpenAlert> open;
   std::vector<Alert> closed;
 
-  explicit Impl(const DetectorConfig& c) : config(c) {}
+  explicit Impl(DetectorConfig c) : config(std::move(c)) {}
 
   // ---- familiarity ----
 
@@ -423,7 +424,7 @@ struct Detector::Impl {
     double s = 0;
     for (const Leaf& leaf : r.leaves) {
       const double n = 1.0 - leaf_familiarity(leaf, loo);
-      if (per_leaf) per_leaf->push_back(n);
+      if (per_leaf != nullptr) per_leaf->push_back(n);
       s += n;
     }
     return s;
@@ -556,7 +557,7 @@ struct Detector::Impl {
           Field& f = fields[leaf.path];
           f.novelty += o.sample_novelty[r][i];
           ++f.n;
-          if (leaf.is_number && m && m->scalar) {
+          if (leaf.is_number && (m != nullptr) && m->scalar) {
             ++f.numbers[leaf.number];
           } else {
             ++f.candidates[text_of(leaf)];
@@ -592,7 +593,7 @@ struct Detector::Impl {
       std::string best;
       double best_cos = -2;
       const PathModel* m = model_of(path);
-      if (!f.numbers.empty() && m && m->scalar) {
+      if (!f.numbers.empty() && (m != nullptr) && m->scalar) {
         for (const double x : most_frequent(f.numbers, kCandidates)) {
           const double c = cos_with(m->scalar->encode(x));
           if (c > best_cos) {
@@ -618,7 +619,7 @@ struct Detector::Impl {
         best_cos = chosen_cos;
         best = shown_value(best, f);
       }
-      return {path, best, std::max(0.0, best_cos), novelty, m ? m->baseline : ""};
+      return {path, best, std::max(0.0, best_cos), novelty, m != nullptr ? m->baseline : ""};
     }
 
     // A value for display; a prefix of longer values shows as "203.0.*".

@@ -60,7 +60,7 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
         }
       }
     }
-    if (options.verdicts) {
+    if (options.verdicts != nullptr) {
       *options.verdicts << "{\"i\":" << v->index
                         << ",\"warming_up\":" << (v->warming_up ? "true" : "false")
                         << ",\"novelty\":" << v->novelty << ",\"p\":" << v->p_value
@@ -184,7 +184,7 @@ Result<RerunReport> rerun(const ledger::Ledger& l, const ledger::NodeId& run_id)
   auto it = inputs.begin();
   std::uint64_t expected = 0;
   auto next = [&](std::string& line) -> Result<bool> {
-    if (it == inputs.end()) {
+    if (it == witness::ledger::QueryResult::end()) {
       WITNESS_RETURN_IF_ERROR(inputs.status());
       return false;
     }

@@ -227,17 +227,17 @@ void generate(const Scenario& s, std::uint64_t seed, std::int64_t start_ns,
 }
 
 std::string to_json(const Packet& p, bool with_label) {
-  std::string out = "{\"ts\":" + std::to_string(p.ts) + ",\"proto\":\"" + p.proto +
-                    "\",\"src_ip\":\"" + p.src_ip + "\",\"dst_ip\":\"" + p.dst_ip + "\"";
+  std::string out = "{\"ts\":" + std::to_string(p.ts) + R"(,"proto":")" + p.proto +
+                    R"(","src_ip":")" + p.src_ip + R"(","dst_ip":")" + p.dst_ip + "\"";
   if (p.proto != "icmp") {
     out += ",\"src_port\":" + std::to_string(p.src_port) +
            ",\"dst_port\":" + std::to_string(p.dst_port);
   }
-  if (!p.flags.empty()) out += ",\"flags\":\"" + p.flags + "\"";
+  if (!p.flags.empty()) out += R"(,"flags":")" + p.flags + "\"";
   out += ",\"size\":" + std::to_string(p.size) + ",\"ttl\":" + std::to_string(p.ttl);
   if (with_label) {
-    out += ",\"label\":{\"phase\":\"" + p.phase + "\",\"attack\":" + (p.attack ? "true" : "false") +
-           "}";
+    out +=
+        R"(,"label":{"phase":")" + p.phase + R"(","attack":)" + (p.attack ? "true" : "false") + "}";
   }
   return out + "}";
 }

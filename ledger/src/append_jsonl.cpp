@@ -69,7 +69,7 @@ Result<JsonlAppendSummary> append_atomic(Appender& appender, std::istream& in,
   std::vector<NodeId> earlier;
   std::vector<std::uint64_t> line_of;
   std::string text;
-  for (LineRead read; (read = read_line(in, text)) != LineRead::kEnd;) {
+  for (LineRead read{}; (read = read_line(in, text)) != LineRead::kEnd;) {
     const std::uint64_t line = ++summary.lines;
     if (read == LineRead::kTooLong) return line_too_long(line);
     WITNESS_ASSIGN_OR_RETURN(
@@ -119,7 +119,7 @@ void read_into(const std::shared_ptr<Pipe>& pipe, std::istream& in, const Ledger
   std::vector<NodeId> earlier;
   std::string text;
   std::uint64_t line = 0;
-  for (LineRead read; (read = read_line(in, text)) != LineRead::kEnd;) {
+  for (LineRead read{}; (read = read_line(in, text)) != LineRead::kEnd;) {
     ++line;
     std::unique_lock lock(pipe->mu);
     pipe->space.wait(lock, [&] { return pipe->fatal || pipe->queue.size() < options.max_queued; });

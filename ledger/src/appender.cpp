@@ -7,8 +7,9 @@ namespace witness::ledger {
 
 std::string Appended::refusal_message() const {
   if (!refused()) return "";
-  if (refusal_seq)
+  if (refusal_seq) {
     return refusal + " (covenant.denial at seq " + std::to_string(*refusal_seq) + ")";
+  }
   return refusal +
          " (not recorded one by one: its subject is over the bound of denial records; counted "
          "in the next one)";
@@ -18,8 +19,7 @@ namespace {
 
 class PlainAppender final : public Appender {
  public:
-  PlainAppender(Ledger& ledger, AppendOptions options)
-      : ledger_(&ledger), options_(std::move(options)) {}
+  PlainAppender(Ledger& ledger, AppendOptions options) : ledger_(&ledger), options_(options) {}
 
   Result<Appended> append(const TraceNode& node) override {
     WITNESS_ASSIGN_OR_RETURN(AppendResult r, ledger_->append(node, options_));
@@ -46,7 +46,7 @@ class PlainAppender final : public Appender {
 }  // namespace
 
 std::unique_ptr<Appender> plain_appender(Ledger& ledger, AppendOptions options) {
-  return std::make_unique<PlainAppender>(ledger, std::move(options));
+  return std::make_unique<PlainAppender>(ledger, options);
 }
 
 }  // namespace witness::ledger

@@ -49,24 +49,28 @@ Result<ParsedNote> split_note(std::string_view note) {
     }
   }
   const auto sep = note.rfind("\n\n");
-  if (sep == std::string_view::npos)
+  if (sep == std::string_view::npos) {
     return invalid_argument("note: no blank line before signatures");
+  }
   ParsedNote out;
   out.text = note.substr(0, sep + 1);
   std::string_view rest = note.substr(sep + 2);
   std::vector<std::string> keys;  // name and key id of each signature so far
-  if (rest.empty() || rest.back() != '\n')
+  if (rest.empty() || rest.back() != '\n') {
     return invalid_argument("note: signatures must end in a newline");
+  }
   while (!rest.empty()) {
     const auto nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
-    if (!line.starts_with(kSignaturePrefix))
+    if (!line.starts_with(kSignaturePrefix)) {
       return invalid_argument("note: malformed signature line");
+    }
     line.remove_prefix(kSignaturePrefix.size());
     const auto sp = line.find(' ');
-    if (sp == std::string_view::npos || sp == 0)
+    if (sp == std::string_view::npos || sp == 0) {
       return invalid_argument("note: malformed signature line");
+    }
     const std::string_view name = line.substr(0, sp);
     const std::string_view sig = line.substr(sp + 1);
     if (name.find('+') != std::string_view::npos || sig.find(' ') != std::string_view::npos) {
@@ -123,8 +127,9 @@ Result<Checkpoint> parse_checkpoint(std::string_view note) {
   std::string_view text = parsed.text;
   const auto next_line = [&](std::string_view what) -> Result<std::string_view> {
     const auto nl = text.find('\n');
-    if (nl == std::string_view::npos)
+    if (nl == std::string_view::npos) {
       return invalid_argument("checkpoint: missing " + std::string(what));
+    }
     const std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
     return line;

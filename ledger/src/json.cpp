@@ -27,7 +27,7 @@ class Parser {
   }
 
  private:
-  Error fail(std::string_view what) const {
+  [[nodiscard]] Error fail(std::string_view what) const {
     return invalid_argument("at byte " + std::to_string(pos_) + ": " + std::string(what));
   }
 
@@ -149,15 +149,20 @@ class Parser {
     if (text_[pos_] == '0') {
       ++pos_;
     } else if (text_[pos_] >= '1' && text_[pos_] <= '9') {
-      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+      while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) != 0)) {
+        ++pos_;
+      }
     } else {
       return fail("invalid number");
     }
     if (pos_ < text_.size() && text_[pos_] == '.') {
       ++pos_;
-      if (pos_ >= text_.size() || !std::isdigit(static_cast<unsigned char>(text_[pos_])))
+      if (pos_ >= text_.size() || (std::isdigit(static_cast<unsigned char>(text_[pos_])) == 0)) {
         return fail("expected a digit after '.'");
-      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+      }
+      while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) != 0)) {
+        ++pos_;
+      }
     }
     bool negative_exponent = false;
     if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
@@ -166,9 +171,12 @@ class Parser {
         negative_exponent = text_[pos_] == '-';
         ++pos_;
       }
-      if (pos_ >= text_.size() || !std::isdigit(static_cast<unsigned char>(text_[pos_])))
+      if (pos_ >= text_.size() || (std::isdigit(static_cast<unsigned char>(text_[pos_])) == 0)) {
         return fail("expected a digit in the exponent");
-      while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+      }
+      while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) != 0)) {
+        ++pos_;
+      }
     }
     const std::string_view lit = text_.substr(start, pos_ - start);
     Number n;
@@ -344,8 +352,9 @@ class Utf16Units {
       cp = b0 & 0x07U;
       len = 4;
     }
-    for (std::size_t i = 1; i < len && pos_ + i < s_.size(); ++i)
+    for (std::size_t i = 1; i < len && pos_ + i < s_.size(); ++i) {
       cp = (cp << 6U) | (static_cast<unsigned char>(s_[pos_ + i]) & 0x3FU);
+    }
     pos_ += len;
     if (cp >= 0x10000) {
       const unsigned v = cp - 0x10000U;

@@ -54,7 +54,7 @@ Result<Timestamp> parse_timestamp(const json::Value& v) {
 
 Result<LinkSpec> parse_link(const json::Value& v, const std::string& field) {
   if (!v.is_object()) {
-    return field_error(field, "expected an object {\"relation\": ..., \"target\": ...}");
+    return field_error(field, R"(expected an object {"relation": ..., "target": ...})");
   }
   LinkSpec spec;
   const json::Value* rel = v.find("relation");
@@ -109,18 +109,18 @@ std::string to_json_line(const TraceNode& node) {
   // canonical form would round nanoseconds to a double.
   std::string out;
   out.reserve(256 + node.payload_json().size());
-  out += "{\"id\":\"";
+  out += R"({"id":")";
   out += node.id().to_hex();
-  out += "\",\"kind\":";
+  out += R"(","kind":)";
   json::write_string(node.kind(), out);
   out += ",\"links\":[";
   bool first = true;
   for (const Link& l : node.links()) {
     if (!first) out.push_back(',');
     first = false;
-    out += "{\"relation\":\"";
+    out += R"({"relation":")";
     out += relation_name(l.relation);
-    out += "\",\"target\":\"";
+    out += R"(","target":")";
     out += l.target.to_hex();
     out += "\"}";
   }
@@ -129,7 +129,7 @@ std::string to_json_line(const TraceNode& node) {
   out += ",\"payload\":";
   out += node.payload_json();
   if (node.signature()) {
-    out += ",\"signature\":\"";
+    out += R"(,"signature":")";
     out += detail::hex_encode(*node.signature());
     out += "\"";
   }
@@ -140,7 +140,7 @@ std::string to_json_line(const TraceNode& node) {
     first = false;
     json::write_string(t, out);
   }
-  out += "],\"timestamp\":\"";
+  out += R"(],"timestamp":")";
   out += format_rfc3339(node.timestamp());
   out += "\"";
   if (node.walk()) {
@@ -181,7 +181,7 @@ Result<NodeLine> parse_node_line(std::string_view line) {
       for (std::size_t i = 0; i < items.size(); ++i) {
         WITNESS_ASSIGN_OR_RETURN(auto spec,
                                  parse_link(items[i], "links[" + std::to_string(i) + "]"));
-        out.links.push_back(std::move(spec));
+        out.links.push_back(spec);
       }
     } else if (key == "tags") {
       if (!value.is_array()) return field_error("tags", "expected an array of strings");

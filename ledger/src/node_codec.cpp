@@ -92,8 +92,9 @@ struct StoredNode {
     for (Link& l : d.links) {
       std::uint8_t rel = 0;
       ar(rel);
-      if (rel < 1 || rel > 4)
+      if (rel < 1 || rel > 4) {
         throw std::runtime_error("unknown link relation " + std::to_string(rel));
+      }
       l.relation = static_cast<LinkRelation>(rel);
       ar(cereal::binary_data(l.target.bytes.data(), l.target.bytes.size()));
     }

@@ -88,7 +88,9 @@ Result<Digest> root_digest(const ClaimedRoot& root, std::string_view field) {
 
 std::string path_json(const std::vector<Digest>& hashes) {
   std::string out = "[";
-  for (std::size_t i = 0; i < hashes.size(); ++i) out += (i ? ",\"" : "\"") + b64(hashes[i]) + "\"";
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    out += (i != 0U ? ",\"" : "\"") + b64(hashes[i]) + "\"";
+  }
   return out + "]";
 }
 
@@ -128,14 +130,14 @@ Result<ProofClaim> parse_proof_json(std::string_view text) {
 std::string to_proof_json(const ProofClaim& claim) {
   if (const auto* c = std::get_if<InclusionClaim>(&claim)) {
     return "{\"leafIdx\":" + std::to_string(c->proof.leaf_index) +
-           ",\"treeSize\":" + std::to_string(c->proof.tree_size) + ",\"leafHash\":\"" +
-           b64(c->leaf_hash) + "\",\"root\":\"" + b64(c->root) +
-           "\",\"proof\":" + path_json(c->proof.hashes) + "}";
+           ",\"treeSize\":" + std::to_string(c->proof.tree_size) + R"(,"leafHash":")" +
+           b64(c->leaf_hash) + R"(","root":")" + b64(c->root) + R"(","proof":)" +
+           path_json(c->proof.hashes) + "}";
   }
   const auto& c = std::get<ConsistencyClaim>(claim);
   return "{\"size1\":" + std::to_string(c.proof.size1) +
-         ",\"size2\":" + std::to_string(c.proof.size2) + ",\"root1\":\"" + b64(c.root1) +
-         "\",\"root2\":\"" + b64(c.root2) + "\",\"proof\":" + path_json(c.proof.hashes) + "}";
+         ",\"size2\":" + std::to_string(c.proof.size2) + R"(,"root1":")" + b64(c.root1) +
+         R"(","root2":")" + b64(c.root2) + R"(","proof":)" + path_json(c.proof.hashes) + "}";
 }
 
 std::optional<Digest> ClaimedRoot::digest() const {

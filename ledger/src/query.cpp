@@ -35,8 +35,7 @@ class SeqStream {
 class TermStream final : public SeqStream {
  public:
   TermStream(rocksdb::DB* db, rocksdb::ReadOptions ro, std::string prefix, Order order)
-      : prefix_(std::move(prefix)), order_(order) {
-    upper_ = prefix_;
+      : prefix_(std::move(prefix)), upper_(prefix_), order_(order) {
     upper_.append(8, '\xff');
     upper_.push_back('\xff');
     lower_slice_ = prefix_;
@@ -186,7 +185,7 @@ class QueryResult::Impl {
   [[nodiscard]] const std::optional<Cursor>& next_cursor() const { return next_cursor_; }
 
  private:
-  bool in_range(SequenceNumber s) const { return s >= lo_ && s <= hi_; }
+  [[nodiscard]] bool in_range(SequenceNumber s) const { return s >= lo_ && s <= hi_; }
 
   // Finds the next seq present in every stream, starting at next_target_, and loads it.
   bool find_next() {

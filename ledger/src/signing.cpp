@@ -18,8 +18,8 @@ struct MdCtxDeleter {
 };
 struct FileCloser {
   void operator()(std::FILE* f) const {
-    std::fclose(f);
-  }  // NOLINT(cppcoreguidelines-owning-memory)
+    std::fclose(f);  // NOLINT(cppcoreguidelines-owning-memory)
+  }
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <string>
 
@@ -218,7 +219,7 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
         !digits(pos + 4, 2, om) || oh > 23 || om > 59) {
       return bad("invalid UTC offset");
     }
-    offset_s = (text[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    offset_s = (text[pos] == '+' ? 1 : -1) * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60);
     pos += 6;
   } else {
     return bad("missing UTC offset (Z or +hh:mm)");
@@ -226,8 +227,9 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
   if (pos != text.size()) return bad("trailing characters");
   const auto days_since_epoch = std::chrono::sys_days(ymd).time_since_epoch().count();
   // ns since epoch fits int64 only for about 1678..2262: compute with overflow checks.
-  const std::int64_t seconds = static_cast<std::int64_t>(days_since_epoch) * 86400 + hour * 3600 +
-                               minute * 60 + second - offset_s;
+  const std::int64_t seconds = static_cast<std::int64_t>(days_since_epoch) * 86400 +
+                               std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second -
+                               offset_s;
   std::int64_t total = 0;
   if (__builtin_mul_overflow(seconds, std::int64_t{1'000'000'000}, &total) ||
       __builtin_add_overflow(total, frac_ns, &total) || total < kMinTimestampNs ||

@@ -135,9 +135,10 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
       const std::string where = "checkpoint at size " + std::to_string(at);
       auto cp = verifier ? verify_checkpoint(it->value().ToStringView(), *verifier)
                          : parse_checkpoint(it->value().ToStringView());
-      if (!cp)
+      if (!cp) {
         return fail(at > 0 ? std::optional(at - 1) : std::nullopt,
                     where + ": " + cp.error().message);
+      }
       if (key.size() != 9 || cp->size != at || cp->origin != impl_->origin) {
         return fail(std::nullopt, where + ": key, size or origin does not match the note");
       }
@@ -196,8 +197,9 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     tree.append(leaf, completed);
     for (const auto& c : completed) {
       const auto s = impl_->db->Get(ro, detail::merkle_key(c.level, c.index), &value);
-      if (s.IsNotFound())
+      if (s.IsNotFound()) {
         return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ") missing");
+      }
       WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
       if (value.size() != 32 || std::memcmp(value.data(), c.hash.bytes.data(), 32) != 0) {
         return fail(seq, "merkle subtree (level " + std::to_string(c.level) + ", index " +
@@ -294,15 +296,17 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
                                       " subtree records beyond the tree");
       }
       const auto seq = seq_of_key(prefix, key);
-      if (!seq || *seq >= size)
+      if (!seq || *seq >= size) {
         return fail(seq, std::string(index_name(prefix)) + " entry points past the ledger");
+      }
       auto e = impl_->read_entry(ro, *seq);
       if (!e) return fail(seq, std::string(index_name(prefix)) + " entry for an unreadable node");
       implied_keys(e->node, *seq, implied);
       const bool known = std::any_of(implied.keys.begin(), implied.keys.end(),
                                      [&](const auto& k) { return k.second == key; });
-      if (!known)
+      if (!known) {
         return fail(seq, std::string(index_name(prefix)) + " entry does not match the node");
+      }
     }
     return fail(std::nullopt, std::string(index_name(prefix)) + ": " + std::to_string(count) +
                                   " keys, " + std::to_string(want) + " expected");

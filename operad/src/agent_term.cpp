@@ -207,7 +207,7 @@ Result<AgentTerm> compose(const AgentTerm& f, std::size_t i, const AgentTerm& g)
   }
   const NodePtr plugged = shifted(g.root_, i);
   NodePtr root = substitute(f.root_, [&](const Node& h) -> NodePtr {
-    if (h.hole == i) return plugged;
+    if (h.hole == i) return plugged;  // NOLINT(performance-no-automatic-move): used again
     if (h.hole < i) return make_node(h);
     Node moved = h;
     moved.hole = h.hole + m - 1;

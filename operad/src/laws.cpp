@@ -63,8 +63,9 @@ std::string take_bindings(const std::string& message,
     const std::string record =
         message.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
     const auto sep = record.find(detail::kBindingSeparator);
-    if (sep != std::string::npos)
+    if (sep != std::string::npos) {
       bindings.emplace_back(record.substr(0, sep), record.substr(sep + 1));
+    }
     at = next;
   }
   return message.substr(0, first);
@@ -113,7 +114,7 @@ LawResult run_one(const Law& law, const LawOptions& options, std::uint64_t seed)
     // ("<???>": no showValue overload).
     if (result.counterexample.empty()) {
       for (const auto& entry : failure.counterExample) {
-        if (entry.second != "<\?\?\?>") result.counterexample.push_back(entry);
+        if (entry.second != R"(<???>)") result.counterexample.push_back(entry);
       }
     }
     result.replay = replay_line(options, law, seed);
@@ -159,7 +160,7 @@ Result<LawReport> run_laws(std::string suite, const std::vector<Law>& laws,
   std::set<std::string> known;
   for (const auto& law : laws) known.insert(law.name);
   for (const auto& wanted : options.laws) {
-    if (known.count(wanted) == 0) {
+    if (!known.contains(wanted)) {
       std::string names;
       for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
       return invalid_argument("suite " + suite + " has no law " + wanted + " (laws: " + names +

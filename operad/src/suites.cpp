@@ -38,8 +38,9 @@ std::string types_string(const std::vector<Type>& types) {
 // c0 + sum ck * x_k, where a text input counts as its length.
 Pipeline linear(std::vector<Type> inputs, std::vector<std::int64_t> coefficients) {
   std::string name = "lin[" + std::to_string(coefficients[0]);
-  for (std::size_t k = 1; k < coefficients.size(); ++k)
+  for (std::size_t k = 1; k < coefficients.size(); ++k) {
     name += "," + std::to_string(coefficients[k]);
+  }
   name += "]";
   auto made = Pipeline::make(
       std::move(name), std::move(inputs), Type::integer(),
@@ -56,7 +57,7 @@ Pipeline linear(std::vector<Type> inputs, std::vector<std::int64_t> coefficients
 }
 
 // prefix + the inputs joined by sep.
-Pipeline join(std::vector<Type> inputs, std::string prefix, std::string sep) {
+Pipeline join(std::vector<Type> inputs, const std::string& prefix, const std::string& sep) {
   std::string name = "join[" + prefix + "|" + sep + "]";
   auto made = Pipeline::make(std::move(name), std::move(inputs), Type::text(),
                              [prefix, sep](std::span<const Value> xs) -> Result<Value> {
@@ -81,7 +82,7 @@ rc::Gen<Pipeline> primitive_pipeline(const Type& output) {
     }
     auto prefix = *rc::gen::element<std::string>("", "p", "q:");
     auto sep = *rc::gen::element<std::string>("", ",", "+");
-    return join(std::move(inputs), std::move(prefix), std::move(sep));
+    return join(std::move(inputs), prefix, sep);
   });
 }
 
@@ -91,7 +92,7 @@ rc::Gen<Pipeline> pipeline_gen(const Type& output) {
     if (choice < 6) return *primitive_pipeline(output);
     if (choice < 7) return identity(Tag<Pipeline>{}, output);
     // A composite, so that the laws also see nested grafts.
-    const Pipeline f = *primitive_pipeline(output);
+    Pipeline f = *primitive_pipeline(output);
     if (arity(f) == 0) return f;
     const auto i = *uniform_in_range<std::size_t>(0, arity(f));
     const Pipeline g = *primitive_pipeline(f.inputs()[i]);
@@ -134,7 +135,7 @@ Value build_output(const Type& type, std::int64_t s, std::int64_t h, std::int64_
       return Value::pair(build_output(type.first(), s, h, c),
                          build_output(type.second(), s + 1, h, c + 1));
   }
-  return Value();
+  return {};
 }
 
 // A stateful agent: the state is a counter mixed with each input's digest; the output depends
@@ -382,6 +383,7 @@ std::vector<Law> agent_combinator_laws() {
          // The canonical isomorphism ((x, y), z) -> (x, (y, z)) carries lhs's inputs to rhs's.
          const auto inputs = *input_sequence_gen(lhs.input());
          std::vector<Value> renested;
+         renested.reserve(inputs.size());
          for (const auto& v : inputs) renested.push_back(renest(v.leaves(), rhs.input()));
          detail::expect_same("par(par(a, b), c) = par(a, par(b, c)) up to re-nesting",
                              {{"a", a.name()}, {"b", b.name()}, {"c", c.name()}},
@@ -484,7 +486,7 @@ std::vector<SuiteInfo> shipped_suites() {
   return suites;
 }
 
-Result<LawReport> run_suite(std::string_view name, LawOptions options) {
+Result<LawReport> run_suite(std::string_view name, const LawOptions& options) {
   std::string known;
   for (auto& suite : shipped_suites()) {
     if (suite.name == name) return run_laws(suite.name, suite.laws, with_replay(options, name));

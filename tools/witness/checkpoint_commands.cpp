@@ -32,7 +32,7 @@ int run_list(const CommonOptions& opts) {
   if (!l) return report(l.error());
   auto notes = l->checkpoints();
   if (!notes) return report(notes.error());
-  for (std::size_t i = 0; i < notes->size(); ++i) std::cout << (i ? "\n" : "") << (*notes)[i];
+  for (std::size_t i = 0; i < notes->size(); ++i) std::cout << (i != 0U ? "\n" : "") << (*notes)[i];
   return kExitOk;
 }
 

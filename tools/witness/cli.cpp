@@ -145,7 +145,7 @@ std::string entry_line(const ledger::Entry& entry) {
   if (n.walk()) line += "  walk=" + *n.walk();
   if (!n.tags().empty()) {
     line += "  tags=";
-    for (std::size_t i = 0; i < n.tags().size(); ++i) line += (i ? "," : "") + n.tags()[i];
+    for (std::size_t i = 0; i < n.tags().size(); ++i) line += (i != 0U ? "," : "") + n.tags()[i];
   }
   for (const auto& l : n.links()) {
     line += "  " + std::string(ledger::relation_name(l.relation)) + "<-" +

@@ -102,6 +102,6 @@ void register_detect_commands(CLI::App& app, Action& action);
 
 // `witness replay --rerun RUN_ID`: re-executes a recorded detector run from its recorded
 // inputs; exit 0 when every alert matches the record, 1 where they diverge.
-int run_rerun(const CommonOptions& opts, const std::string& run_id);
+int run_rerun(const CommonOptions& opts, const std::string& run_hex);
 
 }  // namespace witness::tools

@@ -167,7 +167,7 @@ int run_sign(const std::string& key_path, const std::string& path, const std::st
   std::string out;
   std::string text;
   std::uint64_t line = 0;
-  for (ledger::LineRead read; (read = ledger::read_line(**in, text)) != ledger::LineRead::kEnd;) {
+  for (ledger::LineRead read{}; (read = ledger::read_line(**in, text)) != ledger::LineRead::kEnd;) {
     ++line;
     if (read == ledger::LineRead::kTooLong) return report(ledger::line_too_long(line));
     const std::string where = "line " + std::to_string(line);
@@ -182,7 +182,8 @@ int run_sign(const std::string& key_path, const std::string& path, const std::st
     earlier.push_back(node->id());
     const auto& id = node->id().bytes;
     const auto signature =
-        key->sign(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+        key->sign(std::string_view(reinterpret_cast<const char*>(id.data()),  // NOLINT: bytes
+                                   id.size()));
     out += ledger::to_json_line(node->with_signature(signature));
     out += '\n';
   }

@@ -271,8 +271,9 @@ int run_detect(const DetectArgs& args) {
       std::cout << ", inputs at seq " << rec->inputs->first << ".." << rec->inputs->second;
     }
     std::cout << ", " << rec->alert_seqs.size() << " alert node(s)\n";
-    if (args.record_inputs)
+    if (args.record_inputs) {
       std::cout << "re-execute: witness replay --rerun " << rec->run_id << "\n";
+    }
   }
   return kExitOk;
 }

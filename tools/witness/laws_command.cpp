@@ -26,6 +26,7 @@ struct LawsArgs {
 // above 2^53 lose precision in many readers, and the seed must replay exactly.
 JsonOut verdict_json(const std::string& suite, const operad::LawResult& r) {
   std::vector<std::string> counterexample;
+  counterexample.reserve(r.counterexample.size());
   for (const auto& [name, value] : r.counterexample) counterexample.push_back(name + " = " + value);
   JsonOut out{{"suite", suite},         {"law", r.law},
               {"equation", r.equation}, {"result", operad::verdict_name(r.verdict)},
@@ -41,14 +42,16 @@ JsonOut verdict_json(const std::string& suite, const operad::LawResult& r) {
 int run_list(bool json) {
   for (const auto& suite : operad::shipped_suites()) {
     std::vector<std::string> laws;
+    laws.reserve(suite.laws.size());
     for (const auto& law : suite.laws) laws.push_back(law.name);
     if (json) {
       print_json({{"suite", suite.name}, {"description", suite.description}, {"laws", laws}});
       continue;
     }
     std::cout << suite.name << ": " << suite.description << "\n";
-    for (const auto& law : suite.laws)
+    for (const auto& law : suite.laws) {
       std::cout << "  " << law.name << ": " << law.equation << "\n";
+    }
   }
   return kExitOk;
 }

@@ -1,4 +1,5 @@
 // witness init | stats | show | query | lineage | replay | export | import | append.
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -220,8 +221,8 @@ int run_lineage(const CommonOptions& opts, const std::string& ref, bool descenda
   std::cout << entry_line(*start) << "\n";
   for (const auto& s : *steps) {
     const std::string arrow = descendants ? " <-" : " ->";
-    std::cout << std::string(2 * s.depth, ' ') << arrow << ledger::relation_name(s.relation) << " "
-              << entry_line(s.entry) << "\n";
+    std::cout << std::string(std::size_t{2} * s.depth, ' ') << arrow
+              << ledger::relation_name(s.relation) << " " << entry_line(s.entry) << "\n";
   }
   std::cerr << steps->size() << (descendants ? " descendants" : " ancestors") << " within depth "
             << depth << "\n";

@@ -17,8 +17,9 @@ namespace witness::vsa {
 void keystream(std::uint64_t seed, std::string_view name, std::span<std::uint8_t> out) {
   // key = SHA-256(seed LE || name); nonce = 0: one key per (seed, name), so never reused.
   std::vector<std::uint8_t> input(8 + name.size());
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     input[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(seed >> (8 * i));
+  }
   std::memcpy(input.data() + 8, name.data(), name.size());
   const crypto::Sha256Bytes key = crypto::sha256(input);
   std::array<std::uint8_t, 16> iv{};  // 32-bit block counter + 96-bit nonce, all zero
@@ -49,14 +50,14 @@ Vector make_atom(std::uint64_t seed, std::string_view name, std::size_t dim) {
     }
     const std::uint8_t b = bytes[used++];
     if (b == 255) continue;
-    c[i++] = static_cast<std::int8_t>(b % 3) - 1;
+    c[i++] = static_cast<std::int8_t>(static_cast<int>(b % 3) - 1);
   }
   return v;
 }
 
 struct AtomMemory::Impl {
-  std::uint64_t seed;
-  std::size_t dim;
+  std::uint64_t seed{};
+  std::size_t dim{};
   mutable std::shared_mutex mu;
   mutable std::unordered_map<std::string, std::unique_ptr<const Vector>> atoms;
 };

@@ -57,15 +57,19 @@ Result<std::int64_t> parse_utc(const std::string& s) {
       s[13] != ':' || s[16] != ':') {
     return bad();
   }
-  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
-             se = num(17, 2);
+  const auto y = num(0, 4);
+  const auto mo = num(5, 2);
+  const auto d = num(8, 2);
+  const auto h = num(11, 2);
+  const auto mi = num(14, 2);
+  const auto se = num(17, 2);
   if (!y || !mo || !d || !h || !mi || !se || *mo < 1 || *mo > 12 || *d < 1 ||
       *d > days_in_month(*y, *mo) || *h > 23 || *mi > 59 || *se > 60) {
     return bad();
   }
   const std::size_t used = 19;
   std::int64_t frac = 0;
-  std::size_t i = static_cast<std::size_t>(used);
+  auto i = static_cast<std::size_t>(used);
   if (i < s.size() && s[i] == '.') {
     std::int64_t scale = 100'000'000;
     for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) {
@@ -91,7 +95,7 @@ std::string number_text(double value) {
   }
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  return std::string(buf, end);
+  return {buf, end};
 }
 
 struct Encoder::Cache {
@@ -165,7 +169,7 @@ struct Walker::State {
         tmp(e.atoms().dim()),
         tmp2(e.atoms().dim()) {}
 
-  std::string path(std::string_view name) const {
+  [[nodiscard]] std::string path(std::string_view name) const {
     return prefix.empty() ? std::string(name) : prefix + "." + std::string(name);
   }
   void add(const Vector& role, const Vector& filler) {
@@ -475,7 +479,8 @@ Vector Accumulator::threshold() const {
   Vector out(dim_);
   auto c = out.components();
   for (std::size_t i = 0; i < dim_; ++i) {
-    c[i] = static_cast<std::int8_t>((sums_[i] > 0) - (sums_[i] < 0));
+    c[i] =
+        static_cast<std::int8_t>(static_cast<int>(sums_[i] > 0) - static_cast<int>(sums_[i] < 0));
   }
   return out;
 }

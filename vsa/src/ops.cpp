@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <numeric>
 #include <string>
 
@@ -19,7 +20,7 @@ namespace witness::vsa {
 
 // -Wundef-safe: WITNESS_VSA_X86 is always defined, to 0 or 1.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define WITNESS_VSA_X86 1
+#define WITNESS_VSA_X86 1  // NOLINT(cppcoreguidelines-macro-usage): tested by #if
 #define WITNESS_VSA_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define WITNESS_VSA_X86 0
@@ -102,6 +103,7 @@ WITNESS_VSA_CLONES std::size_t differ(const std::int8_t* a, const std::int8_t* b
 
 namespace {
 #if WITNESS_VSA_X86
+// NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): SIMD loads and stores take __m256i*
 // AVX2 kernels for ternary inputs. For b in {-1, 0, +1}, vpsignb(a, b) = a * b exactly, so a
 // product is one instruction; vpmaddubsw against ones sums pairs of them into 16-bit lanes, and
 // vpmaddwd against ones widens those to 8 int32 lane sums once per block.
@@ -124,7 +126,7 @@ __attribute__((target("avx2"))) void mul_avx2(const std::int8_t* a, const std::i
 
 // Pair sums of int8 products go into int16 lanes (maddubs: at most 2 per step, so 4096 steps
 // stay below 2^13) and widen to int32 once per block, not once per step.
-constexpr std::size_t kBlock16 = 32 * 4096;
+constexpr std::size_t kBlock16 = std::size_t{32} * 4096;
 
 __attribute__((target("avx2"))) std::int64_t dot_avx2(const std::int8_t* a, const std::int8_t* b,
                                                       std::size_t n) {
@@ -199,9 +201,10 @@ __attribute__((target("avx2"))) std::size_t differ_avx2(const std::int8_t* a, co
 // Runs during static initialisation, possibly before libgcc has read the CPU model: init first.
 bool have_avx2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") != 0;
+  return static_cast<int>(__builtin_cpu_supports("avx2")) != 0;
 }
 const bool kHaveAvx2 = have_avx2();
+// NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
 #endif
 
 }  // namespace
@@ -255,7 +258,7 @@ WITNESS_VSA_CLONES void sign(const std::int32_t* __restrict sums, std::int8_t* _
   for (std::size_t blk = 0; blk < n; blk += kLane) {
     for (std::size_t j = 0; j < kLane; ++j) {
       const std::int32_t s = sums[blk + j];
-      out[blk + j] = static_cast<std::int8_t>((s > 0) - (s < 0));
+      out[blk + j] = static_cast<std::int8_t>(static_cast<int>(s > 0) - static_cast<int>(s < 0));
     }
   }
 }
@@ -281,7 +284,9 @@ Result<Vector> zip(const char* what, const Vector& a, const Vector& b, F f) {
   return out;
 }
 
-std::int8_t sign_of(double x) { return static_cast<std::int8_t>((x > 0) - (x < 0)); }
+std::int8_t sign_of(double x) {
+  return static_cast<std::int8_t>(static_cast<int>(x > 0) - static_cast<int>(x < 0));
+}
 std::int8_t clamp1(int x) { return static_cast<std::int8_t>(std::clamp(x, -1, 1)); }
 
 Status check_all(const char* what, std::span<const Vector* const> vectors) {
@@ -371,7 +376,9 @@ Result<Vector> prototype(std::span<const Vector* const> vectors, double threshol
   const auto sums = sums_of(vectors);
   Vector out(vectors[0]->dim());
   for (std::size_t i = 0; i < sums.size(); ++i) {
-    out.raw()[i] = sums[i] >= votes ? std::int8_t{1} : sums[i] <= -votes ? std::int8_t{-1} : 0;
+    out.raw()[i] = sums[i] >= votes    ? std::int8_t{1}
+                   : sums[i] <= -votes ? std::int8_t{-1}
+                                       : std::int8_t{0};
   }
   return out;
 }

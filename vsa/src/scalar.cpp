@@ -100,7 +100,7 @@ Result<ScalarEncoder> ScalarEncoder::log(std::uint64_t seed, std::string_view na
 
 Result<ScalarEncoder> ScalarEncoder::circular(std::uint64_t seed, std::string_view name,
                                               double period, std::size_t dim) {
-  if (!(std::isfinite(period) && period > 0)) {
+  if (!std::isfinite(period) || period <= 0) {
     return invalid_argument("circular encoder: need a period > 0, got " + std::to_string(period));
   }
   ScalarEncoder e(Kind::kCircular, dim);

@@ -16,7 +16,7 @@ std::size_t round_up(std::size_t n) { return (n + kAlignment - 1) / kAlignment *
 std::int8_t* allocate(std::size_t padded) {
   // aligned_alloc needs a non-zero size that is a multiple of the alignment.
   const std::size_t bytes = padded == 0 ? kAlignment : padded;
-  void* p = std::aligned_alloc(kAlignment, bytes);
+  void* p = std::aligned_alloc(kAlignment, bytes);  // NOLINT: freed by Vector::Free
   if (p == nullptr) throw std::bad_alloc();
   std::memset(p, 0, bytes);
   return static_cast<std::int8_t*>(p);
@@ -24,7 +24,10 @@ std::int8_t* allocate(std::size_t padded) {
 
 }  // namespace
 
-void Vector::Free::operator()(std::int8_t* p) const { std::free(p); }
+void Vector::Free::operator()(std::int8_t* p) const {
+  // aligned_alloc's memory goes back through free.
+  std::free(p);  // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+}
 
 Vector::Vector(std::size_t dim) : dim_(dim), padded_(round_up(dim)), data_(allocate(padded_)) {}
 

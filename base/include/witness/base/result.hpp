@@ -92,8 +92,10 @@ class [[nodiscard]] Result {
  public:
   using value_type = T;
 
-  // NOLINTBEGIN(google-explicit-constructor,hicpp-explicit-conversions): implicit by design,
-  // as with std::expected, so `return value;` and `return error;` both work.
+  // NOLINTBEGIN(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload):
+  // implicit by design, as with std::expected, so `return value;` and `return error;` both
+  // work; the forwarding constructor's requires-clause excludes Result itself, which
+  // clang-tidy 16 does not read.
   Result(const T& value) : state_(std::in_place_index<0>, value) {}
   Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
@@ -102,7 +104,7 @@ class [[nodiscard]] Result {
            !std::is_same_v<std::remove_cvref_t<U>, Error> &&
            !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
       : state_(std::in_place_index<0>, T(std::forward<U>(value))) {}
-  // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions)
+  // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload)
 
   [[nodiscard]] bool has_value() const { return state_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -177,7 +179,7 @@ class [[nodiscard]] Status {
 };
 
 // A success.
-[[nodiscard]] inline Status ok_status() { return Status(); }
+[[nodiscard]] inline Status ok_status() { return {}; }
 
 namespace detail {
 // Lets WITNESS_RETURN_IF_ERROR take a Status or any Result<T>.
@@ -191,9 +193,19 @@ Status to_status(const Result<T>& r) {
 
 }  // namespace witness
 
+namespace witness::detail {
+// WITNESS_CHECK's failure: prints where and what, then aborts.
+[[noreturn]] inline void check_failed(const char* file, int line, const char* condition) {
+  std::fprintf(stderr, "witness: check failed at %s:%d: %s\n", file,
+               line,  // NOLINT(cppcoreguidelines-pro-type-vararg)
+               condition);
+  std::abort();
+}
+}  // namespace witness::detail
+
 // NOLINTBEGIN(cppcoreguidelines-macro-usage): the three macros STYLE 4 allows.
-#define WITNESS_CONCAT_INNER_(a, b) a##b
-#define WITNESS_CONCAT_(a, b) WITNESS_CONCAT_INNER_(a, b)
+#define WITNESS_CONCAT_IMPL(a, b) a##b
+#define WITNESS_CONCAT(a, b) WITNESS_CONCAT_IMPL(a, b)
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function, if any.
 #define WITNESS_RETURN_IF_ERROR(expr)                                                \
@@ -203,19 +215,18 @@ Status to_status(const Result<T>& r) {
   } while (false)
 
 // Evaluates `rexpr` (a Result<T>); on error returns it, else moves the value into `lhs`.
-#define WITNESS_ASSIGN_OR_RETURN(lhs, rexpr)                              \
-  auto WITNESS_CONCAT_(witness_result_, __LINE__) = (rexpr);              \
-  if (!WITNESS_CONCAT_(witness_result_, __LINE__))                        \
-    return std::move(WITNESS_CONCAT_(witness_result_, __LINE__)).error(); \
-  lhs = std::move(WITNESS_CONCAT_(witness_result_, __LINE__)).value()
+// (`lhs` may be a declaration, `auto x`, so it cannot be parenthesised.)
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define WITNESS_ASSIGN_OR_RETURN(lhs, rexpr)                             \
+  auto WITNESS_CONCAT(witness_result_, __LINE__) = (rexpr);              \
+  if (!WITNESS_CONCAT(witness_result_, __LINE__))                        \
+    return std::move(WITNESS_CONCAT(witness_result_, __LINE__)).error(); \
+  lhs = std::move(WITNESS_CONCAT(witness_result_, __LINE__)).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Aborts with a message when `cond` is false: for bugs (broken invariants), never for input.
-#define WITNESS_CHECK(cond)                                                            \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "witness: check failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                   #cond); /* NOLINT(cppcoreguidelines-pro-type-vararg) */             \
-      std::abort();                                                                    \
-    }                                                                                  \
+#define WITNESS_CHECK(cond)                                                  \
+  do {                                                                       \
+    if (!(cond)) ::witness::detail::check_failed(__FILE__, __LINE__, #cond); \
   } while (false)
 // NOLINTEND(cppcoreguidelines-macro-usage)

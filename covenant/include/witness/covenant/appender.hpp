@@ -57,6 +57,10 @@ class PolicyAppender final : public ledger::Appender {
                                                                     AppenderOptions options);
   PolicyAppender(ledger::Ledger& ledger, AppenderOptions options,
                  std::optional<GatedLedger> gated);  // use open()
+  PolicyAppender(const PolicyAppender&) = delete;
+  PolicyAppender& operator=(const PolicyAppender&) = delete;
+  PolicyAppender(PolicyAppender&&) = delete;
+  PolicyAppender& operator=(PolicyAppender&&) = delete;
   ~PolicyAppender() override;
 
   [[nodiscard]] Result<ledger::Appended> append(const ledger::TraceNode& node) override;

@@ -97,6 +97,7 @@ class GatedLedger {
  private:
   struct Impl;
   explicit GatedLedger(std::unique_ptr<Impl> impl);
+  void close_quietly() noexcept;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -31,7 +31,7 @@ struct GrantInfo {
 // The covenant.grant payload, canonical JSON-ready text.
 [[nodiscard]] std::string grant_payload(const Covenant& covenant, const GrantInfo& info);
 // Parses a covenant.grant payload. Errors: kInvalidArgument naming the bad field.
-[[nodiscard]] Result<Covenant> parse_grant_payload(std::string_view json);
+[[nodiscard]] Result<Covenant> parse_grant_payload(std::string_view text);
 
 // The covenant.lease / covenant.settle payload: {"leases":[{"covenant":ID,"amount":{DIM:N}}]},
 // and in a settlement the rate buckets the session used:
@@ -39,9 +39,9 @@ struct GrantInfo {
 [[nodiscard]] std::string lease_payload(const std::vector<Lease>& leases,
                                         const std::vector<BucketState>& buckets = {});
 // Errors: kInvalidArgument naming the bad field.
-[[nodiscard]] Result<std::vector<Lease>> parse_lease_payload(std::string_view json);
+[[nodiscard]] Result<std::vector<Lease>> parse_lease_payload(std::string_view text);
 // The "buckets" of a settlement payload (none when absent). Errors: kInvalidArgument.
-[[nodiscard]] Result<std::vector<BucketState>> parse_bucket_payload(std::string_view json);
+[[nodiscard]] Result<std::vector<BucketState>> parse_bucket_payload(std::string_view text);
 
 // The gate rebuilt from a ledger, and the covenant records it could not apply (a duplicate id
 // from two racing registrations, a grant whose parent was revoked first), as "seq N: reason".

@@ -113,6 +113,8 @@ class Detector {
  public:
   // Errors: the config's validation errors.
   [[nodiscard]] static Result<Detector> create(const DetectorConfig& config);
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
   Detector(Detector&&) noexcept;
   Detector& operator=(Detector&&) noexcept;
   ~Detector();

@@ -33,7 +33,7 @@ struct JsonlAppendOptions {
   std::size_t max_group = 1024;
   // Parsed lines waiting for the committer: enough to keep it busy, bounded so that an input
   // faster than the disk waits instead of filling memory.
-  std::size_t max_queued = 16 * 1024;
+  std::size_t max_queued = std::size_t{16} * 1024;
 };
 
 struct JsonlEvents {

@@ -37,7 +37,7 @@ enum class LineRead {
 // Returns `json` in RFC 8785 canonical form (sorted keys, no whitespace, ECMAScript numbers,
 // minimal string escapes). Errors: kInvalidArgument naming the byte offset and the problem
 // (malformed JSON, duplicate key, invalid UTF-8, lone surrogate, number out of range).
-[[nodiscard]] Result<std::string> canonicalize_json(std::string_view json);
+[[nodiscard]] Result<std::string> canonicalize_json(std::string_view text);
 
 // Returns `s` as a JSON string literal (quotes included) with RFC 8785's minimal escapes.
 [[nodiscard]] std::string quote_json_string(std::string_view s);

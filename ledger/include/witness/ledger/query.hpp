@@ -82,7 +82,7 @@ class QueryResult {
 
   // Starts the iteration (call once).
   iterator begin();
-  [[nodiscard]] std::default_sentinel_t end() const { return {}; }
+  [[nodiscard]] static std::default_sentinel_t end() { return {}; }
 
   // Ok, or the error that stopped the iteration early.
   [[nodiscard]] Status status() const;

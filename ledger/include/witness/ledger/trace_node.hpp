@@ -51,8 +51,8 @@ struct Link {
 using Signature = std::array<std::uint8_t, 64>;
 
 // Limits enforced by TraceNode::create.
-inline constexpr std::size_t kMaxNameBytes = 256;             // origin, kind, walk, each tag
-inline constexpr std::size_t kMaxPayloadBytes = 1024 * 1024;  // canonical payload JSON
+inline constexpr std::size_t kMaxNameBytes = 256;  // origin, kind, walk, each tag
+inline constexpr std::size_t kMaxPayloadBytes = std::size_t{1} << 20U;  // canonical payload JSON
 inline constexpr std::size_t kMaxTags = 256;
 inline constexpr std::size_t kMaxLinks = 1024;
 // The timestamps a node may carry: 1678-01-01T00:00:00Z to 2261-12-31T23:59:59.999999999Z, the

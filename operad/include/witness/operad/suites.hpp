@@ -30,7 +30,7 @@ struct SuiteInfo {
 
 // Runs the named shipped suite. options.replay_command is filled in when empty.
 // Errors: kNotFound for an unknown suite (the message lists the known ones); run_laws' errors.
-[[nodiscard]] Result<LawReport> run_suite(std::string_view name, LawOptions options);
+[[nodiscard]] Result<LawReport> run_suite(std::string_view name, const LawOptions& options);
 
 // Types int and text; values of a given type.
 [[nodiscard]] rc::Gen<Type> scalar_type_gen();

@@ -116,7 +116,7 @@ class Encoder {
   ~Encoder();
 
   // Errors: kInvalidArgument for text that is not a JSON object, or a bad marker.
-  [[nodiscard]] Result<Vector> encode_json(std::string_view json) const;
+  [[nodiscard]] Result<Vector> encode_json(std::string_view text) const;
 
   template <Walkable T>
   [[nodiscard]] Vector encode(const T& value) const {
