@@ -6,6 +6,7 @@
 
 #include "hex.hpp"
 #include "json.hpp"
+#include "node_data.hpp"
 
 namespace witness::ledger {
 namespace {
@@ -158,6 +159,7 @@ Result<NodeLine> parse_node_line(std::string_view line) {
     return invalid_argument("expected a JSON object, got " + std::string(json::type_name(*parsed)));
   }
   NodeLine out;
+  out.payload_canonical = true;  // the default "{}", or the payload written canonical below
   bool have_origin = false;
   bool have_kind = false;
   for (const auto& [key, value] : std::get<json::Object>(parsed->v)) {
@@ -198,6 +200,7 @@ Result<NodeLine> parse_node_line(std::string_view line) {
       }
       out.draft.payload_json.clear();
       json::write_canonical(value, out.draft.payload_json);
+      out.payload_canonical = true;
     } else if (key == "signature") {
       WITNESS_ASSIGN_OR_RETURN(std::string hex, expect_string(value, "signature"));
       if (hex.size() != 128) return field_error("signature", "expected 128 hex digits");
@@ -247,7 +250,10 @@ Result<TraceNode> resolve_node_line(NodeLine line, const Ledger* ledger,
     }
     line.draft.links.push_back(Link{spec.relation, target});
   }
-  WITNESS_ASSIGN_OR_RETURN(TraceNode node, TraceNode::create(std::move(line.draft)));
+  WITNESS_ASSIGN_OR_RETURN(TraceNode node,
+                           line.payload_canonical
+                               ? detail::create_with_canonical_payload(std::move(line.draft))
+                               : TraceNode::create(std::move(line.draft)));
   if (line.id && *line.id != node.id()) {
     return field_error("id", "does not match the content (recomputed " + node.id().to_hex() + ")");
   }

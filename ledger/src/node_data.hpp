@@ -32,6 +32,12 @@ struct NodeAccess {
   static const TraceNode::Data& data(const TraceNode& node) { return *node.data_; }
 };
 
+// TraceNode::create for a draft whose payload_json is already canonical JSON text of an object
+// (written by json::write_canonical, as parse_node_line does): the payload is not parsed again.
+// REQUIRES: draft.payload_json is canonical; anything else gives a node whose id is not the
+// one create() would give.
+[[nodiscard]] Result<TraceNode> create_with_canonical_payload(NodeDraft draft);
+
 // Appends the canonical encoding of `d` (all fields but id and signature) to `out`.
 void append_canonical_encoding(const TraceNode::Data& d, std::string& out);
 

@@ -241,7 +241,11 @@ Result<Timestamp> parse_rfc3339(std::string_view text) {
 
 TraceNode::TraceNode(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
 
-Result<TraceNode> TraceNode::create(NodeDraft draft) {
+namespace {
+
+// TraceNode::create after the payload: validates every other field, then hashes.
+// `payload` is the canonical JSON object text.
+Result<TraceNode> finish_node(NodeDraft draft, std::string payload) {
   WITNESS_RETURN_IF_ERROR(validate_name("origin", draft.origin));
   WITNESS_RETURN_IF_ERROR(validate_name("kind", draft.kind));
   if (draft.walk) WITNESS_RETURN_IF_ERROR(validate_label("walk", *draft.walk));
@@ -264,24 +268,12 @@ Result<TraceNode> TraceNode::create(NodeDraft draft) {
   for (const Link& l : draft.links) {
     if (relation_name(l.relation) == "unknown") return invalid_argument("links: unknown relation");
   }
-
-  if (draft.payload_json.size() > 4 * kMaxPayloadBytes) {
-    return invalid_argument("payload: larger than 1 MiB");
-  }
-  auto parsed = json::parse(draft.payload_json);
-  if (!parsed) return parsed.error().with_context("payload");
-  if (!parsed->is_object()) {
-    return invalid_argument("payload: expected a JSON object, got " +
-                            std::string(json::type_name(*parsed)));
-  }
-  auto data = std::make_shared<Data>();
-  data->payload.reserve(draft.payload_json.size());
-  json::write_canonical(*parsed, data->payload);
-  if (data->payload.size() > kMaxPayloadBytes) {
-    return invalid_argument("payload: larger than 1 MiB (" + std::to_string(data->payload.size()) +
+  if (payload.size() > kMaxPayloadBytes) {
+    return invalid_argument("payload: larger than 1 MiB (" + std::to_string(payload.size()) +
                             " bytes canonical)");
   }
-
+  auto data = std::make_shared<TraceNode::Data>();
+  data->payload = std::move(payload);
   data->origin = std::move(draft.origin);
   data->kind = std::move(draft.kind);
   data->timestamp = draft.timestamp.value_or(
@@ -301,8 +293,33 @@ Result<TraceNode> TraceNode::create(NodeDraft draft) {
               data->links.size() * 33);
   detail::append_canonical_encoding(*data, enc);
   data->id = Digest::sha256(enc);
-  return TraceNode(std::move(data));
+  return detail::NodeAccess::make(std::move(data));
 }
+
+}  // namespace
+
+Result<TraceNode> TraceNode::create(NodeDraft draft) {
+  if (draft.payload_json.size() > 4 * kMaxPayloadBytes) {
+    return invalid_argument("payload: larger than 1 MiB");
+  }
+  auto parsed = json::parse(draft.payload_json);
+  if (!parsed) return parsed.error().with_context("payload");
+  if (!parsed->is_object()) {
+    return invalid_argument("payload: expected a JSON object, got " +
+                            std::string(json::type_name(*parsed)));
+  }
+  std::string payload;
+  payload.reserve(draft.payload_json.size());
+  json::write_canonical(*parsed, payload);
+  return finish_node(std::move(draft), std::move(payload));
+}
+
+namespace detail {
+Result<TraceNode> create_with_canonical_payload(NodeDraft draft) {
+  std::string payload = std::move(draft.payload_json);
+  return finish_node(std::move(draft), std::move(payload));
+}
+}  // namespace detail
 
 const NodeId& TraceNode::id() const { return data_->id; }
 const std::string& TraceNode::origin() const { return data_->origin; }

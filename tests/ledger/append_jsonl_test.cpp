@@ -200,3 +200,45 @@ TEST_CASE("append_jsonl refuses empty bounds", "[ledger][jsonl]") {
   std::istringstream in(line(1));
   CHECK_FALSE(append_jsonl(*out, in, {.stream = true, .max_group = 0}));
 }
+
+TEST_CASE("a parsed line's node has the id TraceNode::create gives its fields", "[ledger][jsonl]") {
+  // parse_node_line writes the payload canonical and resolve_node_line does not parse it again:
+  // the ids must still be create()'s for any spelling of the same payload.
+  const std::vector<std::string> payloads = {
+      R"({})",
+      R"({ "b" : 1, "a" : [ 1.0, 2e2, -0, 1E-7 ] })",
+      R"({"z":{"y":"\u00e9\n","x":null},"é":"\ud83d\ude00","n":12345678901234567890})",
+      R"({"a":true,"A":false,"":"empty key","nested":[[],{},[{"k":0.1}]]})",
+  };
+  for (const auto& payload : payloads) {
+    INFO(payload);
+    const std::string text = R"({"origin":"a.b","kind":"k","timestamp":1800000000000000000,)"
+                             R"("tags":["t2","t1"],"payload":)" +
+                             payload + "}";
+    auto parsed = parse_node_line(text);
+    REQUIRE(parsed);
+    CHECK(parsed->payload_canonical);
+    auto fast = resolve_node_line(*parsed, nullptr, {});
+    REQUIRE(fast);
+    auto slow = TraceNode::create(
+        NodeDraft{.origin = "a.b",
+                  .kind = "k",
+                  .timestamp = Timestamp(std::chrono::nanoseconds(1'800'000'000'000'000'000)),
+                  .tags = {"t1", "t2"},
+                  .payload_json = payload});
+    REQUIRE(slow);
+    CHECK(fast->id() == slow->id());
+    CHECK(fast->payload_json() == slow->payload_json());
+    // A hand-built NodeLine (payload_canonical false) is canonicalised as create() does.
+    NodeLine by_hand;
+    by_hand.draft =
+        NodeDraft{.origin = "a.b",
+                  .kind = "k",
+                  .timestamp = Timestamp(std::chrono::nanoseconds(1'800'000'000'000'000'000)),
+                  .tags = {"t1", "t2"},
+                  .payload_json = payload};
+    auto safe = resolve_node_line(by_hand, nullptr, {});
+    REQUIRE(safe);
+    CHECK(safe->id() == slow->id());
+  }
+}

@@ -66,6 +66,10 @@ struct NodeLine {
   NodeDraft draft;  // links empty; see `links`
   std::vector<LinkSpec> links;
   std::optional<NodeId> id;  // present in exported lines; import checks it
+  // Set by parse_node_line, which writes draft.payload_json in canonical form: then
+  // resolve_node_line does not parse and rewrite it a second time. Leave false when building a
+  // NodeLine by hand (the payload is then canonicalised as TraceNode::create does).
+  bool payload_canonical = false;
 };
 
 // Parses one JSON Lines record. Fields: origin, kind (required), timestamp (int64 ns or RFC
