@@ -16,8 +16,12 @@ int main(int argc, char** argv) {
   if (!seq) return 1;
   auto back = ledger->get(seq->seq);
   if (!back || back->node.id() != node->id()) return 1;
-  auto laws = witness::operad::run_suite("walk", {.cases = 20, .seed = 1});
-  if (!laws || !laws->passed()) return 1;
+  auto laws = witness::operad::run_suite("trace-path", {.cases = 20, .seed = 1});
+  if (!laws) {
+    std::fprintf(stderr, "run_suite: %s\n", laws.error().message.c_str());
+    return 1;
+  }
+  if (!laws->passed()) return 1;
   std::printf("package consumer ok: seq %llu id %s\n", static_cast<unsigned long long>(seq->seq),
               node->id().to_hex().c_str());
   return 0;
