@@ -14,6 +14,33 @@
 namespace witness::ledger::json {
 namespace {
 
+// The index of the first byte at or after `from` that a JSON string cannot hold as it is: '"',
+// '\\', a control character (< 0x20), or, with `stop_at_non_ascii`, any byte >= 0x80 (the start
+// of a UTF-8 sequence, checked by the caller); s.size() if none. Eight bytes at a time (SWAR:
+// a word with none of them is skipped whole; one with any is scanned byte by byte).
+std::size_t find_special(std::string_view s, std::size_t from, bool stop_at_non_ascii) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  std::size_t i = from;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, 8);
+    // Bytes < 0x20: (w - 0x20..) borrows into the high bit only for them when the byte's own
+    // high bit is clear; bytes with the high bit set are caught below or by the byte loop.
+    const std::uint64_t control = (w - 0x20 * kOnes) & ~w & kHighs;
+    const std::uint64_t quote = has_zero(w ^ (kOnes * '"'));
+    const std::uint64_t backslash = has_zero(w ^ (kOnes * '\\'));
+    const std::uint64_t high = stop_at_non_ascii ? (w & kHighs) : 0;
+    if ((control | quote | backslash | high) != 0) break;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || (stop_at_non_ascii && c >= 0x80)) return i;
+  }
+  return s.size();
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
@@ -256,11 +283,7 @@ class Parser {
     while (true) {
       // Fast path: a run of plain ASCII.
       const std::size_t run_start = pos_;
-      while (pos_ < text_.size()) {
-        const auto c = static_cast<unsigned char>(text_[pos_]);
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-        ++pos_;
-      }
+      pos_ = find_special(text_, pos_, /*stop_at_non_ascii=*/true);
       out.append(text_.substr(run_start, pos_ - run_start));
       if (pos_ >= text_.size()) return fail("unterminated string");
       const auto c = static_cast<unsigned char>(text_[pos_]);
@@ -424,9 +447,8 @@ void write_string(std::string_view s, std::string& out) {
                                                 '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
   out.push_back('"');
   std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (std::size_t i = find_special(s, 0, false); i < s.size(); i = find_special(s, i + 1, false)) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.substr(run, i - run));
     run = i + 1;
     switch (c) {

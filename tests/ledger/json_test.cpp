@@ -121,3 +121,49 @@ TEST_CASE("malformed JSON is rejected with the byte offset and the problem", "[l
     std::ignore = canonicalize_json(bytes);  // any result is fine; no crash, no UB
   });
 }
+
+TEST_CASE("strings with a special byte at every offset of the 8-byte scan", "[json]") {
+  // The string scanners skip eight bytes at a time when none needs care; a quote, backslash,
+  // control character or UTF-8 byte at any offset, and runs that end mid-word, must still be
+  // found. Reference: one byte at a time.
+  const auto reference_escape = [](std::string_view s) {
+    std::string out = "\"";
+    for (const char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out.push_back(kHex[c >> 4U]);
+        out.push_back(kHex[c & 15U]);
+      } else {
+        out.push_back(ch);
+      }
+    }
+    return out + "\"";
+  };
+  const std::vector<std::string> specials = {"\"", "\\",       "\x01", "\x1f", "\n",
+                                             "\t", "\xc3\xa9", "\x7f", " ",    "\xe2\x82\xac"};
+  for (std::size_t len = 0; len <= 24; ++len) {
+    for (std::size_t at = 0; at <= len; ++at) {
+      for (const auto& special : specials) {
+        std::string s(len, 'a');
+        s.insert(at, special);
+        std::string written;
+        json::write_string(s, written);
+        INFO("len " << len << " at " << at << " special " << static_cast<int>(special[0]));
+        REQUIRE(written == reference_escape(s));
+        auto back = json::parse(written);
+        REQUIRE(back);
+        REQUIRE(std::get<std::string>(back->v) == s);
+      }
+    }
+  }
+}
