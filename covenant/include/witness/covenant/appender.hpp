@@ -18,7 +18,8 @@
 // - A writer that restores nodes as they are (`can_gate` false: witness import) cannot pass
 //   them through the gate: where the gate would be on, open() refuses unless the mode is
 //   kOff. A writer allowed witness's own origins (append.allow_reserved_origin: import
-//   --restore) records a bypass whatever the mode: forged grants would otherwise go unseen.
+//   --restore, which cannot gate) records a bypass whatever the mode: forged grants would
+//   otherwise go unseen.
 //
 // Thread safety: as ledger::Appender; gate() may be used concurrently with appends.
 #pragma once
