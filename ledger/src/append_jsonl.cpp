@@ -35,15 +35,15 @@ bool is_blank(const std::string& text) {
 // Parses one line into a node, links resolved against `ledger` and the ids of earlier lines.
 Result<TraceNode> node_of_line(const std::string& text, std::uint64_t line, const Ledger& ledger,
                                const std::vector<NodeId>& earlier, bool require_ids) {
-  const std::string where = "line " + std::to_string(line);
-  if (is_blank(text)) return invalid_argument(where + ": empty line");
+  const auto where = [line] { return "line " + std::to_string(line); };  // errors only
+  if (is_blank(text)) return invalid_argument(where() + ": empty line");
   auto parsed = parse_node_line(text);
-  if (!parsed) return parsed.error().with_context(where);
+  if (!parsed) return parsed.error().with_context(where());
   if (require_ids && !parsed->id) {
-    return invalid_argument(where + ": id: missing (import takes exported lines)");
+    return invalid_argument(where() + ": id: missing (import takes exported lines)");
   }
   auto node = resolve_node_line(std::move(*parsed), &ledger, earlier);
-  if (!node) return node.error().with_context(where);
+  if (!node) return node.error().with_context(where());
   return node;
 }
 

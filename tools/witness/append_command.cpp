@@ -28,12 +28,6 @@ void print_refusal(std::uint64_t line, const ledger::Appended& a) {
   std::cerr << "witness: line " << line << ": refused: " << a.refusal_message() << "\n";
 }
 
-void print_bypass(const cv::PolicyAppender& out) {
-  if (auto b = out.bypass()) {
-    std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << b->seq << "\n";
-  }
-}
-
 // Atomic: the whole input is one batch; any bad line appends nothing, and so does any refused
 // node (its denial is recorded).
 int run_append_batch(cv::PolicyAppender& out, std::istream& in, bool json) {
@@ -45,11 +39,11 @@ int run_append_batch(cv::PolicyAppender& out, std::istream& in, bool json) {
     if (a.appended()) acks.emplace_back(a.result, node.id());
   };
   auto summary = ledger::append_jsonl(out, in, {}, events);
-  print_bypass(out);
+  report_bypass(out);
   if (!summary) return report(summary.error());
   if (summary->refused > 0) {
-    std::cerr << "witness: appended nothing: " << summary->refused << " of "
-              << summary->refused + summary->withheld + summary->present
+    // Atomic: every line read is a node of the batch.
+    std::cerr << "witness: appended nothing: " << summary->refused << " of " << summary->lines
               << " nodes refused by the gate\n";
     return kExitCheckFailed;
   }
@@ -73,13 +67,11 @@ int run_append_batch(cv::PolicyAppender& out, std::istream& in, bool json) {
 // (exit 1); a ledger error stops the stream.
 int run_append_stream(cv::PolicyAppender& out, std::istream& in) {
   ledger::JsonlEvents events;
-  bool bypass_told = false;
+  bool first = true;
   events.on_line = [&](std::uint64_t line, const ledger::TraceNode& node,
                        const ledger::Appended& a) {
-    if (!bypass_told) {
-      print_bypass(out);
-      bypass_told = out.bypass().has_value();
-    }
+    // A bypass is recorded before the first write, so by the first report it is there or never.
+    if (std::exchange(first, false)) report_bypass(out);
     if (a.refused()) {
       print_refusal(line, a);
     } else {

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "witness/covenant/appender.hpp"
 #include "witness/ledger/jsonl.hpp"
 
 namespace witness::tools {
@@ -197,6 +198,12 @@ std::string invoking_user() {
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, nothing sets the environment
   if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
   return "uid:" + std::to_string(getuid());
+}
+
+void report_bypass(const covenant::PolicyAppender& appender) {
+  if (auto b = appender.bypass()) {
+    std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << b->seq << "\n";
+  }
 }
 
 Result<std::istream*> open_input(const std::string& path, std::ifstream& storage) {

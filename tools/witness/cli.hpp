@@ -13,6 +13,10 @@
 
 #include "cli11.hpp"
 
+namespace witness::covenant {
+class PolicyAppender;
+}  // namespace witness::covenant
+
 namespace witness::tools {
 
 // For every option and argument that takes a count, a seq or a size: digits only, at most
@@ -53,6 +57,8 @@ int report(const Error& error);
 
 // Who runs the command, for covenant records (issuer, bypass): $USER, else "uid:N".
 [[nodiscard]] std::string invoking_user();
+// Says on stderr where the appender recorded its covenant.bypass, if it did.
+void report_bypass(const covenant::PolicyAppender& appender);
 
 // Parses a time given as integer nanoseconds since the epoch or as RFC 3339.
 [[nodiscard]] Result<ledger::Timestamp> parse_time_arg(const std::string& text,

@@ -369,9 +369,7 @@ int run_import(const CommonOptions& opts, const std::string& path, bool no_gate,
   events.on_progress = [&](std::uint64_t lines) { progress.update(std::min(lines, estimate)); };
   auto summary = ledger::append_jsonl(**out, **in, {.require_ids = true}, events);
   progress.finish();
-  if (auto b = (*out)->bypass()) {
-    std::cerr << "witness: gate bypassed; recorded as covenant.bypass at seq " << b->seq << "\n";
-  }
+  report_bypass(**out);
   if (!summary &&
       summary.error().message.find("is reserved for witness's own records") != std::string::npos) {
     return report(summary.error().with_context(

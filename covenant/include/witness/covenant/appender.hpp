@@ -70,8 +70,8 @@ class PolicyAppender final : public ledger::Appender {
   [[nodiscard]] const ledger::Ledger& ledger() const override;
   [[nodiscard]] Status close() override;
 
-  // The live gate, or nullptr when the mode is kOff. Grants and revocations recorded through it
-  // apply to the next append.
+  // The live gate, or nullptr when the mode is kOff or the writer cannot gate. Grants and
+  // revocations recorded through it apply to the next append.
   [[nodiscard]] Gate* gate();
   // Whether the next append passes through the gate.
   [[nodiscard]] bool gating() const;
@@ -81,11 +81,16 @@ class PolicyAppender final : public ledger::Appender {
   [[nodiscard]] std::optional<ledger::AppendResult> bypass() const;
 
  private:
-  [[nodiscard]] Status record_bypass_once();
+  // Before an ungated write of `nodes`: when a bypass is still due, checks them as the ledger
+  // will (input it refuses records nothing; errors name "node I" in a batch, as the ledger's
+  // do) and records the bypass.
+  [[nodiscard]] Status bypass_before(std::span<const ledger::TraceNode> nodes, bool batch);
 
   ledger::Ledger* ledger_;
   AppenderOptions options_;
-  std::optional<GatedLedger> gated_;
+  std::optional<GatedLedger> gated_;         // loaded unless the gate is off or cannot apply
+  std::unique_ptr<ledger::Appender> plain_;  // the ungated writes
+  bool bypass_due_;  // kOff or allow_reserved_origin: a bypass is recorded before writing
   mutable std::mutex bypass_mu_;
   std::optional<ledger::AppendResult> bypass_;
 };
