@@ -59,15 +59,6 @@ std::string link_key(const NodeId& target, SequenceNumber seq, LinkRelation rel)
   return k;
 }
 
-std::string merkle_key(unsigned level, std::uint64_t index) {
-  std::string k;
-  k.reserve(10);
-  k.push_back(format::kMerkle);
-  k.push_back(static_cast<char>(level));
-  put_be64(index, k);
-  return k;
-}
-
 SequenceNumber trailing_seq(std::string_view key) { return get_be64(key.substr(key.size() - 8)); }
 
 }  // namespace witness::ledger::detail

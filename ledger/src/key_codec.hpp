@@ -22,7 +22,7 @@ namespace witness::ledger::detail {
   return static_cast<std::int64_t>(v ^ (std::uint64_t{1} << 63U));
 }
 
-// 'n' seq, 'e' seq.
+// 'c' size (and format 1's 'n' seq, 'e' seq).
 [[nodiscard]] std::string seq_key(char prefix, SequenceNumber seq);
 // 'i' id.
 [[nodiscard]] std::string id_key(const NodeId& id);
@@ -35,9 +35,6 @@ namespace witness::ledger::detail {
 // 'l' target seq relation; and the prefix 'l' target.
 [[nodiscard]] std::string link_key(const NodeId& target, SequenceNumber seq, LinkRelation rel);
 [[nodiscard]] std::string link_prefix(const NodeId& target);
-
-// 'm' level index: a complete Merkle subtree of level >= 1.
-[[nodiscard]] std::string merkle_key(unsigned level, std::uint64_t index);
 
 // Returns the seq in the last 8 bytes of an index key (term and time keys).
 [[nodiscard]] SequenceNumber trailing_seq(std::string_view key);

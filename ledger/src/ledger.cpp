@@ -28,6 +28,7 @@
 #include "ledger_impl.hpp"
 #include "node_codec.hpp"
 #include "rocksdb_error.hpp"
+#include "segments.hpp"
 #include "sha256.hpp"
 
 namespace witness::ledger {
@@ -39,9 +40,9 @@ namespace {
 // Groups larger than this are split: bounds the leader's latency and memory.
 constexpr std::size_t kMaxGroupNodes = 1U << 16U;
 
-// The memtable keeps an insert hint per prefix returned here. Every index but the id and
-// link-target indexes receives keys in increasing order within such a prefix (the seq is the
-// key's tail), so the hint turns most skiplist searches into a step from the last insert.
+// The memtable keeps an insert hint per prefix returned here. In the default column family
+// every key arrives in increasing order within such a prefix (a seq or index is the key's
+// tail), so the hint turns most skiplist searches into a step from the last insert.
 class InsertHintPrefix final : public rocksdb::SliceTransform {
  public:
   [[nodiscard]] const char* Name() const override { return "witness.InsertHintPrefix"; }
@@ -56,12 +57,11 @@ class InsertHintPrefix final : public rocksdb::SliceTransform {
   static std::size_t prefix_length(const rocksdb::Slice& key) {
     if (key.empty()) return 0;
     switch (key[0]) {
-      case format::kNode:
-      case format::kHashRecord:
+      case format::kBundle:
       case format::kByTime:
-        return key.size() >= 9 ? 1 : 0;
-      case format::kMerkle:
-        return key.size() == 10 ? 2 : 0;  // one hint per tree level
+        return key.size() >= format::kSeqKeySize ? 1 : 0;
+      case format::kTile:
+        return key.size() == format::kTileKeySize ? 2 : 0;  // one hint per tree height
       case format::kByOrigin:
       case format::kByKind:
       case format::kByWalk:
@@ -73,13 +73,19 @@ class InsertHintPrefix final : public rocksdb::SliceTransform {
         return key.size() >= 3 + len + 8 ? 3 + len : 0;
       }
       default:
-        return 0;  // id and link-target keys arrive in random order: no useful hint
+        return 0;
     }
   }
 };
 
-rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
-  rocksdb::Options opts;
+struct RocksOptions {
+  rocksdb::Options db;                  // database and default column family
+  rocksdb::ColumnFamilyOptions ids_cf;  // the "ids" column family
+};
+
+RocksOptions make_rocksdb_options(const OpenOptions& o) {
+  RocksOptions r;
+  rocksdb::Options& opts = r.db;
   opts.create_if_missing = o.create_if_missing;
   opts.write_buffer_size = o.write_buffer_bytes;
   opts.max_background_jobs = 2;
@@ -88,21 +94,32 @@ rocksdb::Options make_rocksdb_options(const OpenOptions& o) {
   // One leader thread writes each group, so concurrent memtable writes buy nothing, and they
   // would disable the insert hints below.
   opts.allow_concurrent_memtable_write = false;
+  const auto cache = rocksdb::NewLRUCache(o.block_cache_bytes, /*num_shard_bits=*/4);
+  // Default column family: segments found by SeekForPrev, which no bloom filter serves.
   opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<InsertHintPrefix>();
-  // Point lookups (`i` id) miss most of the time on append: a memtable bloom filter and
-  // table bloom filters keep the duplicate check off the disk.
-  opts.memtable_whole_key_filtering = true;
-  opts.memtable_prefix_bloom_size_ratio = 0.02;
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  // Filter and index blocks stay with the table readers, outside the block cache (RocksDB's
-  // default). Cached, a whole-file filter block of a large SST (over 1 MiB) did not fit one
-  // cache shard and was re-read from disk on every point lookup: 11 ms per inclusion proof
-  // at 1 M entries. Cost: their memory is not bounded by block_cache_bytes.
-  table.cache_index_and_filter_blocks = false;
-  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes, /*num_shard_bits=*/4);
-  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  return opts;
+  {
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+  // "ids": point lookups (the duplicate check on append) miss most of the time, so a memtable
+  // bloom filter and table bloom filters keep them off the disk.
+  rocksdb::ColumnFamilyOptions& ids = r.ids_cf;
+  ids.write_buffer_size = o.write_buffer_bytes;
+  ids.memtable_whole_key_filtering = true;
+  ids.memtable_prefix_bloom_size_ratio = 0.02;
+  {
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Filter and index blocks stay with the table readers, outside the block cache (RocksDB's
+    // default). Cached, a whole-file filter block of a large SST (over 1 MiB) did not fit one
+    // cache shard and was re-read from disk on every point lookup. Cost: their memory is not
+    // bounded by block_cache_bytes.
+    table.cache_index_and_filter_blocks = false;
+    table.block_cache = cache;
+    ids.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+  return r;
 }
 
 // The MANIFEST that RocksDB's CURRENT names ("MANIFEST-<digits>\n"), or nullopt when CURRENT
@@ -156,26 +173,149 @@ struct Known {
 }  // namespace
 
 Result<Entry> Ledger::Impl::read_entry(const rocksdb::ReadOptions& ro, SequenceNumber seq) const {
-  std::string value;
-  const auto s = db->Get(ro, detail::seq_key(format::kNode, seq), &value);
-  if (s.IsNotFound()) return not_found("seq " + std::to_string(seq) + ": no such entry");
-  if (!s.ok()) return detail::to_error(s, "seq " + std::to_string(seq));
-  auto node = detail::decode_stored_node(value);
-  if (!node) return node.error().with_context("seq " + std::to_string(seq));
-  return Entry{seq, std::move(*node)};
+  detail::BundleReader reader(db.get(), ro);
+  return reader.entry(seq);
 }
 
-Result<std::optional<SequenceNumber>> Ledger::Impl::lookup(const rocksdb::ReadOptions& ro,
-                                                           const NodeId& id) const {
+Result<std::optional<std::pair<SequenceNumber, std::int64_t>>> Ledger::Impl::lookup_with_time(
+    const rocksdb::ReadOptions& ro, const NodeId& id) const {
+  using Found = std::optional<std::pair<SequenceNumber, std::int64_t>>;
   std::string value;
-  const auto s = db->Get(ro, detail::id_key(id), &value);
-  if (s.IsNotFound()) return std::optional<SequenceNumber>();
+  const auto s = db->Get(ro, ids_cf.get(), detail::id_key(id), &value);
+  if (s.IsNotFound()) return Found();
   if (!s.ok()) return detail::to_error(s, "id " + id.to_hex());
   if (value.size() != format::kByIdValueSize) {
     return corruption("id index " + id.to_hex() + ": value of " + std::to_string(value.size()) +
                       " bytes");
   }
-  return std::optional<SequenceNumber>(get_be64(value));
+  const std::string_view v = value;
+  return Found({get_be64(v), detail::from_order_preserving(get_be64(v.substr(format::kSeqSize)))});
+}
+
+Result<std::optional<SequenceNumber>> Ledger::Impl::lookup(const rocksdb::ReadOptions& ro,
+                                                           const NodeId& id) const {
+  WITNESS_ASSIGN_OR_RETURN(auto found, lookup_with_time(ro, id));
+  if (!found) return std::optional<SequenceNumber>();
+  return std::optional<SequenceNumber>(found->first);
+}
+
+SubtreeHashFn Ledger::Impl::subtree_fn(const rocksdb::ReadOptions& ro) const {
+  auto reader = std::make_shared<detail::TileReader>(db.get(), ro);
+  return [reader](unsigned level, std::uint64_t index) { return reader->hash(level, index); };
+}
+
+namespace {
+
+// Hash tile segments of one group, per height: a run of consecutive hashes, put as one value
+// whenever it reaches a tile boundary, and at the end of the group.
+class TileRuns {
+ public:
+  void add(unsigned height, std::uint64_t index, const Digest& hash, rocksdb::WriteBatch& batch) {
+    Run& run = runs_.at(height);
+    if (run.hashes.empty()) run.first = index;
+    run.hashes.append(reinterpret_cast<const char*>(hash.bytes.data()), Digest::kSize);  // NOLINT
+    if ((index + 1) % format::kTileWidth == 0) flush(height, batch);
+  }
+  void flush_all(rocksdb::WriteBatch& batch) {
+    for (unsigned h = 0; h < runs_.size(); ++h) flush(h, batch);
+  }
+
+ private:
+  struct Run {
+    std::uint64_t first = 0;
+    std::string hashes;
+  };
+  void flush(unsigned height, rocksdb::WriteBatch& batch) {
+    Run& run = runs_.at(height);
+    if (run.hashes.empty()) return;
+    batch.Put(detail::tile_key(height, run.first), run.hashes);
+    run.hashes.clear();
+  }
+  std::array<Run, format::kMaxHeight + 1> runs_;
+};
+
+// Posting lists of one group: per (index, term), the first seq and the gaps after it.
+class PostingRuns {
+ public:
+  void add(char prefix, std::string_view term, SequenceNumber seq) {
+    key_.clear();
+    key_.push_back(prefix);
+    put_be16(static_cast<std::uint16_t>(term.size()), key_);
+    key_.append(term);
+    auto [it, fresh] = runs_.try_emplace(key_);
+    Run& run = it->second;
+    if (fresh) {
+      run.first = seq;
+    } else {
+      detail::append_varint(seq - run.last, run.gaps);
+    }
+    run.last = seq;
+  }
+  void put_all(rocksdb::WriteBatch& batch) {
+    for (auto& [prefix, run] : runs_) {
+      std::string key = prefix;
+      put_be64(run.first, key);
+      batch.Put(key, run.gaps);
+    }
+  }
+
+ private:
+  struct Run {
+    SequenceNumber first = 0;
+    SequenceNumber last = 0;
+    std::string gaps;
+  };
+  std::string key_;
+  std::unordered_map<std::string, Run> runs_;
+};
+
+}  // namespace
+
+void Ledger::Impl::build_batch(SequenceNumber first, std::span<const Staged> staged, Digest& chain,
+                               MerkleFrontier& tree, rocksdb::WriteBatch& batch) const {
+  detail::BundleBuilder bundle;
+  SequenceNumber bundle_first = first;
+  TileRuns tiles;
+  PostingRuns postings;
+  std::vector<CompletedSubtree> completed;
+  std::string id_value;
+  for (std::size_t i = 0; i < staged.size(); ++i) {
+    const Staged& s = staged[i];
+    const TraceNode& node = *s.node;
+    const SequenceNumber seq = first + i;
+    chain = detail::chain_next(chain, s.leaf);
+    bundle.add(s.stored);
+    if ((seq + 1) % format::kTileWidth == 0 || i + 1 == staged.size()) {
+      batch.Put(detail::bundle_key(bundle_first), bundle.finish(chain));
+      bundle_first = seq + 1;
+    }
+    tiles.add(0, seq, s.leaf, batch);
+    completed.clear();
+    tree.append(s.leaf, completed);
+    for (const auto& c : completed) tiles.add(c.level, c.index, c.hash, batch);
+    if (signing_key && options.checkpoint_interval > 0 &&
+        tree.size() % options.checkpoint_interval == 0) {
+      // Signed inside the same batch: a stored checkpoint never names an unwritten entry.
+      const Checkpoint cp{origin, tree.size(), tree.root()};
+      batch.Put(detail::seq_key(format::kCheckpoint, tree.size()),
+                sign_checkpoint(cp, *signing_key, origin));
+    }
+    const std::int64_t ts = node.timestamp().time_since_epoch().count();
+    id_value.clear();
+    put_be64(seq, id_value);
+    put_be64(detail::order_preserving(ts), id_value);
+    batch.Put(ids_cf.get(), detail::id_key(node.id()), id_value);
+    for (const Link& link : node.links()) {
+      batch.Put(ids_cf.get(), detail::link_key(link.target, seq, link.relation), rocksdb::Slice());
+    }
+    batch.Put(detail::time_key(node.timestamp(), seq), rocksdb::Slice());
+    postings.add(format::kByOrigin, node.origin(), seq);
+    postings.add(format::kByKind, node.kind(), seq);
+    if (node.walk()) postings.add(format::kByWalk, *node.walk(), seq);
+    for (const auto& tag : node.tags()) postings.add(format::kByTag, tag, seq);
+  }
+  tiles.flush_all(batch);
+  postings.put_all(batch);
 }
 
 void Ledger::Impl::write_group(std::span<Writer*> group) {
@@ -187,24 +327,16 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
     }
   }
   // Only the leader runs this, so next_seq and chain_head cannot change underneath it.
-  SequenceNumber seq = next_seq;
-  Digest chain = chain_head;
-  MerkleFrontier tree = frontier;
-  std::vector<CompletedSubtree> completed;
-  rocksdb::WriteBatch batch;
+  const SequenceNumber first = next_seq;
+  SequenceNumber seq = first;
+  std::vector<Staged> staged;
   std::unordered_map<Digest, Known, DigestHash> pending;
   const rocksdb::ReadOptions ro;
   bool sync = false;
-  std::string value;
-  std::string stored;
 
   for (Writer* w : group) {
     // A writer's nodes go in whole or not at all: roll back to here on its first error.
-    batch.SetSavePoint();
-    const SequenceNumber seq_before = seq;
-    const Digest chain_before = chain;
-    const MerkleFrontier tree_before = tree;
-    std::vector<Digest> added;
+    const std::size_t mark = staged.size();
     w->results.clear();
     w->results.reserve(w->nodes.size());
     Status status;
@@ -215,14 +347,14 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
         w->results.push_back({it->second.seq, false});
         continue;
       }
-      const auto s = db->Get(ro, detail::id_key(node.id()), &value);
-      if (s.ok() && value.size() == format::kByIdValueSize) {
-        w->results.push_back({get_be64(value), false});
-        continue;
-      }
-      if (!s.ok() && !s.IsNotFound()) {
-        status = detail::to_error(s, where + "duplicate check");
+      auto known = lookup_with_time(ro, node.id());
+      if (!known) {
+        status = known.error().with_context(where + "duplicate check");
         break;
+      }
+      if (*known) {
+        w->results.push_back({(*known)->first, false});
+        continue;
       }
       const std::int64_t ts = node.timestamp().time_since_epoch().count();
       for (const Link& link : node.links()) {
@@ -230,18 +362,17 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
         if (auto it = pending.find(link.target); it != pending.end()) {
           target = it->second;
         } else {
-          const auto ls = db->Get(ro, detail::id_key(link.target), &value);
-          if (ls.IsNotFound()) {
+          auto found = lookup_with_time(ro, link.target);
+          if (!found) {
+            status = found.error().with_context(where + "link lookup");
+            break;
+          }
+          if (!*found) {
             status = invalid_argument(where + "links: target " + link.target.to_hex() +
                                       " is not in the ledger");
             break;
           }
-          if (!ls.ok() || value.size() != format::kByIdValueSize) {
-            status = ls.ok() ? corruption("id index " + link.target.to_hex() + ": bad value")
-                             : detail::to_error(ls, where + "link lookup");
-            break;
-          }
-          target = {get_be64(value), detail::from_order_preserving(get_be64(value.substr(8)))};
+          target = {(*found)->first, (*found)->second};
         }
         if (target.ts > ts) {
           status = invalid_argument(where + "links: target " + link.target.to_hex() +
@@ -250,108 +381,51 @@ void Ledger::Impl::write_group(std::span<Writer*> group) {
         }
       }
       if (!status) break;
-
-      stored.clear();
-      detail::encode_stored_node(node, stored);
-      const Digest leaf = detail::leaf_hash(stored);
-      chain = detail::chain_next(chain, leaf);
-      batch.Put(detail::seq_key(format::kNode, seq), stored);
-      std::string entry_value;
-      entry_value.reserve(format::kEntryValueSize);
-      entry_value.append(reinterpret_cast<const char*>(leaf.bytes.data()), 32);   // NOLINT
-      entry_value.append(reinterpret_cast<const char*>(chain.bytes.data()), 32);  // NOLINT
-      batch.Put(detail::seq_key(format::kHashRecord, seq), entry_value);
-      completed.clear();
-      tree.append(leaf, completed);
-      if (signing_key && options.checkpoint_interval > 0 &&
-          tree.size() % options.checkpoint_interval == 0) {
-        // Signed inside the same batch: a stored checkpoint never names an unwritten entry.
-        const Checkpoint cp{origin, tree.size(), tree.root()};
-        batch.Put(detail::seq_key(format::kCheckpoint, tree.size()),
-                  sign_checkpoint(cp, *signing_key, origin));
-      }
-      for (const auto& c : completed) {
-        batch.Put(
-            detail::merkle_key(c.level, c.index),
-            rocksdb::Slice(reinterpret_cast<const char*>(c.hash.bytes.data()), 32));  // NOLINT
-      }
-      std::string id_value;
-      id_value.reserve(format::kByIdValueSize);
-      put_be64(seq, id_value);
-      put_be64(detail::order_preserving(ts), id_value);
-      batch.Put(detail::id_key(node.id()), id_value);
-      batch.Put(detail::term_key(format::kByOrigin, node.origin(), seq), rocksdb::Slice());
-      batch.Put(detail::term_key(format::kByKind, node.kind(), seq), rocksdb::Slice());
-      if (node.walk()) {
-        batch.Put(detail::term_key(format::kByWalk, *node.walk(), seq), rocksdb::Slice());
-      }
-      for (const auto& tag : node.tags()) {
-        batch.Put(detail::term_key(format::kByTag, tag, seq), rocksdb::Slice());
-      }
-      batch.Put(detail::time_key(node.timestamp(), seq), rocksdb::Slice());
-      for (const Link& link : node.links()) {
-        batch.Put(detail::link_key(link.target, seq, link.relation), rocksdb::Slice());
-      }
+      Staged s{&node, {}, {}};
+      detail::encode_stored_node(node, s.stored);
+      s.leaf = detail::leaf_hash(s.stored);
+      staged.push_back(std::move(s));
       pending.emplace(node.id(), Known{seq, ts});
-      added.push_back(node.id());
       w->results.push_back({seq, true});
       ++seq;
     }
     if (!status) {
-      WITNESS_CHECK(batch.RollbackToSavePoint().ok());
-      seq = seq_before;
-      chain = chain_before;
-      tree = tree_before;
-      for (const auto& id : added) pending.erase(id);
+      for (std::size_t i = mark; i < staged.size(); ++i) pending.erase(staged[i].node->id());
+      seq -= staged.size() - mark;
+      staged.resize(mark);
       w->results.clear();
       w->status = std::move(status);
       continue;
     }
-    WITNESS_CHECK(batch.PopSavePoint().ok());
     sync = sync || w->sync;
   }
 
-  if (batch.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = sync;
-    const auto s = db->Write(wo, &batch);
-    if (!s.ok()) {
-      const Error e = detail::to_error(s, "append");
-      for (Writer* w : group) {
-        if (w->status) w->status = e;
-      }
-      // Whether a failed write reached the disk is unknown: a WAL record may be whole though
-      // its fsync failed, and would come back at the next open. Building on this process's
-      // idea of the head could then give two nodes one seq, so appends stop here; reopening
-      // recovers the truth from disk (RocksDB's recovery) and goes on from it.
-      std::lock_guard lock(mu);
-      append_blocker = Error{e.code, "an earlier append failed (" + e.message +
-                                         "); reopen the ledger to append again"};
-      return;
+  if (staged.empty()) return;
+  Digest chain = chain_head;
+  MerkleFrontier tree = frontier;
+  rocksdb::WriteBatch batch;
+  build_batch(first, staged, chain, tree, batch);
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  const auto s = db->Write(wo, &batch);
+  if (!s.ok()) {
+    const Error e = detail::to_error(s, "append");
+    for (Writer* w : group) {
+      if (w->status) w->status = e;
     }
+    // Whether a failed write reached the disk is unknown: a WAL record may be whole though
+    // its fsync failed, and would come back at the next open. Building on this process's
+    // idea of the head could then give two nodes one seq, so appends stop here; reopening
+    // recovers the truth from disk (RocksDB's recovery) and goes on from it.
+    std::lock_guard lock(mu);
+    append_blocker = Error{
+        e.code, "an earlier append failed (" + e.message + "); reopen the ledger to append again"};
+    return;
   }
   std::lock_guard lock(mu);
   next_seq = seq;
   chain_head = chain;
   frontier = std::move(tree);
-}
-
-Result<Digest> Ledger::Impl::subtree_hash(const rocksdb::ReadOptions& ro, unsigned level,
-                                          std::uint64_t index) const {
-  std::string value;
-  const std::string key =
-      level == 0 ? detail::seq_key(format::kHashRecord, index) : detail::merkle_key(level, index);
-  const auto s = db->Get(ro, key, &value);
-  const std::string what =
-      "merkle subtree (level " + std::to_string(level) + ", index " + std::to_string(index) + ")";
-  if (s.IsNotFound()) return corruption(what + ": missing");
-  if (!s.ok()) return detail::to_error(s, what);
-  if (value.size() != (level == 0 ? format::kEntryValueSize : Digest::kSize)) {
-    return corruption(what + ": malformed value");
-  }
-  Digest d;
-  std::memcpy(d.bytes.data(), value.data(), Digest::kSize);
-  return d;
 }
 
 namespace {
@@ -511,11 +585,31 @@ Result<bool> prepare_ledger_dir(const std::filesystem::path& dir, const OpenOpti
 struct OpenedDb {
   std::unique_ptr<rocksdb::DB> db;
   std::unique_ptr<WriterClaim> claim;  // writable opens only
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> default_cf;
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> ids_cf;
 };
+
+std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksOptions& rocks) {
+  return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(rocks.db)},
+          {std::string(format::kIdsColumnFamily), rocks.ids_cf}};
+}
+
+// Takes ownership of what DB::Open returned.
+OpenedDb adopt(rocksdb::DB* raw, std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  OpenedDb out;
+  out.db.reset(raw);
+  if (handles.size() == 2) {
+    out.default_cf.reset(handles[0]);
+    out.ids_cf.reset(handles[1]);
+  } else {
+    for (auto* h : handles) delete h;  // NOLINT(cppcoreguidelines-owning-memory)
+  }
+  return out;
+}
 
 // Stage 2, writable: claims the directory in this process and RocksDB's LOCK. Another writer (a
 // thread here, or a process holding the LOCK) is waited for up to options.lock_wait, else named.
-Result<OpenedDb> open_writable(const std::filesystem::path& dir, const rocksdb::Options& rocks,
+Result<OpenedDb> open_writable(const std::filesystem::path& dir, const RocksOptions& rocks,
                                const OpenOptions& options) {
   constexpr auto kLockRetryDelay = std::chrono::milliseconds(20);
   std::error_code ec;
@@ -527,9 +621,14 @@ Result<OpenedDb> open_writable(const std::filesystem::path& dir, const rocksdb::
     Error busy = claimed ? Error{} : claimed.error();
     if (claimed) {
       rocksdb::DB* raw = nullptr;
-      const auto s = rocksdb::DB::Open(rocks, dir.string(), &raw);
-      std::unique_ptr<rocksdb::DB> db(raw);
-      if (s.ok()) return OpenedDb{std::move(db), std::move(*claimed)};
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      const auto s =
+          rocksdb::DB::Open(rocks.db, dir.string(), column_families(rocks), &handles, &raw);
+      OpenedDb opened = adopt(raw, handles);
+      if (s.ok()) {
+        opened.claim = std::move(*claimed);
+        return opened;
+      }
       if (!is_lock_error(s)) return detail::to_error(s, "open " + dir.string());
       busy = unavailable("the ledger at " + dir.string() + " is in use by " +
                          lock_holder(dir / "LOCK") + ", which has it open for writing");
@@ -552,16 +651,18 @@ Result<OpenedDb> open_writable(const std::filesystem::path& dir, const rocksdb::
 // during which the MANIFEST did not change saw one consistent state, and an error then is the
 // ledger's own, reported at once; otherwise try again. Once open, every table stays open
 // (max_open_files = -1), so reads are not exposed.
-Result<OpenedDb> open_read_only(const std::filesystem::path& dir, const rocksdb::Options& rocks) {
+Result<OpenedDb> open_read_only(const std::filesystem::path& dir, const RocksOptions& rocks) {
   for (int attempt = 0;; ++attempt) {
     const auto before = manifest_fingerprint(dir);
     rocksdb::DB* raw = nullptr;
-    const auto s = rocksdb::DB::OpenForReadOnly(rocks, dir.string(), &raw);
-    std::unique_ptr<rocksdb::DB> db(raw);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    const auto s = rocksdb::DB::OpenForReadOnly(rocks.db, dir.string(), column_families(rocks),
+                                                &handles, &raw);
+    OpenedDb opened = adopt(raw, handles);
     const bool consistent = before && before == manifest_fingerprint(dir);
     if (consistent || (attempt == kReadOnlyOpenAttempts && !s.ok())) {
       if (!s.ok()) return detail::to_error(s, "open " + dir.string());
-      return OpenedDb{std::move(db), nullptr};
+      return opened;
     }
     if (attempt == kReadOnlyOpenAttempts) {
       return io_error("open " + dir.string() + ": the ledger changed under " +
@@ -576,7 +677,8 @@ Result<OpenedDb> open_read_only(const std::filesystem::path& dir, const rocksdb:
 // other program's RocksDB; it gets the format version and a random ledger id. Returns whether
 // the ledger was created now.
 Result<bool> check_or_init_meta(rocksdb::DB& db, const std::filesystem::path& dir,
-                                const OpenOptions& options) {
+                                const OpenOptions& options,
+                                const std::optional<std::string>& new_ledger_id) {
   std::string version;
   bool created = false;
   const auto vs = db.Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
@@ -588,14 +690,16 @@ Result<bool> check_or_init_meta(rocksdb::DB& db, const std::filesystem::path& di
       return failed_precondition(dir.string() + " is a RocksDB database but not a witness ledger");
     }
     if (options.read_only) return not_found("no ledger at " + dir.string());
-    std::array<unsigned char, format::kLedgerIdSize> rnd{};
-    if (RAND_bytes(rnd.data(), static_cast<int>(rnd.size())) != 1) {
+    std::string ledger_id(format::kLedgerIdSize, '\0');
+    if (new_ledger_id) {
+      ledger_id = *new_ledger_id;
+    } else if (RAND_bytes(reinterpret_cast<unsigned char*>(ledger_id.data()),  // NOLINT
+                          static_cast<int>(ledger_id.size())) != 1) {
       return internal_error("cannot draw a random ledger id");
     }
     rocksdb::WriteBatch init;
     init.Put(format::kMetaFormatVersion, be32(format::kFormatVersion));
-    init.Put(format::kMetaLedgerId,
-             rocksdb::Slice(reinterpret_cast<const char*>(rnd.data()), rnd.size()));  // NOLINT
+    init.Put(format::kMetaLedgerId, ledger_id);
     rocksdb::WriteOptions wo;
     wo.sync = true;
     WITNESS_RETURN_IF_ERROR(detail::to_status(db.Write(wo, &init), "initialise ledger"));
@@ -640,29 +744,20 @@ Status load_signing_key(Ledger::Impl& impl, const std::filesystem::path& dir,
   return ok_status();
 }
 
-// Stage 5: the head. The last 'e' entry holds chain[size-1] ('n' and 'e' are written
-// together); the Merkle frontier is loaded from the stored subtrees. A damaged frontier leaves
-// the ledger readable and refuses appends.
+// Stage 5: the head. The last entry bundle segment gives the size and chain[size-1]; the
+// Merkle frontier is loaded from the hash tiles. A damaged frontier leaves the ledger readable
+// and refuses appends.
 Status load_head(Ledger::Impl& impl, const std::filesystem::path& dir) {
-  {
-    std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(rocksdb::ReadOptions()));
-    it->SeekForPrev(detail::seq_key(format::kHashRecord, ~SequenceNumber{0}));
-    if (it->Valid() && it->key().size() == format::kSeqKeySize &&
-        it->key()[0] == format::kHashRecord) {
-      const SequenceNumber last = get_be64(it->key().ToStringView().substr(1));
-      if (it->value().size() != format::kEntryValueSize) {
-        return corruption("entry " + std::to_string(last) + ": malformed hash record");
-      }
-      impl.next_seq = last + 1;
-      std::memcpy(impl.chain_head.bytes.data(), it->value().data() + Digest::kSize, Digest::kSize);
-    }
-    WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "read ledger head"));
-  }
   const rocksdb::ReadOptions ro;
-  const Ledger::Impl* self = &impl;
-  auto frontier = MerkleFrontier::load(impl.next_seq, [&](unsigned level, std::uint64_t index) {
-    return self->subtree_hash(ro, level, index);
-  });
+  {
+    detail::BundleReader reader(impl.db.get(), ro);
+    WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* last, reader.last());
+    if (last != nullptr) {
+      impl.next_seq = last->end();
+      impl.chain_head = last->chain;
+    }
+  }
+  auto frontier = MerkleFrontier::load(impl.next_seq, impl.subtree_fn(ro));
   if (frontier) {
     impl.frontier = std::move(*frontier);
   } else {
@@ -673,16 +768,61 @@ Status load_head(Ledger::Impl& impl, const std::filesystem::path& dir) {
   return ok_status();
 }
 
+// A directory whose RocksDB lacks the "ids" column family was not written by this format: a
+// format 1 ledger (told how to convert it) or some other program's database. Opened read-only,
+// default column family only, so nothing is changed.
+Error legacy_ledger_error(const std::filesystem::path& dir) {
+  rocksdb::Options plain;
+  plain.info_log = detail::make_null_info_log();
+  rocksdb::DB* raw = nullptr;
+  const auto s = rocksdb::DB::OpenForReadOnly(plain, dir.string(), &raw);
+  const std::unique_ptr<rocksdb::DB> db(raw);
+  if (!s.ok()) return detail::to_error(s, "open " + dir.string());
+  std::string version;
+  const auto vs = db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
+  if (!vs.ok() || version.size() != 4) {
+    return failed_precondition(dir.string() + " is a RocksDB database but not a witness ledger");
+  }
+  const std::uint32_t v = get_be32(version);
+  if (v == format::v1::kFormatVersion) {
+    return failed_precondition(
+        "ledger at " + dir.string() +
+        " has format version 1; this build reads and writes version 2. Convert it into a new "
+        "directory with `witness migrate " +
+        dir.string() + " NEW_DIR` (the original is left as it is)");
+  }
+  return failed_precondition("ledger at " + dir.string() + " has format version " +
+                             std::to_string(v) + "; this build reads version " +
+                             std::to_string(format::kFormatVersion));
+}
+
+// Stage 1b: an existing directory must hold this format's column families.
+Status check_column_families(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  const auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);
+  if (!s.ok()) return detail::to_status(s, "open " + dir.string());
+  if (std::find(names.begin(), names.end(), format::kIdsColumnFamily) == names.end()) {
+    return legacy_ledger_error(dir);
+  }
+  return ok_status();
+}
+
 }  // namespace
 
-Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions& options) {
-  WITNESS_RETURN_IF_ERROR(prepare_ledger_dir(dir, options));
-  rocksdb::Options rocks = make_rocksdb_options(options);
-  rocks.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
+Result<std::unique_ptr<Ledger::Impl>> open_impl(const std::filesystem::path& dir,
+                                                const OpenOptions& options,
+                                                const std::optional<std::string>& new_ledger_id) {
+  WITNESS_ASSIGN_OR_RETURN(const bool exists, prepare_ledger_dir(dir, options));
+  if (exists) WITNESS_RETURN_IF_ERROR(check_column_families(dir));
+  RocksOptions rocks = make_rocksdb_options(options);
+  rocks.db.create_missing_column_families = !exists;
+  rocks.db.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
   WITNESS_ASSIGN_OR_RETURN(OpenedDb opened, options.read_only ? open_read_only(dir, rocks)
                                                               : open_writable(dir, rocks, options));
-  WITNESS_ASSIGN_OR_RETURN(const bool created, check_or_init_meta(*opened.db, dir, options));
-  auto impl = std::make_unique<Impl>();
+  if (!opened.ids_cf) return corruption("open " + dir.string() + ": column families missing");
+  WITNESS_ASSIGN_OR_RETURN(const bool created,
+                           check_or_init_meta(*opened.db, dir, options, new_ledger_id));
+  auto impl = std::make_unique<Ledger::Impl>();
   impl->writer_claim = std::move(opened.claim);
   impl->options = options;
   std::string id;
@@ -692,7 +832,14 @@ Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions&
   impl->origin = "witness.ledger/" + impl->ledger_id;
   WITNESS_RETURN_IF_ERROR(load_signing_key(*impl, dir, options, created));
   impl->db = std::move(opened.db);
+  impl->default_cf = std::move(opened.default_cf);
+  impl->ids_cf = std::move(opened.ids_cf);
   WITNESS_RETURN_IF_ERROR(load_head(*impl, dir));
+  return impl;
+}
+
+Result<Ledger> Ledger::open(const std::filesystem::path& dir, const OpenOptions& options) {
+  WITNESS_ASSIGN_OR_RETURN(auto impl, open_impl(dir, options, std::nullopt));
   return Ledger(std::move(impl));
 }
 
@@ -790,25 +937,29 @@ Result<std::optional<SequenceNumber>> Ledger::seq_of(const NodeId& id) const {
 
 Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   if (!impl_) return closed_error();
-  std::string value;
-  const auto s =
-      impl_->db->Get(rocksdb::ReadOptions(), detail::seq_key(format::kHashRecord, seq), &value);
-  if (s.IsNotFound()) return not_found("seq " + std::to_string(seq) + ": no such entry");
-  if (!s.ok()) return detail::to_error(s, "seq " + std::to_string(seq));
-  if (value.size() != format::kEntryValueSize) {
-    return corruption("seq " + std::to_string(seq) + ": malformed hash record");
+  const SnapshotGuard snap(impl_->db.get());
+  detail::BundleReader reader(impl_->db.get(), snap.read_options());
+  // The chain before the segment is stored with the segment before it; recompute from there.
+  WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* segment, reader.segment(seq));
+  const SequenceNumber first = segment->first;
+  if (seq + 1 == segment->end()) return segment->chain;
+  std::vector<Digest> leaves;
+  for (SequenceNumber s = first; s <= seq; ++s) {
+    leaves.push_back(detail::leaf_hash(segment->entries[s - first]));
   }
-  Digest d;
-  std::memcpy(d.bytes.data(), value.data() + 32, 32);
-  return d;
+  Digest chain;
+  if (first > 0) {
+    WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* before, reader.segment(first - 1));
+    chain = before->chain;
+  }
+  for (const Digest& leaf : leaves) chain = detail::chain_next(chain, leaf);
+  return chain;
 }
 
 Result<std::uint64_t> Ledger::Impl::snapshot_size(const rocksdb::ReadOptions& ro) const {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-  it->SeekForPrev(detail::seq_key(format::kHashRecord, ~SequenceNumber{0}));
-  WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "ledger size"));
-  if (!it->Valid() || it->key().size() != 9 || it->key()[0] != format::kHashRecord) return 0;
-  return get_be64(it->key().ToStringView().substr(1)) + 1;
+  detail::BundleReader reader(db.get(), ro);
+  WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* last, reader.last());
+  return last == nullptr ? 0 : last->end();
 }
 
 // A root or proof can name any size the ledger has reached, and no other. `head` is read
@@ -938,6 +1089,8 @@ Status Ledger::close() {
   if (!impl->options.read_only && !write_failed) {
     result = detail::to_status(impl->db->SyncWAL(), "close: sync the write-ahead log");
   }
+  impl->ids_cf.reset();  // RocksDB: every column family handle goes before the database
+  impl->default_cf.reset();
   const auto closed = detail::to_status(impl->db->Close(), "close");
   // After a failed write RocksDB's close reports that error again ("Seen error"): the append
   // that failed has said it already.
@@ -980,7 +1133,8 @@ Result<std::vector<CausalStep>> Ledger::lineage(const NodeId& start, Direction d
   const auto ro = snap.read_options();
   WITNESS_ASSIGN_OR_RETURN(auto start_seq, impl_->lookup(ro, start));
   if (!start_seq) return not_found("id " + start.to_hex() + ": no such node");
-  WITNESS_ASSIGN_OR_RETURN(Entry first, impl_->read_entry(ro, *start_seq));
+  detail::BundleReader reader(impl_->db.get(), ro);
+  WITNESS_ASSIGN_OR_RETURN(Entry first, reader.entry(*start_seq));
 
   std::vector<CausalStep> steps;
   std::unordered_map<Digest, bool, DigestHash> seen{{start, true}};
@@ -996,19 +1150,19 @@ Result<std::vector<CausalStep>> Ledger::lineage(const NodeId& start, Direction d
             return corruption("seq " + std::to_string(from.seq) + ": link target " +
                               link.target.to_hex() + " is missing");
           }
-          WITNESS_ASSIGN_OR_RETURN(Entry e, impl_->read_entry(ro, *seq));
+          WITNESS_ASSIGN_OR_RETURN(Entry e, reader.entry(*seq));
           steps.push_back({e, depth, link.relation, from.node.id()});
           next.push_back(std::move(e));
         }
       } else {
         const std::string prefix = detail::link_prefix(from.node.id());
-        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->ids_cf.get()));
         for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
           const auto key = it->key().ToStringView();
           if (key.size() != prefix.size() + 9) return corruption("link index: malformed key");
           const SequenceNumber seq = get_be64(key.substr(prefix.size()));
           const auto rel = static_cast<LinkRelation>(key.back());
-          WITNESS_ASSIGN_OR_RETURN(Entry e, impl_->read_entry(ro, seq));
+          WITNESS_ASSIGN_OR_RETURN(Entry e, reader.entry(seq));
           if (!seen.emplace(e.node.id(), true).second) continue;
           steps.push_back({e, depth, rel, from.node.id()});
           next.push_back(std::move(e));
@@ -1034,80 +1188,71 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
     return invalid_argument("replay: since is later than until");
   }
   ReplaySummary summary;
-  const std::string lower = detail::seq_key(format::kNode, from);
-  const std::string upper = to == ~SequenceNumber{0} ? std::string(1, format::kNode + 1)
-                                                     : detail::seq_key(format::kNode, to + 1);
-  rocksdb::Slice lower_slice(lower);
+  // Walk the bundle segments from the one holding `from`. With verification, recompute every
+  // leaf (checked against the level-0 tiles) and the chain from the segment before (checked
+  // at the end of every segment).
+  const std::string upper(1, format::kBundle + 1);
   rocksdb::Slice upper_slice(upper);
-  ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   ro.readahead_size = 2U << 20U;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-
-  // With verification, walk the 'e' records alongside and recompute leaf and chain.
-  std::unique_ptr<rocksdb::Iterator> hashes;
-  Digest chain;
-  std::string e_lower;
-  std::string e_upper;
-  rocksdb::Slice e_lower_slice;
-  rocksdb::Slice e_upper_slice;
-  if (options.verify_chain) {
-    if (from > 0) {
-      const auto prev_ro = snap.read_options();
-      std::string prev;
-      const auto s = impl_->db->Get(prev_ro, detail::seq_key(format::kHashRecord, from - 1), &prev);
-      if (!s.ok() || prev.size() != format::kEntryValueSize) {
-        return corruption("seq " + std::to_string(from - 1) + ": hash record missing or malformed");
-      }
-      std::memcpy(chain.bytes.data(), prev.data() + 32, 32);
-    }
-    e_lower = detail::seq_key(format::kHashRecord, from);
-    e_upper = to == ~SequenceNumber{0} ? std::string(1, format::kHashRecord + 1)
-                                       : detail::seq_key(format::kHashRecord, to + 1);
-    e_lower_slice = e_lower;
-    e_upper_slice = e_upper;
-    auto ero = snap.read_options();
-    ero.iterate_lower_bound = &e_lower_slice;
-    ero.iterate_upper_bound = &e_upper_slice;
-    ero.readahead_size = 1U << 20U;
-    hashes.reset(impl_->db->NewIterator(ero));
-    hashes->Seek(e_lower);
+  it->SeekForPrev(detail::bundle_key(from));
+  if (!it->Valid() || it->key().empty() || it->key()[0] != format::kBundle) {
+    it->Seek(detail::bundle_key(from));
   }
-
-  SequenceNumber expected = from;
-  for (it->Seek(lower); it->Valid(); it->Next()) {
+  std::optional<detail::TileReader> tiles;
+  Digest chain;
+  std::optional<SequenceNumber> expected;  // the first seq of the next segment
+  detail::BundleSegment segment;
+  for (; it->Valid(); it->Next()) {
     const auto key = it->key().ToStringView();
-    if (key.size() != 9) return corruption("node key of " + std::to_string(key.size()) + " bytes");
-    const SequenceNumber seq = get_be64(key.substr(1));
-    if (options.verify_chain) {
-      if (seq != expected) {
-        return corruption("seq " + std::to_string(expected) + ": entry missing (next is " +
-                          std::to_string(seq) + ")");
-      }
-      if (!hashes->Valid() ||
-          hashes->key().ToStringView() != detail::seq_key(format::kHashRecord, seq) ||
-          hashes->value().size() != format::kEntryValueSize) {
-        return corruption("seq " + std::to_string(seq) + ": hash record missing or malformed");
-      }
-      const Digest leaf = detail::leaf_hash(it->value().ToStringView());
-      chain = detail::chain_next(chain, leaf);
-      const auto* stored = reinterpret_cast<const std::uint8_t*>(hashes->value().data());  // NOLINT
-      if (!std::equal(leaf.bytes.begin(), leaf.bytes.end(), stored)) {
-        return corruption("seq " + std::to_string(seq) + ": node bytes do not match leaf hash");
-      }
-      if (!std::equal(chain.bytes.begin(), chain.bytes.end(), stored + 32)) {
-        return corruption("seq " + std::to_string(seq) + ": chain hash does not recompute");
-      }
-      hashes->Next();
+    if (key.size() != format::kSeqKeySize || key[0] != format::kBundle) {
+      return corruption("entry bundle: malformed key");
     }
-    ++expected;
-    ++summary.read;
-    auto node = detail::decode_stored_node(it->value().ToStringView());
-    if (!node) return node.error().with_context("seq " + std::to_string(seq));
-    const Timestamp ts = node->timestamp();
-    if ((options.since && ts < *options.since) || (options.until && ts > *options.until)) continue;
-    ++summary.visited;
-    WITNESS_RETURN_IF_ERROR(visitor(Entry{seq, std::move(*node)}));
+    WITNESS_RETURN_IF_ERROR(
+        detail::parse_bundle(get_be64(key.substr(1)), it->value().ToString(), segment));
+    if (segment.first > to) break;
+    if (options.verify_chain) {
+      if (!expected) {
+        tiles.emplace(impl_->db.get(), snap.read_options());
+        if (segment.first > 0) {
+          detail::BundleReader before(impl_->db.get(), snap.read_options());
+          WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* b,
+                                   before.segment(segment.first - 1));
+          chain = b->chain;
+        }
+      } else if (segment.first != *expected) {
+        return corruption("seq " + std::to_string(*expected) + ": entry missing (next is " +
+                          std::to_string(segment.first) + ")");
+      }
+    }
+    expected = segment.end();
+    for (std::size_t i = 0; i < segment.entries.size(); ++i) {
+      const SequenceNumber seq = segment.first + i;
+      const std::string_view bytes = segment.entries[i];
+      if (options.verify_chain) {
+        const Digest leaf = detail::leaf_hash(bytes);
+        chain = detail::chain_next(chain, leaf);
+        auto stored = tiles->hash(0, seq);
+        if (!stored) return stored.error().with_context("seq " + std::to_string(seq));
+        if (*stored != leaf) {
+          return corruption("seq " + std::to_string(seq) + ": node bytes do not match leaf hash");
+        }
+      }
+      if (seq < from || seq > to) continue;
+      ++summary.read;
+      auto node = detail::decode_stored_node(bytes);
+      if (!node) return node.error().with_context("seq " + std::to_string(seq));
+      const Timestamp ts = node->timestamp();
+      if ((options.since && ts < *options.since) || (options.until && ts > *options.until))
+        continue;
+      ++summary.visited;
+      WITNESS_RETURN_IF_ERROR(visitor(Entry{seq, std::move(*node)}));
+    }
+    if (options.verify_chain && chain != segment.chain) {
+      return corruption("seq " + std::to_string(segment.end() - 1) +
+                        ": chain hash does not recompute");
+    }
   }
   WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "replay"));
   summary.chain_verified = options.verify_chain;

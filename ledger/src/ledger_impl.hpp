@@ -11,6 +11,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/snapshot.h>
+#include <rocksdb/write_batch.h>
 
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/ledger.hpp"
@@ -72,6 +73,9 @@ struct Ledger::Impl {
   // Declared before db, so it is released after the database is closed.
   std::unique_ptr<WriterClaim> writer_claim;  // null for a read-only open
   std::unique_ptr<rocksdb::DB> db;
+  // Column family handles, declared after db so that they are destroyed before it.
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> default_cf;
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> ids_cf;  // 'i' and 'l' keys
   OpenOptions options;
   std::string ledger_id;
   std::string origin;                      // checkpoint origin and key name: witness.ledger/<id>
@@ -88,15 +92,15 @@ struct Ledger::Impl {
   // effect on disk is unknown until a reopen): appends then fail with this. Guarded by mu.
   std::optional<Error> append_blocker;
 
-  // Reads and decodes entry `seq` through `ro`. Errors: kNotFound, kCorruption, kIOError.
+  // Reads and decodes entry `seq` through `ro` (one lookup; readers of many entries keep a
+  // detail::BundleReader). Errors: kNotFound, kCorruption, kIOError.
   [[nodiscard]] Result<Entry> read_entry(const rocksdb::ReadOptions& ro, SequenceNumber seq) const;
   // Looks up `id` through `ro`: its seq, or nullopt.
   [[nodiscard]] Result<std::optional<SequenceNumber>> lookup(const rocksdb::ReadOptions& ro,
                                                              const NodeId& id) const;
-  // Reads the hash of a complete Merkle subtree through `ro`: level 0 from the entry's
-  // hash record, higher levels from 'm' keys. Errors: kNotFound, kCorruption.
-  [[nodiscard]] Result<Digest> subtree_hash(const rocksdb::ReadOptions& ro, unsigned level,
-                                            std::uint64_t index) const;
+  // Looks up `id` through `ro`: its seq and timestamp (ns), or nullopt.
+  [[nodiscard]] Result<std::optional<std::pair<SequenceNumber, std::int64_t>>> lookup_with_time(
+      const rocksdb::ReadOptions& ro, const NodeId& id) const;
 
   // The committed tree's size and root, from the in-memory frontier.
   [[nodiscard]] TreeHead current_head() const;
@@ -107,11 +111,9 @@ struct Ledger::Impl {
   [[nodiscard]] Status check_tree_size(std::uint64_t size, const TreeHead& head,
                                        const rocksdb::ReadOptions& ro) const;
 
-  // subtree_hash bound to `ro`, for the Merkle algorithms. Borrows `ro` and this.
-  [[nodiscard]] SubtreeHashFn subtree_fn(const rocksdb::ReadOptions& ro) const {
-    return
-        [this, &ro](unsigned level, std::uint64_t index) { return subtree_hash(ro, level, index); };
-  }
+  // Subtree hashes through `ro`'s snapshot, from the hash tiles, for the Merkle algorithms.
+  // The function owns its reader; `ro`'s snapshot must outlive it.
+  [[nodiscard]] SubtreeHashFn subtree_fn(const rocksdb::ReadOptions& ro) const;
 
   // Queues `nodes` as one writer and waits until it is committed (group commit).
   [[nodiscard]] Status check(const TraceNode& node, const AppendOptions& append_options) const;
@@ -120,6 +122,21 @@ struct Ledger::Impl {
                                                          bool is_batch);
   // Builds and writes one group; returns per-writer statuses via the writers.
   void write_group(std::span<Writer*> group);
+
+  // One node accepted into a group: its stored bytes and leaf hash.
+  struct Staged {
+    const TraceNode* node = nullptr;
+    std::string stored;
+    Digest leaf;
+  };
+  // Puts the keys of `staged` (seqs from `first`) into `batch`, advancing `chain` and `tree`.
+  void build_batch(SequenceNumber first, std::span<const Staged> staged, Digest& chain,
+                   MerkleFrontier& tree, rocksdb::WriteBatch& batch) const;
 };
+
+// Ledger::open, with the ledger id a new ledger gets (16 bytes; random when nullopt).
+[[nodiscard]] Result<std::unique_ptr<Ledger::Impl>> open_impl(
+    const std::filesystem::path& dir, const OpenOptions& options,
+    const std::optional<std::string>& new_ledger_id);
 
 }  // namespace witness::ledger

@@ -1,8 +1,8 @@
 // Query planning and execution. Every filter term that has an index ('o', 'k', 'w', 'g')
-// becomes a stream of seqs in query order; several streams are intersected by leapfrogging
-// (each seeks to the largest candidate), so the work grows with the smallest stream and the
-// result, not with the ledger. A time range alone is answered from the time index; combined
-// with terms it is checked on the candidates.
+// becomes a stream of seqs in query order, read from its posting-list segments; several streams are
+// intersected by leapfrogging (each seeks to the largest candidate), so the work grows with the
+// smallest stream and the result, not with the ledger. A time range alone is answered from the time
+// index; combined with terms it is checked on the candidates.
 #include "witness/ledger/query.hpp"
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "ledger_impl.hpp"
 #include "node_codec.hpp"
 #include "rocksdb_error.hpp"
+#include "segments.hpp"
 
 namespace witness::ledger {
 namespace {
@@ -31,7 +32,9 @@ class SeqStream {
   [[nodiscard]] virtual Status status() const = 0;
 };
 
-// Seqs from one index term: keys prefix || seq(8).
+// Seqs from one index term: posting segments keyed prefix || first_seq(8), each holding its
+// first seq and the gaps after it. The segment last decoded is kept: a query that pages
+// through one term decodes each segment once.
 class TermStream final : public SeqStream {
  public:
   TermStream(rocksdb::DB* db, rocksdb::ReadOptions ro, std::string prefix, Order order)
@@ -46,30 +49,80 @@ class TermStream final : public SeqStream {
   }
 
   std::optional<SequenceNumber> seek(SequenceNumber target) override {
-    std::string key = prefix_;
-    put_be64(target, key);
-    if (order_ == Order::kOldestFirst) {
-      it_->Seek(key);
-    } else {
-      it_->SeekForPrev(key);
+    const bool forward = order_ == Order::kOldestFirst;
+    if (!in_cache(target)) {
+      std::string key = prefix_;
+      put_be64(target, key);
+      it_->SeekForPrev(key);  // the segment that would hold target
+      if (!load()) {
+        if (!forward || !status_) return std::nullopt;
+        it_->Seek(key);  // target precedes every segment: the first one
+        if (!load()) return std::nullopt;
+      }
     }
-    if (!it_->Valid()) return std::nullopt;
-    const auto k = it_->key().ToStringView();
-    if (k.size() != prefix_.size() + 8 || !k.starts_with(prefix_)) return std::nullopt;
-    return detail::trailing_seq(k);
+    if (forward) {
+      const auto pos = std::lower_bound(seqs_.begin(), seqs_.end(), target);
+      if (pos != seqs_.end()) return *pos;
+      it_->Next();  // every seq here is below target: the next segment starts above it
+      if (!load()) return std::nullopt;
+      return seqs_.front();
+    }
+    const auto pos = std::upper_bound(seqs_.begin(), seqs_.end(), target);
+    if (pos == seqs_.begin()) return std::nullopt;  // cannot happen: first <= target
+    return *std::prev(pos);
   }
 
   [[nodiscard]] Status status() const override {
+    if (!status_) return status_;
     return detail::to_status(it_->status(), "index scan");
   }
 
  private:
+  // Whether the cached segment answers a seek to `target` without reading.
+  [[nodiscard]] bool in_cache(SequenceNumber target) const {
+    return !seqs_.empty() && target >= seqs_.front() && target <= seqs_.back();
+  }
+  // Decodes the segment under the iterator into seqs_; false at the end or on error.
+  bool load() {
+    seqs_.clear();
+    if (!it_->Valid()) return false;
+    const auto k = it_->key().ToStringView();
+    if (k.size() != prefix_.size() + 8 || !k.starts_with(prefix_)) return false;
+    if (auto s = detail::parse_posting(detail::trailing_seq(k), it_->value().ToStringView(), seqs_);
+        !s) {
+      status_ = s.error().with_context("index term segment");
+      seqs_.clear();
+      return false;
+    }
+    return true;
+  }
+
   std::string prefix_;
   std::string upper_;
   rocksdb::Slice lower_slice_;
   rocksdb::Slice upper_slice_;
   Order order_;
   std::unique_ptr<rocksdb::Iterator> it_;
+  std::vector<SequenceNumber> seqs_;
+  Status status_;
+};
+
+// Every seq below the snapshot's size: the query without filters.
+class AllStream final : public SeqStream {
+ public:
+  AllStream(std::uint64_t size, Order order) : size_(size), order_(order) {}
+  std::optional<SequenceNumber> seek(SequenceNumber target) override {
+    if (size_ == 0) return std::nullopt;
+    if (order_ == Order::kOldestFirst) {
+      return target < size_ ? std::optional(target) : std::nullopt;
+    }
+    return std::min(target, size_ - 1);
+  }
+  [[nodiscard]] Status status() const override { return ok_status(); }
+
+ private:
+  std::uint64_t size_;
+  Order order_;
 };
 
 // Seqs whose timestamps fall in [since, until], from the time index, sorted into query order.
@@ -118,7 +171,11 @@ class TimeStream final : public SeqStream {
 class QueryResult::Impl {
  public:
   Impl(rocksdb::DB* db, const Ledger::Impl* ledger, Query query)
-      : db_(db), ledger_(ledger), snapshot_(db), query_(std::move(query)) {}
+      : db_(db),
+        ledger_(ledger),
+        snapshot_(db),
+        reader_(db, snapshot_.read_options()),
+        query_(std::move(query)) {}
 
   Status plan() {
     const auto ro = snapshot_.read_options();
@@ -151,9 +208,9 @@ class QueryResult::Impl {
           lo_, hi_, query_.order));
       time_checked_by_index_ = true;
     }
-    if (streams_.empty()) {  // no filter: every entry, from the node records themselves
-      streams_.push_back(
-          std::make_unique<TermStream>(db_, ro, std::string(1, format::kNode), query_.order));
+    if (streams_.empty()) {  // no filter: every entry
+      WITNESS_ASSIGN_OR_RETURN(const std::uint64_t size, ledger_->snapshot_size(ro));
+      streams_.push_back(std::make_unique<AllStream>(size, query_.order));
     }
     for (const auto& s : streams_) WITNESS_RETURN_IF_ERROR(s->status());
     next_target_ = forward ? lo_ : hi_;
@@ -231,7 +288,7 @@ class QueryResult::Impl {
           next_target_ = seq - 1;
         }
       }
-      auto entry = ledger_->read_entry(snapshot_.read_options(), seq);
+      auto entry = reader_.entry(seq);
       if (!entry) {
         status_ = std::move(entry).error();
         return false;
@@ -248,6 +305,7 @@ class QueryResult::Impl {
   rocksdb::DB* db_;
   const Ledger::Impl* ledger_;
   SnapshotGuard snapshot_;
+  detail::BundleReader reader_;  // reads through snapshot_
   Query query_;
   std::vector<std::unique_ptr<SeqStream>> streams_;
   SequenceNumber lo_ = 0;

@@ -11,6 +11,8 @@
 
 #include "format.hpp"
 #include "key_codec.hpp"
+#include "raw_db.hpp"
+#include "segments.hpp"
 #include "temp_dir.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
@@ -121,14 +123,11 @@ TEST_CASE("a ledger stores a signed checkpoint every K entries and verifies them
   }
   SECTION("a forged stored checkpoint is caught") {
     {
-      rocksdb::DB* raw = nullptr;
-      REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path.string(), &raw).ok());
-      std::unique_ptr<rocksdb::DB> db(raw);
+      const witness::testing::RawDb db(path);
       const auto key = witness::ledger::detail::seq_key(format::kCheckpoint, 20);
-      std::string v;
-      REQUIRE(db->Get(rocksdb::ReadOptions(), key, &v).ok());
+      std::string v = db.get(key);
       v.replace(v.find("\n20\n"), 4, "\n19\n");
-      REQUIRE(db->Put(rocksdb::WriteOptions(), key, v).ok());
+      db.put(key, v);
     }
     auto l = Ledger::open(path, OpenOptions{});
     auto report = l->verify();
@@ -139,17 +138,9 @@ TEST_CASE("a ledger stores a signed checkpoint every K entries and verifies them
   }
   SECTION("truncation below a checkpoint is caught") {
     {
-      rocksdb::DB* raw = nullptr;
-      REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path.string(), &raw).ok());
-      std::unique_ptr<rocksdb::DB> db(raw);
-      for (SequenceNumber s = 25; s < 35; ++s) {
-        REQUIRE(
-            db->Delete(rocksdb::WriteOptions(), witness::ledger::detail::seq_key(format::kNode, s))
-                .ok());
-        REQUIRE(db->Delete(rocksdb::WriteOptions(),
-                           witness::ledger::detail::seq_key(format::kHashRecord, s))
-                    .ok());
-      }
+      // Appended one at a time: each entry is its own bundle segment; drop the last ten.
+      const witness::testing::RawDb db(path);
+      for (SequenceNumber s = 25; s < 35; ++s) db.del(witness::ledger::detail::bundle_key(s));
     }
     auto l = Ledger::open(path, OpenOptions{});
     REQUIRE(l);
@@ -182,15 +173,12 @@ TEST_CASE("verify checks checkpoint signatures with a given public key, and says
   }
   // Alter one byte of a stored signature, then take the private key away.
   {
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path.string(), &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    const witness::testing::RawDb db(path);
     const auto key = witness::ledger::detail::seq_key(format::kCheckpoint, 10);
-    std::string v;
-    REQUIRE(db->Get(rocksdb::ReadOptions(), key, &v).ok());
+    std::string v = db.get(key);
     const auto sig = v.rfind(' ') + 10;  // inside the base64 signature, past the key id
     v[sig] = v[sig] == 'A' ? 'B' : 'A';
-    REQUIRE(db->Put(rocksdb::WriteOptions(), key, v).ok());
+    db.put(key, v);
   }
   std::filesystem::rename(path / "witness-signing.key", dir / "elsewhere.key");
   auto l = Ledger::open(path, OpenOptions{.read_only = true});

@@ -215,10 +215,16 @@ case_tamper() {
   run 0 "$W" replay --verify --quiet
   # The directory is a plain RocksDB database: RocksDB's own ldb reads it.
   ldb --db="$WITNESS_LEDGER" scan --hex >"$TMP/scan" || fail "ldb cannot read the ledger"
-  key=$(grep -i '^0x6E0000000000000001 ' "$TMP/scan" | cut -d' ' -f1)
-  val=$(grep -i '^0x6E0000000000000001 ' "$TMP/scan" | cut -d' ' -f3)
-  [ -n "$key" ] || fail "node 1 not found by ldb"
-  bad="${val:0:${#val}-4}$( [ "${val: -4:2}" = "00" ] && echo 01 || echo 00 )${val: -2}"
+  # The three lines were one batch: one entry bundle segment 'b' 0 = u16 count, then each entry
+  # as u32 length + stored bytes, then the chain. Change the second-to-last byte of entry 1.
+  key=$(grep -i '^0x620000000000000000 ' "$TMP/scan" | cut -d' ' -f1)
+  val=$(grep -i '^0x620000000000000000 ' "$TMP/scan" | cut -d' ' -f3)
+  [ -n "$key" ] || fail "bundle segment 0 not found by ldb"
+  val=${val#0x}
+  [ "${val:0:4}" = "0003" ] || fail "bundle segment 0 does not hold 3 entries: ${val:0:4}"
+  pos=$((4 + 8 + 2 * 16#${val:4:8}))          # entry 1's length
+  at=$((pos + 8 + 2 * 16#${val:pos:8} - 4))   # its second-to-last byte
+  bad="0x${val:0:at}$( [ "${val:at:2}" = "00" ] && echo 01 || echo 00 )${val:at+2}"
   ldb --db="$WITNESS_LEDGER" put --hex "$key" "$bad" >/dev/null || fail "ldb put failed"
   run 1 "$W" replay --verify --quiet; contains "$ERR" "seq 1: node bytes do not match leaf hash"
   run 1 "$W" verify; contains "$OUT" "verification FAILED: seq 1:"

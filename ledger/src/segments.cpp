@@ -1,0 +1,190 @@
+#include "segments.hpp"
+
+#include <cstring>
+
+#include "witness/base/endian.hpp"
+
+#include "format.hpp"
+#include "node_codec.hpp"
+#include "rocksdb_error.hpp"
+
+namespace witness::ledger::detail {
+
+std::string bundle_key(SequenceNumber first) {
+  std::string k;
+  k.reserve(format::kSeqKeySize);
+  k.push_back(format::kBundle);
+  put_be64(first, k);
+  return k;
+}
+
+std::string tile_key(unsigned height, std::uint64_t first) {
+  std::string k;
+  k.reserve(format::kTileKeySize);
+  k.push_back(format::kTile);
+  k.push_back(static_cast<char>(height));
+  put_be64(first, k);
+  return k;
+}
+
+void BundleBuilder::add(std::string_view stored) {
+  put_be32(static_cast<std::uint32_t>(stored.size()), value_);
+  value_.append(stored);
+  ++count_;
+}
+
+std::string BundleBuilder::finish(const Digest& chain) {
+  const auto n = static_cast<std::uint16_t>(count_);
+  value_[0] = static_cast<char>(n >> 8U);
+  value_[1] = static_cast<char>(n & 0xffU);
+  value_.append(reinterpret_cast<const char*>(chain.bytes.data()), Digest::kSize);  // NOLINT
+  std::string out = std::move(value_);
+  value_.assign(2, '\0');
+  count_ = 0;
+  return out;
+}
+
+Status parse_bundle(SequenceNumber first, std::string value, BundleSegment& out) {
+  const std::string what = "entry bundle segment at seq " + std::to_string(first);
+  out.first = first;
+  out.value = std::move(value);
+  out.entries.clear();
+  const std::string_view v = out.value;
+  if (v.size() < 2 + Digest::kSize) return corruption(what + ": shorter than its header");
+  const std::size_t count = get_be16(v);
+  if (count == 0 || count > format::kTileWidth ||
+      (first % format::kTileWidth) + count > format::kTileWidth) {
+    return corruption(what + ": " + std::to_string(count) +
+                      " entries do not fit its bundle of 256");
+  }
+  std::size_t pos = 2;
+  const std::size_t body_end = v.size() - Digest::kSize;
+  out.entries.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (body_end - pos < format::kEntryLengthSize) return corruption(what + ": truncated");
+    const std::size_t len = get_be32(v.substr(pos));
+    pos += format::kEntryLengthSize;
+    if (body_end - pos < len) return corruption(what + ": truncated");
+    out.entries.push_back(v.substr(pos, len));
+    pos += len;
+  }
+  if (pos != body_end) return corruption(what + ": bytes after its last entry");
+  std::memcpy(out.chain.bytes.data(), v.data() + body_end, Digest::kSize);
+  return ok_status();
+}
+
+void append_varint(std::uint64_t v, std::string& out) {
+  while (v >= 0x80U) {
+    out.push_back(static_cast<char>((v & 0x7fU) | 0x80U));
+    v >>= 7U;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+Status parse_posting(SequenceNumber first, std::string_view value,
+                     std::vector<SequenceNumber>& out) {
+  out.clear();
+  out.push_back(first);
+  SequenceNumber seq = first;
+  std::size_t pos = 0;
+  while (pos < value.size()) {
+    std::uint64_t gap = 0;
+    unsigned shift = 0;
+    for (;;) {
+      if (pos == value.size() || shift > 63) return corruption("posting list: bad varint");
+      const auto byte = static_cast<unsigned char>(value[pos++]);
+      gap |= static_cast<std::uint64_t>(byte & 0x7fU) << shift;
+      if ((byte & 0x80U) == 0) break;
+      shift += 7;
+    }
+    if (gap == 0 || gap > ~SequenceNumber{0} - seq) {
+      return corruption("posting list: seqs not strictly increasing");
+    }
+    seq += gap;
+    out.push_back(seq);
+  }
+  return ok_status();
+}
+
+BundleReader::BundleReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro)
+    : it_(db->NewIterator(ro)) {}
+
+Result<const BundleSegment*> BundleReader::load_at_or_before(const std::string& key,
+                                                             std::string_view what) {
+  it_->SeekForPrev(key);
+  WITNESS_RETURN_IF_ERROR(to_status(it_->status(), what));
+  if (!it_->Valid() || it_->key().empty() || it_->key()[0] != format::kBundle) {
+    return not_found(std::string(what) + ": no such entry");
+  }
+  const auto k = it_->key().ToStringView();
+  if (k.size() != format::kSeqKeySize) return corruption("entry bundle: malformed key");
+  const SequenceNumber first = get_be64(k.substr(1));
+  if (cached_ && cached_->first == first) return &*cached_;
+  cached_.emplace();
+  if (auto s = parse_bundle(first, it_->value().ToString(), *cached_); !s) {
+    cached_.reset();
+    return s.error();
+  }
+  return &*cached_;
+}
+
+Result<const BundleSegment*> BundleReader::segment(SequenceNumber seq) {
+  if (cached_ && seq >= cached_->first && seq < cached_->end()) return &*cached_;
+  const std::string what = "seq " + std::to_string(seq);
+  WITNESS_ASSIGN_OR_RETURN(const BundleSegment* s, load_at_or_before(bundle_key(seq), what));
+  if (seq >= s->end()) return not_found(what + ": no such entry");
+  return s;
+}
+
+Result<std::string_view> BundleReader::stored(SequenceNumber seq) {
+  WITNESS_ASSIGN_OR_RETURN(const BundleSegment* s, segment(seq));
+  return s->entries[seq - s->first];
+}
+
+Result<Entry> BundleReader::entry(SequenceNumber seq) {
+  WITNESS_ASSIGN_OR_RETURN(const std::string_view bytes, stored(seq));
+  auto node = decode_stored_node(bytes);
+  if (!node) return node.error().with_context("seq " + std::to_string(seq));
+  return Entry{seq, std::move(*node)};
+}
+
+Result<const BundleSegment*> BundleReader::last() {
+  auto s = load_at_or_before(bundle_key(~SequenceNumber{0}), "ledger head");
+  if (!s && s.error().code == ErrorCode::kNotFound)
+    return static_cast<const BundleSegment*>(nullptr);
+  return s;
+}
+
+TileReader::TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro)
+    : it_(db->NewIterator(ro)) {}
+
+Result<Digest> TileReader::hash(unsigned height, std::uint64_t index) {
+  const auto what = [&] {
+    return "merkle subtree (level " + std::to_string(height) + ", index " + std::to_string(index) +
+           ")";
+  };
+  if (height > format::kMaxHeight) return corruption(what() + ": no such level");
+  auto& slot = cache_.at(height);
+  const auto holds = [&](const Cached& c) {
+    return index >= c.first && index - c.first < c.hashes.size() / Digest::kSize;
+  };
+  if (!slot || !holds(*slot)) {
+    it_->SeekForPrev(tile_key(height, index));
+    WITNESS_RETURN_IF_ERROR(to_status(it_->status(), what()));
+    const auto k = it_->Valid() ? it_->key().ToStringView() : std::string_view();
+    if (k.size() != format::kTileKeySize || k[0] != format::kTile ||
+        static_cast<unsigned char>(k[1]) != height) {
+      return corruption(what() + ": missing");
+    }
+    const auto v = it_->value().ToStringView();
+    if (v.empty() || v.size() % Digest::kSize != 0) return corruption(what() + ": malformed tile");
+    slot = Cached{get_be64(k.substr(2)), std::string(v)};
+    if (!holds(*slot)) return corruption(what() + ": missing");
+  }
+  Digest d;
+  std::memcpy(d.bytes.data(), slot->hashes.data() + ((index - slot->first) * Digest::kSize),
+              Digest::kSize);
+  return d;
+}
+
+}  // namespace witness::ledger::detail

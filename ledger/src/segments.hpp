@@ -1,0 +1,112 @@
+// Format 2's packed values (docs/ledger_format.md, section 4): entry bundle segments, hash tile
+// segments and posting lists; and the readers that find an entry or a subtree hash through one
+// iterator, keeping the segment last read.
+//
+// A segment holds a run of consecutive items that one commit group wrote and that does not
+// cross a multiple of format::kTileWidth; its key names its first item. An item is found by
+// SeekForPrev to the key of its own position: the segment at or before it either holds it or
+// the item does not exist.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "witness/base/result.hpp"
+#include "witness/ledger/digest.hpp"
+#include "witness/ledger/entry.hpp"
+#include "witness/ledger/options.hpp"
+
+namespace witness::ledger::detail {
+
+// ---- Keys ----
+
+// 'b' first_seq.
+[[nodiscard]] std::string bundle_key(SequenceNumber first);
+// 'h' height first_index.
+[[nodiscard]] std::string tile_key(unsigned height, std::uint64_t first);
+
+// ---- Entry bundle segments: u16be(count) { u32be(len) stored-node-bytes }* chain(32) ----
+
+// Builds one segment value from `count` entries added in order, then the chain after the last.
+class BundleBuilder {
+ public:
+  void add(std::string_view stored);
+  // The value; the builder is empty again afterwards.
+  [[nodiscard]] std::string finish(const Digest& chain);
+  [[nodiscard]] std::size_t count() const { return count_; }
+
+ private:
+  std::string value_ = std::string(2, '\0');
+  std::size_t count_ = 0;
+};
+
+// A decoded segment: views into `value`.
+struct BundleSegment {
+  SequenceNumber first = 0;
+  std::string value;
+  std::vector<std::string_view> entries;  // stored node bytes, seq first + i
+  Digest chain;                           // chain after the last entry
+  [[nodiscard]] SequenceNumber end() const { return first + entries.size(); }
+};
+
+// Decodes `value` (the segment under bundle_key(first)) into `out`. Errors: kCorruption naming
+// the segment.
+[[nodiscard]] Status parse_bundle(SequenceNumber first, std::string value, BundleSegment& out);
+
+// ---- Posting lists: the key's first seq, then LEB128 varints of the gaps (each >= 1) ----
+
+void append_varint(std::uint64_t v, std::string& out);
+// Decodes a posting value after `first` into `out` (cleared; starts with first). Errors:
+// kCorruption (a truncated or overlong varint, a zero gap, a seq past 2^64).
+[[nodiscard]] Status parse_posting(SequenceNumber first, std::string_view value,
+                                   std::vector<SequenceNumber>& out);
+
+// ---- Readers ----
+
+// Reads entries through one iterator; consecutive reads in one segment decode it once.
+// Not thread-safe; lives shorter than the snapshot in `ro`.
+class BundleReader {
+ public:
+  BundleReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro);
+  // The segment holding `seq`. Errors: kNotFound (no entry `seq`), kCorruption, kIOError.
+  [[nodiscard]] Result<const BundleSegment*> segment(SequenceNumber seq);
+  // The stored node bytes of `seq`; valid until the next call.
+  [[nodiscard]] Result<std::string_view> stored(SequenceNumber seq);
+  [[nodiscard]] Result<Entry> entry(SequenceNumber seq);
+  // The last segment (the ledger's right edge), or nullopt for an empty ledger.
+  [[nodiscard]] Result<const BundleSegment*> last();
+
+ private:
+  [[nodiscard]] Result<const BundleSegment*> load_at_or_before(const std::string& key,
+                                                               std::string_view what);
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::optional<BundleSegment> cached_;
+};
+
+// Reads subtree hashes from tile segments through one iterator, keeping one segment per height.
+// Not thread-safe; lives shorter than the snapshot in `ro`.
+class TileReader {
+ public:
+  TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro);
+  // The hash of the complete subtree of 2^height leaves starting at leaf index << height.
+  // Errors: kCorruption ("missing" when no segment holds it), kIOError.
+  [[nodiscard]] Result<Digest> hash(unsigned height, std::uint64_t index);
+
+ private:
+  struct Cached {
+    std::uint64_t first = 0;
+    std::string hashes;
+  };
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::array<std::optional<Cached>, 64> cache_;
+};
+
+}  // namespace witness::ledger::detail
