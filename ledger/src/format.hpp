@@ -9,10 +9,11 @@ namespace witness::ledger::format {
 
 inline constexpr std::uint32_t kFormatVersion = 2;
 
-// Column families. The default one holds everything written in seq order; "ids" holds the
-// keys that arrive in random order (an id, a link target), so that their random inserts and
-// compactions stay out of the sequential data's way.
-inline constexpr std::string_view kIdsColumnFamily = "ids";
+// Column families. The default one holds what is keyed by seq or tree position (bundles,
+// tiles, posting lists, checkpoints): few, large values, read with Get and SeekForPrev.
+// "keyed" holds the small keys ordered by something else (an id, a link target, a time), one
+// or more per node, so their inserts and lookups stay out of the default one's memtable.
+inline constexpr std::string_view kKeyedColumnFamily = "keyed";
 
 // Key prefixes (first byte of every key), default column family.
 inline constexpr char kMeta = '#';        // '#' name                        -> meta value
@@ -22,11 +23,11 @@ inline constexpr char kByOrigin = 'o';    // 'o' len(2) origin first_seq(8)  -> 
 inline constexpr char kByKind = 'k';      // 'k' len(2) kind first_seq(8)    -> posting rest
 inline constexpr char kByWalk = 'w';      // 'w' len(2) walk first_seq(8)    -> posting rest
 inline constexpr char kByTag = 'g';       // 'g' len(2) tag first_seq(8)     -> posting rest
-inline constexpr char kByTime = 't';      // 't' ts(8, sign bit flipped) seq -> ""
 inline constexpr char kCheckpoint = 'c';  // 'c' size(8)                     -> signed note text
-// Key prefixes, "ids" column family.
+// Key prefixes, "keyed" column family.
 inline constexpr char kById = 'i';          // 'i' id(32)                    -> seq(8) ts(8)
 inline constexpr char kByLinkTarget = 'l';  // 'l' target(32) seq relation(1) -> ""
+inline constexpr char kByTime = 't';        // 't' ts(8, sign bit flipped) seq -> ""
 
 // Version 1 keys that version 2 no longer writes; `witness migrate` reads them.
 namespace v1 {

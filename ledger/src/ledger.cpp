@@ -79,8 +79,8 @@ class InsertHintPrefix final : public rocksdb::SliceTransform {
 };
 
 struct RocksOptions {
-  rocksdb::Options db;                  // database and default column family
-  rocksdb::ColumnFamilyOptions ids_cf;  // the "ids" column family
+  rocksdb::Options db;                    // database and default column family
+  rocksdb::ColumnFamilyOptions keyed_cf;  // the "keyed" column family
 };
 
 RocksOptions make_rocksdb_options(const OpenOptions& o) {
@@ -95,16 +95,19 @@ RocksOptions make_rocksdb_options(const OpenOptions& o) {
   // would disable the insert hints below.
   opts.allow_concurrent_memtable_write = false;
   const auto cache = rocksdb::NewLRUCache(o.block_cache_bytes, /*num_shard_bits=*/4);
-  // Default column family: segments found by SeekForPrev, which no bloom filter serves.
+  // Default column family: a full hash tile is read with Get, which a bloom filter keeps to
+  // the one table that holds it; other segments are found by SeekForPrev.
   opts.memtable_insert_with_hint_prefix_extractor = std::make_shared<InsertHintPrefix>();
   {
     rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     table.block_cache = cache;
     opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   }
-  // "ids": point lookups (the duplicate check on append) miss most of the time, so a memtable
+  // "keyed": point lookups (the duplicate check on append) miss most of the time, so a memtable
   // bloom filter and table bloom filters keep them off the disk.
-  rocksdb::ColumnFamilyOptions& ids = r.ids_cf;
+  rocksdb::ColumnFamilyOptions& ids = r.keyed_cf;
+  ids.memtable_insert_with_hint_prefix_extractor = opts.memtable_insert_with_hint_prefix_extractor;
   ids.write_buffer_size = o.write_buffer_bytes;
   ids.memtable_whole_key_filtering = true;
   ids.memtable_prefix_bloom_size_ratio = 0.02;
@@ -181,7 +184,7 @@ Result<std::optional<std::pair<SequenceNumber, std::int64_t>>> Ledger::Impl::loo
     const rocksdb::ReadOptions& ro, const NodeId& id) const {
   using Found = std::optional<std::pair<SequenceNumber, std::int64_t>>;
   std::string value;
-  const auto s = db->Get(ro, ids_cf.get(), detail::id_key(id), &value);
+  const auto s = db->Get(ro, keyed_cf.get(), detail::id_key(id), &value);
   if (s.IsNotFound()) return Found();
   if (!s.ok()) return detail::to_error(s, "id " + id.to_hex());
   if (value.size() != format::kByIdValueSize) {
@@ -200,24 +203,55 @@ Result<std::optional<SequenceNumber>> Ledger::Impl::lookup(const rocksdb::ReadOp
 }
 
 SubtreeHashFn Ledger::Impl::subtree_fn(const rocksdb::ReadOptions& ro) const {
-  auto reader = std::make_shared<detail::TileReader>(db.get(), ro);
+  auto reader = std::make_shared<detail::TileReader>(db.get(), ro, &tile_cache);
   return [reader](unsigned level, std::uint64_t index) { return reader->hash(level, index); };
 }
 
 namespace {
 
-// Hash tile segments of one group, per height: a run of consecutive hashes, put as one value
-// whenever it reaches a tile boundary, and at the end of the group.
+// Hash tiles of one group, per height: a run of consecutive hashes, put as one segment at the
+// end of the group. A hash that completes a tile puts the whole tile under the tile's first
+// key instead, and deletes the tile's earlier segments: full tiles are one key each.
 class TileRuns {
  public:
+  explicit TileRuns(std::array<Ledger::Impl::EdgeTile, 64>& edge) : edge_(edge) {}
+
   void add(unsigned height, std::uint64_t index, const Digest& hash, rocksdb::WriteBatch& batch) {
     Run& run = runs_.at(height);
+    Ledger::Impl::EdgeTile& edge = edge_.at(height);
+    const std::string_view bytes(reinterpret_cast<const char*>(hash.bytes.data()),  // NOLINT
+                                 Digest::kSize);
     if (run.hashes.empty()) run.first = index;
-    run.hashes.append(reinterpret_cast<const char*>(hash.bytes.data()), Digest::kSize);  // NOLINT
-    if ((index + 1) % format::kTileWidth == 0) flush(height, batch);
+    run.hashes.append(bytes);
+    edge.hashes.append(bytes);
+    if ((index + 1) % format::kTileWidth != 0) return;
+    const std::uint64_t tile_first = index + 1 - format::kTileWidth;
+    WITNESS_CHECK(edge.hashes.size() == format::kFullTileBytes);
+    batch.Put(detail::tile_key(height, tile_first), edge.hashes);
+    for (const std::uint64_t start : edge.segments) {
+      if (start != tile_first) batch.Delete(detail::tile_key(height, start));
+    }
+    edge.hashes.clear();
+    edge.segments.clear();
+    run.hashes.clear();
   }
   void flush_all(rocksdb::WriteBatch& batch) {
-    for (unsigned h = 0; h < runs_.size(); ++h) flush(h, batch);
+    for (unsigned h = 0; h < runs_.size(); ++h) {
+      Run& run = runs_.at(h);
+      if (run.hashes.empty()) continue;
+      Ledger::Impl::EdgeTile& edge = edge_.at(h);
+      if (h >= format::kTileLevelHeights) {
+        // A height of 8 or more grows by one hash per 256 or more leaves: rewriting its whole
+        // partial tile costs little, and keeps it one key (one Get for a proof).
+        const std::uint64_t tile_first = run.first - (run.first % format::kTileWidth);
+        batch.Put(detail::tile_key(h, tile_first), edge.hashes);
+        edge.segments.assign(1, tile_first);
+      } else {
+        batch.Put(detail::tile_key(h, run.first), run.hashes);
+        edge.segments.push_back(run.first);
+      }
+      run.hashes.clear();
+    }
   }
 
  private:
@@ -225,12 +259,7 @@ class TileRuns {
     std::uint64_t first = 0;
     std::string hashes;
   };
-  void flush(unsigned height, rocksdb::WriteBatch& batch) {
-    Run& run = runs_.at(height);
-    if (run.hashes.empty()) return;
-    batch.Put(detail::tile_key(height, run.first), run.hashes);
-    run.hashes.clear();
-  }
+  std::array<Ledger::Impl::EdgeTile, 64>& edge_;
   std::array<Run, format::kMaxHeight + 1> runs_;
 };
 
@@ -272,10 +301,10 @@ class PostingRuns {
 }  // namespace
 
 void Ledger::Impl::build_batch(SequenceNumber first, std::span<const Staged> staged, Digest& chain,
-                               MerkleFrontier& tree, rocksdb::WriteBatch& batch) const {
+                               MerkleFrontier& tree, rocksdb::WriteBatch& batch) {
   detail::BundleBuilder bundle;
   SequenceNumber bundle_first = first;
-  TileRuns tiles;
+  TileRuns tiles(edge_tiles);
   PostingRuns postings;
   std::vector<CompletedSubtree> completed;
   std::string id_value;
@@ -304,11 +333,12 @@ void Ledger::Impl::build_batch(SequenceNumber first, std::span<const Staged> sta
     id_value.clear();
     put_be64(seq, id_value);
     put_be64(detail::order_preserving(ts), id_value);
-    batch.Put(ids_cf.get(), detail::id_key(node.id()), id_value);
+    batch.Put(keyed_cf.get(), detail::id_key(node.id()), id_value);
     for (const Link& link : node.links()) {
-      batch.Put(ids_cf.get(), detail::link_key(link.target, seq, link.relation), rocksdb::Slice());
+      batch.Put(keyed_cf.get(), detail::link_key(link.target, seq, link.relation),
+                rocksdb::Slice());
     }
-    batch.Put(detail::time_key(node.timestamp(), seq), rocksdb::Slice());
+    batch.Put(keyed_cf.get(), detail::time_key(node.timestamp(), seq), rocksdb::Slice());
     postings.add(format::kByOrigin, node.origin(), seq);
     postings.add(format::kByKind, node.kind(), seq);
     if (node.walk()) postings.add(format::kByWalk, *node.walk(), seq);
@@ -586,12 +616,12 @@ struct OpenedDb {
   std::unique_ptr<rocksdb::DB> db;
   std::unique_ptr<WriterClaim> claim;  // writable opens only
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_cf;
-  std::unique_ptr<rocksdb::ColumnFamilyHandle> ids_cf;
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> keyed_cf;
 };
 
 std::vector<rocksdb::ColumnFamilyDescriptor> column_families(const RocksOptions& rocks) {
   return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(rocks.db)},
-          {std::string(format::kIdsColumnFamily), rocks.ids_cf}};
+          {std::string(format::kKeyedColumnFamily), rocks.keyed_cf}};
 }
 
 // Takes ownership of what DB::Open returned.
@@ -600,7 +630,7 @@ OpenedDb adopt(rocksdb::DB* raw, std::vector<rocksdb::ColumnFamilyHandle*>& hand
   out.db.reset(raw);
   if (handles.size() == 2) {
     out.default_cf.reset(handles[0]);
-    out.ids_cf.reset(handles[1]);
+    out.keyed_cf.reset(handles[1]);
   } else {
     for (auto* h : handles) delete h;  // NOLINT(cppcoreguidelines-owning-memory)
   }
@@ -744,6 +774,34 @@ Status load_signing_key(Ledger::Impl& impl, const std::filesystem::path& dir,
   return ok_status();
 }
 
+// The partial tile of every height at the right edge: width (size >> height) mod 256, held by
+// segments that must cover it exactly.
+Status load_edge_tiles(Ledger::Impl& impl) {
+  std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(rocksdb::ReadOptions()));
+  for (unsigned h = 0; h < impl.edge_tiles.size() && (impl.next_seq >> h) > 0; ++h) {
+    auto& edge = impl.edge_tiles.at(h);
+    edge = {};
+    const std::uint64_t count = impl.next_seq >> h;
+    std::uint64_t at = count - (count % format::kTileWidth);
+    for (it->Seek(detail::tile_key(h, at)); at < count; it->Next()) {
+      const std::string what =
+          "merkle tile (level " + std::to_string(h) + ", index " + std::to_string(at) + ")";
+      if (!it->Valid() || it->key().ToStringView() != detail::tile_key(h, at)) {
+        WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), what));
+        return corruption(what + ": missing");
+      }
+      const auto v = it->value().ToStringView();
+      if (v.empty() || v.size() % Digest::kSize != 0 || v.size() / Digest::kSize > count - at) {
+        return corruption(what + ": malformed tile segment");
+      }
+      edge.segments.push_back(at);
+      edge.hashes.append(v);
+      at += v.size() / Digest::kSize;
+    }
+  }
+  return ok_status();
+}
+
 // Stage 5: the head. The last entry bundle segment gives the size and chain[size-1]; the
 // Merkle frontier is loaded from the hash tiles. A damaged frontier leaves the ledger readable
 // and refuses appends.
@@ -758,17 +816,18 @@ Status load_head(Ledger::Impl& impl, const std::filesystem::path& dir) {
     }
   }
   auto frontier = MerkleFrontier::load(impl.next_seq, impl.subtree_fn(ro));
-  if (frontier) {
+  Status edge = frontier ? load_edge_tiles(impl) : Status(frontier.error());
+  if (frontier && edge) {
     impl.frontier = std::move(*frontier);
   } else {
     impl.append_blocker =
-        corruption("ledger at " + dir.string() + " is damaged (" + frontier.error().message +
+        corruption("ledger at " + dir.string() + " is damaged (" + edge.error().message +
                    "); run `witness verify`; appends are refused");
   }
   return ok_status();
 }
 
-// A directory whose RocksDB lacks the "ids" column family was not written by this format: a
+// A directory whose RocksDB lacks the "keyed" column family was not written by this format: a
 // format 1 ledger (told how to convert it) or some other program's database. Opened read-only,
 // default column family only, so nothing is changed.
 Error legacy_ledger_error(const std::filesystem::path& dir) {
@@ -801,7 +860,7 @@ Status check_column_families(const std::filesystem::path& dir) {
   std::vector<std::string> names;
   const auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);
   if (!s.ok()) return detail::to_status(s, "open " + dir.string());
-  if (std::find(names.begin(), names.end(), format::kIdsColumnFamily) == names.end()) {
+  if (std::find(names.begin(), names.end(), format::kKeyedColumnFamily) == names.end()) {
     return legacy_ledger_error(dir);
   }
   return ok_status();
@@ -819,7 +878,7 @@ Result<std::unique_ptr<Ledger::Impl>> open_impl(const std::filesystem::path& dir
   rocks.db.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
   WITNESS_ASSIGN_OR_RETURN(OpenedDb opened, options.read_only ? open_read_only(dir, rocks)
                                                               : open_writable(dir, rocks, options));
-  if (!opened.ids_cf) return corruption("open " + dir.string() + ": column families missing");
+  if (!opened.keyed_cf) return corruption("open " + dir.string() + ": column families missing");
   WITNESS_ASSIGN_OR_RETURN(const bool created,
                            check_or_init_meta(*opened.db, dir, options, new_ledger_id));
   auto impl = std::make_unique<Ledger::Impl>();
@@ -833,7 +892,7 @@ Result<std::unique_ptr<Ledger::Impl>> open_impl(const std::filesystem::path& dir
   WITNESS_RETURN_IF_ERROR(load_signing_key(*impl, dir, options, created));
   impl->db = std::move(opened.db);
   impl->default_cf = std::move(opened.default_cf);
-  impl->ids_cf = std::move(opened.ids_cf);
+  impl->keyed_cf = std::move(opened.keyed_cf);
   WITNESS_RETURN_IF_ERROR(load_head(*impl, dir));
   return impl;
 }
@@ -1089,7 +1148,7 @@ Status Ledger::close() {
   if (!impl->options.read_only && !write_failed) {
     result = detail::to_status(impl->db->SyncWAL(), "close: sync the write-ahead log");
   }
-  impl->ids_cf.reset();  // RocksDB: every column family handle goes before the database
+  impl->keyed_cf.reset();  // RocksDB: every column family handle goes before the database
   impl->default_cf.reset();
   const auto closed = detail::to_status(impl->db->Close(), "close");
   // After a failed write RocksDB's close reports that error again ("Seen error"): the append
@@ -1156,7 +1215,7 @@ Result<std::vector<CausalStep>> Ledger::lineage(const NodeId& start, Direction d
         }
       } else {
         const std::string prefix = detail::link_prefix(from.node.id());
-        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->ids_cf.get()));
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->keyed_cf.get()));
         for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
           const auto key = it->key().ToStringView();
           if (key.size() != prefix.size() + 9) return corruption("link index: malformed key");

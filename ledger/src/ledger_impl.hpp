@@ -1,6 +1,7 @@
 // Ledger::Impl, shared by ledger.cpp (appends, reads) and query.cpp (queries).
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -17,6 +18,8 @@
 #include "witness/ledger/ledger.hpp"
 #include "witness/ledger/merkle.hpp"
 #include "witness/ledger/signing.hpp"
+
+#include "segments.hpp"
 
 namespace witness::ledger {
 
@@ -75,7 +78,7 @@ struct Ledger::Impl {
   std::unique_ptr<rocksdb::DB> db;
   // Column family handles, declared after db so that they are destroyed before it.
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_cf;
-  std::unique_ptr<rocksdb::ColumnFamilyHandle> ids_cf;  // 'i' and 'l' keys
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> keyed_cf;  // 'i', 'l' and 't' keys
   OpenOptions options;
   std::string ledger_id;
   std::string origin;                      // checkpoint origin and key name: witness.ledger/<id>
@@ -87,6 +90,19 @@ struct Ledger::Impl {
   SequenceNumber next_seq = 0;
   Digest chain_head;
   MerkleFrontier frontier;  // right edge of the Merkle tree over all entries
+  // The right-edge (partial) hash tile of every height: its hashes so far and the first index
+  // of each of its segments, so that the group completing it writes the whole tile under one
+  // key (read with one Get ever after) and deletes the segments. Only the leader of a write
+  // group touches it (as next_seq); loaded at open. After a failed write it may be ahead of
+  // the disk, but appends are refused then (append_blocker) until a reopen reloads it.
+  struct EdgeTile {
+    std::string hashes;
+    std::vector<std::uint64_t> segments;
+  };
+  std::array<EdgeTile, 64> edge_tiles;
+  // Hash tiles proofs read lately (2048 tiles, at most 16 MiB): the upper levels of the tree
+  // are read by every proof.
+  mutable detail::TileCache tile_cache{2048};
   // Set when open found the tree's right edge unreadable (the ledger can still be read and
   // verified, but appending would extend a tree it cannot trust), or when a write failed (its
   // effect on disk is unknown until a reopen): appends then fail with this. Guarded by mu.
@@ -130,8 +146,9 @@ struct Ledger::Impl {
     Digest leaf;
   };
   // Puts the keys of `staged` (seqs from `first`) into `batch`, advancing `chain` and `tree`.
+  // Updates edge_tiles.
   void build_batch(SequenceNumber first, std::span<const Staged> staged, Digest& chain,
-                   MerkleFrontier& tree, rocksdb::WriteBatch& batch) const;
+                   MerkleFrontier& tree, rocksdb::WriteBatch& batch);
 };
 
 // Ledger::open, with the ledger id a new ledger gets (16 bytes; random when nullopt).

@@ -128,10 +128,10 @@ class AllStream final : public SeqStream {
 // Seqs whose timestamps fall in [since, until], from the time index, sorted into query order.
 class TimeStream final : public SeqStream {
  public:
-  TimeStream(rocksdb::DB* db, const rocksdb::ReadOptions& ro, Timestamp since, Timestamp until,
-             SequenceNumber lo, SequenceNumber hi, Order order)
+  TimeStream(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* keyed, const rocksdb::ReadOptions& ro,
+             Timestamp since, Timestamp until, SequenceNumber lo, SequenceNumber hi, Order order)
       : order_(order) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, keyed));
     const std::string start = detail::time_key(since, 0);
     const std::string stop = detail::time_key(until, ~SequenceNumber{0});
     for (it->Seek(start); it->Valid(); it->Next()) {
@@ -204,8 +204,8 @@ class QueryResult::Impl {
     const bool timed = query_.since || query_.until;
     if (streams_.empty() && timed) {
       streams_.push_back(std::make_unique<TimeStream>(
-          db_, ro, query_.since.value_or(Timestamp::min()), query_.until.value_or(Timestamp::max()),
-          lo_, hi_, query_.order));
+          db_, ledger_->keyed_cf.get(), ro, query_.since.value_or(Timestamp::min()),
+          query_.until.value_or(Timestamp::max()), lo_, hi_, query_.order));
       time_checked_by_index_ = true;
     }
     if (streams_.empty()) {  // no filter: every entry

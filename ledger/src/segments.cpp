@@ -155,8 +155,34 @@ Result<const BundleSegment*> BundleReader::last() {
   return s;
 }
 
-TileReader::TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro)
-    : it_(db->NewIterator(ro)) {}
+std::shared_ptr<const std::string> TileCache::find(unsigned height, std::uint64_t first) {
+  const std::lock_guard lock(mu_);
+  const auto it = tiles_.find({height, first});
+  if (it == tiles_.end()) return nullptr;
+  order_.splice(order_.begin(), order_, it->second.second);
+  return it->second.first;
+}
+
+void TileCache::insert(unsigned height, std::uint64_t first,
+                       std::shared_ptr<const std::string> hashes) {
+  if (capacity_ == 0) return;
+  const std::lock_guard lock(mu_);
+  const Key key{height, first};
+  if (const auto it = tiles_.find(key); it != tiles_.end()) {
+    if (it->second.first->size() < hashes->size()) it->second.first = std::move(hashes);
+    order_.splice(order_.begin(), order_, it->second.second);
+    return;
+  }
+  order_.push_front(key);
+  tiles_.emplace(key, std::pair{std::move(hashes), order_.begin()});
+  if (tiles_.size() > capacity_) {
+    tiles_.erase(order_.back());
+    order_.pop_back();
+  }
+}
+
+TileReader::TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro, TileCache* cache)
+    : db_(db), cache_shared_(cache), ro_(ro) {}
 
 Result<Digest> TileReader::hash(unsigned height, std::uint64_t index) {
   const auto what = [&] {
@@ -166,9 +192,25 @@ Result<Digest> TileReader::hash(unsigned height, std::uint64_t index) {
   if (height > format::kMaxHeight) return corruption(what() + ": no such level");
   auto& slot = cache_.at(height);
   const auto holds = [&](const Cached& c) {
-    return index >= c.first && index - c.first < c.hashes.size() / Digest::kSize;
+    return c.hashes && index >= c.first && index - c.first < c.hashes->size() / Digest::kSize;
   };
+  const std::uint64_t tile_first = index - (index % format::kTileWidth);
   if (!slot || !holds(*slot)) {
+    if (cache_shared_ != nullptr)
+      slot = Cached{tile_first, cache_shared_->find(height, tile_first)};
+  }
+  if (!slot || !holds(*slot)) {
+    // A full tile (or a height's partial tile of 8 and up) is one key, under the tile's first.
+    std::string value;
+    if (db_->Get(ro_, tile_key(height, tile_first), &value).ok() &&
+        value.size() % Digest::kSize == 0 && value.size() / Digest::kSize > index - tile_first) {
+      slot = Cached{tile_first, std::make_shared<const std::string>(std::move(value))};
+      if (cache_shared_ != nullptr) cache_shared_->insert(height, tile_first, slot->hashes);
+    }
+  }
+  if (!slot || !holds(*slot)) {
+    // A segment of the right edge's partial tile.
+    if (!it_) it_.reset(db_->NewIterator(ro_));
     it_->SeekForPrev(tile_key(height, index));
     WITNESS_RETURN_IF_ERROR(to_status(it_->status(), what()));
     const auto k = it_->Valid() ? it_->key().ToStringView() : std::string_view();
@@ -178,11 +220,11 @@ Result<Digest> TileReader::hash(unsigned height, std::uint64_t index) {
     }
     const auto v = it_->value().ToStringView();
     if (v.empty() || v.size() % Digest::kSize != 0) return corruption(what() + ": malformed tile");
-    slot = Cached{get_be64(k.substr(2)), std::string(v)};
+    slot = Cached{get_be64(k.substr(2)), std::make_shared<const std::string>(v)};
     if (!holds(*slot)) return corruption(what() + ": missing");
   }
   Digest d;
-  std::memcpy(d.bytes.data(), slot->hashes.data() + ((index - slot->first) * Digest::kSize),
+  std::memcpy(d.bytes.data(), slot->hashes->data() + ((index - slot->first) * Digest::kSize),
               Digest::kSize);
   return d;
 }

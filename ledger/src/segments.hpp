@@ -10,11 +10,14 @@
 
 #include <array>
 #include <cstdint>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -91,11 +94,37 @@ class BundleReader {
   std::optional<BundleSegment> cached_;
 };
 
-// Reads subtree hashes from tile segments through one iterator, keeping one segment per height.
+// Hash tiles read lately, shared by every reader of one ledger. A stored tile only ever grows
+// (a partial tile is a prefix of the full one), so bytes cached from any snapshot answer any
+// index they hold. Thread-safe; least recently used out first.
+class TileCache {
+ public:
+  explicit TileCache(std::size_t capacity) : capacity_(capacity) {}
+  [[nodiscard]] std::shared_ptr<const std::string> find(unsigned height, std::uint64_t first);
+  void insert(unsigned height, std::uint64_t first, std::shared_ptr<const std::string> hashes);
+
+ private:
+  using Key = std::pair<unsigned, std::uint64_t>;
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      return std::hash<std::uint64_t>()(k.second) ^ k.first;
+    }
+  };
+  std::size_t capacity_;
+  std::mutex mu_;
+  std::list<Key> order_;  // most recent first
+  std::unordered_map<Key, std::pair<std::shared_ptr<const std::string>, std::list<Key>::iterator>,
+                     KeyHash>
+      tiles_;
+};
+
+// Reads subtree hashes from hash tiles, keeping one tile (or segment) per height: a full tile
+// with one Get, a partial one (the right edge) by seeking its segment.
 // Not thread-safe; lives shorter than the snapshot in `ro`.
 class TileReader {
  public:
-  TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro);
+  // `cache`, when given, is consulted first and fed with what is read.
+  TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro, TileCache* cache = nullptr);
   // The hash of the complete subtree of 2^height leaves starting at leaf index << height.
   // Errors: kCorruption ("missing" when no segment holds it), kIOError.
   [[nodiscard]] Result<Digest> hash(unsigned height, std::uint64_t index);
@@ -103,9 +132,12 @@ class TileReader {
  private:
   struct Cached {
     std::uint64_t first = 0;
-    std::string hashes;
+    std::shared_ptr<const std::string> hashes;
   };
-  std::unique_ptr<rocksdb::Iterator> it_;
+  rocksdb::DB* db_;
+  TileCache* cache_shared_;
+  rocksdb::ReadOptions ro_;
+  std::unique_ptr<rocksdb::Iterator> it_;  // for partial tiles; made on first use
   std::array<std::optional<Cached>, 64> cache_;
 };
 

@@ -128,7 +128,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   const SnapshotGuard snap(impl_->db.get());
   const auto ro = snap.read_options();
   rocksdb::DB* db = impl_->db.get();
-  rocksdb::ColumnFamilyHandle* ids = impl_->ids_cf.get();
+  rocksdb::ColumnFamilyHandle* keyed = impl_->keyed_cf.get();
   VerifyReport report;
   const auto fail = [&](std::optional<SequenceNumber> seq, std::string what) -> VerifyReport {
     report.problem = VerifyProblem{seq, std::move(what)};
@@ -229,7 +229,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
       }
       // The id index.
       {
-        const auto s = db->Get(ro, ids, detail::id_key(node->id()), &value);
+        const auto s = db->Get(ro, keyed, detail::id_key(node->id()), &value);
         if (s.IsNotFound()) return fail(seq, "id index entry missing");
         WITNESS_RETURN_IF_ERROR(detail::to_status(s, "verify"));
         std::string want;
@@ -250,12 +250,11 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
         ++report.index_entries;
         return std::nullopt;
       };
-      if (auto p = present(impl_->default_cf.get(), detail::time_key(node->timestamp(), seq),
-                           format::kByTime)) {
+      if (auto p = present(keyed, detail::time_key(node->timestamp(), seq), format::kByTime)) {
         return fail(seq, *p);
       }
       for (const Link& link : node->links()) {
-        if (auto p = present(ids, detail::link_key(link.target, seq, link.relation),
+        if (auto p = present(keyed, detail::link_key(link.target, seq, link.relation),
                              format::kByLinkTarget)) {
           return fail(seq, *p);
         }
@@ -361,24 +360,25 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   // Backward: count every prefix of both column families; a surplus means a key no node
   // accounts for.
   std::map<char, std::uint64_t> counts;
-  for (rocksdb::ColumnFamilyHandle* cf : {impl_->default_cf.get(), ids}) {
-    const bool is_ids = cf == ids;
+  for (rocksdb::ColumnFamilyHandle* cf : {impl_->default_cf.get(), keyed}) {
+    const bool is_keyed = cf == keyed;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const auto key = it->key().ToStringView();
       if (key.empty()) return fail(std::nullopt, "empty key");
       const char prefix = key[0];
-      if (!is_ids && prefix == format::kMeta) {
+      if (!is_keyed && prefix == format::kMeta) {
         if (key != format::kMetaFormatVersion && key != format::kMetaLedgerId) {
           return fail(std::nullopt, "unknown meta key \"" + printable(key) + "\"");
         }
         continue;
       }
-      const bool in_ids = prefix == format::kById || prefix == format::kByLinkTarget;
-      if (index_name(prefix) == "unknown" || in_ids != is_ids) {
+      const bool in_keyed =
+          prefix == format::kById || prefix == format::kByLinkTarget || prefix == format::kByTime;
+      if (index_name(prefix) == "unknown" || in_keyed != is_keyed) {
         return fail(std::nullopt, "unknown key with prefix byte 0x" +
                                       detail::hex_encode(std::string_view(&prefix, 1)) +
-                                      (is_ids ? " in the ids column family" : ""));
+                                      (is_keyed ? " in the keyed column family" : ""));
       }
       if (std::find(kPostingPrefixes.begin(), kPostingPrefixes.end(), prefix) !=
           kPostingPrefixes.end()) {
@@ -403,7 +403,9 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     }
     // Find the first key of this index that its node does not imply.
     rocksdb::ColumnFamilyHandle* cf =
-        prefix == format::kById || prefix == format::kByLinkTarget ? ids : impl_->default_cf.get();
+        prefix == format::kById || prefix == format::kByLinkTarget || prefix == format::kByTime
+            ? keyed
+            : impl_->default_cf.get();
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
       const auto key = it->key().ToStringView();

@@ -239,11 +239,11 @@ TEST_CASE("verify catches every kind of tampering and names the seq", "[ledger][
         std::nullopt, "unknown key with prefix byte 0x7a");
     check_problem(
         tamper_and_verify(
-            original, dir, "unknown-ids",
+            original, dir, "unknown-keyed",
             [&](const RawDb& db) {
-              REQUIRE(db.db->Put(rocksdb::WriteOptions(), db.ids.get(), "o-in-ids", "").ok());
+              REQUIRE(db.db->Put(rocksdb::WriteOptions(), db.keyed.get(), "o-in-keyed", "").ok());
             }),
-        std::nullopt, "unknown key with prefix byte 0x6f in the ids column family");
+        std::nullopt, "unknown key with prefix byte 0x6f in the keyed column family");
   }
 }
 

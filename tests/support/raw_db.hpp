@@ -16,12 +16,12 @@ struct RawDb {
   std::unique_ptr<rocksdb::DB> db;
   // Declared after db: destroyed before it, as RocksDB requires.
   std::unique_ptr<rocksdb::ColumnFamilyHandle> main;
-  std::unique_ptr<rocksdb::ColumnFamilyHandle> ids;
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> keyed;
 
   explicit RawDb(const std::filesystem::path& dir) {
     const std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-        {"ids", rocksdb::ColumnFamilyOptions()}};
+        {"keyed", rocksdb::ColumnFamilyOptions()}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     const auto s = rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), cfs, &handles, &raw);
@@ -29,12 +29,13 @@ struct RawDb {
     REQUIRE(s.ok());
     db.reset(raw);
     main.reset(handles.at(0));
-    ids.reset(handles.at(1));
+    keyed.reset(handles.at(1));
   }
 
-  // The column family of a key: 'i' and 'l' keys live in "ids".
+  // The column family of a key: 'i', 'l' and 't' keys live in "keyed".
   [[nodiscard]] rocksdb::ColumnFamilyHandle* cf_of(const std::string& key) const {
-    return !key.empty() && (key[0] == 'i' || key[0] == 'l') ? ids.get() : main.get();
+    return !key.empty() && (key[0] == 'i' || key[0] == 'l' || key[0] == 't') ? keyed.get()
+                                                                             : main.get();
   }
   [[nodiscard]] std::string get(const std::string& key) const {
     std::string v;
