@@ -595,5 +595,35 @@ case_busy() {
   run 2 "$W" append --wait -1 "$TMP/sample.jsonl"
 }
 
+case_migrate() {
+  # A format 1 ledger written by format 1 code (tests/data/v1-ledger/README.md has its figures).
+  cp -r "$SRC/tests/data/v1-ledger" "$TMP/v1"; rm "$TMP/v1/README.md"
+  local root=f30a4d88a46da79671afbe8a351d071297e39e35bd62a98741c584945838c722
+  before=$(cd "$TMP/v1" && sha256sum ./* | sort)
+  # Every command that opens it says what it is and what to do.
+  run 2 "$W" stats --ledger "$TMP/v1"; contains "$ERR" "has format version 1"
+  contains "$ERR" "witness migrate $TMP/v1 NEW_DIR"
+  run 2 "$W" append --ledger "$TMP/v1" "$SRC/examples/agent_actions.jsonl"
+  contains "$ERR" "witness migrate"
+  run 0 "$W" migrate --help; contains "$OUT" "format 1"
+  run 0 "$W" migrate "$TMP/v1" "$TMP/v2"
+  contains "$OUT" "migrated 56 entries and 1 checkpoints"
+  contains "$OUT" "merkle root, format 1: $root"; contains "$OUT" "merkle root, format 2: $root"
+  [ "$before" = "$(cd "$TMP/v1" && sha256sum ./* | sort)" ] || fail "migrate changed the source"
+  run 0 "$W" verify --ledger "$TMP/v2"; contains "$OUT" "verified 56 entries"
+  contains "$OUT" "1 signed checkpoints"; contains "$OUT" "merkle root: $root"
+  run 0 "$W" stats --ledger "$TMP/v2" --json; contains "$OUT" '"format_version":2'
+  contains "$OUT" '"ledger_id":"5bd58a162ae3bb7f88e28e2c751b9dd9"'
+  run 0 "$W" query --ledger "$TMP/v2" --origin alert.triage --json; contains "$OUT" '"origin":"alert.triage"'
+  # Refusals: the destination in the way, a format 2 source, a missing source, a usage error.
+  run 2 "$W" migrate "$TMP/v1" "$TMP/v2"; contains "$ERR" "exists"
+  run 2 "$W" migrate "$TMP/v2" "$TMP/v3"; contains "$ERR" "format 2 ledger already"
+  [ ! -e "$TMP/v3" ] || fail "a refused migrate left $TMP/v3 behind"
+  run 2 "$W" migrate "$TMP/none" "$TMP/v4"; contains "$ERR" "no ledger at"
+  run 2 "$W" migrate "$TMP/v1"
+  run 0 "$W" migrate "$TMP/v1" "$TMP/v5" --json; contains "$OUT" '"verified":true'
+  contains "$OUT" "\"merkle_root\":\"$root\""
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

@@ -313,6 +313,38 @@ int run_verify(const CommonOptions& opts, const std::string& key_arg) {
   return r->ok() ? kExitOk : kExitCheckFailed;
 }
 
+int run_migrate(const CommonOptions& opts, const std::string& src, const std::string& dst) {
+  Progress progress("migrate", 0);
+  auto r = ledger::Ledger::migrate(
+      src, dst, {.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); }});
+  progress.finish();
+  if (!r) return report(r.error());
+  const auto& v = r->verify;
+  if (opts.json) {
+    print_json(JsonOut{{"entries", r->entries},
+                       {"checkpoints", r->checkpoints},
+                       {"from_version", r->from_version},
+                       {"to_version", ledger::Ledger::kFormatVersion},
+                       {"source_root", r->source_root.to_hex()},
+                       {"merkle_root", v.merkle_root.to_hex()},
+                       {"chain_head", v.chain_head.to_hex()},
+                       {"verified", v.ok()},
+                       {"index_entries", v.index_entries}});
+    return kExitOk;
+  }
+  std::cout << "migrated " << r->entries << " entries and " << r->checkpoints
+            << " checkpoints from format " << r->from_version << " (" << src
+            << ", left as it was) to format " << ledger::Ledger::kFormatVersion << " (" << dst
+            << ")\n"
+            << "merkle root, format " << r->from_version << ": " << r->source_root.to_hex() << "\n"
+            << "merkle root, format " << ledger::Ledger::kFormatVersion << ": "
+            << v.merkle_root.to_hex() << " (equal)\n"
+            << "chain head:            " << v.chain_head.to_hex() << "\n"
+            << "verified " << v.entries << " entries, " << v.index_entries << " index entries, "
+            << v.merkle_nodes << " merkle subtrees, " << v.checkpoints << " checkpoints\n";
+  return kExitOk;
+}
+
 int run_export(const CommonOptions& opts, const RangeOptions& range, const std::string& out) {
   auto r = range.to_replay();
   if (!r) return report(r.error());
@@ -464,6 +496,22 @@ void register_ledger_commands(CLI::App& app, Action& action) {
                  "holding it), as `witness checkpoint --public-key` prints; default: the "
                  "ledger's own key, when readable");
   vf->callback([&] { action = [] { return run_verify(common, verify_key); }; });
+
+  auto* mg = app.add_subcommand(
+      "migrate",
+      "convert a format 1 ledger into a new format 2 ledger (same entries, id, key, "
+      "checkpoints and roots), verify it, and print both roots; SRC is left as it is");
+  static std::string migrate_src;
+  static std::string migrate_dst;
+  static bool migrate_json = false;
+  mg->add_option("src", migrate_src, "the format 1 ledger directory")->required();
+  mg->add_option("dst", migrate_dst, "a new directory for the format 2 ledger")->required();
+  mg->add_flag("--json", migrate_json, "machine-readable output");
+  mg->callback([&] {
+    action = [] {
+      return run_migrate(CommonOptions{.json = migrate_json}, migrate_src, migrate_dst);
+    };
+  });
 
   auto* ex = app.add_subcommand("export", "write entries as canonical JSON Lines");
   add_common_options(*ex, common);

@@ -98,6 +98,23 @@ struct VerifyOptions {
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
 
+// What Ledger::migrate did: the roots it computed on both sides (equal: the leaves are the
+// same bytes) and the verification of the new ledger.
+struct MigrateReport {
+  std::uint32_t from_version = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t checkpoints = 0;  // stored checkpoints carried over, as they were
+  Digest source_root;             // recomputed from the old ledger's leaves
+  Digest source_chain_head;       // recomputed from the old ledger's leaves
+  VerifyReport verify;            // Ledger::verify of the new ledger (ok)
+};
+
+// What Ledger::migrate reports while it works.
+struct MigrateOptions {
+  // Called with (entries copied, total).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
+
 // Appends TraceNodes and reads them back; an entry never changes once appended. There is no
 // update or delete. Concurrent appends are grouped into one RocksDB write (group commit).
 // Thread safety: all methods may be called concurrently.
@@ -112,6 +129,17 @@ class Ledger {
   // process holds it open for writing: RocksDB's LOCK).
   [[nodiscard]] static Result<Ledger> open(const std::filesystem::path& dir,
                                            const OpenOptions& options);
+
+  // Converts the format 1 ledger in `src` into a new format 2 ledger in `dst` (which must not
+  // exist, or be an empty directory): the same entries, ledger id, signing key (copied) and
+  // stored checkpoints, so that roots, proofs and checkpoints stay valid. Reads `src` read-only
+  // and changes nothing there. Each entry's leaf and chain hash are checked on the way, the new
+  // ledger is verified in full, and its root must equal the one recomputed from `src`.
+  // Errors: kNotFound (no ledger in src), kFailedPrecondition (src is not format 1, dst is in
+  // the way), kCorruption (src does not check out, naming the seq), kIOError.
+  [[nodiscard]] static Result<MigrateReport> migrate(const std::filesystem::path& src,
+                                                     const std::filesystem::path& dst,
+                                                     const MigrateOptions& options = {});
 
   // Syncs the write-ahead log (so buffered appends are durable), closes the database and
   // releases its lock, so the directory can be opened again, here or by another process.
