@@ -14,12 +14,15 @@
 // else but `in`) and returns the error.
 #include "witness/ledger/append_jsonl.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <istream>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -61,26 +64,100 @@ void count(JsonlAppendSummary& s, const Appended& a) {
   }
 }
 
+// Inputs shorter than this are parsed on the calling thread alone (threads cost more).
+constexpr std::size_t kParallelParseLines = 2048;
+
+// Turns every line of an atomic input into a node, on up to hardware_concurrency threads.
+// Lines whose links name no earlier line ("line:N") are independent: they are parsed and
+// hashed in parallel. The others need earlier lines' ids, so they are finished afterwards, in
+// order. Returns the first line's error in line order, as a sequential parse would.
+Result<std::vector<TraceNode>> nodes_of_lines(std::vector<std::string>& texts, const Ledger& ledger,
+                                              bool require_ids,
+                                              const std::function<void(std::uint64_t)>& progress) {
+  const std::size_t n = texts.size();
+  std::vector<Result<TraceNode>> out(n, Result<TraceNode>(invalid_argument("unset")));
+  std::vector<std::optional<NodeLine>> deferred(n);
+  const auto first_pass = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::string where = "line " + std::to_string(i + 1);
+      if (is_blank(texts[i])) {
+        out[i] = invalid_argument(where + ": empty line");
+        continue;
+      }
+      auto parsed = parse_node_line(texts[i]);
+      std::string().swap(texts[i]);  // the text is no longer needed
+      if (!parsed) {
+        out[i] = parsed.error().with_context(where);
+        continue;
+      }
+      if (require_ids && !parsed->id) {
+        out[i] = invalid_argument(where + ": id: missing (import takes exported lines)");
+        continue;
+      }
+      const bool needs_earlier =
+          std::any_of(parsed->links.begin(), parsed->links.end(),
+                      [](const LinkSpec& l) { return std::holds_alternative<LineRef>(l.target); });
+      if (needs_earlier) {
+        deferred[i] = std::move(*parsed);
+        continue;
+      }
+      out[i] = resolve_node_line(std::move(*parsed), &ledger, {});
+      if (!out[i]) out[i] = out[i].error().with_context(where);
+    }
+  };
+  const std::size_t threads =
+      n < kParallelParseLines ? 1
+                              : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+  {
+    std::vector<std::jthread> workers;
+    const std::size_t chunk = (n + threads - 1) / threads;
+    for (std::size_t t = 1; t < threads; ++t) {
+      workers.emplace_back(first_pass, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+    }
+    first_pass(0, std::min(n, chunk));
+  }  // joined
+  std::vector<NodeId> earlier(n);
+  std::vector<TraceNode> nodes;
+  nodes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (deferred[i]) {
+      out[i] = resolve_node_line(std::move(*deferred[i]), &ledger,
+                                 std::span<const NodeId>(earlier.data(), i));
+      if (!out[i]) out[i] = out[i].error().with_context("line " + std::to_string(i + 1));
+    }
+    if (!out[i]) return out[i].error();
+    earlier[i] = out[i]->id();
+    nodes.push_back(std::move(*out[i]));
+    if (progress) progress(i + 1);
+  }
+  return nodes;
+}
+
 Result<JsonlAppendSummary> append_atomic(Appender& appender, std::istream& in,
                                          const JsonlAppendOptions& options,
                                          const JsonlEvents& events) {
   JsonlAppendSummary summary;
-  std::vector<TraceNode> nodes;
-  std::vector<NodeId> earlier;
-  std::vector<std::uint64_t> line_of;
+  std::vector<std::string> texts;
+  std::optional<Error> too_long;
   std::string text;
   for (LineRead read{}; (read = read_line(in, text)) != LineRead::kEnd;) {
-    const std::uint64_t line = ++summary.lines;
-    if (read == LineRead::kTooLong) return line_too_long(line);
-    WITNESS_ASSIGN_OR_RETURN(
-        TraceNode node, node_of_line(text, line, appender.ledger(), earlier, options.require_ids));
-    earlier.push_back(node.id());
-    nodes.push_back(std::move(node));
-    line_of.push_back(line);
-    if (events.on_progress) events.on_progress(line);
+    if (read == LineRead::kTooLong) {
+      too_long = line_too_long(texts.size() + 1);
+      break;
+    }
+    texts.push_back(std::move(text));
   }
-  if (in.bad()) return io_error("read failed");
+  const bool read_failed = !too_long && in.bad();
+  summary.lines = texts.size();
+  // A bad line before the overlong one (or before a read failure) is reported first.
+  WITNESS_ASSIGN_OR_RETURN(
+      std::vector<TraceNode> nodes,
+      nodes_of_lines(texts, appender.ledger(), options.require_ids, events.on_progress));
+  if (too_long) return *too_long;
+  if (read_failed) return io_error("read failed");
   if (nodes.empty()) return summary;
+  std::vector<std::uint64_t> line_of(nodes.size());
+  for (std::size_t i = 0; i < line_of.size(); ++i) line_of[i] = i + 1;
   auto appended = appender.append_batch(nodes, BatchMode::kAtomic);
   if (!appended) return batch_error_at_line(appended.error(), line_of);
   for (std::size_t i = 0; i < nodes.size(); ++i) {

@@ -229,7 +229,7 @@ Result<NodeLine> parse_node_line(std::string_view line) {
 }
 
 Result<TraceNode> resolve_node_line(NodeLine line, const Ledger* ledger,
-                                    const std::vector<NodeId>& earlier) {
+                                    std::span<const NodeId> earlier) {
   for (std::size_t i = 0; i < line.links.size(); ++i) {
     const LinkSpec& spec = line.links[i];
     const std::string field = "links[" + std::to_string(i) + "].target";

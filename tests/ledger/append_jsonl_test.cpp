@@ -242,3 +242,70 @@ TEST_CASE("a parsed line's node has the id TraceNode::create gives its fields", 
     CHECK(safe->id() == slow->id());
   }
 }
+
+TEST_CASE("atomic: a large input is parsed in parallel with the same result and errors",
+          "[ledger][append_jsonl][concurrency]") {
+  // 6000 lines (past the parallel threshold): every 7th links to the line before it with
+  // "line:N", which is finished after the parallel pass; the rest are independent.
+  constexpr int kLines = 6000;
+  const auto input = [](int bad_at, int overlong_at) {
+    std::string text;
+    for (int i = 1; i <= kLines; ++i) {
+      if (i == bad_at) {
+        text += R"({"origin":"agent.a","kind":"k","payload":[1]})"
+                "\n";
+      } else if (i == overlong_at) {
+        text += std::string(kMaxLineBytes + 1, ' ') + "\n";
+      } else if (i % 7 == 0) {
+        text += R"({"origin":"agent.l","kind":"k","timestamp":)" +
+                std::to_string(1'800'000'000'000'000'000 + i) +
+                R"(,"links":[{"relation":"causes","target":"line:)" + std::to_string(i - 1) +
+                R"("}],"payload":{"n":)" + std::to_string(i) + "}}\n";
+      } else {
+        text += line(i);
+      }
+    }
+    return text;
+  };
+  TempDir dir;
+  Ledger l = open_new(dir);
+  auto appender = plain_appender(l);
+  SECTION("every line, links to earlier lines resolved") {
+    std::istringstream in(input(0, 0));
+    std::uint64_t progress = 0;
+    JsonlEvents events;
+    events.on_progress = [&](std::uint64_t n) {
+      CHECK(n == progress + 1);  // in line order
+      progress = n;
+    };
+    auto r = append_jsonl(*appender, in, {}, events);
+    REQUIRE(r);
+    CHECK(r->inserted == kLines);
+    CHECK(progress == kLines);
+    for (SequenceNumber seq : {6U, 13U, 5991U}) {  // lines 7, 14, ..., 5992 are seqs 6, 13, ...
+      auto e = l.get(seq);
+      REQUIRE(e);
+      REQUIRE(e->node.links().size() == 1);
+      CHECK(e->node.links()[0].target == l.get(seq - 1)->node.id());
+    }
+    CHECK(l.verify()->ok());
+  }
+  SECTION("the first bad line in line order is the error, and nothing is written") {
+    std::istringstream in(input(4000, 0));
+    auto r = append_jsonl(*appender, in, {}, {});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.starts_with("line 4000: payload"));
+    CHECK(l.size() == 0);
+  }
+  SECTION("a bad line before an overlong one is reported first; the overlong one otherwise") {
+    std::istringstream first(input(100, 5000));
+    auto r = append_jsonl(*appender, first, {}, {});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.starts_with("line 100: payload"));
+    std::istringstream second(input(0, 5000));
+    r = append_jsonl(*appender, second, {}, {});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.starts_with("line 5000: longer than"));
+    CHECK(l.size() == 0);
+  }
+}

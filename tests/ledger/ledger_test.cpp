@@ -871,7 +871,8 @@ TEST_CASE("JSON Lines input parses every field and names the bad one", "[ledger]
   auto unresolved = parse_node_line(
       R"({"origin":"a","kind":"k","links":[{"relation":"causes","target":"line:2"}]})");
   REQUIRE(unresolved);
-  auto r = resolve_node_line(*unresolved, nullptr, {Digest{}});
+  const std::vector<NodeId> one_earlier{Digest{}};
+  auto r = resolve_node_line(*unresolved, nullptr, one_earlier);
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "links[0].target: line:2 is not an earlier line");
 }

@@ -81,7 +81,7 @@ struct NodeLine {
 // `earlier` (ids of previous lines, index 0 = line 1). When line.id is set, the computed id
 // must equal it. Errors: kInvalidArgument as "<field>: <what is wrong>".
 [[nodiscard]] Result<TraceNode> resolve_node_line(NodeLine line, const Ledger* ledger,
-                                                  const std::vector<NodeId>& earlier);
+                                                  std::span<const NodeId> earlier);
 
 // Rewrites an append_batch error "node I: ..." (I = index in the batch) as "line L: ...",
 // with L = lines[I]; other errors pass unchanged.
