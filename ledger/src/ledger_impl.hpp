@@ -100,9 +100,10 @@ struct Ledger::Impl {
     std::vector<std::uint64_t> segments;
   };
   std::array<EdgeTile, 64> edge_tiles;
-  // Hash tiles proofs read lately (2048 tiles, at most 16 MiB): the upper levels of the tree
-  // are read by every proof.
-  mutable detail::TileCache tile_cache{2048};
+  // Hash tiles proofs read lately (4096 tiles, at most 32 MiB): the upper levels of the tree
+  // are read by every proof. BM_InclusionProofGenerate at 200k entries: 2048 tiles 9.3 us,
+  // 4096 7.1 us (every tile cached).
+  mutable detail::TileCache tile_cache{4096};
   // Set when open found the tree's right edge unreadable (the ledger can still be read and
   // verified, but appending would extend a tree it cannot trust), or when a write failed (its
   // effect on disk is unknown until a reopen): appends then fail with this. Guarded by mu.
