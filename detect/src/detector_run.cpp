@@ -9,11 +9,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "witness/base/parallel.hpp"
 #include "witness/crypto/sha256.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/vsa/encoder.hpp"
 
 namespace witness::detect {
+
+namespace {
+// Inputs of fewer lines than twice this make their nodes on the calling thread alone.
+constexpr std::size_t kParallelInputNodes = 1024;
+}  // namespace
 
 Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                 const std::function<Result<bool>(std::string&)>& next,
@@ -126,17 +132,24 @@ Result<Recorded> record_run(ledger::Ledger& l, const detect::DetectorConfig& con
                                           }));
   std::vector<ledger::TraceNode> nodes{run_node};
   if (record_inputs) {
-    for (std::size_t i = 0; i < run.lines.size(); ++i) {
-      WITNESS_ASSIGN_OR_RETURN(auto node,
-                               ledger::TraceNode::create(ledger::NodeDraft{
-                                   .origin = kDetectorOrigin,
-                                   .kind = "detector.input",
-                                   .timestamp = run_node.timestamp(),
-                                   .walk = rec.walk,
-                                   .payload_json = "{\"i\":" + std::to_string(i) + ",\"line\":" +
-                                                   ledger::quote_json_string(run.lines[i]) + "}",
-                               }));
-      nodes.push_back(std::move(node));
+    // One node per input line, made (canonical payload, id) on every core.
+    std::vector<Result<ledger::TraceNode>> made(run.lines.size(),
+                                                Result<ledger::TraceNode>(internal_error("unset")));
+    parallel_chunks(run.lines.size(), kParallelInputNodes, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        made[i] = ledger::TraceNode::create(ledger::NodeDraft{
+            .origin = kDetectorOrigin,
+            .kind = "detector.input",
+            .timestamp = run_node.timestamp(),
+            .walk = rec.walk,
+            .payload_json = "{\"i\":" + std::to_string(i) +
+                            ",\"line\":" + ledger::quote_json_string(run.lines[i]) + "}",
+        });
+      }
+    });
+    for (auto& node : made) {
+      if (!node) return node.error();
+      nodes.push_back(std::move(*node));
     }
   }
   for (const auto& a : run.alerts) {

@@ -26,6 +26,7 @@
 #include <thread>
 #include <utility>
 
+#include "witness/base/parallel.hpp"
 #include "witness/ledger/jsonl.hpp"
 
 namespace witness::ledger {
@@ -105,17 +106,7 @@ Result<std::vector<TraceNode>> nodes_of_lines(std::vector<std::string>& texts, c
       if (!out[i]) out[i] = out[i].error().with_context(where);
     }
   };
-  const std::size_t threads =
-      n < kParallelParseLines ? 1
-                              : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
-  {
-    std::vector<std::jthread> workers;
-    const std::size_t chunk = (n + threads - 1) / threads;
-    for (std::size_t t = 1; t < threads; ++t) {
-      workers.emplace_back(first_pass, std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
-    }
-    first_pass(0, std::min(n, chunk));
-  }  // joined
+  parallel_chunks(n, kParallelParseLines / 2, first_pass);
   std::vector<NodeId> earlier(n);
   std::vector<TraceNode> nodes;
   nodes.reserve(n);

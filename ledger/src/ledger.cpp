@@ -1374,8 +1374,9 @@ Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
       auto node = detail::decode_stored_node(bytes);
       if (!node) return node.error().with_context("seq " + std::to_string(seq));
       const Timestamp ts = node->timestamp();
-      if ((options.since && ts < *options.since) || (options.until && ts > *options.until))
+      if ((options.since && ts < *options.since) || (options.until && ts > *options.until)) {
         continue;
+      }
       ++summary.visited;
       WITNESS_RETURN_IF_ERROR(visitor(Entry{seq, std::move(*node)}));
     }

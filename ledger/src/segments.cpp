@@ -150,8 +150,9 @@ Result<Entry> BundleReader::entry(SequenceNumber seq) {
 
 Result<const BundleSegment*> BundleReader::last() {
   auto s = load_at_or_before(bundle_key(~SequenceNumber{0}), "ledger head");
-  if (!s && s.error().code == ErrorCode::kNotFound)
+  if (!s && s.error().code == ErrorCode::kNotFound) {
     return static_cast<const BundleSegment*>(nullptr);
+  }
   return s;
 }
 
@@ -181,8 +182,8 @@ void TileCache::insert(unsigned height, std::uint64_t first,
   }
 }
 
-TileReader::TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro, TileCache* cache)
-    : db_(db), cache_shared_(cache), ro_(ro) {}
+TileReader::TileReader(rocksdb::DB* db, rocksdb::ReadOptions ro, TileCache* cache)
+    : db_(db), cache_shared_(cache), ro_(std::move(ro)) {}
 
 Result<Digest> TileReader::hash(unsigned height, std::uint64_t index) {
   const auto what = [&] {
@@ -196,8 +197,9 @@ Result<Digest> TileReader::hash(unsigned height, std::uint64_t index) {
   };
   const std::uint64_t tile_first = index - (index % format::kTileWidth);
   if (!slot || !holds(*slot)) {
-    if (cache_shared_ != nullptr)
+    if (cache_shared_ != nullptr) {
       slot = Cached{tile_first, cache_shared_->find(height, tile_first)};
+    }
   }
   if (!slot || !holds(*slot)) {
     // A full tile (or a height's partial tile of 8 and up) is one key, under the tile's first.

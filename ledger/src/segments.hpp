@@ -124,7 +124,7 @@ class TileCache {
 class TileReader {
  public:
   // `cache`, when given, is consulted first and fed with what is read.
-  TileReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro, TileCache* cache = nullptr);
+  TileReader(rocksdb::DB* db, rocksdb::ReadOptions ro, TileCache* cache = nullptr);
   // The hash of the complete subtree of 2^height leaves starting at leaf index << height.
   // Errors: kCorruption ("missing" when no segment holds it), kIOError.
   [[nodiscard]] Result<Digest> hash(unsigned height, std::uint64_t index);

@@ -304,8 +304,9 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
       const auto key = it->key().ToStringView();
       const std::size_t len = key.size() >= 3 ? get_be16(key.substr(1)) : 0;
-      if (key.size() != 3 + len + 8 || len == 0)
+      if (key.size() != 3 + len + 8 || len == 0) {
         return fail(std::nullopt, name + ": malformed key");
+      }
       const std::string_view term = key.substr(3, len);
       const SequenceNumber first = detail::trailing_seq(key);
       if (auto s = detail::parse_posting(first, it->value().ToStringView(), seqs); !s) {
@@ -322,8 +323,9 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
         if (s >= size) return fail(s, name + " entry points past the ledger");
         auto e = reader.entry(s);
         if (!e) return fail(s, name + " entry for an unreadable node");
-        if (!carries(e->node, prefix, term))
+        if (!carries(e->node, prefix, term)) {
           return fail(s, name + " entry does not match the node");
+        }
       }
       last_seq = seqs.back();
       count += seqs.size();
