@@ -4,6 +4,7 @@
 
 #include "witness/ledger/ledger.hpp"
 
+#include "example_node.hpp"
 #include "hex.hpp"
 #include "key_codec.hpp"
 #include "node_codec.hpp"
@@ -18,16 +19,7 @@ using witness::testing::TempDir;
 
 namespace {
 
-TraceNode example_node() {
-  NodeDraft d;
-  d.origin = "gaming.banterpacks";
-  d.kind = "agent.action";
-  d.timestamp = Timestamp(std::chrono::nanoseconds(1'763'808'000'000'000'001));
-  d.walk = "session-42";
-  d.tags = {"urgent", "prod"};
-  d.payload_json = R"({"action":"mute", "user":"u-17","score":0.75})";
-  return *TraceNode::create(d);
-}
+TraceNode example_node() { return *TraceNode::create(witness::testing::example_draft()); }
 
 std::string hex(const std::string& s) { return detail::hex_encode(s); }
 

@@ -5,22 +5,14 @@
 #include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
 
+#include "example_node.hpp"
 #include "generators.hpp"
 
 using namespace witness::ledger;  // NOLINT(google-build-using-namespace): test file
 
 namespace {
 
-NodeDraft sample_draft() {
-  NodeDraft d;
-  d.origin = "gaming.banterpacks";
-  d.kind = "agent.action";
-  d.timestamp = Timestamp(std::chrono::nanoseconds(1'763'808'000'000'000'001));
-  d.walk = "session-42";
-  d.tags = {"urgent", "prod"};
-  d.payload_json = R"({"action":"mute", "user":"u-17","score":0.75})";
-  return d;
-}
+NodeDraft sample_draft() { return witness::testing::example_draft(); }
 
 std::string create_error(NodeDraft d) {
   auto r = TraceNode::create(std::move(d));
