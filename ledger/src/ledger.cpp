@@ -937,8 +937,19 @@ Error legacy_ledger_error(const std::filesystem::path& dir) {
 
 // Stage 1b: an existing directory must hold this format's column families.
 Status check_column_families(const std::filesystem::path& dir) {
+  // A writer opening at the same time may replace the MANIFEST between our reading CURRENT and
+  // the MANIFEST it names (concurrent `--wait` appends, read-only opens beside a writer): look
+  // again a few times before reporting the error.
+  constexpr int kAttempts = 10;
+  constexpr auto kDelay = std::chrono::milliseconds(10);
   std::vector<std::string> names;
-  const auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);
+  rocksdb::Status s;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(kDelay);
+    names.clear();
+    s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);
+    if (!s.IsIOError() && !s.IsPathNotFound()) break;
+  }
   if (!s.ok()) return detail::to_status(s, "open " + dir.string());
   if (std::find(names.begin(), names.end(), format::kKeyedColumnFamily) == names.end()) {
     return legacy_ledger_error(dir);
