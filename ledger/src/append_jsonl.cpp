@@ -36,19 +36,32 @@ bool is_blank(const std::string& text) {
   return text.find_first_not_of(" \t\r") == std::string::npos;
 }
 
-// Parses one line into a node, links resolved against `ledger` and the ids of earlier lines.
-Result<TraceNode> node_of_line(const std::string& text, std::uint64_t line, const Ledger& ledger,
-                               const std::vector<NodeId>& earlier, bool require_ids) {
-  const auto where = [line] { return "line " + std::to_string(line); };  // errors only
-  if (is_blank(text)) return invalid_argument(where() + ": empty line");
+std::string where(std::uint64_t line) { return "line " + std::to_string(line); }  // errors only
+
+// A line's fields, checked (the first stage of node_of_line). Errors name the line.
+Result<NodeLine> parsed_line(const std::string& text, std::uint64_t line, bool require_ids) {
+  if (is_blank(text)) return invalid_argument(where(line) + ": empty line");
   auto parsed = parse_node_line(text);
-  if (!parsed) return parsed.error().with_context(where());
+  if (!parsed) return parsed.error().with_context(where(line));
   if (require_ids && !parsed->id) {
-    return invalid_argument(where() + ": id: missing (import takes exported lines)");
+    return invalid_argument(where(line) + ": id: missing (import takes exported lines)");
   }
-  auto node = resolve_node_line(std::move(*parsed), &ledger, earlier);
-  if (!node) return node.error().with_context(where());
+  return parsed;
+}
+
+// The second stage: links resolved against `ledger` and the ids of earlier lines, id computed.
+Result<TraceNode> resolved_line(NodeLine parsed, std::uint64_t line, const Ledger& ledger,
+                                std::span<const NodeId> earlier) {
+  auto node = resolve_node_line(std::move(parsed), &ledger, earlier);
+  if (!node) return node.error().with_context(where(line));
   return node;
+}
+
+// Parses one line into a node.
+Result<TraceNode> node_of_line(const std::string& text, std::uint64_t line, const Ledger& ledger,
+                               std::span<const NodeId> earlier, bool require_ids) {
+  WITNESS_ASSIGN_OR_RETURN(NodeLine parsed, parsed_line(text, line, require_ids));
+  return resolved_line(std::move(parsed), line, ledger, earlier);
 }
 
 void count(JsonlAppendSummary& s, const Appended& a) {
@@ -80,19 +93,10 @@ Result<std::vector<TraceNode>> nodes_of_lines(std::vector<std::string>& texts, c
   std::vector<std::optional<NodeLine>> deferred(n);
   const auto first_pass = [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
-      const std::string where = "line " + std::to_string(i + 1);
-      if (is_blank(texts[i])) {
-        out[i] = invalid_argument(where + ": empty line");
-        continue;
-      }
-      auto parsed = parse_node_line(texts[i]);
+      auto parsed = parsed_line(texts[i], i + 1, require_ids);
       std::string().swap(texts[i]);  // the text is no longer needed
       if (!parsed) {
-        out[i] = parsed.error().with_context(where);
-        continue;
-      }
-      if (require_ids && !parsed->id) {
-        out[i] = invalid_argument(where + ": id: missing (import takes exported lines)");
+        out[i] = parsed.error();
         continue;
       }
       const bool needs_earlier =
@@ -102,8 +106,7 @@ Result<std::vector<TraceNode>> nodes_of_lines(std::vector<std::string>& texts, c
         deferred[i] = std::move(*parsed);
         continue;
       }
-      out[i] = resolve_node_line(std::move(*parsed), &ledger, {});
-      if (!out[i]) out[i] = out[i].error().with_context(where);
+      out[i] = resolved_line(std::move(*parsed), i + 1, ledger, {});
     }
   };
   parallel_chunks(n, kParallelParseLines / 2, first_pass);
@@ -112,9 +115,8 @@ Result<std::vector<TraceNode>> nodes_of_lines(std::vector<std::string>& texts, c
   nodes.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     if (deferred[i]) {
-      out[i] = resolve_node_line(std::move(*deferred[i]), &ledger,
-                                 std::span<const NodeId>(earlier.data(), i));
-      if (!out[i]) out[i] = out[i].error().with_context("line " + std::to_string(i + 1));
+      out[i] = resolved_line(std::move(*deferred[i]), i + 1, ledger,
+                             std::span<const NodeId>(earlier.data(), i));
     }
     if (!out[i]) return out[i].error();
     earlier[i] = out[i]->id();

@@ -28,6 +28,10 @@ inline constexpr char kCheckpoint = 'c';  // 'c' size(8)                     -> 
 inline constexpr char kById = 'i';          // 'i' id(32)                    -> seq(8) ts(8)
 inline constexpr char kByLinkTarget = 'l';  // 'l' target(32) seq relation(1) -> ""
 inline constexpr char kByTime = 't';        // 't' ts(8, sign bit flipped) seq -> ""
+// Whether keys with this prefix live in the "keyed" column family.
+[[nodiscard]] constexpr bool is_keyed_prefix(char prefix) {
+  return prefix == kById || prefix == kByLinkTarget || prefix == kByTime;
+}
 
 // Version 1 keys that version 2 no longer writes; `witness migrate` reads them.
 namespace v1 {

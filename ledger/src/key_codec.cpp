@@ -20,12 +20,17 @@ std::string id_key(const NodeId& id) {
   return k;
 }
 
+void term_prefix_into(char prefix, std::string_view term, std::string& out) {
+  out.clear();
+  out.push_back(prefix);
+  put_be16(static_cast<std::uint16_t>(term.size()), out);
+  out.append(term);
+}
+
 std::string term_prefix(char prefix, std::string_view term) {
   std::string k;
   k.reserve(3 + term.size() + 8);
-  k.push_back(prefix);
-  put_be16(static_cast<std::uint16_t>(term.size()), k);
-  k.append(term);
+  term_prefix_into(prefix, term, k);
   return k;
 }
 

@@ -28,6 +28,8 @@ namespace witness::ledger::detail {
 [[nodiscard]] std::string id_key(const NodeId& id);
 // The prefix of a string-term index ('o', 'k', 'w', 'g'): prefix len(2) term.
 [[nodiscard]] std::string term_prefix(char prefix, std::string_view term);
+// term_prefix written into `out` (cleared first), reusing its buffer.
+void term_prefix_into(char prefix, std::string_view term, std::string& out);
 // term_prefix + seq.
 [[nodiscard]] std::string term_key(char prefix, std::string_view term, SequenceNumber seq);
 // 't' ts seq.

@@ -119,14 +119,15 @@ RocksOptions make_rocksdb_options(const OpenOptions& o) {
   }
   // "keyed": point lookups (the duplicate check on append) miss most of the time, so a memtable
   // bloom filter and table bloom filters keep them off the disk.
-  rocksdb::ColumnFamilyOptions& ids = r.keyed_cf;
-  ids.memtable_insert_with_hint_prefix_extractor = opts.memtable_insert_with_hint_prefix_extractor;
+  rocksdb::ColumnFamilyOptions& keyed = r.keyed_cf;
+  keyed.memtable_insert_with_hint_prefix_extractor =
+      opts.memtable_insert_with_hint_prefix_extractor;
   // A small memtable: its keys arrive in random order (ids), and a random insert walks the
   // skiplist with a cache miss per level. BM_AppendBatch/100 (nodes/s): 64 MiB 137k, 16 MiB
   // 147k, 8 MiB 160k, 4 MiB 167k, 2 MiB 169k; 8 MiB keeps the flushes (and L0 tables) few.
-  ids.write_buffer_size = std::min<std::size_t>(o.write_buffer_bytes, std::size_t{8} << 20U);
-  ids.memtable_whole_key_filtering = true;
-  ids.memtable_prefix_bloom_size_ratio = 0.02;
+  keyed.write_buffer_size = std::min<std::size_t>(o.write_buffer_bytes, std::size_t{8} << 20U);
+  keyed.memtable_whole_key_filtering = true;
+  keyed.memtable_prefix_bloom_size_ratio = 0.02;
   {
     rocksdb::BlockBasedTableOptions table;
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -136,7 +137,7 @@ RocksOptions make_rocksdb_options(const OpenOptions& o) {
     // bounded by block_cache_bytes.
     table.cache_index_and_filter_blocks = false;
     table.block_cache = cache;
-    ids.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    keyed.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   }
   return r;
 }
@@ -328,10 +329,7 @@ class TileRuns {
 class PostingRuns {
  public:
   void add(char prefix, std::string_view term, SequenceNumber seq) {
-    key_.clear();
-    key_.push_back(prefix);
-    put_be16(static_cast<std::uint16_t>(term.size()), key_);
-    key_.append(term);
+    detail::term_prefix_into(prefix, term, key_);
     auto [it, fresh] = runs_.try_emplace(key_);
     Run& run = it->second;
     if (fresh) {
@@ -908,22 +906,11 @@ Status load_head(Ledger::Impl& impl, const std::filesystem::path& dir) {
 }
 
 // A directory whose RocksDB lacks the "keyed" column family was not written by this format: a
-// format 1 ledger (told how to convert it) or some other program's database. Opened read-only,
-// default column family only, so nothing is changed.
+// format 1 ledger (told how to convert it) or some other program's database.
 Error legacy_ledger_error(const std::filesystem::path& dir) {
-  rocksdb::Options plain;
-  plain.info_log = detail::make_null_info_log();
-  rocksdb::DB* raw = nullptr;
-  const auto s = rocksdb::DB::OpenForReadOnly(plain, dir.string(), &raw);
-  const std::unique_ptr<rocksdb::DB> db(raw);
-  if (!s.ok()) return detail::to_error(s, "open " + dir.string());
-  std::string version;
-  const auto vs = db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
-  if (!vs.ok() || version.size() != 4) {
-    return failed_precondition(dir.string() + " is a RocksDB database but not a witness ledger");
-  }
-  const std::uint32_t v = get_be32(version);
-  if (v == format::v1::kFormatVersion) {
+  auto legacy = open_legacy(dir);
+  if (!legacy) return legacy.error();
+  if (legacy->version == format::v1::kFormatVersion) {
     return failed_precondition(
         "ledger at " + dir.string() +
         " has format version 1; this build reads and writes version 2. Convert it into a new "
@@ -931,12 +918,20 @@ Error legacy_ledger_error(const std::filesystem::path& dir) {
         dir.string() + " NEW_DIR` (the original is left as it is)");
   }
   return failed_precondition("ledger at " + dir.string() + " has format version " +
-                             std::to_string(v) + "; this build reads version " +
+                             std::to_string(legacy->version) + "; this build reads version " +
                              std::to_string(format::kFormatVersion));
 }
 
 // Stage 1b: an existing directory must hold this format's column families.
 Status check_column_families(const std::filesystem::path& dir) {
+  WITNESS_ASSIGN_OR_RETURN(const bool format2, has_keyed_family(dir));
+  if (!format2) return legacy_ledger_error(dir);
+  return ok_status();
+}
+
+}  // namespace
+
+Result<bool> has_keyed_family(const std::filesystem::path& dir) {
   // A writer opening at the same time may replace the MANIFEST between our reading CURRENT and
   // the MANIFEST it names (concurrent `--wait` appends, read-only opens beside a writer): look
   // again a few times before reporting the error.
@@ -950,14 +945,26 @@ Status check_column_families(const std::filesystem::path& dir) {
     s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);
     if (!s.IsIOError() && !s.IsPathNotFound()) break;
   }
-  if (!s.ok()) return detail::to_status(s, "open " + dir.string());
-  if (std::find(names.begin(), names.end(), format::kKeyedColumnFamily) == names.end()) {
-    return legacy_ledger_error(dir);
-  }
-  return ok_status();
+  if (!s.ok()) return detail::to_error(s, "open " + dir.string());
+  return std::find(names.begin(), names.end(), format::kKeyedColumnFamily) != names.end();
 }
 
-}  // namespace
+Result<LegacyDb> open_legacy(const std::filesystem::path& dir) {
+  rocksdb::Options plain;
+  plain.info_log = detail::make_null_info_log();
+  plain.max_open_files = -1;
+  rocksdb::DB* raw = nullptr;
+  const auto s = rocksdb::DB::OpenForReadOnly(plain, dir.string(), &raw);
+  LegacyDb out{std::unique_ptr<rocksdb::DB>(raw), 0};
+  if (!s.ok()) return detail::to_error(s, "open " + dir.string());
+  std::string version;
+  const auto vs = out.db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
+  if (!vs.ok() || version.size() != 4) {
+    return failed_precondition(dir.string() + " is a RocksDB database but not a witness ledger");
+  }
+  out.version = get_be32(version);
+  return out;
+}
 
 Result<std::unique_ptr<Ledger::Impl>> open_impl(const std::filesystem::path& dir,
                                                 const OpenOptions& options,
@@ -1107,9 +1114,7 @@ Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
 }
 
 Result<std::uint64_t> Ledger::Impl::snapshot_size(const rocksdb::ReadOptions& ro) const {
-  detail::BundleReader reader(db.get(), ro);
-  WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* last, reader.last());
-  return last == nullptr ? 0 : last->end();
+  return detail::bundle_end(db.get(), ro);
 }
 
 // A root or proof can name any size the ledger has reached, and no other. `head` is read

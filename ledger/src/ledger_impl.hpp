@@ -152,6 +152,20 @@ struct Ledger::Impl {
                    MerkleFrontier& tree, rocksdb::WriteBatch& batch);
 };
 
+// Whether the database in `dir` has format 2's "keyed" column family (reads its MANIFEST only,
+// looking again while a concurrent writer replaces it). Errors: kIOError and RocksDB's others.
+[[nodiscard]] Result<bool> has_keyed_family(const std::filesystem::path& dir);
+
+// A database without it (format 1, or not a ledger), opened read-only with its default column
+// family only, so that nothing is written, and the format version it records.
+struct LegacyDb {
+  std::unique_ptr<rocksdb::DB> db;
+  std::uint32_t version = 0;
+};
+// Errors: RocksDB's open errors; kFailedPrecondition "... is a RocksDB database but not a
+// witness ledger" when it records no format version.
+[[nodiscard]] Result<LegacyDb> open_legacy(const std::filesystem::path& dir);
+
 // Ledger::open, with the ledger id a new ledger gets (16 bytes; random when nullopt).
 [[nodiscard]] Result<std::unique_ptr<Ledger::Impl>> open_impl(
     const std::filesystem::path& dir, const OpenOptions& options,

@@ -12,7 +12,6 @@
 #include "witness/base/endian.hpp"
 
 #include "format.hpp"
-#include "info_log.hpp"
 #include "key_codec.hpp"
 #include "ledger_impl.hpp"
 #include "node_codec.hpp"
@@ -29,33 +28,19 @@ Result<std::unique_ptr<rocksdb::DB>> open_source(const std::filesystem::path& sr
   if (!std::filesystem::exists(src / "CURRENT", ec)) {
     return not_found("no ledger at " + src.string());
   }
-  std::vector<std::string> families;
-  WITNESS_RETURN_IF_ERROR(detail::to_status(
-      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), src.string(), &families),
-      "open " + src.string()));
-  if (std::find(families.begin(), families.end(), format::kKeyedColumnFamily) != families.end()) {
+  WITNESS_ASSIGN_OR_RETURN(const bool format2, has_keyed_family(src));
+  if (format2) {
     return failed_precondition(src.string() + " is a format " +
                                std::to_string(format::kFormatVersion) +
                                " ledger already: nothing to migrate");
   }
-  rocksdb::Options options;
-  options.info_log = detail::make_null_info_log();
-  options.max_open_files = -1;
-  rocksdb::DB* raw = nullptr;
-  WITNESS_RETURN_IF_ERROR(detail::to_status(
-      rocksdb::DB::OpenForReadOnly(options, src.string(), &raw), "open " + src.string()));
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::string version;
-  const auto s = db->Get(rocksdb::ReadOptions(), format::kMetaFormatVersion, &version);
-  if (!s.ok() || version.size() != 4) {
-    return failed_precondition(src.string() + " is a RocksDB database but not a witness ledger");
-  }
-  if (get_be32(version) != format::v1::kFormatVersion) {
+  WITNESS_ASSIGN_OR_RETURN(LegacyDb legacy, open_legacy(src));
+  if (legacy.version != format::v1::kFormatVersion) {
     return failed_precondition(src.string() + " has format version " +
-                               std::to_string(get_be32(version)) + "; migrate reads version " +
+                               std::to_string(legacy.version) + "; migrate reads version " +
                                std::to_string(format::v1::kFormatVersion));
   }
-  return db;
+  return std::move(legacy.db);
 }
 
 Status check_destination(const std::filesystem::path& dst) {

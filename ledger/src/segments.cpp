@@ -5,18 +5,13 @@
 #include "witness/base/endian.hpp"
 
 #include "format.hpp"
+#include "key_codec.hpp"
 #include "node_codec.hpp"
 #include "rocksdb_error.hpp"
 
 namespace witness::ledger::detail {
 
-std::string bundle_key(SequenceNumber first) {
-  std::string k;
-  k.reserve(format::kSeqKeySize);
-  k.push_back(format::kBundle);
-  put_be64(first, k);
-  return k;
-}
+std::string bundle_key(SequenceNumber first) { return seq_key(format::kBundle, first); }
 
 std::string tile_key(unsigned height, std::uint64_t first) {
   std::string k;
@@ -146,6 +141,23 @@ Result<Entry> BundleReader::entry(SequenceNumber seq) {
   auto node = decode_stored_node(bytes);
   if (!node) return node.error().with_context("seq " + std::to_string(seq));
   return Entry{seq, std::move(*node)};
+}
+
+Result<SequenceNumber> bundle_end(rocksdb::DB* db, const rocksdb::ReadOptions& ro) {
+  const std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+  it->SeekForPrev(bundle_key(~SequenceNumber{0}));
+  WITNESS_RETURN_IF_ERROR(to_status(it->status(), "ledger size"));
+  if (!it->Valid() || it->key().empty() || it->key()[0] != format::kBundle) return 0;
+  const auto k = it->key().ToStringView();
+  const auto v = it->value().ToStringView();
+  if (k.size() != format::kSeqKeySize) return corruption("entry bundle: malformed key");
+  const SequenceNumber first = get_be64(k.substr(1));
+  const std::size_t count = v.size() >= 2 + Digest::kSize ? get_be16(v) : 0;
+  if (count == 0 || (first % format::kTileWidth) + count > format::kTileWidth) {
+    return corruption("entry bundle segment at seq " + std::to_string(first) +
+                      ": malformed header");
+  }
+  return first + count;
 }
 
 Result<const BundleSegment*> BundleReader::last() {

@@ -64,6 +64,10 @@ struct BundleSegment {
 // the segment.
 [[nodiscard]] Status parse_bundle(SequenceNumber first, std::string value, BundleSegment& out);
 
+// The ledger's size in `ro`'s view: the end of the last bundle segment, read from its key and
+// count alone (its entries are not decoded). Errors: kCorruption (a malformed key or header).
+[[nodiscard]] Result<SequenceNumber> bundle_end(rocksdb::DB* db, const rocksdb::ReadOptions& ro);
+
 // ---- Posting lists: the key's first seq, then LEB128 varints of the gaps (each >= 1) ----
 
 void append_varint(std::uint64_t v, std::string& out);

@@ -68,11 +68,20 @@ std::vector<std::pair<char, std::string_view>> implied_postings(const TraceNode&
   return out;
 }
 
-// Whether `node` carries `term` in the index `prefix`.
+// Whether `node` carries `term` in the index `prefix` (once per posting: no allocation).
 bool carries(const TraceNode& node, char prefix, std::string_view term) {
-  const auto postings = implied_postings(node);
-  return std::any_of(postings.begin(), postings.end(),
-                     [&](const auto& p) { return p.first == prefix && p.second == term; });
+  switch (prefix) {
+    case format::kByOrigin:
+      return node.origin() == term;
+    case format::kByKind:
+      return node.kind() == term;
+    case format::kByWalk:
+      return node.walk() && *node.walk() == term;
+    case format::kByTag:
+      return std::find(node.tags().begin(), node.tags().end(), term) != node.tags().end();
+    default:
+      return false;
+  }
 }
 
 // Walks the tile segments of one height in index order, as the forward pass recomputes them.
@@ -135,15 +144,19 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     return report;
   };
 
-  // The size is what the last bundle segment says; the segments must cover it without gaps.
+  // The size is what the last bundle segment says (decoded whole: it must be sound); the
+  // segments must cover it without gaps.
   std::uint64_t size = 0;
   {
-    auto s = impl_->snapshot_size(ro);
-    if (!s) {
-      if (s.error().code == ErrorCode::kCorruption) return fail(std::nullopt, s.error().message);
-      return s.error();
+    detail::BundleReader last_reader(db, ro);
+    auto last = last_reader.last();
+    if (!last) {
+      if (last.error().code == ErrorCode::kCorruption) {
+        return fail(std::nullopt, last.error().message);
+      }
+      return last.error();
     }
-    size = *s;
+    size = *last == nullptr ? 0 : (*last)->end();
   }
 
   // Stored checkpoints: each must sign, with the given key or this ledger's, the root at its
@@ -375,8 +388,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
         }
         continue;
       }
-      const bool in_keyed =
-          prefix == format::kById || prefix == format::kByLinkTarget || prefix == format::kByTime;
+      const bool in_keyed = format::is_keyed_prefix(prefix);
       if (index_name(prefix) == "unknown" || in_keyed != is_keyed) {
         return fail(std::nullopt, "unknown key with prefix byte 0x" +
                                       detail::hex_encode(std::string_view(&prefix, 1)) +
@@ -405,9 +417,7 @@ Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
     }
     // Find the first key of this index that its node does not imply.
     rocksdb::ColumnFamilyHandle* cf =
-        prefix == format::kById || prefix == format::kByLinkTarget || prefix == format::kByTime
-            ? keyed
-            : impl_->default_cf.get();
+        format::is_keyed_prefix(prefix) ? keyed : impl_->default_cf.get();
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
     for (it->Seek(std::string(1, prefix)); it->Valid() && it->key()[0] == prefix; it->Next()) {
       const auto key = it->key().ToStringView();

@@ -26,7 +26,7 @@ void parallel_chunks(std::size_t n, std::size_t min_per_thread, F&& fn) {
   const std::size_t by_size =
       std::max<std::size_t>(1, n / std::max<std::size_t>(1, min_per_thread));
   const std::size_t threads = std::min({hw, kMaxThreads, by_size});
-  const std::size_t chunk = threads == 0 ? n : (n + threads - 1) / threads;
+  const std::size_t chunk = (n + threads - 1) / threads;  // threads >= 1
   std::vector<std::jthread> workers;
   for (std::size_t t = 1; t < threads; ++t) {
     const std::size_t begin = std::min(n, t * chunk);
