@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev rocksdb-tools
   libcereal-dev librange-v3-dev librapidcheck-dev catch2
-  libspdlog-dev libfmt-dev libssl-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libbenchmark-dev
   pybind11-dev python3-dev python3-pytest
   clang-format

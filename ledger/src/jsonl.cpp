@@ -152,6 +152,11 @@ std::string to_json_line(const TraceNode& node) {
   return out;
 }
 
+std::string to_entry_json(const Entry& entry) {
+  std::string node = to_json_line(entry.node);
+  return "{\"seq\":" + std::to_string(entry.seq) + "," + node.substr(1);
+}
+
 Result<NodeLine> parse_node_line(std::string_view line) {
   auto parsed = json::parse(line);
   if (!parsed) return parsed.error().with_context("invalid JSON");

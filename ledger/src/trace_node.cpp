@@ -163,6 +163,21 @@ std::string format_rfc3339(Timestamp t) {
   return out;
 }
 
+Result<Timestamp> parse_time(std::string_view text) {
+  std::int64_t ns = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, ns);
+  if (!text.empty() && ec == std::errc() && ptr == end) {
+    return Timestamp(std::chrono::nanoseconds(ns));
+  }
+  auto t = parse_rfc3339(text);
+  if (!t) {
+    return invalid_argument("expected nanoseconds since the epoch or RFC 3339, got \"" +
+                            std::string(text) + "\"");
+  }
+  return *t;
+}
+
 Result<Timestamp> parse_rfc3339(std::string_view text) {
   const auto bad = [&](std::string_view what) {
     return invalid_argument("invalid RFC 3339 time \"" + std::string(text) +

@@ -76,15 +76,8 @@ Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
 }
 
 Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::string& option) {
-  std::int64_t ns = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, ns);
-  if (ec == std::errc() && ptr == end) return ledger::Timestamp(std::chrono::nanoseconds(ns));
-  auto t = ledger::parse_rfc3339(text);
-  if (!t) {
-    return invalid_argument(option + ": expected nanoseconds since the epoch or RFC 3339, got \"" +
-                            text + "\"");
-  }
+  auto t = ledger::parse_time(text);
+  if (!t) return t.error().with_context(option);
   return *t;
 }
 
@@ -132,10 +125,7 @@ Result<ledger::Durability> parse_durability(const std::string& text) {
   return invalid_argument("--durability: expected buffered or sync, got \"" + text + "\"");
 }
 
-std::string entry_json(const ledger::Entry& entry) {
-  const std::string node = ledger::to_json_line(entry.node);
-  return "{\"seq\":" + std::to_string(entry.seq) + "," + node.substr(1);
-}
+std::string entry_json(const ledger::Entry& entry) { return ledger::to_entry_json(entry); }
 
 std::string entry_line(const ledger::Entry& entry) {
   const auto& n = entry.node;

@@ -71,7 +71,8 @@ void report_bypass(const covenant::PolicyAppender& appender);
 // Parses "buffered" or "sync".
 [[nodiscard]] Result<ledger::Durability> parse_durability(const std::string& text);
 
-// One entry as a JSON object line: {"seq":N, ...the node's exported fields...}.
+// One entry as a JSON object line: {"seq":N, ...the node's exported fields...}
+// (ledger::to_entry_json, which the HTTP API writes too).
 [[nodiscard]] std::string entry_json(const ledger::Entry& entry);
 // One entry as a human-readable line.
 [[nodiscard]] std::string entry_line(const ledger::Entry& entry);
@@ -105,6 +106,7 @@ void register_checkpoint_commands(CLI::App& app, Action& action);
 void register_laws_command(CLI::App& app, Action& action);
 void register_covenant_commands(CLI::App& app, Action& action);
 void register_detect_commands(CLI::App& app, Action& action);
+void register_serve_command(CLI::App& app, Action& action);
 
 // `witness replay --rerun RUN_ID`: re-executes a recorded detector run from its recorded
 // inputs; exit 0 when every alert matches the record, 1 where they diverge.

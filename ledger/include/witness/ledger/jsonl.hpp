@@ -45,6 +45,9 @@ enum class LineRead {
 // Returns `node` as one line of canonical JSON (no newline): {"id", "kind", "links", "origin",
 // "payload", "signature"?, "tags", "timestamp", "walk"?}. Equal nodes give equal bytes.
 [[nodiscard]] std::string to_json_line(const TraceNode& node);
+// Returns `entry` as one line of canonical JSON: {"seq": N} and then the node's keys, as
+// to_json_line writes them (the CLI's --json, the HTTP API).
+[[nodiscard]] std::string to_entry_json(const Entry& entry);
 
 // A link target as written in input: a hex id, "seq:N" (an entry in the ledger) or "line:N"
 // (an earlier line of the same input, 1-based).

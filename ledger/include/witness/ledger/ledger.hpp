@@ -200,6 +200,27 @@ class Ledger {
   [[nodiscard]] Result<ConsistencyClaim> consistency_proof(std::uint64_t size1,
                                                            std::uint64_t size2) const;
 
+  // ---- C2SP tlog-tiles (https://c2sp.org/tlog-tiles; docs/serve.md) ----
+  // The tiled log's numbers: a tile is 256 hashes wide; a level is 8 tree heights.
+  static constexpr unsigned kTlogTileWidth = 256;
+  static constexpr unsigned kTlogMaxLevel = 63;
+  // The longest entry an entry bundle can frame (its lengths are 16-bit).
+  static constexpr std::size_t kTlogMaxEntryBytes = 65535;
+
+  // Tile `index` of `level`: the first `width` (1..256) hashes of the tile, each the Merkle
+  // hash of 256^level entries, entry index * 256^(level+1) on; 32 bytes each, concatenated.
+  // The bytes are the stored tile's, so a partial tile is a prefix of the full one it becomes.
+  // Errors: kInvalidArgument (level above 63, width 0 or above 256), kNotFound (the tree does
+  // not have those hashes yet: (index * 256 + width) * 256^level > size), kCorruption.
+  [[nodiscard]] Result<std::string> tlog_tile(unsigned level, std::uint64_t index,
+                                              unsigned width) const;
+  // Entry bundle `index`: the stored node bytes of entries index * 256 .. + width - 1, each
+  // after its length as a big-endian uint16 (the bytes whose leaf hashes tile (0, index)
+  // holds). Errors: kInvalidArgument (width 0 or above 256), kNotFound (beyond the ledger),
+  // kFailedPrecondition (an entry longer than 65,535 bytes, which a bundle cannot frame: its
+  // seq and size named), kCorruption.
+  [[nodiscard]] Result<std::string> tlog_entry_bundle(std::uint64_t index, unsigned width) const;
+
   // Signs the current tree head as a C2SP checkpoint, stores it (unless read-only) and returns
   // the signed note. Errors: kFailedPrecondition (no signing key), kIOError.
   [[nodiscard]] Result<std::string> checkpoint();

@@ -26,6 +26,9 @@ using Timestamp = std::chrono::time_point<std::chrono::system_clock, std::chrono
 // Parses an RFC 3339 date-time ("2026-11-22T10:48:00Z", fraction up to 9 digits, offset Z or
 // +hh:mm). Errors: kInvalidArgument naming what is wrong.
 [[nodiscard]] Result<Timestamp> parse_rfc3339(std::string_view text);
+// A time as the CLI, Python and HTTP take it: nanoseconds since the epoch (an integer, possibly
+// negative) or RFC 3339. Errors: kInvalidArgument quoting the text.
+[[nodiscard]] Result<Timestamp> parse_time(std::string_view text);
 
 // How a node relates to the node a link points at. The numeric values are persisted.
 enum class LinkRelation : std::uint8_t {

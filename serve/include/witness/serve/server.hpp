@@ -1,0 +1,75 @@
+// witness serve: the ledger over HTTP (docs/serve.md). A JSON API under /v1/ over the library's
+// calls, and the ledger as a C2SP tlog-tiles log (/checkpoint, /tile/...).
+//
+//   auto ledger = witness::ledger::Ledger::open(dir, {.read_only = true});
+//   auto server = witness::serve::Server::bind(*ledger, {.port = 0});  // any free port
+//   std::thread t([&] { (void)(*server)->run(); });
+//   ... (*server)->port() ...
+//   (*server)->stop();  // run() returns once requests in flight are answered
+//   t.join();
+//
+// The server reads through the Ledger it is given. The one call that may write is /checkpoint's
+// Ledger::checkpoint(), once per tree size (it stores the note unless the ledger is read-only).
+// Thread safety: bind() and run() once each, from one thread; port() and stop() from any
+// thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "witness/base/result.hpp"
+#include "witness/ledger/ledger.hpp"
+
+namespace witness::serve {
+
+// One answered request, for the access log.
+struct AccessRecord {
+  std::string remote;  // address:port of the client
+  std::string method;
+  std::string target;  // path and query, as sent
+  int status = 0;
+  std::size_t bytes = 0;  // body bytes sent
+  std::chrono::microseconds elapsed{0};
+};
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";  // loopback unless told otherwise
+  std::uint16_t port = 8080;       // 0: a free port, which port() tells
+  unsigned threads = 8;            // requests served at once
+  // Entries per page of /v1/entries (a larger ?limit= is a 400 naming the cap).
+  std::size_t max_page = 1000;
+  // A connection that sends nothing (or receives nothing) this long is closed.
+  std::chrono::seconds io_timeout{10};
+  // Called after each request, from the thread that served it.
+  std::function<void(const AccessRecord&)> access_log;
+};
+
+class Server {
+ public:
+  // Binds the listening socket. Errors: kInvalidArgument (no threads, an empty host),
+  // kUnavailable (the address cannot be bound: in use, or not local), kIOError.
+  [[nodiscard]] static Result<std::unique_ptr<Server>> bind(ledger::Ledger& ledger,
+                                                            ServeOptions options);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // The bound port (the chosen one when ServeOptions::port was 0).
+  [[nodiscard]] std::uint16_t port() const;
+  // Serves until stop(). Errors: kIOError when accepting fails.
+  [[nodiscard]] Status run();
+  // Stops accepting; run() returns after the requests in flight are answered. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace witness::serve

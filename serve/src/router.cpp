@@ -1,0 +1,365 @@
+// Routes: GET /checkpoint, /tile/..., /v1/... (docs/serve.md lists each with its parameters).
+//
+// Every parameter is checked before the ledger is asked: an unknown or repeated parameter, a
+// malformed number, time or id is a 400 naming it. Entries are written as the CLI's --json
+// writes them (ledger::to_entry_json), and embedded as that text, never re-serialised.
+#include "router.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "witness/ledger/checkpoint.hpp"
+#include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/proof_json.hpp"
+#include "witness/ledger/query.hpp"
+
+#include "tlog_path.hpp"
+
+namespace witness::serve::detail {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
+// The checkpoint changes with every append: clients may keep it a few seconds (tlog-tiles).
+constexpr std::string_view kCheckpointCache = "public, max-age=2";
+constexpr unsigned kMaxLineageDepth = 64;
+
+Response json_response(std::string body) {
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string json_text(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// The query parameters of one route: only those named are allowed, each at most once unless
+// it is a list.
+class Params {
+ public:
+  static Result<Params> check(const std::multimap<std::string, std::string>& params,
+                              std::initializer_list<std::string_view> allowed,
+                              std::initializer_list<std::string_view> lists = {}) {
+    for (auto it = params.begin(); it != params.end(); it = params.upper_bound(it->first)) {
+      const std::string& name = it->first;
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        std::string names;
+        for (const auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+        return invalid_argument("unknown parameter \"" + name + "\"" +
+                                (names.empty() ? std::string("; this resource takes none")
+                                               : "; this resource takes " + names));
+      }
+      if (params.count(name) > 1 && std::find(lists.begin(), lists.end(), name) == lists.end()) {
+        return invalid_argument("parameter \"" + name + "\" is given more than once");
+      }
+    }
+    return Params(params);
+  }
+
+  [[nodiscard]] std::optional<std::string> text(const std::string& name) const {
+    const auto it = params_.find(name);
+    if (it == params_.end()) return std::nullopt;
+    return it->second;
+  }
+  [[nodiscard]] std::vector<std::string> list(const std::string& name) const {
+    std::vector<std::string> out;
+    const auto [lo, hi] = params_.equal_range(name);
+    for (auto it = lo; it != hi; ++it) out.push_back(it->second);
+    return out;
+  }
+  [[nodiscard]] Result<std::optional<std::uint64_t>> number(const std::string& name) const {
+    const auto t = text(name);
+    if (!t) return std::optional<std::uint64_t>();
+    WITNESS_ASSIGN_OR_RETURN(const auto v, parse_u64(*t, name));
+    return std::optional<std::uint64_t>(v);
+  }
+  [[nodiscard]] Result<std::optional<ledger::Timestamp>> time(const std::string& name) const {
+    const auto t = text(name);
+    if (!t) return std::optional<ledger::Timestamp>();
+    auto ts = ledger::parse_time(*t);
+    if (!ts) return ts.error().with_context("parameter \"" + name + "\"");
+    return std::optional<ledger::Timestamp>(*ts);
+  }
+
+  static Result<std::uint64_t> parse_u64(std::string_view text, std::string_view name) {
+    const auto bad = [&] {
+      return invalid_argument("parameter \"" + std::string(name) +
+                              "\": expected a non-negative integer, got \"" + std::string(text) +
+                              "\"");
+    };
+    if (text.empty() || text.size() > 20) return bad();
+    std::uint64_t v = 0;
+    for (const char c : text) {
+      if (c < '0' || c > '9') return bad();
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (v > (UINT64_MAX - digit) / 10) return bad();
+      v = (v * 10) + digit;
+    }
+    return v;
+  }
+
+ private:
+  explicit Params(const std::multimap<std::string, std::string>& params) : params_(params) {}
+  const std::multimap<std::string, std::string>& params_;
+};
+
+Result<ledger::NodeId> parse_id(std::string_view text) {
+  auto id = ledger::NodeId::from_hex(text);
+  if (!id) return invalid_argument("id \"" + std::string(text) + "\": expected 64 hex digits");
+  return *id;
+}
+
+Result<Response> stats(const ledger::Ledger& ledger, const Request& req) {
+  WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
+  const auto s = ledger.stats();
+  Json j{{"size", s.size},
+         {"merkle_root", s.merkle_root.to_hex()},
+         {"chain_head", s.chain_head.to_hex()},
+         {"format_version", s.format_version},
+         {"ledger_id", s.ledger_id},
+         {"origin", ledger.origin()}};
+  const auto key = ledger.verifier_key();
+  j["verifier_key"] = key ? Json(*key) : Json(nullptr);
+  return json_response(json_text(j));
+}
+
+Result<Response> entries(const ledger::Ledger& ledger, const Request& req, std::size_t max_page) {
+  WITNESS_ASSIGN_OR_RETURN(
+      const auto p, Params::check(req.params,
+                                  {"origin", "kind", "walk", "tag", "since", "until", "from_seq",
+                                   "to_seq", "order", "limit", "cursor"},
+                                  {"tag"}));
+  ledger::Query q;
+  q.origin = p.text("origin");
+  q.kind = p.text("kind");
+  q.walk = p.text("walk");
+  q.tags = p.list("tag");
+  WITNESS_ASSIGN_OR_RETURN(q.since, p.time("since"));
+  WITNESS_ASSIGN_OR_RETURN(q.until, p.time("until"));
+  WITNESS_ASSIGN_OR_RETURN(q.from_seq, p.number("from_seq"));
+  WITNESS_ASSIGN_OR_RETURN(q.to_seq, p.number("to_seq"));
+  if (const auto order = p.text("order")) {
+    if (*order == "newest") {
+      q.order = ledger::Order::kNewestFirst;
+    } else if (*order != "oldest") {
+      return invalid_argument("parameter \"order\": expected oldest or newest, got \"" + *order +
+                              "\"");
+    }
+  }
+  WITNESS_ASSIGN_OR_RETURN(const auto limit, p.number("limit"));
+  if (limit && (*limit == 0 || *limit > max_page)) {
+    return invalid_argument("parameter \"limit\": expected 1 to " + std::to_string(max_page) +
+                            ", got " + std::to_string(*limit));
+  }
+  q.limit = static_cast<std::size_t>(limit.value_or(std::min<std::size_t>(100, max_page)));
+  if (const auto cursor = p.text("cursor")) {
+    auto c = ledger::Cursor::parse(*cursor);
+    if (!c) return c.error().with_context("parameter \"cursor\"");
+    q.cursor = *c;
+  }
+  if (q.since && q.until && *q.since > *q.until) {
+    return invalid_argument("parameter \"since\" is later than \"until\"");
+  }
+  WITNESS_ASSIGN_OR_RETURN(auto result, ledger.query(q));
+  std::string body = "{\"entries\":[";
+  bool first = true;
+  for (const ledger::Entry& e : result) {
+    if (!first) body += ',';
+    first = false;
+    body += ledger::to_entry_json(e);
+  }
+  WITNESS_RETURN_IF_ERROR(result.status());
+  body += "],\"next_cursor\":";
+  const auto next = result.next_cursor();
+  body += next ? ledger::quote_json_string(next->to_string()) : "null";
+  body += '}';
+  return json_response(std::move(body));
+}
+
+Result<Response> one_entry(const ledger::Ledger& ledger, const Request& req,
+                           std::string_view seq_text) {
+  WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
+  WITNESS_ASSIGN_OR_RETURN(const auto seq, Params::parse_u64(seq_text, "seq"));
+  WITNESS_ASSIGN_OR_RETURN(const auto e, ledger.get(seq));
+  return json_response(ledger::to_entry_json(e));
+}
+
+Result<Response> by_id(const ledger::Ledger& ledger, const Request& req, std::string_view hex) {
+  WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
+  WITNESS_ASSIGN_OR_RETURN(const auto id, parse_id(hex));
+  WITNESS_ASSIGN_OR_RETURN(const auto e, ledger.find(id));
+  return json_response(ledger::to_entry_json(e));
+}
+
+Result<Response> lineage(const ledger::Ledger& ledger, const Request& req, std::string_view hex) {
+  WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"direction", "depth"}));
+  WITNESS_ASSIGN_OR_RETURN(const auto id, parse_id(hex));
+  auto direction = ledger::Direction::kAncestors;
+  if (const auto d = p.text("direction")) {
+    if (*d == "descendants") {
+      direction = ledger::Direction::kDescendants;
+    } else if (*d != "ancestors") {
+      return invalid_argument("parameter \"direction\": expected ancestors or descendants, got \"" +
+                              *d + "\"");
+    }
+  }
+  WITNESS_ASSIGN_OR_RETURN(const auto depth, p.number("depth"));
+  if (depth && (*depth == 0 || *depth > kMaxLineageDepth)) {
+    return invalid_argument("parameter \"depth\": expected 1 to " +
+                            std::to_string(kMaxLineageDepth));
+  }
+  WITNESS_ASSIGN_OR_RETURN(const auto start, ledger.find(id));
+  WITNESS_ASSIGN_OR_RETURN(const auto steps,
+                           ledger.lineage(id, direction, static_cast<unsigned>(depth.value_or(1))));
+  std::string body = "{\"start\":" + ledger::to_entry_json(start) + ",\"steps\":[";
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    if (i != 0) body += ',';
+    body += "{\"depth\":" + std::to_string(s.depth) +
+            ",\"relation\":" + ledger::quote_json_string(ledger::relation_name(s.relation)) +
+            ",\"from\":\"" + s.from.to_hex() + "\",\"entry\":" + ledger::to_entry_json(s.entry) +
+            "}";
+  }
+  body += "]}";
+  return json_response(std::move(body));
+}
+
+Result<Response> inclusion(const ledger::Ledger& ledger, const Request& req) {
+  WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"seq", "size"}));
+  WITNESS_ASSIGN_OR_RETURN(const auto seq, p.number("seq"));
+  if (!seq) return invalid_argument("parameter \"seq\" is required");
+  WITNESS_ASSIGN_OR_RETURN(const auto size, p.number("size"));
+  WITNESS_ASSIGN_OR_RETURN(const auto claim, ledger.inclusion_proof(*seq, size));
+  return json_response(ledger::to_proof_json(claim));
+}
+
+Result<Response> consistency(const ledger::Ledger& ledger, const Request& req) {
+  WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"size1", "size2"}));
+  WITNESS_ASSIGN_OR_RETURN(const auto size1, p.number("size1"));
+  WITNESS_ASSIGN_OR_RETURN(const auto size2, p.number("size2"));
+  if (!size1) return invalid_argument("parameter \"size1\" is required");
+  const auto to = size2 ? *size2 : ledger.size();
+  WITNESS_ASSIGN_OR_RETURN(const auto claim, ledger.consistency_proof(*size1, to));
+  return json_response(ledger::to_proof_json(claim));
+}
+
+Result<Response> checkpoints(const ledger::Ledger& ledger, const Request& req) {
+  WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
+  WITNESS_ASSIGN_OR_RETURN(const auto notes, ledger.checkpoints());
+  Json j{{"checkpoints", notes}};
+  return json_response(json_text(j));
+}
+
+}  // namespace
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kFailedPrecondition:
+      return 409;
+    case ErrorCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+Response error_response(const Error& error) {
+  Response r;
+  r.status = http_status(error.code);
+  r.body = json_text(
+      Json{{"error", {{"code", error_code_name(error.code)}, {"message", error.message}}}});
+  return r;
+}
+
+Router::Router(ledger::Ledger& ledger, const ServeOptions& options)
+    : ledger_(ledger), max_page_(options.max_page) {}
+
+Response Router::handle(const Request& request) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    Response r = error_response(invalid_argument(request.method + " " + request.path +
+                                                 ": this server is read-only (GET only)"));
+    r.status = 405;
+    return r;
+  }
+  Result<Response> r = [&]() -> Result<Response> {
+    const std::string_view path = request.path;
+    if (path == "/checkpoint") {
+      WITNESS_RETURN_IF_ERROR(Params::check(request.params, {}));
+      return checkpoint();
+    }
+    if (path.starts_with("/tile/")) {
+      WITNESS_RETURN_IF_ERROR(Params::check(request.params, {}));
+      return tile(path.substr(1));
+    }
+    if (path.starts_with("/v1/")) return api(request);
+    return not_found("no resource at " + std::string(path) +
+                     " (the API is under /v1/, the tiled log at /checkpoint and /tile/)");
+  }();
+  if (!r) return error_response(r.error());
+  return std::move(*r);
+}
+
+Result<Response> Router::checkpoint() {
+  // One signature per tree size: the note is kept until the ledger grows.
+  const std::uint64_t size = ledger_.size();
+  std::lock_guard lock(checkpoint_mu_);
+  if (!checkpoint_ || checkpoint_->first != size) {
+    if (!ledger_.verifier_key()) {
+      return not_found("this ledger has no signing key, so no checkpoint to serve");
+    }
+    WITNESS_ASSIGN_OR_RETURN(auto note, ledger_.checkpoint());
+    WITNESS_ASSIGN_OR_RETURN(const auto cp, ledger::parse_checkpoint(note));
+    checkpoint_.emplace(cp.size, std::move(note));
+  }
+  Response r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = checkpoint_->second;
+  r.cache_control = std::string(kCheckpointCache);
+  return r;
+}
+
+Result<Response> Router::tile(std::string_view path) {
+  WITNESS_ASSIGN_OR_RETURN(const TilePath t, parse_tile_path(path));
+  Response r;
+  r.content_type = "application/octet-stream";
+  r.cache_control = std::string(kImmutable);
+  if (t.entries) {
+    WITNESS_ASSIGN_OR_RETURN(r.body, ledger_.tlog_entry_bundle(t.index, t.width));
+  } else {
+    WITNESS_ASSIGN_OR_RETURN(r.body, ledger_.tlog_tile(t.level, t.index, t.width));
+  }
+  return r;
+}
+
+Result<Response> Router::api(const Request& req) {
+  const std::string_view path = std::string_view(req.path).substr(4);  // after "/v1/"
+  const auto under = [&](std::string_view prefix) -> std::optional<std::string_view> {
+    if (!path.starts_with(prefix) || path.size() == prefix.size()) return std::nullopt;
+    const auto rest = path.substr(prefix.size());
+    if (rest.find('/') != std::string_view::npos) return std::nullopt;
+    return rest;
+  };
+  if (path == "stats") return stats(ledger_, req);
+  if (path == "entries") return entries(ledger_, req, max_page_);
+  if (path == "checkpoints") return checkpoints(ledger_, req);
+  if (path == "proofs/inclusion") return inclusion(ledger_, req);
+  if (path == "proofs/consistency") return consistency(ledger_, req);
+  if (const auto seq = under("entries/")) return one_entry(ledger_, req, *seq);
+  if (const auto id = under("ids/")) return by_id(ledger_, req, *id);
+  if (const auto id = under("lineage/")) return lineage(ledger_, req, *id);
+  return not_found("no resource at " + req.path +
+                   " (see docs/serve.md: /v1/stats, /v1/entries, /v1/entries/<seq>, "
+                   "/v1/ids/<id>, /v1/lineage/<id>, /v1/proofs/inclusion, "
+                   "/v1/proofs/consistency, /v1/checkpoints)");
+}
+
+}  // namespace witness::serve::detail

@@ -1,0 +1,53 @@
+// The HTTP API without the HTTP: a request (method, path, query parameters) in, a response
+// (status, type, body, caching) out. server.cpp carries these over cpp-httplib; tests call
+// Router directly as well as over loopback.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "witness/ledger/ledger.hpp"
+#include "witness/serve/server.hpp"
+
+namespace witness::serve::detail {
+
+struct Request {
+  std::string method;
+  std::string path;                                // decoded, starting with '/'
+  std::multimap<std::string, std::string> params;  // decoded query parameters
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string cache_control = "no-store";
+};
+
+// The HTTP status for a library error: 400 kInvalidArgument, 404 kNotFound, 409
+// kFailedPrecondition, 503 kUnavailable, 500 otherwise.
+[[nodiscard]] int http_status(ErrorCode code);
+// {"error":{"code":"NotFound","message":"..."}} with the status http_status gives.
+[[nodiscard]] Response error_response(const Error& error);
+
+// Thread safety: handle() may be called from many threads at once.
+class Router {
+ public:
+  Router(ledger::Ledger& ledger, const ServeOptions& options);
+  [[nodiscard]] Response handle(const Request& request);
+
+ private:
+  [[nodiscard]] Result<Response> checkpoint();
+  [[nodiscard]] Result<Response> tile(std::string_view path);
+  [[nodiscard]] Result<Response> api(const Request& request);
+
+  ledger::Ledger& ledger_;
+  std::size_t max_page_;
+  std::mutex checkpoint_mu_;
+  std::optional<std::pair<std::uint64_t, std::string>> checkpoint_;  // size, signed note
+};
+
+}  // namespace witness::serve::detail

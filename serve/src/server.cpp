@@ -1,0 +1,119 @@
+// Server: cpp-httplib carries Router's responses. Every request goes through one handler
+// (pre-routing), so that the routes, the methods and the errors are Router's alone, and the
+// access log sees every answer, the library's own errors (a header too long) included.
+#include "witness/serve/server.hpp"
+
+#include <atomic>
+
+#include <httplib.h>
+
+#include "router.hpp"
+
+namespace witness::serve {
+
+struct Server::Impl {
+  Impl(ledger::Ledger& ledger, ServeOptions opts)
+      : options(std::move(opts)), router(ledger, options) {}
+  ServeOptions options;
+  detail::Router router;
+  httplib::Server http;
+  int port = 0;
+  std::atomic<bool> stopped{false};
+};
+
+namespace {
+
+detail::Request to_request(const httplib::Request& req) {
+  detail::Request out;
+  out.method = req.method;
+  out.path = req.path;
+  for (const auto& [k, v] : req.params) out.params.emplace(k, v);
+  return out;
+}
+
+void log_access(const ServeOptions& options, const httplib::Request& req,
+                const httplib::Response& res, std::chrono::steady_clock::time_point start) {
+  if (!options.access_log) return;
+  AccessRecord rec;
+  rec.remote = req.remote_addr + ":" + std::to_string(req.remote_port);
+  rec.method = req.method;
+  rec.target = req.target;
+  rec.status = res.status;
+  rec.bytes = res.body.size();
+  rec.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  options.access_log(rec);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::bind(ledger::Ledger& ledger, ServeOptions options) {
+  if (options.threads == 0) return invalid_argument("threads: at least 1");
+  if (options.host.empty()) return invalid_argument("listen address: empty host");
+  if (options.max_page == 0) return invalid_argument("max_page: at least 1");
+  auto impl = std::make_unique<Impl>(ledger, std::move(options));
+  Impl& s = *impl;
+  const unsigned threads = s.options.threads;
+  s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const auto timeout = s.options.io_timeout.count();
+  s.http.set_read_timeout(timeout, 0);
+  s.http.set_write_timeout(timeout, 0);
+  s.http.set_keep_alive_timeout(timeout);
+  s.http.set_payload_max_length(0);  // read-only: no request has a body
+  s.http.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
+    detail::Response r = s.router.handle(to_request(req));
+    res.status = r.status;
+    res.set_header("Cache-Control", r.cache_control);
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (req.method == "HEAD") {
+      res.set_header("Content-Length", std::to_string(r.body.size()));
+    } else {
+      res.set_content(std::move(r.body), r.content_type);
+    }
+    log_access(s.options, req, res, start);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Errors httplib answers itself (a malformed request line, a header or URI too long).
+  s.http.set_error_handler([&s](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // answered by the router
+    std::string what = "the request is malformed";
+    if (res.status == 413) what = "the request body is too large";
+    if (res.status == 414) what = "the request URI is too long";
+    if (res.status == 431) what = "the request headers are too large";
+    const auto r = detail::error_response(invalid_argument(what));
+    res.set_content(r.body, r.content_type);
+    log_access(s.options, req, res, std::chrono::steady_clock::now());
+  });
+  const std::string host = s.options.host;
+  if (s.options.port == 0) {
+    s.port = s.http.bind_to_any_port(host);
+  } else {
+    s.port = s.http.bind_to_port(host, s.options.port) ? s.options.port : -1;
+  }
+  if (s.port <= 0) {
+    return unavailable("cannot listen on " + host + ":" + std::to_string(s.options.port) +
+                       " (in use, or not an address of this machine)");
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { stop(); }
+
+std::uint16_t Server::port() const { return static_cast<std::uint16_t>(impl_->port); }
+
+Status Server::run() {
+  if (impl_->stopped) return ok_status();
+  if (!impl_->http.listen_after_bind() && !impl_->stopped) {
+    return io_error("the HTTP server stopped accepting connections");
+  }
+  return ok_status();
+}
+
+void Server::stop() {
+  impl_->stopped = true;
+  impl_->http.stop();
+}
+
+}  // namespace witness::serve

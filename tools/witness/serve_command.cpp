@@ -1,0 +1,155 @@
+// witness serve: the ledger over HTTP (docs/serve.md). SIGINT and SIGTERM stop it gracefully:
+// they are blocked in every thread and taken by one thread with sigtimedwait, which stops the
+// server; requests in flight are answered first.
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include <pthread.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "witness/serve/server.hpp"
+
+#include "cli.hpp"
+
+namespace witness::tools {
+namespace {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8080";
+  unsigned threads = 8;
+  std::size_t max_page = 1000;
+  std::string access_log = "-";
+};
+
+// "HOST:PORT", "[V6]:PORT" or ":PORT" (loopback).
+Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    return invalid_argument("--listen \"" + text + "\": " + why +
+                            " (expected HOST:PORT, [IPv6]:PORT or :PORT)");
+  };
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return bad("no port");
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  if (host.empty()) host = "127.0.0.1";
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return bad("unbalanced brackets");
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return bad("an IPv6 address goes in brackets");
+  }
+  unsigned port = 0;
+  if (port_text.empty() || port_text.size() > 5) return bad("port not in 0..65535");
+  for (const char c : port_text) {
+    if (c < '0' || c > '9') return bad("port not in 0..65535");
+    port = (port * 10) + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535) return bad("port not in 0..65535");
+  return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+Result<std::shared_ptr<spdlog::logger>> make_access_logger(const std::string& where) {
+  if (where == "off") return std::shared_ptr<spdlog::logger>();
+  try {
+    std::shared_ptr<spdlog::logger> logger;
+    if (where == "-") {
+      logger = std::make_shared<spdlog::logger>("access",
+                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    } else {
+      logger = std::make_shared<spdlog::logger>(
+          "access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(where));
+    }
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %v", spdlog::pattern_time_type::utc);
+    logger->flush_on(spdlog::level::info);
+    return logger;
+  } catch (const spdlog::spdlog_ex& e) {
+    return io_error("--access-log " + where + ": " + e.what());
+  }
+}
+
+int run_serve(const CommonOptions& opts, const ServeArgs& a) {
+  auto listen = parse_listen(a.listen);
+  if (!listen) return report(listen.error());
+  auto access = make_access_logger(a.access_log);
+  if (!access) return report(access.error());
+  // Block the stop signals before any thread starts (RocksDB starts its own when the ledger
+  // opens), so that every thread inherits the mask and only the waiter below takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto l = open_ledger(opts, true);
+  if (!l) return report(l.error());
+
+  serve::ServeOptions so;
+  so.host = listen->first;
+  so.port = listen->second;
+  so.threads = a.threads;
+  so.max_page = a.max_page;
+  if (*access) {
+    so.access_log = [logger = *access](const serve::AccessRecord& r) {
+      logger->info("{} \"{} {}\" {} {} {}us", r.remote, r.method, r.target, r.status, r.bytes,
+                   r.elapsed.count());
+    };
+  }
+  auto server = serve::Server::bind(*l, so);
+  if (!server) return report(server.error());
+  std::cout << "listening on http://" << (so.host.find(':') != std::string::npos ? "[" : "")
+            << so.host << (so.host.find(':') != std::string::npos ? "]" : "") << ":"
+            << (*server)->port() << "/" << std::endl;
+  std::cerr << "witness: serving " << resolve_ledger_dir(opts)
+            << " read-only; SIGINT (Ctrl-C) or SIGTERM stops it\n";
+
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    const timespec tick{0, 200'000'000};
+    while (!done) {
+      const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        std::cerr << "witness: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping\n";
+        (*server)->stop();
+        return;
+      }
+    }
+  });
+  const Status st = (*server)->run();
+  done = true;
+  waiter.join();
+  if (!st) return report(st.error());
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_serve_command(CLI::App& app, Action& action) {
+  static CommonOptions common;
+  static ServeArgs args;
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "serve the ledger over HTTP: a JSON API under /v1/ and a C2SP tlog-tiles log "
+      "(/checkpoint, /tile/...); read-only, loopback by default");
+  add_common_options(*cmd, common);
+  cmd->add_option("--listen", args.listen,
+                  "address to listen on: HOST:PORT, [IPv6]:PORT or :PORT "
+                  "(port 0: any free port, printed on stdout)")
+      ->capture_default_str();
+  cmd->add_option("--threads", args.threads, "requests served at once")
+      ->check(CLI::Range(1U, 1024U))
+      ->capture_default_str();
+  cmd->add_option("--max-page", args.max_page, "largest ?limit= of /v1/entries")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  cmd->add_option("--access-log", args.access_log,
+                  "where each request is logged: a file, - for stderr, or off")
+      ->capture_default_str();
+  cmd->callback([&action] { action = [] { return run_serve(common, args); }; });
+}
+
+}  // namespace witness::tools
