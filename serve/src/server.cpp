@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "router.hpp"
 
@@ -60,6 +61,12 @@ Result<std::unique_ptr<Server>> Server::bind(ledger::Ledger& ledger, ServeOption
   s.http.set_write_timeout(timeout, 0);
   s.http.set_keep_alive_timeout(timeout);
   s.http.set_payload_max_length(0);  // read-only: no request has a body
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and take
+  // half its connections. SO_REUSEADDR alone: a restart may bind while old connections linger.
+  s.http.set_socket_options([](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.http.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     detail::Response r = s.router.handle(to_request(req));

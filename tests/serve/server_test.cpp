@@ -1,0 +1,303 @@
+// The routes over real HTTP on loopback: what /v1/ answers is what the library answers, tiles
+// and bundles are the stored hashes and node bytes, every bad parameter is a 400 naming it, and
+// the limits (URI, headers, methods) hold.
+#include "witness/serve/server.hpp"
+
+#include <atomic>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "witness/ledger/checkpoint.hpp"
+#include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/ledger.hpp"
+#include "witness/ledger/proof_json.hpp"
+#include "witness/ledger/query.hpp"
+
+#include "node_codec.hpp"
+#include "temp_dir.hpp"
+
+namespace {
+
+using witness::ledger::Ledger;
+using witness::ledger::NodeDraft;
+using witness::ledger::TraceNode;
+using Json = nlohmann::json;
+
+constexpr std::int64_t kT0 = 1'800'000'000'000'000'000;
+
+TraceNode node(std::uint64_t i, std::vector<witness::ledger::Link> links = {},
+               std::size_t pad = 0) {
+  NodeDraft d;
+  d.origin = "agent." + std::to_string(i % 4);
+  d.kind = i % 3 == 0 ? "agent.plan" : "agent.act";
+  d.timestamp =
+      witness::ledger::Timestamp(std::chrono::nanoseconds(kT0 + static_cast<std::int64_t>(i)));
+  d.walk = "w" + std::to_string(i % 10);
+  d.links = std::move(links);
+  d.payload_json = R"({"i":)" + std::to_string(i) + R"(,"pad":")" + std::string(pad, 'x') + "\"}";
+  return *TraceNode::create(std::move(d));
+}
+
+struct Served {
+  witness::testing::TempDir dir;
+  Ledger ledger;
+  std::unique_ptr<witness::serve::Server> server;
+  std::thread thread;
+  std::atomic<int> logged{0};
+
+  explicit Served(std::size_t n, std::size_t big_at = SIZE_MAX)
+      : ledger(*Ledger::open(dir / "l", {.create_if_missing = true})) {
+    std::vector<TraceNode> nodes;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<witness::ledger::Link> links;
+      if (i > 0 && i % 5 != 0) links.push_back({.target = nodes[i - 1].id()});
+      nodes.push_back(node(i, std::move(links), i == big_at ? 70'000 : i % 300));
+    }
+    REQUIRE(ledger.append_batch(nodes));
+    auto s = witness::serve::Server::bind(
+        ledger, {.port = 0,
+                 .threads = 4,
+                 .max_page = 50,
+                 .access_log = [this](const witness::serve::AccessRecord&) { ++logged; }});
+    REQUIRE(s);
+    server = std::move(*s);
+    thread = std::thread([this] { REQUIRE(server->run()); });
+  }
+  ~Served() {
+    server->stop();
+    thread.join();
+  }
+  [[nodiscard]] httplib::Client client() const {
+    httplib::Client c("127.0.0.1", server->port());
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+  // GET `path`: status and body.
+  std::pair<int, std::string> get(const std::string& path) const {
+    auto c = client();
+    auto r = c.Get(path.c_str());
+    REQUIRE(r);
+    return {r->status, r->body};
+  }
+  Json get_json(const std::string& path, int want = 200) const {
+    const auto [status, body] = get(path);
+    INFO(path << " -> " << body);
+    REQUIRE(status == want);
+    return Json::parse(body);
+  }
+};
+
+// The message of a JSON error answer, after checking its status.
+std::string error_of(const Served& s, const std::string& path, int status) {
+  const Json j = s.get_json(path, status);
+  return j.at("error").at("message").get<std::string>();
+}
+
+}  // namespace
+
+TEST_CASE("serve: /v1/ answers what the library answers") {
+  Served s(600);
+  const Json stats = s.get_json("/v1/stats");
+  CHECK(stats["size"] == 600);
+  CHECK(stats["merkle_root"] == s.ledger.stats().merkle_root.to_hex());
+  CHECK(stats["verifier_key"] == *s.ledger.verifier_key());
+
+  SECTION("entries: filters and pages through the cursor") {
+    std::vector<std::string> want;
+    auto q = s.ledger.query({.origin = "agent.1", .kind = "agent.act"});
+    for (const auto& e : *q) want.push_back(witness::ledger::to_entry_json(e));
+    std::vector<std::string> got;
+    std::string path = "/v1/entries?origin=agent.1&kind=agent.act&limit=50";
+    for (int pages = 0; pages < 20; ++pages) {
+      const auto [status, body] = s.get(path);
+      REQUIRE(status == 200);
+      const Json j = Json::parse(body);
+      for (const auto& e : j["entries"]) got.push_back(e.dump());
+      if (j["next_cursor"].is_null()) break;
+      path = "/v1/entries?origin=agent.1&kind=agent.act&limit=50&cursor=" +
+             j["next_cursor"].get<std::string>();
+    }
+    REQUIRE(got.size() == want.size());
+    // The served text is the library's, byte for byte (nlohmann re-dumps the same keys here).
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK(Json::parse(want[i]).dump() == got[i]);
+    const auto [status, body] = s.get("/v1/entries?walk=w3&order=newest&limit=1");
+    REQUIRE(status == 200);
+    auto newest =
+        s.ledger.query({.walk = "w3", .order = witness::ledger::Order::kNewestFirst, .limit = 1});
+    CHECK(body.find(witness::ledger::to_entry_json(*newest->begin())) != std::string::npos);
+    const Json ranged =
+        s.get_json("/v1/entries?from_seq=10&to_seq=19&since=" + std::to_string(kT0 + 12) +
+                   "&until=" + std::to_string(kT0 + 15));
+    REQUIRE(ranged["entries"].size() == 4);
+    CHECK(ranged["entries"][0]["seq"] == 12);
+  }
+
+  SECTION("one entry by seq and by id; lineage") {
+    const auto e = *s.ledger.get(42);
+    CHECK(s.get("/v1/entries/42").second == witness::ledger::to_entry_json(e));
+    CHECK(s.get("/v1/ids/" + e.node.id().to_hex()).second == witness::ledger::to_entry_json(e));
+    const Json l = s.get_json("/v1/lineage/" + e.node.id().to_hex() + "?depth=3");
+    const auto steps = *s.ledger.lineage(e.node.id(), witness::ledger::Direction::kAncestors, 3);
+    REQUIRE(l["steps"].size() == steps.size());
+    CHECK(l["steps"][0]["entry"]["seq"] == 41);
+    CHECK(l["start"]["seq"] == 42);
+    const Json d =
+        s.get_json("/v1/lineage/" + e.node.id().to_hex() + "?direction=descendants&depth=64");
+    CHECK(d["steps"].size() == 2);  // 43 and 44; 45 starts a new chain
+  }
+
+  SECTION("proofs verify, and the stored checkpoints are listed") {
+    const auto [status, body] = s.get("/v1/proofs/inclusion?seq=77&size=300");
+    REQUIRE(status == 200);
+    const auto claim = witness::ledger::parse_proof_json(body);
+    REQUIRE(claim);
+    CHECK(witness::ledger::verify_claim(*claim));
+    const auto [cstatus, cbody] = s.get("/v1/proofs/consistency?size1=100&size2=600");
+    REQUIRE(cstatus == 200);
+    const auto cclaim = witness::ledger::parse_proof_json(cbody);
+    REQUIRE(cclaim);
+    CHECK(witness::ledger::verify_claim(*cclaim));
+    CHECK(s.get_json("/v1/checkpoints")["checkpoints"].is_array());
+  }
+
+  SECTION("every answer is logged") {
+    const int before = s.logged;
+    (void)s.get("/v1/stats");
+    (void)s.get("/nothing");
+    CHECK(s.logged == before + 2);
+  }
+}
+
+TEST_CASE("serve: tiles and bundles are the stored hashes and node bytes") {
+  Served s(600, /*big_at=*/590);
+  const auto [status, tile] = s.get("/tile/0/001");
+  REQUIRE(status == 200);
+  REQUIRE(tile.size() == 256 * 32);
+  for (const std::uint64_t i : {0U, 1U, 128U, 255U}) {
+    const auto claim = *s.ledger.inclusion_proof(256 + i);
+    CHECK(tile.compare(
+              i * 32, 32,
+              std::string(reinterpret_cast<const char*>(claim.leaf_hash.bytes.data()), 32)) == 0);
+  }
+  const auto [pstatus, partial] = s.get("/tile/0/002.p/80");
+  REQUIRE(pstatus == 200);
+  CHECK(partial.size() == 80 * 32);
+  CHECK(s.get("/tile/0/002.p/89").first == 404);  // 600 - 512 = 88 hashes
+  CHECK(s.get("/tile/0/002").first == 404);       // not full yet
+  CHECK(s.get("/tile/1/000.p/2").first == 200);   // two complete 256-leaf subtrees
+  CHECK(s.get("/tile/1/000.p/3").first == 404);
+
+  const auto [bstatus, bundle] = s.get("/tile/entries/000");
+  REQUIRE(bstatus == 200);
+  std::size_t pos = 0;
+  for (std::uint64_t seq = 0; seq < 256; ++seq) {
+    REQUIRE(pos + 2 <= bundle.size());
+    const std::size_t n = (static_cast<unsigned char>(bundle[pos]) << 8U) |
+                          static_cast<unsigned char>(bundle[pos + 1]);
+    const auto e = *s.ledger.get(seq);
+    CHECK(bundle.substr(pos + 2, n) == witness::ledger::detail::encode_stored_node(e.node));
+    pos += 2 + n;
+  }
+  CHECK(pos == bundle.size());
+  // Entry 590 is over 65,535 bytes: its bundle cannot frame it, and says so.
+  const auto message = error_of(s, "/tile/entries/002.p/88", 409);
+  CHECK_THAT(message, Catch::Contains("entry 590") && Catch::Contains("65,535"));
+  CHECK(s.get("/tile/entries/002.p/78").first == 200);  // the entries before it
+
+  const auto [cstatus, note] = s.get("/checkpoint");
+  REQUIRE(cstatus == 200);
+  const auto cp = witness::ledger::verify_checkpoint(note, *s.ledger.verifier_key());
+  REQUIRE(cp);
+  CHECK(cp->size == 600);
+  CHECK(cp->root == s.ledger.stats().merkle_root);
+}
+
+TEST_CASE("serve: bad requests get a JSON error naming what is wrong") {
+  Served s(20);
+  CHECK_THAT(error_of(s, "/v1/entries?colour=red", 400), Catch::Contains("\"colour\""));
+  CHECK_THAT(error_of(s, "/v1/entries?origin=a&origin=b", 400),
+             Catch::Contains("\"origin\" is given more than once"));
+  CHECK_THAT(error_of(s, "/v1/entries?limit=51", 400), Catch::Contains("1 to 50"));
+  CHECK_THAT(error_of(s, "/v1/entries?limit=0", 400), Catch::Contains("\"limit\""));
+  CHECK_THAT(error_of(s, "/v1/entries?limit=-1", 400), Catch::Contains("\"limit\""));
+  CHECK_THAT(error_of(s, "/v1/entries?from_seq=99999999999999999999", 400),
+             Catch::Contains("\"from_seq\""));
+  CHECK_THAT(error_of(s, "/v1/entries?since=yesterday", 400), Catch::Contains("\"since\""));
+  CHECK_THAT(error_of(s, "/v1/entries?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z", 400),
+             Catch::Contains("later"));
+  CHECK_THAT(error_of(s, "/v1/entries?order=sideways", 400), Catch::Contains("\"order\""));
+  CHECK_THAT(error_of(s, "/v1/entries?cursor=zzz", 400), Catch::Contains("\"cursor\""));
+  CHECK_THAT(error_of(s, "/v1/entries/x", 400), Catch::Contains("\"seq\""));
+  CHECK_THAT(error_of(s, "/v1/entries/20", 404), Catch::Contains("20"));
+  CHECK_THAT(error_of(s, "/v1/ids/abcd", 400), Catch::Contains("64 hex digits"));
+  CHECK_THAT(error_of(s, "/v1/ids/" + std::string(64, 'a'), 404), Catch::Contains("no such"));
+  CHECK_THAT(error_of(s, "/v1/lineage/" + std::string(64, 'a') + "?depth=65", 400),
+             Catch::Contains("\"depth\""));
+  CHECK_THAT(error_of(s, "/v1/proofs/inclusion", 400), Catch::Contains("\"seq\" is required"));
+  CHECK_THAT(error_of(s, "/v1/proofs/inclusion?seq=20", 400), Catch::Contains("20"));
+  CHECK_THAT(error_of(s, "/v1/proofs/consistency?size1=10&size2=5", 400),
+             Catch::Contains("larger"));
+  CHECK_THAT(error_of(s, "/tile/0/1", 400), Catch::Contains("3 digits"));
+  CHECK_THAT(error_of(s, "/v1/nothing", 404), Catch::Contains("/v1/entries"));
+  CHECK_THAT(error_of(s, "/", 404), Catch::Contains("/v1/"));
+
+  SECTION("limits: methods, URI and header sizes") {
+    auto c = s.client();
+    auto post = c.Post("/v1/stats", "x", "text/plain");
+    REQUIRE(post);
+    CHECK(post->status == 405);
+    auto long_uri = c.Get(("/v1/entries?origin=" + std::string(9000, 'a')).c_str());
+    REQUIRE(long_uri);
+    CHECK(long_uri->status == 414);
+    CHECK(Json::parse(long_uri->body)["error"]["message"] == "the request URI is too long");
+    httplib::Headers big{{"X-Big", std::string(9000, 'b')}};
+    auto big_header = c.Get("/v1/stats", big);
+    CHECK((!big_header || big_header->status >= 400));
+  }
+}
+
+TEST_CASE("serve: concurrent clients, then stop() returns run()") {
+  Served s(300);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      auto c = s.client();
+      for (int i = 0; i < 40; ++i) {
+        const std::string path =
+            i % 2 == 0 ? "/tile/0/000" : "/v1/entries/" + std::to_string((t * 40 + i) % 300);
+        auto r = c.Get(path.c_str());
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(ok == 320);
+}
+
+TEST_CASE("serve: bind refuses what it cannot serve") {
+  witness::testing::TempDir dir;
+  auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
+  CHECK(witness::serve::Server::bind(l, {.threads = 0}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  auto first = witness::serve::Server::bind(l, {.port = 0});
+  REQUIRE(first);
+  auto second = witness::serve::Server::bind(l, {.port = (*first)->port()});
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == witness::ErrorCode::kUnavailable);
+  // An empty ledger has no tiles yet, and a checkpoint of size 0.
+  std::thread t([&] { REQUIRE((*first)->run()); });
+  httplib::Client c("127.0.0.1", (*first)->port());
+  auto tile = c.Get("/tile/0/000.p/1");
+  REQUIRE(tile);
+  CHECK(tile->status == 404);
+  auto note = c.Get("/checkpoint");
+  REQUIRE(note);
+  CHECK(note->status == 200);
+  CHECK(witness::ledger::verify_checkpoint(note->body, *l.verifier_key())->size == 0);
+  (*first)->stop();
+  t.join();
+}
