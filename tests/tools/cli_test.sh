@@ -625,5 +625,33 @@ case_migrate() {
   contains "$OUT" "\"merkle_root\":\"$root\""
 }
 
+case_serve() {
+  sample
+  run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
+  run 0 "$W" serve --help; contains "$OUT" "--listen"; contains "$OUT" "tlog-tiles"
+  run 2 "$W" serve --listen nowhere; contains "$ERR" "--listen \"nowhere\": no port"
+  run 2 "$W" serve --listen 127.0.0.1:70000; contains "$ERR" "port not in 0..65535"
+  run 2 "$W" serve --listen ::1:80; contains "$ERR" "IPv6 address goes in brackets"
+  run 2 "$W" serve --ledger "$TMP/none"; contains "$ERR" "no ledger at"
+  # Serve on a free port; read the port from stdout; fetch; SIGTERM stops it with exit 0.
+  "$W" serve --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
+  local pid=$! port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
+    [ -n "$port" ] && break; sleep 0.05
+  done
+  [ -n "$port" ] || fail "no 'listening on' line: $(cat "$TMP/serve.err")"
+  local body
+  body=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+    "http://127.0.0.1:$port/v1/entries?origin=agent.triage")
+  contains "$body" '"action":"block"'; contains "$body" '"next_cursor":null'
+  # A second server on the same port fails to start, naming it.
+  run 3 "$W" serve --listen "127.0.0.1:$port"; contains "$ERR" "cannot listen on 127.0.0.1:$port"
+  kill -TERM "$pid"; wait "$pid"; local code=$?
+  [ "$code" = 0 ] || fail "serve exited $code after SIGTERM: $(cat "$TMP/serve.err")"
+  contains "$(cat "$TMP/serve.err")" "SIGTERM, stopping"
+  contains "$(cat "$TMP/serve.err")" "\"GET /v1/entries?origin=agent.triage\" 200"
+}
+
 "case_$CASE"
 echo "ok [$CASE]"
