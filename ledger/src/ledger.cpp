@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -781,6 +782,26 @@ Result<OpenedDb> open_read_only(const std::filesystem::path& dir, const RocksOpt
   }
 }
 
+// Stage 2, following: a RocksDB secondary instance, which Ledger::catch_up brings up to date
+// by reading the writer's MANIFEST and write-ahead log. Its own files (an info LOG) go in a
+// fresh directory under the system's temporary directory, removed at close.
+Result<OpenedDb> open_secondary(const std::filesystem::path& dir, const RocksOptions& rocks,
+                                Ledger::Impl::SecondaryDir& secondary) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "witness-follow-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return io_error("open " + dir.string() + " to follow: cannot create a directory under " +
+                    std::filesystem::temp_directory_path().string());
+  }
+  secondary.path = pattern;
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  const auto s = rocksdb::DB::OpenAsSecondary(rocks.db, dir.string(), pattern,
+                                              column_families(rocks), &handles, &raw);
+  OpenedDb opened = adopt(raw, handles);
+  if (!s.ok()) return detail::to_error(s, "open " + dir.string() + " to follow");
+  return opened;
+}
+
 // Stage 3: the meta keys. A fresh database (no format version) must be empty, or it is some
 // other program's RocksDB; it gets the format version and a random ledger id. Returns whether
 // the ledger was created now.
@@ -974,12 +995,18 @@ Result<std::unique_ptr<Ledger::Impl>> open_impl(const std::filesystem::path& dir
   RocksOptions rocks = make_rocksdb_options(options);
   rocks.db.create_missing_column_families = !exists;
   rocks.db.info_log = options.read_only ? detail::make_null_info_log() : detail::make_info_log(dir);
-  WITNESS_ASSIGN_OR_RETURN(OpenedDb opened, options.read_only ? open_read_only(dir, rocks)
-                                                              : open_writable(dir, rocks, options));
+  if (options.follow && !options.read_only) {
+    return invalid_argument("OpenOptions::follow is for read-only opens (the writer is elsewhere)");
+  }
+  auto impl = std::make_unique<Ledger::Impl>();
+  Result<OpenedDb> opening = options.follow      ? open_secondary(dir, rocks, impl->secondary_dir)
+                             : options.read_only ? open_read_only(dir, rocks)
+                                                 : open_writable(dir, rocks, options);
+  if (!opening) return opening.error();
+  OpenedDb opened = std::move(*opening);
   if (!opened.keyed_cf) return corruption("open " + dir.string() + ": column families missing");
   WITNESS_ASSIGN_OR_RETURN(const bool created,
                            check_or_init_meta(*opened.db, dir, options, new_ledger_id));
-  auto impl = std::make_unique<Ledger::Impl>();
   impl->writer_claim = std::move(opened.claim);
   impl->options = options;
   std::string id;
@@ -1080,7 +1107,7 @@ Result<Entry> Ledger::get(SequenceNumber seq) const {
 
 Result<Entry> Ledger::find(const NodeId& id) const {
   if (!impl_) return closed_error();
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   const auto ro = snap.read_options();
   WITNESS_ASSIGN_OR_RETURN(auto seq, impl_->lookup(ro, id));
   if (!seq) return not_found("id " + id.to_hex() + ": no such node");
@@ -1094,7 +1121,7 @@ Result<std::optional<SequenceNumber>> Ledger::seq_of(const NodeId& id) const {
 
 Result<Digest> Ledger::chain_hash(SequenceNumber seq) const {
   if (!impl_) return closed_error();
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   detail::BundleReader reader(impl_->db.get(), snap.read_options());
   // The chain before the segment is stored with the segment before it; recompute from there.
   WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* segment, reader.segment(seq));
@@ -1143,7 +1170,7 @@ Result<Ledger::TreeHead> Ledger::tree_head(std::optional<std::uint64_t> size) co
   const TreeHead head = impl_->current_head();
   const std::uint64_t n = size.value_or(head.size);
   if (n == head.size) return head;  // the frontier knows this root: no reads
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   const auto ro = snap.read_options();
   WITNESS_RETURN_IF_ERROR(impl_->check_tree_size(n, head, ro));
   WITNESS_ASSIGN_OR_RETURN(Digest root, merkle_root(n, impl_->subtree_fn(ro)));
@@ -1155,7 +1182,7 @@ Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
   if (!impl_) return closed_error();
   const TreeHead head = impl_->current_head();  // before the snapshot: see tree_head
   const std::uint64_t n = size.value_or(head.size);
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   const auto ro = snap.read_options();
   WITNESS_RETURN_IF_ERROR(impl_->check_tree_size(n, head, ro));
   if (seq >= n) {
@@ -1177,7 +1204,7 @@ Result<InclusionClaim> Ledger::inclusion_proof(SequenceNumber seq,
 Result<ConsistencyClaim> Ledger::consistency_proof(std::uint64_t size1, std::uint64_t size2) const {
   if (!impl_) return closed_error();
   const TreeHead head = impl_->current_head();  // before the snapshot: see tree_head
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   const auto ro = snap.read_options();
   WITNESS_RETURN_IF_ERROR(impl_->check_tree_size(size2, head, ro));
   if (size1 > size2) {
@@ -1227,6 +1254,41 @@ Result<std::vector<std::string>> Ledger::checkpoints() const {
   }
   WITNESS_RETURN_IF_ERROR(detail::to_status(it->status(), "list checkpoints"));
   return out;
+}
+
+Ledger::Impl::SecondaryDir::~SecondaryDir() {
+  if (path.empty()) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
+}
+
+Result<std::uint64_t> Ledger::catch_up() {
+  if (!impl_) return closed_error();
+  if (!impl_->options.follow) {
+    return failed_precondition(
+        "catch_up: the ledger was not opened to follow a writer (OpenOptions::follow)");
+  }
+  const std::lock_guard serial(impl_->catch_up_mu);
+  WITNESS_RETURN_IF_ERROR(
+      detail::to_status(impl_->db->TryCatchUpWithPrimary(), "catch up with the writer"));
+  const SnapshotGuard snap = impl_->snapshot();
+  const auto ro = snap.read_options();
+  detail::BundleReader reader(impl_->db.get(), ro);
+  WITNESS_ASSIGN_OR_RETURN(const detail::BundleSegment* last, reader.last());
+  const SequenceNumber size = last != nullptr ? last->end() : 0;
+  const SequenceNumber before = impl_->current_head().size;
+  if (size < before) {
+    return corruption("catch up: the ledger went from " + std::to_string(before) + " to " +
+                      std::to_string(size) + " entries (replaced under this reader?)");
+  }
+  if (size == before) return size;
+  // The new head, read before it is published: a reader that sees it finds its entries.
+  WITNESS_ASSIGN_OR_RETURN(auto frontier, MerkleFrontier::load(size, impl_->subtree_fn(ro)));
+  const std::lock_guard lock(impl_->mu);
+  impl_->next_seq = size;
+  impl_->chain_head = last->chain;
+  impl_->frontier = std::move(frontier);
+  return size;
 }
 
 Status Ledger::close() {
@@ -1284,7 +1346,7 @@ std::uint64_t Ledger::size() const {
 Result<std::vector<CausalStep>> Ledger::lineage(const NodeId& start, Direction direction,
                                                 unsigned max_depth) const {
   if (!impl_) return closed_error();
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   const auto ro = snap.read_options();
   WITNESS_ASSIGN_OR_RETURN(auto start_seq, impl_->lookup(ro, start));
   if (!start_seq) return not_found("id " + start.to_hex() + ": no such node");
@@ -1333,7 +1395,7 @@ Result<std::vector<CausalStep>> Ledger::lineage(const NodeId& start, Direction d
 Result<ReplaySummary> Ledger::replay(const ReplayOptions& options,
                                      const std::function<Status(const Entry&)>& visitor) const {
   if (!impl_) return closed_error();
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   auto ro = snap.read_options();
   const SequenceNumber from = options.from_seq.value_or(0);
   const SequenceNumber to = options.to_seq.value_or(~SequenceNumber{0});

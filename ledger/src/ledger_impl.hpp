@@ -23,13 +23,23 @@
 
 namespace witness::ledger {
 
-// A consistent read view: releases its snapshot when destroyed.
+// A consistent read view: releases its snapshot when destroyed. Made by Ledger::Impl::snapshot.
+//
+// A following open (a RocksDB secondary) cannot read at a snapshot; it reads the latest state,
+// which Ledger::catch_up may move on between two reads. That is safe for every reader but
+// verify (which holds catch_up off while it runs): format 2 never changes a value once written
+// except to replace a tile's segments with the whole tile, a superset of their hashes, so a
+// later read finds what an earlier one would have, and more.
 class SnapshotGuard {
  public:
-  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
+  // `take`: false for a following open, whose reads cannot name a snapshot.
+  SnapshotGuard(rocksdb::DB* db, bool take)
+      : db_(db), snapshot_(take ? db->GetSnapshot() : nullptr) {}
   SnapshotGuard(const SnapshotGuard&) = delete;
   SnapshotGuard& operator=(const SnapshotGuard&) = delete;
-  ~SnapshotGuard() { db_->ReleaseSnapshot(snapshot_); }
+  ~SnapshotGuard() {
+    if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+  }
   [[nodiscard]] rocksdb::ReadOptions read_options() const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
@@ -75,6 +85,17 @@ struct Ledger::Impl {
 
   // Declared before db, so it is released after the database is closed.
   std::unique_ptr<WriterClaim> writer_claim;  // null for a read-only open
+  // A following open's RocksDB secondary directory (its own LOG and MANIFEST reads), removed
+  // after the database closes. Empty otherwise.
+  struct SecondaryDir {
+    std::filesystem::path path;
+    SecondaryDir() = default;
+    SecondaryDir(const SecondaryDir&) = delete;
+    SecondaryDir& operator=(const SecondaryDir&) = delete;
+    ~SecondaryDir();
+  };
+  SecondaryDir secondary_dir;
+  std::mutex catch_up_mu;  // serialises catch_up
   std::unique_ptr<rocksdb::DB> db;
   // Column family handles, declared after db so that they are destroyed before it.
   std::unique_ptr<rocksdb::ColumnFamilyHandle> default_cf;
@@ -118,6 +139,9 @@ struct Ledger::Impl {
   // Looks up `id` through `ro`: its seq and timestamp (ns), or nullopt.
   [[nodiscard]] Result<std::optional<std::pair<SequenceNumber, std::int64_t>>> lookup_with_time(
       const rocksdb::ReadOptions& ro, const NodeId& id) const;
+
+  // A read view of the ledger now (see SnapshotGuard).
+  [[nodiscard]] SnapshotGuard snapshot() const { return {db.get(), !options.follow}; }
 
   // The committed tree's size and root, from the in-memory frontier.
   [[nodiscard]] TreeHead current_head() const;

@@ -173,7 +173,7 @@ class QueryResult::Impl {
   Impl(rocksdb::DB* db, const Ledger::Impl* ledger, Query query)
       : db_(db),
         ledger_(ledger),
-        snapshot_(db),
+        snapshot_(ledger->snapshot()),
         reader_(db, snapshot_.read_options()),
         query_(std::move(query)) {}
 

@@ -44,7 +44,7 @@ Result<std::string> Ledger::tlog_tile(unsigned level, std::uint64_t index, unsig
     return not_found(what() + ": the tree of " + std::to_string(head.size) +
                      " entries does not have it");
   }
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   detail::TileReader reader(impl_->db.get(), snap.read_options(), &impl_->tile_cache);
   const std::uint64_t first = index * kTlogTileWidth;
   std::string out;
@@ -69,7 +69,7 @@ Result<std::string> Ledger::tlog_entry_bundle(std::uint64_t index, unsigned widt
   if (index > head.size / kTlogTileWidth || index * kTlogTileWidth + width > head.size) {
     return not_found(what() + ": the ledger has " + std::to_string(head.size) + " entries");
   }
-  const SnapshotGuard snap(impl_->db.get());
+  const SnapshotGuard snap = impl_->snapshot();
   detail::BundleReader reader(impl_->db.get(), snap.read_options());
   const SequenceNumber first = index * kTlogTileWidth;
   std::string out;

@@ -134,7 +134,11 @@ class TileCursor {
 Result<VerifyReport> Ledger::verify(const VerifyOptions& options) const {
   if (!impl_) return closed_error();
   const auto& progress = options.progress;
-  const SnapshotGuard snap(impl_->db.get());
+  // A following open reads without a snapshot: hold catch_up off, so that the counts below
+  // are of one state (see SnapshotGuard).
+  std::unique_lock<std::mutex> no_catch_up;
+  if (impl_->options.follow) no_catch_up = std::unique_lock(impl_->catch_up_mu);
+  const SnapshotGuard snap = impl_->snapshot();
   const auto ro = snap.read_options();
   rocksdb::DB* db = impl_->db.get();
   rocksdb::ColumnFamilyHandle* keyed = impl_->keyed_cf.get();

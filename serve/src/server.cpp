@@ -4,6 +4,9 @@
 #include "witness/serve/server.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <httplib.h>
 #include <sys/socket.h>
@@ -13,13 +16,30 @@
 namespace witness::serve {
 
 struct Server::Impl {
-  Impl(ledger::Ledger& ledger, ServeOptions opts)
-      : options(std::move(opts)), router(ledger, options) {}
+  Impl(ledger::Ledger& l, ServeOptions opts)
+      : ledger(l), options(std::move(opts)), router(l, options) {}
+  ledger::Ledger& ledger;
   ServeOptions options;
   detail::Router router;
   httplib::Server http;
   int port = 0;
   std::atomic<bool> stopped{false};
+  std::mutex follow_mu;
+  std::condition_variable follow_cv;
+
+  // Until stop(): every follow_interval, the ledger catches up with its writer. Errors are
+  // kept for the next try (a writer mid-restart); a ledger that does not follow ends the loop.
+  void follow_loop() {
+    std::unique_lock lock(follow_mu);
+    while (!stopped) {
+      follow_cv.wait_for(lock, options.follow_interval, [this] { return stopped.load(); });
+      if (stopped) return;
+      lock.unlock();
+      const auto caught = ledger.catch_up();
+      lock.lock();
+      if (!caught && caught.error().code == ErrorCode::kFailedPrecondition) return;
+    }
+  }
 };
 
 namespace {
@@ -112,14 +132,23 @@ std::uint16_t Server::port() const { return static_cast<std::uint16_t>(impl_->po
 
 Status Server::run() {
   if (impl_->stopped) return ok_status();
-  if (!impl_->http.listen_after_bind() && !impl_->stopped) {
-    return io_error("the HTTP server stopped accepting connections");
+  std::thread follower;
+  if (impl_->options.follow_interval.count() > 0) {
+    follower = std::thread([this] { impl_->follow_loop(); });
   }
+  const bool served = impl_->http.listen_after_bind();
+  stop();
+  if (follower.joinable()) follower.join();
+  if (!served && !impl_->stopped) return io_error("the HTTP server stopped accepting connections");
   return ok_status();
 }
 
 void Server::stop() {
-  impl_->stopped = true;
+  {
+    const std::lock_guard lock(impl_->follow_mu);
+    impl_->stopped = true;
+  }
+  impl_->follow_cv.notify_all();
   impl_->http.stop();
 }
 

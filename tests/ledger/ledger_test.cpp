@@ -936,3 +936,53 @@ TEST_CASE("the ledger proves inclusion and consistency at every size", "[ledger]
   CHECK(old->root1 == roots[n]);
   CHECK(verify_claim(*old).has_value());
 }
+
+TEST_CASE("a following reader catches up with a writer", "[ledger][follow]") {
+  TempDir dir;
+  Ledger writer = open_new(dir);
+  const auto batch = [&](std::int64_t from, std::int64_t n) {
+    std::vector<TraceNode> nodes;
+    for (std::int64_t i = from; i < from + n; ++i) {
+      nodes.push_back(
+          make_node("agent.f", "act", 1000 + i, {}, R"({"i":)" + std::to_string(i) + "}"));
+    }
+    REQUIRE(writer.append_batch(nodes));
+  };
+  batch(0, 10);
+  auto follower = Ledger::open(dir / "ledger", {.read_only = true, .follow = true});
+  REQUIRE(follower);
+  CHECK(follower->size() == 10);
+  batch(10, 300);
+  CHECK(follower->size() == 10);  // nothing moves until asked
+  const auto caught = follower->catch_up();
+  INFO((caught ? std::string() : caught.error().message));
+  REQUIRE(caught);
+  CHECK(*caught == 310);
+  CHECK(follower->stats().merkle_root == writer.stats().merkle_root);
+  CHECK(follower->stats().chain_head == writer.stats().chain_head);
+  CHECK(follower->get(305)->node.id() == writer.get(305)->node.id());
+  CHECK(run_query(*follower, {.origin = "agent.f"}).size() == 310);
+  CHECK(*follower->tlog_tile(0, 1, 54) == *writer.tlog_tile(0, 1, 54));
+  CHECK(*follower->tlog_tile(1, 0, 1) == *writer.tlog_tile(1, 0, 1));
+  const auto claim = follower->inclusion_proof(300);
+  REQUIRE(claim);
+  CHECK(verify_claim(*claim).has_value());
+  CHECK(*follower->catch_up() == 310);  // nothing new: unchanged
+
+  // Across the writer's flushes and a writer that closes and comes back.
+  REQUIRE(writer.close());
+  writer = *Ledger::open(dir / "ledger", {});
+  batch(310, 5000);
+  CHECK(*follower->catch_up() == 5310);
+  CHECK(follower->stats().merkle_root == writer.stats().merkle_root);
+  const auto report = follower->verify();
+  REQUIRE(report);
+  CHECK(report->ok());
+
+  // Only a following open follows; following is for read-only opens.
+  auto plain = Ledger::open(dir / "ledger", {.read_only = true});
+  REQUIRE(plain);
+  CHECK(plain->catch_up().error().code == witness::ErrorCode::kFailedPrecondition);
+  CHECK(Ledger::open(dir / "other", {.create_if_missing = true, .follow = true}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+}

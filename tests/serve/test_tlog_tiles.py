@@ -19,6 +19,7 @@ import random
 import signal
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -58,7 +59,7 @@ def tile_path(level, index, width):
 
 # ---- signed note and checkpoint ----
 def parse_verifier_key(vkey: str):
-    name, key_id_hex, b64 = vkey.split("+")
+    name, key_id_hex, b64 = vkey.split("+", 2)  # base64 may hold "+" too
     raw = base64.b64decode(b64)
     assert raw[0] == 0x01, "not an Ed25519 verifier key"
     key_id = bytes.fromhex(key_id_hex)
@@ -269,15 +270,17 @@ def test_checkpoint_tiles_bundles_and_proofs(ledger):
         proof = log.inclusion_path(5, 0, size1)
         proof[0] = bytes(32)
         assert not verify_inclusion(5, size1, log.hash_at(0, 5), proof, root1)
-    finally:
-        served.stop()
 
-    # The log grows; a second checkpoint must be consistent with the first.
-    lines = os.path.join(d, "b.jsonl")
-    write_lines(lines, 700, 70000 - 700)
-    subprocess.run([WITNESS, "append", "--ledger", path, lines], check=True, capture_output=True)
-    served = Served(path)
-    try:
+        # The log grows while served (another process appends; the server follows it); a
+        # second checkpoint must be consistent with the first.
+        lines = os.path.join(d, "b.jsonl")
+        write_lines(lines, 700, 70000 - 700)
+        subprocess.run([WITNESS, "append", "--ledger", path, lines], check=True,
+                       capture_output=True)
+        for _ in range(200):
+            if served.json("/v1/stats")["size"] == 70000:
+                break
+            time.sleep(0.05)
         note2 = served.get("/checkpoint")
         _, size2, root2 = verify_checkpoint(note2, vkey)
         assert size2 == 70000

@@ -645,6 +645,15 @@ case_serve() {
   body=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
     "http://127.0.0.1:$port/v1/entries?origin=agent.triage")
   contains "$body" '"action":"block"'; contains "$body" '"next_cursor":null'
+  # Appended by another process while serving: the server follows its writer.
+  echo '{"origin":"agent.late","kind":"agent.action","payload":{"late":true}}' >"$TMP/late.jsonl"
+  run 0 "$W" append "$TMP/late.jsonl"
+  for _ in $(seq 100); do
+    body=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+      "http://127.0.0.1:$port/v1/entries?origin=agent.late")
+    grep -qF '"late":true' <<<"$body" && break; sleep 0.05
+  done
+  contains "$body" '"late":true'
   # A second server on the same port fails to start, naming it.
   run 3 "$W" serve --listen "127.0.0.1:$port"; contains "$ERR" "cannot listen on 127.0.0.1:$port"
   kill -TERM "$pid"; wait "$pid"; local code=$?

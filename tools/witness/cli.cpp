@@ -52,18 +52,13 @@ std::string resolve_ledger_dir(const CommonOptions& opts) {
   return env == nullptr ? std::string() : std::string(env);
 }
 
-Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
-                                   ledger::Durability durability) {
+namespace {
+Result<ledger::Ledger> open_with(const CommonOptions& opts, const ledger::OpenOptions& options) {
   const std::string dir = resolve_ledger_dir(opts);
   if (dir.empty()) {
     return invalid_argument("no ledger given: pass --ledger DIR or set WITNESS_LEDGER");
   }
-  // Read-only opens take no lock, so queries work while another process appends.
-  auto opened = ledger::Ledger::open(
-      dir, ledger::OpenOptions{.read_only = read_only,
-                               .durability = durability,
-                               .lock_wait = std::chrono::milliseconds(
-                                   static_cast<std::int64_t>(opts.wait_seconds * 1000))});
+  auto opened = ledger::Ledger::open(dir, options);
   if (!opened && opened.error().code == ErrorCode::kUnavailable && opts.wait_seconds == 0) {
     return unavailable(opened.error().message + " (witness --wait SECONDS waits for it)");
   }
@@ -73,6 +68,20 @@ Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
     return not_found("no ledger at " + dir + " (create one with `witness init`)");
   }
   return opened;
+}
+}  // namespace
+
+Result<ledger::Ledger> open_ledger(const CommonOptions& opts, bool read_only,
+                                   ledger::Durability durability) {
+  // Read-only opens take no lock, so queries work while another process appends.
+  return open_with(opts, {.read_only = read_only,
+                          .durability = durability,
+                          .lock_wait = std::chrono::milliseconds(
+                              static_cast<std::int64_t>(opts.wait_seconds * 1000))});
+}
+
+Result<ledger::Ledger> open_following(const CommonOptions& opts) {
+  return open_with(opts, {.read_only = true, .follow = true});
 }
 
 Result<ledger::Timestamp> parse_time_arg(const std::string& text, const std::string& option) {

@@ -52,6 +52,10 @@ int report(const Error& error);
     const CommonOptions& opts, bool read_only,
     ledger::Durability durability = ledger::Durability::kBuffered);
 
+// Opens the ledger named by `opts` read-only, following its writers (OpenOptions::follow:
+// Ledger::catch_up reads what they appended since).
+[[nodiscard]] Result<ledger::Ledger> open_following(const CommonOptions& opts);
+
 // Opens an input file, or stdin for "-". The returned stream borrows `storage`.
 [[nodiscard]] Result<std::istream*> open_input(const std::string& path, std::ifstream& storage);
 

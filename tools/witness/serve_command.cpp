@@ -25,6 +25,7 @@ struct ServeArgs {
   unsigned threads = 8;
   std::size_t max_page = 1000;
   std::string access_log = "-";
+  unsigned follow_ms = 250;
 };
 
 // "HOST:PORT", "[V6]:PORT" or ":PORT" (loopback).
@@ -85,7 +86,7 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  auto l = open_ledger(opts, true);
+  auto l = a.follow_ms > 0 ? open_following(opts) : open_ledger(opts, true);
   if (!l) return report(l.error());
 
   serve::ServeOptions so;
@@ -93,6 +94,7 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   so.port = listen->second;
   so.threads = a.threads;
   so.max_page = a.max_page;
+  so.follow_interval = std::chrono::milliseconds(a.follow_ms);
   if (*access) {
     so.access_log = [logger = *access](const serve::AccessRecord& r) {
       logger->info("{} \"{} {}\" {} {} {}us", r.remote, r.method, r.target, r.status, r.bytes,
@@ -104,8 +106,9 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   std::cout << "listening on http://" << (so.host.find(':') != std::string::npos ? "[" : "")
             << so.host << (so.host.find(':') != std::string::npos ? "]" : "") << ":"
             << (*server)->port() << "/" << std::endl;
-  std::cerr << "witness: serving " << resolve_ledger_dir(opts)
-            << " read-only; SIGINT (Ctrl-C) or SIGTERM stops it\n";
+  std::cerr << "witness: serving " << resolve_ledger_dir(opts) << " read-only"
+            << (a.follow_ms > 0 ? ", following its writers" : "")
+            << "; SIGINT (Ctrl-C) or SIGTERM stops it\n";
 
   std::atomic<bool> done{false};
   std::thread waiter([&] {
@@ -145,6 +148,11 @@ void register_serve_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--max-page", args.max_page, "largest ?limit= of /v1/entries")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  cmd->add_option("--follow-ms", args.follow_ms,
+                  "how often to read what writers appended since (milliseconds; 0: never, "
+                  "serve the ledger as it was at start)")
+      ->check(CLI::Range(0U, 3'600'000U))
       ->capture_default_str();
   cmd->add_option("--access-log", args.access_log,
                   "where each request is logged: a file, - for stderr, or off")

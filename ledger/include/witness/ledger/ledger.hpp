@@ -231,6 +231,13 @@ class Ledger {
   // The checkpoint origin line and key name: "witness.ledger/<ledger id>".
   [[nodiscard]] const std::string& origin() const;
 
+  // For a ledger opened with OpenOptions::follow: reads what the writer (another process) has
+  // written since the last call, and moves this Ledger's head to it; queries, proofs and tiles
+  // then see the new entries. Returns the size. Safe beside reads on other threads; calls of
+  // catch_up itself are serialised. Errors: kFailedPrecondition (not opened to follow),
+  // kCorruption (what was written does not load), kIOError.
+  [[nodiscard]] Result<std::uint64_t> catch_up();
+
   [[nodiscard]] LedgerStats stats() const;
   [[nodiscard]] std::uint64_t size() const;
 

@@ -21,8 +21,12 @@ enum class Durability {
 
 // How to open a ledger. Use designated initializers: `OpenOptions{.create_if_missing = true}`.
 struct OpenOptions {
-  bool create_if_missing = false;                 // create an empty ledger when `dir` has none
-  bool read_only = false;                         // open without write access (no appends)
+  bool create_if_missing = false;  // create an empty ledger when `dir` has none
+  bool read_only = false;          // open without write access (no appends)
+  // With read_only: follow a writer in another process. The ledger is opened as a RocksDB
+  // secondary instance, and Ledger::catch_up() brings it up to what the writer has written.
+  // Without it, a read-only Ledger shows the ledger as it was when opened.
+  bool follow = false;
   Durability durability = Durability::kBuffered;  // default for appends that don't say
   // Ed25519 key that signs checkpoints. Default: `<dir>/witness-signing.key`, created (mode
   // 0600) with a new ledger when create_signing_key is set. Without a key, no checkpoints.

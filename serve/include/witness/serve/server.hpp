@@ -1,17 +1,18 @@
 // witness serve: the ledger over HTTP (docs/serve.md). A JSON API under /v1/ over the library's
 // calls, and the ledger as a C2SP tlog-tiles log (/checkpoint, /tile/...).
 //
-//   auto ledger = witness::ledger::Ledger::open(dir, {.read_only = true});
+//   auto ledger = witness::ledger::Ledger::open(dir, {.read_only = true, .follow = true});
 //   auto server = witness::serve::Server::bind(*ledger, {.port = 0});  // any free port
 //   std::thread t([&] { (void)(*server)->run(); });
 //   ... (*server)->port() ...
 //   (*server)->stop();  // run() returns once requests in flight are answered
 //   t.join();
 //
-// The server reads through the Ledger it is given. The one call that may write is /checkpoint's
-// Ledger::checkpoint(), once per tree size (it stores the note unless the ledger is read-only).
-// Thread safety: bind() and run() once each, from one thread; port() and stop() from any
-// thread.
+// The server reads through the Ledger it is given; a ledger opened to follow a writer (another
+// process) is brought up to date every follow_interval. The one call that may write is
+// /checkpoint's Ledger::checkpoint(), once per tree size (it stores the note unless the ledger is
+// read-only). Thread safety: bind() and run() once each, from one thread; port() and stop() from
+// any thread.
 #pragma once
 
 #include <chrono>
@@ -44,6 +45,9 @@ struct ServeOptions {
   std::size_t max_page = 1000;
   // A connection that sends nothing (or receives nothing) this long is closed.
   std::chrono::seconds io_timeout{10};
+  // How often the server has the ledger catch up with its writer (Ledger::catch_up) when the
+  // ledger was opened with OpenOptions::follow; zero: never. Other ledgers are left alone.
+  std::chrono::milliseconds follow_interval{250};
   // Called after each request, from the thread that served it.
   std::function<void(const AccessRecord&)> access_log;
 };
