@@ -53,17 +53,19 @@ tsan: deps
 	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWITNESS_BUILD_BENCH=OFF \
 	  -DWITNESS_BUILD_PYTHON=OFF -DWITNESS_WERROR=ON -DCMAKE_CXX_FLAGS="-fsanitize=thread" \
 	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread"
-	cmake --build build/tsan --target witness_ledger_tests witness_covenant_tests -j $(JOBS)
+	cmake --build build/tsan --target witness_ledger_tests witness_covenant_tests witness_serve_tests -j $(JOBS)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
 	  build/tsan/tests/witness_ledger_tests "[concurrency]"
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
 	  build/tsan/tests/witness_covenant_tests "[concurrency]"
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/suppressions.txt" \
+	  build/tsan/tests/serve/witness_serve_tests "[concurrency]"
 
 # clang-tidy 16 over every library and tool source, with .clang-tidy (findings are errors). The
 # short form leaves out the clang-analyzer checks, which take most of the time (about 5 minutes
 # on 2 cores instead of over 30); `make tidy TIDY_CHECKS=` runs them too.
 TIDY_CHECKS ?= -clang-analyzer-*
-TIDY_FILES  := '$(CURDIR)/(crypto|vsa|ledger|operad|covenant|detect)/src/.*\.cpp$$|$(CURDIR)/tools/witness/.*\.cpp$$'
+TIDY_FILES  := '$(CURDIR)/(crypto|vsa|ledger|operad|covenant|detect|serve)/src/.*\.cpp$$|$(CURDIR)/tools/witness/.*\.cpp$$'
 tidy: deps
 	cmake --preset dev >/dev/null
 	run-clang-tidy-16 -p build/dev -quiet -j $(JOBS) -clang-tidy-binary clang-tidy-16 \

@@ -147,7 +147,7 @@ Result<Response> entries(const ledger::Ledger& ledger, const Request& req, std::
     if (*order == "newest") {
       q.order = ledger::Order::kNewestFirst;
     } else if (*order != "oldest") {
-      return invalid_argument("parameter \"order\": expected oldest or newest, got \"" + *order +
+      return invalid_argument(R"(parameter "order": expected oldest or newest, got ")" + *order +
                               "\"");
     }
   }
@@ -163,7 +163,7 @@ Result<Response> entries(const ledger::Ledger& ledger, const Request& req, std::
     q.cursor = *c;
   }
   if (q.since && q.until && *q.since > *q.until) {
-    return invalid_argument("parameter \"since\" is later than \"until\"");
+    return invalid_argument(R"(parameter "since" is later than "until")");
   }
   WITNESS_ASSIGN_OR_RETURN(auto result, ledger.query(q));
   std::string body = "{\"entries\":[";
@@ -204,7 +204,7 @@ Result<Response> lineage(const ledger::Ledger& ledger, const Request& req, std::
     if (*d == "descendants") {
       direction = ledger::Direction::kDescendants;
     } else if (*d != "ancestors") {
-      return invalid_argument("parameter \"direction\": expected ancestors or descendants, got \"" +
+      return invalid_argument(R"(parameter "direction": expected ancestors or descendants, got ")" +
                               *d + "\"");
     }
   }
@@ -220,10 +220,9 @@ Result<Response> lineage(const ledger::Ledger& ledger, const Request& req, std::
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];
     if (i != 0) body += ',';
-    body += "{\"depth\":" + std::to_string(s.depth) +
-            ",\"relation\":" + ledger::quote_json_string(ledger::relation_name(s.relation)) +
-            ",\"from\":\"" + s.from.to_hex() + "\",\"entry\":" + ledger::to_entry_json(s.entry) +
-            "}";
+    body += R"({"depth":)" + std::to_string(s.depth) + R"(,"relation":)" +
+            ledger::quote_json_string(ledger::relation_name(s.relation)) + R"(,"from":")" +
+            s.from.to_hex() + R"(","entry":)" + ledger::to_entry_json(s.entry) + "}";
   }
   body += "]}";
   return json_response(std::move(body));

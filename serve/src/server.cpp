@@ -75,7 +75,10 @@ Result<std::unique_ptr<Server>> Server::bind(ledger::Ledger& ledger, ServeOption
   auto impl = std::make_unique<Impl>(ledger, std::move(options));
   Impl& s = *impl;
   const unsigned threads = s.options.threads;
-  s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib takes ownership of the queue (it deletes it when listen returns).
+  s.http.new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);  // NOLINT(cppcoreguidelines-owning-memory)
+  };
   const auto timeout = s.options.io_timeout.count();
   s.http.set_read_timeout(timeout, 0);
   s.http.set_write_timeout(timeout, 0);
@@ -96,7 +99,8 @@ Result<std::unique_ptr<Server>> Server::bind(ledger::Ledger& ledger, ServeOption
     if (req.method == "HEAD") {
       res.set_header("Content-Length", std::to_string(r.body.size()));
     } else {
-      res.set_content(std::move(r.body), r.content_type);
+      res.body = std::move(r.body);  // set_content would copy it
+      res.set_header("Content-Type", r.content_type);
     }
     log_access(s.options, req, res, start);
     return httplib::Server::HandlerResponse::Handled;

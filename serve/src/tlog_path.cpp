@@ -86,8 +86,9 @@ Result<TilePath> parse_tile_path(std::string_view path) {
       return invalid_argument("tile index element \"" + std::string(parts[i]) +
                               "\": a leading x000 is not allowed");
     }
-    const auto group = static_cast<std::uint64_t>(((element[0] - '0') * 100) +
-                                                  ((element[1] - '0') * 10) + (element[2] - '0'));
+    const std::uint64_t group = (static_cast<std::uint64_t>(element[0] - '0') * 100) +
+                                (static_cast<std::uint64_t>(element[1] - '0') * 10) +
+                                static_cast<std::uint64_t>(element[2] - '0');
     if (index > (UINT64_MAX - group) / 1000) {
       return invalid_argument("tile index is beyond 2^64");
     }

@@ -937,7 +937,7 @@ TEST_CASE("the ledger proves inclusion and consistency at every size", "[ledger]
   CHECK(verify_claim(*old).has_value());
 }
 
-TEST_CASE("a following reader catches up with a writer", "[ledger][follow]") {
+TEST_CASE("a following reader catches up with a writer", "[ledger][follow][concurrency]") {
   TempDir dir;
   Ledger writer = open_new(dir);
   const auto batch = [&](std::int64_t from, std::int64_t n) {

@@ -259,7 +259,7 @@ TEST_CASE("serve: bad requests get a JSON error naming what is wrong") {
   }
 }
 
-TEST_CASE("serve: concurrent clients, then stop() returns run()") {
+TEST_CASE("serve: concurrent clients, then stop() returns run()", "[concurrency]") {
   Served s(300);
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
@@ -300,4 +300,58 @@ TEST_CASE("serve: bind refuses what it cannot serve") {
   CHECK(witness::ledger::verify_checkpoint(note->body, *l.verifier_key())->size == 0);
   (*first)->stop();
   t.join();
+}
+
+TEST_CASE("serve: a following server answers while its writer appends", "[concurrency]") {
+  // The writer and the server's ledger are two opens of one directory (as two processes
+  // would be): the server's catches up every 5 ms while clients read.
+  witness::testing::TempDir dir;
+  auto writer = *Ledger::open(dir / "l", {.create_if_missing = true});
+  REQUIRE(writer.append_batch(std::vector<TraceNode>{node(0), node(1)}));
+  auto follower = *Ledger::open(dir / "l", {.read_only = true, .follow = true});
+  auto server = *witness::serve::Server::bind(
+      follower, {.port = 0, .threads = 4, .follow_interval = std::chrono::milliseconds(5)});
+  std::thread serving([&] { REQUIRE(server->run()); });
+  std::atomic<bool> writing{true};
+  std::thread appender([&] {
+    for (std::uint64_t i = 2; i < 2000; i += 50) {
+      std::vector<TraceNode> nodes;
+      for (std::uint64_t j = i; j < i + 50; ++j) nodes.push_back(node(j));
+      REQUIRE(writer.append_batch(nodes));
+    }
+    writing = false;
+  });
+  std::atomic<int> bad{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&] {
+      httplib::Client c("127.0.0.1", server->port());
+      while (writing) {
+        auto stats = c.Get("/v1/stats");
+        if (!stats || stats->status != 200) {
+          ++bad;
+          continue;
+        }
+        const auto size = Json::parse(stats->body)["size"].get<std::uint64_t>();
+        // Whatever size the server reports, its proofs and entries are there.
+        auto proof = c.Get(("/v1/proofs/inclusion?seq=" + std::to_string(size - 1)).c_str());
+        auto entry = c.Get(("/v1/entries/" + std::to_string(size - 1)).c_str());
+        auto page = c.Get("/v1/entries?origin=agent.1&order=newest&limit=5");
+        if (!proof || proof->status != 200 || !entry || entry->status != 200 || !page ||
+            page->status != 200) {
+          ++bad;
+        }
+      }
+    });
+  }
+  appender.join();
+  for (auto& t : clients) t.join();
+  CHECK(bad == 0);
+  for (int i = 0; i < 200 && follower.size() < writer.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(follower.size() == 2002);
+  CHECK(follower.stats().merkle_root == writer.stats().merkle_root);
+  server->stop();
+  serving.join();
 }
