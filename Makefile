@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test demo bench bench-vs-rocksdb bench-large install asan tsan fuzz tidy format format-check clean
+.PHONY: deps configure build test demo bench bench-vs-rocksdb bench-serve bench-large install asan tsan fuzz tidy format format-check clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -33,6 +33,11 @@ bench: build
 # 2 minutes on 2 cores with format 2, 20 with format 1) instead of 200 k.
 bench-vs-rocksdb: build
 	bash scripts/bench-vs-rocksdb.sh $(BUILD_DIR)
+
+# The HTTP load test (issue 18): 64 clients for 10 s on tiles, pages, entries and proofs, and
+# nginx serving the same tiles as files in the same run (scripts/bench-serve.sh).
+bench-serve: build
+	bash scripts/bench-serve.sh $(BUILD_DIR) 10 64 100000
 
 bench-large: build
 	WITNESS_BENCH_QUERY_NODES=10000000 bash scripts/bench-vs-rocksdb.sh $(BUILD_DIR)

@@ -8,7 +8,7 @@ packages=(
   librocksdb-dev rocksdb-tools
   libcereal-dev librange-v3-dev librapidcheck-dev catch2
   libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
-  libbenchmark-dev
+  libbenchmark-dev wrk nginx-light
   pybind11-dev python3-dev python3-pytest python3-cryptography
   clang-format
   clang libclang-rt-14-dev clang-tidy-16

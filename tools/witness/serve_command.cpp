@@ -22,7 +22,7 @@ namespace {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
-  unsigned threads = 8;
+  unsigned threads = 64;
   std::size_t max_page = 1000;
   std::string access_log = "-";
   unsigned follow_ms = 250;
@@ -143,7 +143,7 @@ void register_serve_command(CLI::App& app, Action& action) {
                   "address to listen on: HOST:PORT, [IPv6]:PORT or :PORT "
                   "(port 0: any free port, printed on stdout)")
       ->capture_default_str();
-  cmd->add_option("--threads", args.threads, "requests served at once")
+  cmd->add_option("--threads", args.threads, "connections served at once (more wait)")
       ->check(CLI::Range(1U, 1024U))
       ->capture_default_str();
   cmd->add_option("--max-page", args.max_page, "largest ?limit= of /v1/entries")

@@ -40,7 +40,9 @@ struct AccessRecord {
 struct ServeOptions {
   std::string host = "127.0.0.1";  // loopback unless told otherwise
   std::uint16_t port = 8080;       // 0: a free port, which port() tells
-  unsigned threads = 8;            // requests served at once
+  // Connections served at once (httplib gives each open connection a thread while it is
+  // open): more clients than this wait. 64 by default (bench-serve.sh's 64 clients).
+  unsigned threads = 64;
   // Entries per page of /v1/entries (a larger ?limit= is a 400 naming the cap).
   std::size_t max_page = 1000;
   // A connection that sends nothing (or receives nothing) this long is closed.
