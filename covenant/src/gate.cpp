@@ -674,7 +674,10 @@ std::string Gate::explain(const Decision& d) const {
       }
       break;
     case Reason::kUnsigned:
-      out += ": the covenant binds a public key and the node is not signed";
+      out += c && !c->public_key
+                 ? ": this writer takes only nodes signed by the key the origin's covenant binds, "
+                   "and the covenant binds none"
+                 : ": the covenant binds a public key and the node is not signed";
       break;
     case Reason::kBadSignature:
       out += ": the node's signature does not verify with the covenant's public key";

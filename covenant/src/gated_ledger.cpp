@@ -102,6 +102,7 @@ struct GatedLedger::Impl {
   };
   std::function<ledger::Timestamp()> clock;
   std::uint64_t max_denials = 0;
+  bool require_signature = false;
   std::chrono::nanoseconds denial_window{0};
   std::mutex denial_mu;
   std::unordered_map<std::string, DenialWindow> denials;  // guarded by denial_mu
@@ -150,8 +151,11 @@ Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
   WITNESS_ASSIGN_OR_RETURN(auto present, ledger->seq_of(node.id()));
   if (present) return Admission{{.reason = Reason::kAllowed}, {}, present};
   const std::string& origin = node.origin();
-  if (auto key = gate.public_key_for(origin)) {
-    if (!node.signature()) return Admission{gate.refuse(origin, Reason::kUnsigned), {}, {}};
+  const auto key = gate.public_key_for(origin);
+  if (key || require_signature) {
+    if (!key || !node.signature()) {
+      return Admission{gate.refuse(origin, Reason::kUnsigned), {}, {}};
+    }
     if (!ledger::verify_signature(*key, id_bytes(node), *node.signature())) {
       return Admission{gate.refuse(origin, Reason::kBadSignature), {}, {}};
     }
@@ -236,6 +240,7 @@ Result<GatedLedger> GatedLedger::open(ledger::Ledger& ledger, GatedOptions optio
   };
   impl->max_denials = options.max_denials;
   impl->denial_window = options.denial_window;
+  impl->require_signature = options.require_signature;
   return GatedLedger(std::move(impl));
 }
 

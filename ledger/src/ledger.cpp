@@ -1317,6 +1317,8 @@ Status Ledger::close() {
 
 bool Ledger::is_open() const { return impl_ != nullptr; }
 
+bool Ledger::read_only() const { return !impl_ || impl_->options.read_only; }
+
 std::optional<std::string> Ledger::verifier_key() const {
   if (!impl_ || !impl_->signing_key) return std::nullopt;
   return witness::ledger::verifier_key(impl_->origin, impl_->signing_key->public_key());

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "witness/ledger/append_jsonl.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/proof_json.hpp"
@@ -247,6 +249,46 @@ Result<Response> consistency(const ledger::Ledger& ledger, const Request& req) {
   return json_response(ledger::to_proof_json(claim));
 }
 
+const char* outcome_name(const ledger::Appended& a) {
+  switch (a.outcome) {
+    case ledger::AppendOutcome::kAppended:
+      return a.result.inserted ? "appended" : "present";
+    case ledger::AppendOutcome::kRefused:
+      return "refused";
+    case ledger::AppendOutcome::kWithheld:
+      return "withheld";
+  }
+  return "withheld";
+}
+
+// POST /v1/append: the body is JSON Lines, appended as one atomic batch through the gate, as
+// `witness append FILE` does. 200 when every node is in the ledger, 403 when the gate refused
+// any (their denials recorded; nothing else written), 400 for a bad line (nothing written).
+// The route takes no parameters, and does not look at the Content-Type: a client that sends
+// JSON Lines as a form (curl -d, Python's urllib) has httplib parse the body into parameters
+// as well, so those are not checked here.
+Result<Response> append(ledger::Appender& out, const Request& req) {
+  std::istringstream in(req.body);
+  Json results = Json::array();
+  ledger::JsonlEvents events;
+  events.on_line = [&](std::uint64_t line, const ledger::TraceNode& node,
+                       const ledger::Appended& a) {
+    Json r{{"line", line}, {"id", node.id().to_hex()}, {"outcome", outcome_name(a)}};
+    if (a.appended()) r["seq"] = a.result.seq;
+    if (a.refused()) r["refusal"] = a.refusal_message();
+    results.push_back(std::move(r));
+  };
+  WITNESS_ASSIGN_OR_RETURN(const auto summary, ledger::append_jsonl(out, in, {}, events));
+  Response r = json_response(json_text(Json{{"lines", summary.lines},
+                                            {"appended", summary.inserted},
+                                            {"present", summary.present},
+                                            {"refused", summary.refused},
+                                            {"withheld", summary.withheld},
+                                            {"results", std::move(results)}}));
+  if (summary.refused > 0) r.status = 403;
+  return r;
+}
+
 Result<Response> checkpoints(const ledger::Ledger& ledger, const Request& req) {
   WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
   WITNESS_ASSIGN_OR_RETURN(const auto notes, ledger.checkpoints());
@@ -279,13 +321,51 @@ Response error_response(const Error& error) {
   return r;
 }
 
-Router::Router(ledger::Ledger& ledger, const ServeOptions& options)
-    : ledger_(ledger), max_page_(options.max_page) {}
+Router::Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender)
+    : ledger_(ledger),
+      appender_(appender),
+      max_page_(options.max_page),
+      bearer_token_(options.bearer_token) {}
+
+bool Router::authorized(std::string_view given) const {
+  if (bearer_token_.empty()) return true;
+  constexpr std::string_view kScheme = "Bearer ";
+  if (!given.starts_with(kScheme)) return false;
+  const std::string_view token = given.substr(kScheme.size());
+  // In time independent of where the first difference is.
+  unsigned diff = token.size() == bearer_token_.size() ? 0U : 1U;
+  for (std::size_t i = 0; i < bearer_token_.size(); ++i) {
+    const char other = i < token.size() ? token[i] : '\0';
+    diff |= static_cast<unsigned>(static_cast<unsigned char>(bearer_token_[i]) ^
+                                  static_cast<unsigned char>(other));
+  }
+  return diff == 0;
+}
 
 Response Router::handle(const Request& request) {
+  if (!authorized(request.authorization)) {
+    Response r = error_response(invalid_argument(
+        request.authorization.empty() ? "this server takes requests with a bearer token only "
+                                        "(Authorization: Bearer <token>)"
+                                      : "the bearer token is not this server's"));
+    r.status = 401;
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (request.method == "POST" && request.path == "/v1/append") {
+    if (appender_ == nullptr) {
+      Response r = error_response(invalid_argument(
+          "POST /v1/append: this server is read-only (start it with --allow-append)"));
+      r.status = 405;
+      return r;
+    }
+    auto appended = append(*appender_, request);
+    if (!appended) return error_response(appended.error());
+    return std::move(*appended);
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     Response r = error_response(invalid_argument(request.method + " " + request.path +
-                                                 ": this server is read-only (GET only)"));
+                                                 ": this resource is read-only (GET only)"));
     r.status = 405;
     return r;
   }

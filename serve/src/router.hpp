@@ -8,7 +8,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "witness/ledger/appender.hpp"
 #include "witness/ledger/ledger.hpp"
 #include "witness/serve/server.hpp"
 
@@ -18,6 +21,8 @@ struct Request {
   std::string method;
   std::string path;                                // decoded, starting with '/'
   std::multimap<std::string, std::string> params;  // decoded query parameters
+  std::string authorization;                       // the Authorization header, if any
+  std::string body;
 };
 
 struct Response {
@@ -25,6 +30,7 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::string cache_control = "no-store";
+  std::vector<std::pair<std::string, std::string>> headers;  // more headers
 };
 
 // The HTTP status for a library error: 400 kInvalidArgument, 404 kNotFound, 409
@@ -36,8 +42,11 @@ struct Response {
 // Thread safety: handle() may be called from many threads at once.
 class Router {
  public:
-  Router(ledger::Ledger& ledger, const ServeOptions& options);
+  // `appender`, when not null, takes POST /v1/append (it outlives the Router).
+  Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender);
   [[nodiscard]] Response handle(const Request& request);
+  // Whether an Authorization header value passes (always, without a bearer token).
+  [[nodiscard]] bool authorized(std::string_view given) const;
 
  private:
   [[nodiscard]] Result<Response> checkpoint();
@@ -45,7 +54,9 @@ class Router {
   [[nodiscard]] Result<Response> api(const Request& request);
 
   ledger::Ledger& ledger_;
+  ledger::Appender* appender_;
   std::size_t max_page_;
+  std::string bearer_token_;
   std::mutex checkpoint_mu_;
   std::optional<std::pair<std::uint64_t, std::string>> checkpoint_;  // size, signed note
 };

@@ -536,3 +536,30 @@ TEST_CASE("denial records are bounded per subject and window; the rest are count
   CHECK(found[0]["suppressed"] == 1);
   CHECK(f.count("witness.gate", "covenant.denial") == 3 + 1 + 3 + 1);
 }
+
+TEST_CASE("require_signature: a covenant that binds no key refuses every node",
+          "[covenant][gated]") {
+  Fixture f;
+  auto key = wl::SigningKey::generate().value();
+  auto keyed = covenant("signer@1", "agent.signer", {"permit ledger.append"});
+  keyed.public_key = key.public_key();
+  f.grant(keyed);
+  f.grant(covenant("open@1", "agent.open", {"permit ledger.append"}));
+  auto g = cv::GatedLedger::open(f.ledger, {.require_signature = true});
+  REQUIRE(g);
+  const auto open_node = node("agent.open", "agent.action");
+  auto refused = g->append(open_node);
+  REQUIRE(refused);
+  CHECK(refused->decision.reason == cv::Reason::kUnsigned);
+  CHECK_THAT(refused->refusal, Catch::Contains("binds none"));
+  const auto n = node("agent.signer", "agent.action");
+  const std::string_view id(reinterpret_cast<const char*>(n.id().bytes.data()), 32);
+  CHECK(g->append(n)->decision.reason == cv::Reason::kUnsigned);
+  auto good = g->append(n.with_signature(key.sign(id)));
+  REQUIRE(good);
+  CHECK(good->appended());
+  // Without the option, the keyless covenant's nodes go in unsigned, as before.
+  auto plain = cv::GatedLedger::open(f.ledger);
+  REQUIRE(plain);
+  CHECK(plain->append(node("agent.open", "agent.action"))->appended());
+}

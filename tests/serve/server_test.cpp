@@ -10,11 +10,14 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "witness/covenant/covenant.hpp"
+#include "witness/covenant/registry.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/ledger.hpp"
 #include "witness/ledger/proof_json.hpp"
 #include "witness/ledger/query.hpp"
+#include "witness/ledger/signing.hpp"
 
 #include "node_codec.hpp"
 #include "temp_dir.hpp"
@@ -354,4 +357,163 @@ TEST_CASE("serve: a following server answers while its writer appends", "[concur
   CHECK(follower.stats().merkle_root == writer.stats().merkle_root);
   server->stop();
   serving.join();
+}
+
+namespace {
+
+// A writable ledger with two covenants: agent.signer binds a key, agent.open binds none.
+struct AppendServed {
+  witness::testing::TempDir dir;
+  Ledger ledger = *Ledger::open(dir / "l", {.create_if_missing = true});
+  witness::ledger::SigningKey key = *witness::ledger::SigningKey::generate();
+  std::unique_ptr<witness::serve::Server> server;
+  std::thread thread;
+
+  explicit AppendServed(witness::serve::ServeOptions options) {
+    auto loaded = witness::covenant::load_gate(ledger);
+    REQUIRE(loaded);
+    const auto rule = *witness::covenant::Rule::parse("permit ledger.append kind=agent.*");
+    witness::covenant::Covenant signer{
+        .id = "signer@1",
+        .subject = "agent.signer",
+        .issuer = "ops",
+        .rights = {.rule_sets = {witness::covenant::make_rule_set(std::vector{rule})}}};
+    signer.public_key = key.public_key();
+    REQUIRE(witness::covenant::record_grant(ledger, loaded->gate, signer, {}));
+    auto open = signer;
+    open.id = "open@1";
+    open.subject = "agent.open";
+    open.public_key.reset();
+    REQUIRE(witness::covenant::record_grant(ledger, loaded->gate, open, {}));
+    options.port = 0;
+    auto s = witness::serve::Server::bind(ledger, std::move(options));
+    REQUIRE(s);
+    server = std::move(*s);
+    thread = std::thread([this] { REQUIRE(server->run()); });
+  }
+  ~AppendServed() {
+    server->stop();
+    thread.join();
+  }
+  [[nodiscard]] TraceNode signed_node(const std::string& origin, std::uint64_t i) const {
+    const TraceNode n = node(i);
+    NodeDraft d{.origin = origin,
+                .kind = "agent.act",
+                .timestamp = n.timestamp(),
+                .payload_json = R"({"i":)" + std::to_string(i) + "}"};
+    const TraceNode draft = *TraceNode::create(std::move(d));
+    const std::string_view id(reinterpret_cast<const char*>(draft.id().bytes.data()), 32);
+    return draft.with_signature(key.sign(id));
+  }
+  httplib::Result post(const std::string& body, const httplib::Headers& headers = {}) const {
+    httplib::Client c("127.0.0.1", server->port());
+    return c.Post("/v1/append", headers, body, "application/x-ndjson");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("serve: POST /v1/append takes signed, permitted nodes only") {
+  AppendServed s({.allow_append = true, .max_body_bytes = 4096});
+  const auto before = s.ledger.size();
+  const TraceNode good = s.signed_node("agent.signer", 1);
+  auto r = s.post(witness::ledger::to_json_line(good) + "\n");
+  REQUIRE(r);
+  INFO(r->body);
+  REQUIRE(r->status == 200);
+  const Json j = Json::parse(r->body);
+  CHECK(j["appended"] == 1);
+  CHECK(j["results"][0]["outcome"] == "appended");
+  const auto seq = j["results"][0]["seq"].get<std::uint64_t>();
+  CHECK(s.ledger.get(seq)->node.id() == good.id());
+  // Again: present, nothing written.
+  auto again = s.post(witness::ledger::to_json_line(good) + "\n");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(Json::parse(again->body)["results"][0]["outcome"] == "present");
+
+  SECTION("unsigned, badly signed, keyless origin: 403, each denial recorded, nothing else") {
+    const auto size = s.ledger.size();
+    const TraceNode unsigned_node = node(7);  // origin agent.3: no covenant
+    NodeDraft d{.origin = "agent.signer", .kind = "agent.act", .payload_json = R"({"x":1})"};
+    const TraceNode plain = *TraceNode::create(std::move(d));
+    const TraceNode forged =
+        plain.with_signature(witness::ledger::SigningKey::generate()->sign("x"));
+    for (const auto& [n, want] : std::vector<std::pair<TraceNode, std::string>>{
+             {plain, "unsigned"},
+             {forged, "bad-signature"},
+             {s.signed_node("agent.open", 3), "binds none"},
+             {unsigned_node, "no covenant"}}) {
+      auto refused = s.post(witness::ledger::to_json_line(n) + "\n");
+      REQUIRE(refused);
+      INFO(refused->body);
+      CHECK(refused->status == 403);
+      const Json rj = Json::parse(refused->body);
+      CHECK(rj["refused"] == 1);
+      CHECK_THAT(rj["results"][0]["refusal"].get<std::string>(), Catch::Contains(want));
+      CHECK_FALSE(s.ledger.seq_of(n.id())->has_value());
+    }
+    auto denials = s.ledger.query({.kind = "covenant.denial"});
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& e : *denials) ++count;
+    CHECK(count == 4);
+    CHECK(s.ledger.size() == size + 4);
+  }
+
+  SECTION("a bad line writes nothing: 400 naming it; a body over the cap: 413") {
+    const auto size = s.ledger.size();
+    auto bad = s.post(witness::ledger::to_json_line(s.signed_node("agent.signer", 9)) +
+                      "\n{\"origin\":\"agent.signer\"}\n");
+    REQUIRE(bad);
+    CHECK(bad->status == 400);
+    CHECK_THAT(Json::parse(bad->body)["error"]["message"].get<std::string>(),
+               Catch::Contains("line 2"));
+    auto big = s.post(std::string(5000, ' '));
+    REQUIRE(big);
+    CHECK(big->status == 413);
+    CHECK(s.ledger.size() == size);
+  }
+  CHECK(s.ledger.size() > before);
+}
+
+TEST_CASE("serve: a read-only server refuses appends; a bearer token guards every route") {
+  Served ro(5);
+  auto c = ro.client();
+  auto post = c.Post("/v1/append", "{}\n", "application/x-ndjson");
+  REQUIRE(post);
+  CHECK(post->status == 405);
+  CHECK_THAT(post->body, Catch::Contains("--allow-append"));
+
+  witness::testing::TempDir dir;
+  auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
+  CHECK(witness::serve::Server::bind(l, {.port = 0, .bearer_token = "short"}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  auto read_only = *Ledger::open(dir / "l2", {.create_if_missing = true});
+  REQUIRE(read_only.close());
+  read_only = *Ledger::open(dir / "l2", {.read_only = true});
+  CHECK(witness::serve::Server::bind(read_only, {.port = 0, .allow_append = true}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  CHECK(witness::serve::Server::bind(l, {.port = 0, .tls_cert_file = "x.pem"}).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  CHECK(witness::serve::Server::bind(
+            l, {.port = 0, .tls_cert_file = "/nonexistent.pem", .tls_key_file = "/nonexistent.key"})
+            .error()
+            .code == witness::ErrorCode::kIOError);
+
+  const std::string token = "0123456789abcdef-token";
+  auto s = *witness::serve::Server::bind(l, {.port = 0, .bearer_token = token});
+  std::thread t([&] { REQUIRE(s->run()); });
+  httplib::Client tc("127.0.0.1", s->port());
+  auto none = tc.Get("/v1/stats");
+  REQUIRE(none);
+  CHECK(none->status == 401);
+  CHECK(none->get_header_value("WWW-Authenticate") == "Bearer");
+  auto wrong = tc.Get("/checkpoint", {{"Authorization", "Bearer 0123456789abcdef-tokeN"}});
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
+  auto right = tc.Get("/v1/stats", {{"Authorization", "Bearer " + token}});
+  REQUIRE(right);
+  CHECK(right->status == 200);
+  s->stop();
+  t.join();
 }

@@ -662,5 +662,44 @@ case_serve() {
   contains "$(cat "$TMP/serve.err")" "\"GET /v1/entries?origin=agent.triage\" 200"
 }
 
+case_serve_append() {
+  # witness serve --allow-append: a signed node of a key-bound agent goes in over HTTP; an
+  # unsigned one is refused (403) with its denial recorded; a read-only server refuses appends.
+  run 0 "$W" init
+  run 0 "$W" keygen "$TMP/signer.pem"
+  local pk; pk=$(sed -n 's/^public_key: \([0-9a-f]*\).*/\1/p' <<<"$OUT")
+  manifest agent.signer 100 "public_key: $pk"; run 0 "$W" agents register "$TMP/agent.signer.yaml"
+  line agent.signer agent.action 1 >"$TMP/s.jsonl"
+  run_in 0 "$TMP/s.jsonl" "$W" sign --key "$TMP/signer.pem"; echo "$OUT" >"$TMP/signed.jsonl"
+  line agent.signer agent.action 2 >"$TMP/unsigned.jsonl"
+  "$W" serve --listen 127.0.0.1:0 --allow-append >"$TMP/serve.out" 2>"$TMP/serve.err" &
+  local pid=$! port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
+    [ -n "$port" ] && break; sleep 0.05
+  done
+  [ -n "$port" ] || fail "no 'listening on' line: $(cat "$TMP/serve.err")"
+  post() {  # post FILE: prints "STATUS BODY"
+    python3 - "http://127.0.0.1:$port/v1/append" "$1" <<'PY'
+import sys, urllib.error, urllib.request
+req = urllib.request.Request(sys.argv[1], data=open(sys.argv[2], "rb").read(), method="POST")
+try:
+    with urllib.request.urlopen(req) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+  }
+  local answer
+  answer=$(post "$TMP/signed.jsonl"); contains "$answer" '200 {"lines":1,"appended":1'
+  answer=$(post "$TMP/unsigned.jsonl"); contains "$answer" '403 '; contains "$answer" 'denied (unsigned)'
+  # The serving process holds the ledger for writing: a CLI append waits for it or says so.
+  run 3 "$W" append "$TMP/unsigned.jsonl"; contains "$ERR" "in use by"
+  kill -TERM "$pid"; wait "$pid" || fail "serve --allow-append exited $?"
+  run 0 "$W" query --origin agent.signer --json; lines "$OUT" 1; contains "$OUT" '"signature":"'
+  run 0 "$W" query --kind covenant.denial --json; lines "$OUT" 1; contains "$OUT" '"unsigned"'
+  run 0 "$W" verify
+}
+
 "case_$CASE"
 echo "ok [$CASE]"

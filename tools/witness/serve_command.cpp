@@ -2,6 +2,7 @@
 // they are blocked in every thread and taken by one thread with sigtimedwait, which stops the
 // server; requests in flight are answered first.
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
@@ -26,7 +27,27 @@ struct ServeArgs {
   std::size_t max_page = 1000;
   std::string access_log = "-";
   unsigned follow_ms = 250;
+  bool allow_append = false;
+  std::size_t max_body = std::size_t{8} << 20U;
+  std::string token_file;
+  std::string tls_cert;
+  std::string tls_key;
 };
+
+// The token from its file: the first line, without surrounding whitespace.
+Result<std::string> read_token(const std::string& path) {
+  auto text = read_text(path);
+  if (!text) return text.error().with_context("--token-file");
+  std::string token = text->substr(0, text->find('\n'));
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())) != 0) {
+    token.pop_back();
+  }
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front())) != 0) {
+    token.erase(0, 1);
+  }
+  if (token.empty()) return invalid_argument("--token-file " + path + ": empty");
+  return token;
+}
 
 // "HOST:PORT", "[V6]:PORT" or ":PORT" (loopback).
 Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
@@ -86,7 +107,10 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  auto l = a.follow_ms > 0 ? open_following(opts) : open_ledger(opts, true);
+  // Appends need the ledger open for writing (its lock); else read-only, following writers.
+  auto l = a.allow_append    ? open_ledger(opts, false)
+           : a.follow_ms > 0 ? open_following(opts)
+                             : open_ledger(opts, true);
   if (!l) return report(l.error());
 
   serve::ServeOptions so;
@@ -95,6 +119,15 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   so.threads = a.threads;
   so.max_page = a.max_page;
   so.follow_interval = std::chrono::milliseconds(a.follow_ms);
+  so.allow_append = a.allow_append;
+  so.max_body_bytes = a.max_body;
+  so.tls_cert_file = a.tls_cert;
+  so.tls_key_file = a.tls_key;
+  if (!a.token_file.empty()) {
+    auto token = read_token(a.token_file);
+    if (!token) return report(token.error());
+    so.bearer_token = std::move(*token);
+  }
   if (*access) {
     so.access_log = [logger = *access](const serve::AccessRecord& r) {
       logger->info("{} \"{} {}\" {} {} {}us", r.remote, r.method, r.target, r.status, r.bytes,
@@ -103,11 +136,14 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   }
   auto server = serve::Server::bind(*l, so);
   if (!server) return report(server.error());
-  std::cout << "listening on http://" << (so.host.find(':') != std::string::npos ? "[" : "")
-            << so.host << (so.host.find(':') != std::string::npos ? "]" : "") << ":"
-            << (*server)->port() << "/" << std::endl;
-  std::cerr << "witness: serving " << resolve_ledger_dir(opts) << " read-only"
-            << (a.follow_ms > 0 ? ", following its writers" : "")
+  std::cout << "listening on " << (so.tls_cert_file.empty() ? "http" : "https") << "://"
+            << (so.host.find(':') != std::string::npos ? "[" : "") << so.host
+            << (so.host.find(':') != std::string::npos ? "]" : "") << ":" << (*server)->port()
+            << "/" << std::endl;
+  std::cerr << "witness: serving " << resolve_ledger_dir(opts)
+            << (a.allow_append    ? ", appends allowed (gated, signed nodes only)"
+                : a.follow_ms > 0 ? " read-only, following its writers"
+                                  : " read-only")
             << "; SIGINT (Ctrl-C) or SIGTERM stops it\n";
 
   std::atomic<bool> done{false};
@@ -154,6 +190,18 @@ void register_serve_command(CLI::App& app, Action& action) {
                   "serve the ledger as it was at start)")
       ->check(CLI::Range(0U, 3'600'000U))
       ->capture_default_str();
+  cmd->add_flag("--allow-append", args.allow_append,
+                "take POST /v1/append: JSON Lines of nodes signed by their origin's bound key, "
+                "through the covenant gate (refusals recorded); opens the ledger for writing");
+  cmd->add_option("--max-body", args.max_body, "largest request body (an append), in bytes")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30U))
+      ->capture_default_str();
+  cmd->add_option("--token-file", args.token_file,
+                  "require 'Authorization: Bearer <token>' on every request; the token is the "
+                  "file's first line (16 bytes or more)");
+  cmd->add_option("--tls-cert", args.tls_cert,
+                  "serve HTTPS: PEM certificate chain (with --tls-key)");
+  cmd->add_option("--tls-key", args.tls_key, "PEM private key of --tls-cert");
   cmd->add_option("--access-log", args.access_log,
                   "where each request is logged: a file, - for stderr, or off")
       ->capture_default_str();

@@ -52,6 +52,10 @@ struct GatedOptions {
   // record, or in a summary record at close().
   std::uint64_t max_denials = 100;
   std::chrono::seconds denial_window{60};
+  // Every node must carry a valid signature by the public key its origin's covenant binds; a
+  // covenant that binds none refuses all its nodes (kUnsigned). For writers whose callers have
+  // no other identity than their key: HTTP appends (witness serve --allow-append).
+  bool require_signature = false;
 };
 
 // A ledger with a gate in front of its appends. Reads go to the ledger directly.

@@ -150,6 +150,8 @@ class Ledger {
   [[nodiscard]] Status close();
   // False after close() (and in a moved-from Ledger).
   [[nodiscard]] bool is_open() const;
+  // True for a ledger opened read-only (appends fail), and after close().
+  [[nodiscard]] bool read_only() const;
 
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;

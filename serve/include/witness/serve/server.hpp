@@ -50,14 +50,27 @@ struct ServeOptions {
   // How often the server has the ledger catch up with its writer (Ledger::catch_up) when the
   // ledger was opened with OpenOptions::follow; zero: never. Other ledgers are left alone.
   std::chrono::milliseconds follow_interval{250};
+  // POST /v1/append: JSON Lines of nodes, appended atomically through the covenant gate, always
+  // on, taking only nodes signed by the key their origin's covenant binds (refusals recorded
+  // as covenant.denial). REQUIRES: a writable Ledger. Off: every route is read-only.
+  bool allow_append = false;
+  // The largest request body (an append), in bytes; a larger one is a 413.
+  std::size_t max_body_bytes = std::size_t{8} << 20U;
+  // When not empty, every request must carry "Authorization: Bearer <token>" (else 401).
+  std::string bearer_token;
+  // TLS (OpenSSL): PEM certificate chain and private key files; both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Called after each request, from the thread that served it.
   std::function<void(const AccessRecord&)> access_log;
 };
 
 class Server {
  public:
-  // Binds the listening socket. Errors: kInvalidArgument (no threads, an empty host),
-  // kUnavailable (the address cannot be bound: in use, or not local), kIOError.
+  // Binds the listening socket. Errors: kInvalidArgument (no threads, an empty host, a token
+  // under 16 bytes, one TLS file without the other, allow_append on a read-only ledger),
+  // kUnavailable (the address cannot be bound: in use, or not local), kIOError (TLS files
+  // that do not load), and those of opening the covenant gate (allow_append).
   [[nodiscard]] static Result<std::unique_ptr<Server>> bind(ledger::Ledger& ledger,
                                                             ServeOptions options);
   Server(const Server&) = delete;
