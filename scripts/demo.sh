@@ -113,3 +113,11 @@ say "summary"
 "$W" stats
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "demo finished in ${elapsed_ms} ms; ledger in ./demo-ledger, files in ./demo-out"
+
+# On a terminal, the demo ends by serving its ledger to a browser until Ctrl-C; run from a
+# script or CI (no terminal), it skips this.
+if [ -t 0 ] && [ -t 1 ]; then
+  say "the explorer: open the URL below in a browser (Ctrl-C stops the server)"
+  exec "$W" serve --listen "${WITNESS_DEMO_LISTEN:-127.0.0.1:8080}" --access-log off
+fi
+echo "(run on a terminal, make demo ends by serving the explorer: witness serve --ledger ./demo-ledger)"

@@ -19,6 +19,7 @@
 #include "witness/ledger/query.hpp"
 
 #include "tlog_path.hpp"
+#include "web_assets.hpp"
 
 namespace witness::serve::detail {
 namespace {
@@ -29,6 +30,9 @@ constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
 // The checkpoint changes with every append: clients may keep it a few seconds (tlog-tiles).
 constexpr std::string_view kCheckpointCache = "public, max-age=2";
 constexpr unsigned kMaxLineageDepth = 64;
+constexpr std::string_view kExplorerPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 Response json_response(std::string body) {
   Response r;
@@ -380,8 +384,21 @@ Response Router::handle(const Request& request) {
       return tile(path.substr(1));
     }
     if (path.starts_with("/v1/")) return api(request);
+    for (const WebAsset& asset : web_assets()) {
+      if (asset.path != path) continue;
+      WITNESS_RETURN_IF_ERROR(Params::check(request.params, {}));
+      Response page;
+      page.content_type = std::string(asset.content_type);
+      page.body = std::string(asset.body);
+      page.cache_control = "no-cache";
+      // The page loads nothing but this origin's own files and API.
+      page.headers.emplace_back("Content-Security-Policy", std::string(kExplorerPolicy));
+      page.headers.emplace_back("Referrer-Policy", "no-referrer");
+      return page;
+    }
     return not_found("no resource at " + std::string(path) +
-                     " (the API is under /v1/, the tiled log at /checkpoint and /tile/)");
+                     " (the explorer is at /, the API under /v1/, the tiled log at "
+                     "/checkpoint and /tile/)");
   }();
   if (!r) return error_response(r.error());
   return std::move(*r);

@@ -245,7 +245,8 @@ TEST_CASE("serve: bad requests get a JSON error naming what is wrong") {
              Catch::Contains("larger"));
   CHECK_THAT(error_of(s, "/tile/0/1", 400), Catch::Contains("3 digits"));
   CHECK_THAT(error_of(s, "/v1/nothing", 404), Catch::Contains("/v1/entries"));
-  CHECK_THAT(error_of(s, "/", 404), Catch::Contains("/v1/"));
+  CHECK_THAT(error_of(s, "/index.html", 404), Catch::Contains("/v1/"));
+  CHECK_THAT(error_of(s, "/../etc/passwd", 404), Catch::Contains("no resource"));
 
   SECTION("limits: methods, URI and header sizes") {
     auto c = s.client();
