@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -300,7 +301,73 @@ Result<Response> checkpoints(const ledger::Ledger& ledger, const Request& req) {
   return json_response(json_text(j));
 }
 
+// Server-Sent Events: one "entry" event per entry appended, from the seq asked for on, each
+// with its seq as the event id (so a reconnecting EventSource resumes after the last it saw),
+// and a comment line every 15 s so that proxies keep the connection.
+class EntryStream {
+ public:
+  EntryStream(const ledger::Ledger& ledger, ledger::SequenceNumber next,
+              const std::atomic<bool>& stopping, std::shared_ptr<std::atomic<std::size_t>> open)
+      : ledger_(ledger), next_(next), stopping_(stopping), open_(std::move(open)) {}
+  EntryStream(const EntryStream&) = delete;
+  EntryStream& operator=(const EntryStream&) = delete;
+  ~EntryStream() { --*open_; }
+
+  bool next(std::string& chunk) {
+    using Clock = std::chrono::steady_clock;
+    const auto until = Clock::now() + kWait;
+    while (!stopping_ && ledger_.size() <= next_ && Clock::now() < until) {
+      std::this_thread::sleep_for(kPoll);
+    }
+    if (stopping_) return false;
+    const ledger::SequenceNumber end =
+        std::min<ledger::SequenceNumber>(ledger_.size(), next_ + kBatch);
+    for (; next_ < end; ++next_) {
+      auto e = ledger_.get(next_);
+      if (!e) return false;  // the client reconnects, with Last-Event-ID
+      chunk += "id: " + std::to_string(next_) +
+               "\nevent: entry\ndata: " + ledger::to_entry_json(*e) + "\n\n";
+    }
+    if (chunk.empty() && Clock::now() - last_sent_ >= kHeartbeat) chunk = ": keep-alive\n\n";
+    if (!chunk.empty()) last_sent_ = Clock::now();
+    return true;
+  }
+
+ private:
+  static constexpr auto kWait = std::chrono::seconds(1);
+  static constexpr auto kPoll = std::chrono::milliseconds(50);
+  static constexpr auto kHeartbeat = std::chrono::seconds(15);
+  static constexpr ledger::SequenceNumber kBatch = 256;
+  const ledger::Ledger& ledger_;
+  ledger::SequenceNumber next_;
+  const std::atomic<bool>& stopping_;
+  std::shared_ptr<std::atomic<std::size_t>> open_;
+  std::chrono::steady_clock::time_point last_sent_ = std::chrono::steady_clock::now();
+};
+
 }  // namespace
+
+Result<Response> Router::events(const Request& req) {
+  WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"from_seq"}));
+  WITNESS_ASSIGN_OR_RETURN(auto from, p.number("from_seq"));
+  if (!from && !req.last_event_id.empty()) {
+    WITNESS_ASSIGN_OR_RETURN(const auto last,
+                             Params::parse_u64(req.last_event_id, "Last-Event-ID"));
+    from = last + 1;
+  }
+  if (stopping_) return unavailable("the server is stopping");
+  if (++*streams_ > max_streams_) {
+    --*streams_;
+    return unavailable("too many event streams open (" + std::to_string(max_streams_) +
+                       "); try again later");
+  }
+  auto stream =
+      std::make_shared<EntryStream>(ledger_, from.value_or(ledger_.size()), stopping_, streams_);
+  Response r;
+  r.content_type = "text/event-stream";
+  r.stream = [stream](std::string& chunk) { return stream->next(chunk); };
+  return r;
+}
 
 int http_status(ErrorCode code) {
   switch (code) {
@@ -329,7 +396,8 @@ Router::Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appe
     : ledger_(ledger),
       appender_(appender),
       max_page_(options.max_page),
-      bearer_token_(options.bearer_token) {}
+      bearer_token_(options.bearer_token),
+      max_streams_(options.max_streams) {}
 
 bool Router::authorized(std::string_view given) const {
   if (bearer_token_.empty()) return true;
@@ -447,6 +515,7 @@ Result<Response> Router::api(const Request& req) {
   if (path == "stats") return stats(ledger_, req);
   if (path == "entries") return entries(ledger_, req, max_page_);
   if (path == "checkpoints") return checkpoints(ledger_, req);
+  if (path == "events") return events(req);
   if (path == "proofs/inclusion") return inclusion(ledger_, req);
   if (path == "proofs/consistency") return consistency(ledger_, req);
   if (const auto seq = under("entries/")) return one_entry(ledger_, req, *seq);
@@ -455,7 +524,7 @@ Result<Response> Router::api(const Request& req) {
   return not_found("no resource at " + req.path +
                    " (see docs/serve.md: /v1/stats, /v1/entries, /v1/entries/<seq>, "
                    "/v1/ids/<id>, /v1/lineage/<id>, /v1/proofs/inclusion, "
-                   "/v1/proofs/consistency, /v1/checkpoints)");
+                   "/v1/proofs/consistency, /v1/checkpoints, /v1/events)");
 }
 
 }  // namespace witness::serve::detail

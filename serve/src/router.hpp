@@ -3,8 +3,11 @@
 // Router directly as well as over loopback.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,6 +25,7 @@ struct Request {
   std::string path;                                // decoded, starting with '/'
   std::multimap<std::string, std::string> params;  // decoded query parameters
   std::string authorization;                       // the Authorization header, if any
+  std::string last_event_id;                       // the Last-Event-ID header, if any
   std::string body;
 };
 
@@ -31,6 +35,10 @@ struct Response {
   std::string body;
   std::string cache_control = "no-store";
   std::vector<std::pair<std::string, std::string>> headers;  // more headers
+  // A streamed answer (Server-Sent Events), when set: called again and again for the next
+  // chunk of the body (it may wait up to about a second for one, and give an empty chunk);
+  // false ends the response. `body` is then unused.
+  std::function<bool(std::string& chunk)> stream;
 };
 
 // The HTTP status for a library error: 400 kInvalidArgument, 404 kNotFound, 409
@@ -45,6 +53,8 @@ class Router {
   // `appender`, when not null, takes POST /v1/append (it outlives the Router).
   Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender);
   [[nodiscard]] Response handle(const Request& request);
+  // Ends every event stream (at their next chunk) and refuses new ones: the server stops.
+  void stop() { stopping_ = true; }
   // Whether an Authorization header value passes (always, without a bearer token).
   [[nodiscard]] bool authorized(std::string_view given) const;
 
@@ -57,6 +67,12 @@ class Router {
   ledger::Appender* appender_;
   std::size_t max_page_;
   std::string bearer_token_;
+  [[nodiscard]] Result<Response> events(const Request& request);
+
+  std::size_t max_streams_;
+  std::atomic<bool> stopping_{false};
+  std::shared_ptr<std::atomic<std::size_t>> streams_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
   std::mutex checkpoint_mu_;
   std::optional<std::pair<std::uint64_t, std::string>> checkpoint_;  // size, signed note
 };

@@ -111,6 +111,7 @@ detail::Request to_request(const httplib::Request& req) {
   out.method = req.method;
   out.path = req.path;
   out.authorization = req.get_header_value("Authorization");
+  out.last_event_id = req.get_header_value("Last-Event-ID");
   out.body = req.body;
   for (const auto& [k, v] : req.params) out.params.emplace(k, v);
   return out;
@@ -187,7 +188,20 @@ Result<std::unique_ptr<Server>> Server::bind(ledger::Ledger& ledger, ServeOption
     res.set_header("Cache-Control", r.cache_control);
     res.set_header("X-Content-Type-Options", "nosniff");
     for (const auto& [name, value] : r.headers) res.set_header(name, value);
-    if (req.method == "HEAD") {
+    if (r.stream) {
+      // An event stream: chunks until the stream ends it (the server stopping) or the client
+      // goes away (a write fails).
+      res.set_chunked_content_provider(
+          r.content_type,
+          [stream = std::move(r.stream)](std::size_t /*offset*/, httplib::DataSink& sink) {
+            std::string chunk;
+            if (!stream(chunk)) {
+              sink.done();
+              return true;
+            }
+            return chunk.empty() || sink.write(chunk.data(), chunk.size());
+          });
+    } else if (req.method == "HEAD") {
       res.set_header("Content-Length", std::to_string(r.body.size()));
     } else {
       res.body = std::move(r.body);  // set_content would copy it
@@ -257,6 +271,7 @@ void Server::stop() {
     impl_->stopped = true;
   }
   impl_->follow_cv.notify_all();
+  impl_->router.stop();
   impl_->http.server->stop();
 }
 

@@ -38,7 +38,7 @@ function showError(where, e) {
   where.append(el("p", { class: "error", text: String(e.message || e) }));
 }
 
-// ---- header: the ledger's size, and a notice when it grows ----
+// ---- header: the ledger's size, and a notice when it grows (refreshed on each new entry) ----
 let shownSize = null;
 async function refreshHead() {
   try {
@@ -339,6 +339,13 @@ window.addEventListener("DOMContentLoaded", () => {
     route();
   });
   refreshHead();
-  setInterval(refreshHead, 2000);
+  // Live: the server pushes each appended entry (Server-Sent Events, /v1/events); the header
+  // is refreshed once a burst of them has arrived. EventSource reconnects by itself, resuming
+  // after the last event id it saw.
+  let pending = null;
+  const events = new EventSource("/v1/events");
+  events.addEventListener("entry", () => {
+    if (pending === null) pending = setTimeout(() => { pending = null; refreshHead(); }, 300);
+  });
   route();
 });

@@ -198,8 +198,8 @@ TEST_CASE("serve: tiles and bundles are the stored hashes and node bytes") {
   std::size_t pos = 0;
   for (std::uint64_t seq = 0; seq < 256; ++seq) {
     REQUIRE(pos + 2 <= bundle.size());
-    const std::size_t n = (static_cast<unsigned char>(bundle[pos]) << 8U) |
-                          static_cast<unsigned char>(bundle[pos + 1]);
+    const std::size_t n = (std::size_t{static_cast<unsigned char>(bundle[pos])} << 8U) |
+                          std::size_t{static_cast<unsigned char>(bundle[pos + 1])};
     const auto e = *s.ledger.get(seq);
     CHECK(bundle.substr(pos + 2, n) == witness::ledger::detail::encode_stored_node(e.node));
     pos += 2 + n;
@@ -517,4 +517,77 @@ TEST_CASE("serve: a read-only server refuses appends; a bearer token guards ever
   CHECK(right->status == 200);
   s->stop();
   t.join();
+}
+
+TEST_CASE("serve: /v1/events streams entries as they are appended", "[concurrency]") {
+  Served s(10);
+  // Reads events from `path` until `want` entries came; returns their seqs.
+  const auto read_events = [&](const std::string& path, std::size_t want,
+                               const httplib::Headers& headers = {}) {
+    std::vector<std::uint64_t> seqs;
+    std::string buffer;
+    auto c = s.client();
+    auto r = c.Get(path.c_str(), headers, [&](const char* data, std::size_t n) {
+      buffer.append(data, n);
+      for (std::size_t at; (at = buffer.find("\n\n")) != std::string::npos;) {
+        const std::string event = buffer.substr(0, at);
+        buffer.erase(0, at + 2);
+        if (event.starts_with("id: ")) {
+          const auto data_at = event.find("\ndata: ");
+          REQUIRE(data_at != std::string::npos);
+          CHECK(event.find("\nevent: entry\n") != std::string::npos);
+          const Json e = Json::parse(event.substr(data_at + 7));
+          CHECK(std::to_string(e["seq"].get<std::uint64_t>()) ==
+                event.substr(4, event.find('\n') - 4));
+          seqs.push_back(e["seq"].get<std::uint64_t>());
+        }
+      }
+      return seqs.size() < want;  // false closes the connection
+    });
+    return seqs;
+  };
+  CHECK(read_events("/v1/events?from_seq=0", 10) ==
+        std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  // New entries only (the default), appended while the stream is open.
+  std::thread appender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(s.ledger.append_batch(std::vector<TraceNode>{node(100), node(101)}));
+  });
+  CHECK(read_events("/v1/events", 2) == std::vector<std::uint64_t>{10, 11});
+  appender.join();
+  // Resuming after the last event seen.
+  CHECK(read_events("/v1/events", 3, {{"Last-Event-ID", "8"}}) ==
+        std::vector<std::uint64_t>{9, 10, 11});
+  CHECK_THAT(error_of(s, "/v1/events?from_seq=x", 400), Catch::Contains("from_seq"));
+}
+
+TEST_CASE("serve: event streams are bounded, and stop() ends them", "[concurrency]") {
+  witness::testing::TempDir dir;
+  auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
+  auto server = *witness::serve::Server::bind(l, {.port = 0, .threads = 4, .max_streams = 1});
+  std::thread serving([&] { REQUIRE(server->run()); });
+  std::atomic<bool> opened{false};
+  std::thread holder([&] {
+    httplib::Client c("127.0.0.1", server->port());
+    auto r = c.Get(
+        "/v1/events",
+        [&](const httplib::Response&) {  // the headers came: the stream is open
+          opened = true;
+          return true;
+        },
+        [&](const char*, std::size_t) { return true; });
+    (void)r;
+  });
+  for (int i = 0; i < 200 && !opened; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  httplib::Client c("127.0.0.1", server->port());
+  auto second = c.Get("/v1/events");
+  REQUIRE(second);
+  CHECK(second->status == 503);
+  CHECK_THAT(second->body, Catch::Contains("too many event streams"));
+  const auto t0 = std::chrono::steady_clock::now();
+  server->stop();
+  serving.join();  // the open stream ends at its next chunk: within about a second
+  holder.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }

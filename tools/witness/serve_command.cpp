@@ -25,6 +25,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   unsigned threads = 64;
   std::size_t max_page = 1000;
+  std::size_t max_streams = 16;
   std::string access_log = "-";
   unsigned follow_ms = 250;
   bool allow_append = false;
@@ -118,6 +119,7 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   so.port = listen->second;
   so.threads = a.threads;
   so.max_page = a.max_page;
+  so.max_streams = a.max_streams;
   so.follow_interval = std::chrono::milliseconds(a.follow_ms);
   so.allow_append = a.allow_append;
   so.max_body_bytes = a.max_body;
@@ -184,6 +186,10 @@ void register_serve_command(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--max-page", args.max_page, "largest ?limit= of /v1/entries")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  cmd->add_option("--max-streams", args.max_streams,
+                  "event streams (/v1/events) open at once; each holds a connection")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1024}))
       ->capture_default_str();
   cmd->add_option("--follow-ms", args.follow_ms,
                   "how often to read what writers appended since (milliseconds; 0: never, "

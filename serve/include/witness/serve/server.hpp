@@ -45,6 +45,9 @@ struct ServeOptions {
   unsigned threads = 64;
   // Entries per page of /v1/entries (a larger ?limit= is a 400 naming the cap).
   std::size_t max_page = 1000;
+  // Event streams (/v1/events) open at once; each holds a connection (and its thread) while
+  // open, so this stays well under `threads`. More get a 503.
+  std::size_t max_streams = 16;
   // A connection that sends nothing (or receives nothing) this long is closed.
   std::chrono::seconds io_timeout{10};
   // How often the server has the ledger catch up with its writer (Ledger::catch_up) when the
