@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "witness/covenant/gated_ledger.hpp"
+#include "witness/covenant/registry.hpp"
 #include "witness/ledger/append_jsonl.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
@@ -347,6 +349,165 @@ class EntryStream {
 
 }  // namespace
 
+namespace {
+
+std::string now_rfc3339() {
+  return ledger::format_rfc3339(
+      std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
+}
+
+Json report_json(const ledger::VerifyReport& r) {
+  Json j{{"ok", r.ok()},
+         {"entries", r.entries},
+         {"index_entries", r.index_entries},
+         {"merkle_nodes", r.merkle_nodes},
+         {"checkpoints", r.checkpoints},
+         {"signatures_checked", r.signatures_checked},
+         {"chain_head", r.chain_head.to_hex()},
+         {"merkle_root", r.merkle_root.to_hex()}};
+  if (r.problem) {
+    j["problem"] = {{"seq", r.problem->seq ? Json(*r.problem->seq) : Json(nullptr)},
+                    {"what", r.problem->what}};
+  } else {
+    j["problem"] = nullptr;
+  }
+  return j;
+}
+
+}  // namespace
+
+// GET /v1/agents: every covenant, its state, its budget per dimension (limit and spent, for
+// the explorer's bars), its rate and expiry, and the denials of its subject: how many, and the
+// newest few. The gate is rebuilt from the ledger's covenant records for each request.
+// `live`: the gate appends go through in this server (its exact counts), else null: the gate
+// is rebuilt from the ledger, whose spending is what covenant leases took less what settles
+// gave back (what a restarted gate counts: at least what was spent).
+Result<Response> agents(const ledger::Ledger& ledger, covenant::Gate* live, const Request& req) {
+  WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
+  std::optional<covenant::LoadedGate> loaded;
+  if (live == nullptr) {
+    WITNESS_ASSIGN_OR_RETURN(auto rebuilt, covenant::load_gate(ledger));
+    loaded.emplace(std::move(rebuilt));
+  }
+  const covenant::Gate& gate = live != nullptr ? *live : loaded->gate;
+  constexpr std::size_t kRecentDenials = 5;
+  constexpr std::size_t kMaxCounted = 100000;
+  Json list = Json::array();
+  for (const auto& item : gate.covenants()) {
+    const covenant::Covenant& c = item.covenant;
+    Json budget = Json::object();
+    const auto spent = gate.spent(c.id);
+    for (std::size_t d = 0; d < covenant::kDimensions; ++d) {
+      const auto dim = static_cast<covenant::Dimension>(d);
+      const auto& limit = c.rights.budget[dim];
+      const std::uint64_t used = spent ? (*spent)[dim] : 0;
+      if (!limit && used == 0) continue;
+      budget[std::string(covenant::dimension_name(dim))] = {
+          {"limit", limit ? Json(*limit) : Json(nullptr)}, {"spent", used}};
+    }
+    // The subject's denials, newest first (the gate tags each with its subject).
+    auto denials = ledger.query({.kind = std::string(covenant::kDenialKind),
+                                 .tags = {"subject:" + c.subject},
+                                 .order = ledger::Order::kNewestFirst,
+                                 .limit = kMaxCounted});
+    if (!denials) return denials.error();
+    std::size_t count = 0;
+    Json recent = Json::array();
+    for (const ledger::Entry& e : *denials) {
+      if (count++ < kRecentDenials) {
+        const Json p = Json::parse(e.node.payload_json(), nullptr, false);
+        recent.push_back({{"seq", e.seq},
+                          {"timestamp", ledger::format_rfc3339(e.node.timestamp())},
+                          {"reason", p.is_object() ? p.value("reason", "") : ""},
+                          {"explanation", p.is_object() ? p.value("explanation", "") : ""}});
+      }
+    }
+    WITNESS_RETURN_IF_ERROR(denials->status());
+    Json rate = nullptr;
+    if (c.rights.rate) {
+      rate = {{"per_second", c.rights.rate->per_second}, {"burst", c.rights.rate->burst}};
+    }
+    list.push_back({{"covenant", c.id},
+                    {"subject", c.subject},
+                    {"issuer", c.issuer},
+                    {"parent", c.parent ? Json(*c.parent) : Json(nullptr)},
+                    {"state", item.revoked    ? "revoked"
+                              : item.in_force ? "in force"
+                                              : "superseded"},
+                    {"signed", c.public_key.has_value()},
+                    {"expires", c.rights.expires ? Json(ledger::format_rfc3339(*c.rights.expires))
+                                                 : Json(nullptr)},
+                    {"rate", std::move(rate)},
+                    {"budget", std::move(budget)},
+                    {"denials", count},
+                    {"denials_counted_to", kMaxCounted},
+                    {"recent_denials", std::move(recent)}});
+  }
+  return json_response(json_text(
+      Json{{"agents", std::move(list)}, {"spending", live != nullptr ? "live" : "leased"}}));
+}
+
+// GET /v1/verify: the job's state; POST /v1/verify: start one (202), unless one is running
+// (409). The full check of Ledger::verify, with its progress in entries.
+Result<Response> Router::verify(const Request& req) {
+  WITNESS_RETURN_IF_ERROR(Params::check(req.params, {}));
+  VerifyJob& job = verify_job_;
+  std::lock_guard lock(job.mu);
+  if (req.method == "POST") {
+    if (job.state == "running") {
+      return failed_precondition("a verification is running already (GET /v1/verify)");
+    }
+    if (stopping_) return unavailable("the server is stopping");
+    if (job.thread.joinable()) job.thread.join();  // the last one, finished
+    job.state = "running";
+    job.done = 0;
+    job.total = ledger_.size();
+    job.started = now_rfc3339();
+    job.finished.clear();
+    job.result.clear();
+    job.thread = std::thread([this, &job] {
+      auto report = ledger_.verify([&job](std::uint64_t done, std::uint64_t total) {
+        std::lock_guard progress_lock(job.mu);
+        job.done = done;
+        job.total = total;
+      });
+      std::lock_guard done_lock(job.mu);
+      job.finished = now_rfc3339();
+      if (report) {
+        job.state = "done";
+        job.result = json_text(report_json(*report));
+      } else {
+        job.state = "failed";
+        job.result = json_text(Json{{"code", error_code_name(report.error().code)},
+                                    {"message", report.error().message}});
+      }
+    });
+  }
+  std::string body = json_text(Json{{"state", job.state},
+                                    {"done", job.done},
+                                    {"total", job.total},
+                                    {"started", job.started},
+                                    {"finished", job.finished}});
+  body.pop_back();  // the closing brace: the report is JSON text already
+  body += std::string(",\"") + (job.state == "failed" ? "error" : "report") +
+          "\":" + (job.result.empty() ? "null" : job.result) + "}";
+  Response r = json_response(std::move(body));
+  if (req.method == "POST") r.status = 202;
+  return r;
+}
+
+void Router::stop() {
+  stopping_ = true;
+  std::thread running;
+  {
+    std::lock_guard lock(verify_job_.mu);
+    running = std::move(verify_job_.thread);
+  }
+  if (running.joinable()) running.join();
+}
+
+Router::~Router() { stop(); }
+
 Result<Response> Router::events(const Request& req) {
   WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"from_seq"}));
   WITNESS_ASSIGN_OR_RETURN(auto from, p.number("from_seq"));
@@ -392,9 +553,11 @@ Response error_response(const Error& error) {
   return r;
 }
 
-Router::Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender)
+Router::Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender,
+               covenant::Gate* live_gate)
     : ledger_(ledger),
       appender_(appender),
+      live_gate_(live_gate),
       max_page_(options.max_page),
       bearer_token_(options.bearer_token),
       max_streams_(options.max_streams) {}
@@ -434,6 +597,11 @@ Response Router::handle(const Request& request) {
     auto appended = append(*appender_, request);
     if (!appended) return error_response(appended.error());
     return std::move(*appended);
+  }
+  if (request.path == "/v1/verify" && (request.method == "POST" || request.method == "GET")) {
+    auto answered = verify(request);
+    if (!answered) return error_response(answered.error());
+    return std::move(*answered);
   }
   if (request.method != "GET" && request.method != "HEAD") {
     Response r = error_response(invalid_argument(request.method + " " + request.path +
@@ -516,6 +684,7 @@ Result<Response> Router::api(const Request& req) {
   if (path == "entries") return entries(ledger_, req, max_page_);
   if (path == "checkpoints") return checkpoints(ledger_, req);
   if (path == "events") return events(req);
+  if (path == "agents") return agents(ledger_, live_gate_, req);
   if (path == "proofs/inclusion") return inclusion(ledger_, req);
   if (path == "proofs/consistency") return consistency(ledger_, req);
   if (const auto seq = under("entries/")) return one_entry(ledger_, req, *seq);
@@ -524,7 +693,7 @@ Result<Response> Router::api(const Request& req) {
   return not_found("no resource at " + req.path +
                    " (see docs/serve.md: /v1/stats, /v1/entries, /v1/entries/<seq>, "
                    "/v1/ids/<id>, /v1/lineage/<id>, /v1/proofs/inclusion, "
-                   "/v1/proofs/consistency, /v1/checkpoints, /v1/events)");
+                   "/v1/proofs/consistency, /v1/checkpoints, /v1/events, /v1/agents, /v1/verify)");
 }
 
 }  // namespace witness::serve::detail

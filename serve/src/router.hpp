@@ -11,9 +11,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "witness/covenant/gate.hpp"
 #include "witness/ledger/appender.hpp"
 #include "witness/ledger/ledger.hpp"
 #include "witness/serve/server.hpp"
@@ -50,11 +52,17 @@ struct Response {
 // Thread safety: handle() may be called from many threads at once.
 class Router {
  public:
-  // `appender`, when not null, takes POST /v1/append (it outlives the Router).
-  Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender);
+  // `appender`, when not null, takes POST /v1/append; `live_gate`, when not null, is its gate,
+  // whose counts /v1/agents reports. Both outlive the Router.
+  Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appender* appender,
+         covenant::Gate* live_gate);
   [[nodiscard]] Response handle(const Request& request);
-  // Ends every event stream (at their next chunk) and refuses new ones: the server stops.
-  void stop() { stopping_ = true; }
+  // Ends every event stream (at their next chunk) and refuses new ones, and waits for a
+  // verification in progress to finish: the server stops.
+  void stop();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
   // Whether an Authorization header value passes (always, without a bearer token).
   [[nodiscard]] bool authorized(std::string_view given) const;
 
@@ -65,9 +73,25 @@ class Router {
 
   ledger::Ledger& ledger_;
   ledger::Appender* appender_;
+  covenant::Gate* live_gate_;
   std::size_t max_page_;
   std::string bearer_token_;
   [[nodiscard]] Result<Response> events(const Request& request);
+  [[nodiscard]] Result<Response> verify(const Request& request);
+
+  // The verification job (POST /v1/verify starts it, GET /v1/verify reports it): one at a
+  // time, on its own thread.
+  struct VerifyJob {
+    std::mutex mu;
+    std::string state = "idle";  // idle, running, done, failed
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+    std::string started;  // RFC 3339
+    std::string finished;
+    std::string result;  // JSON of the report, or of the error
+    std::thread thread;
+  };
+  VerifyJob verify_job_;
 
   std::size_t max_streams_;
   std::atomic<bool> stopping_{false};

@@ -67,7 +67,7 @@ struct Server::Impl {
       : ledger(l),
         options(std::move(opts)),
         appender(std::move(out)),
-        router(l, options, appender.get()),
+        router(l, options, appender.get(), appender ? appender->gate() : nullptr),
         http(std::move(h)) {}
   ~Impl() {
     // Unspent budget leases go back to their covenants (covenant.settle).
@@ -217,6 +217,11 @@ Result<std::unique_ptr<Server>> Server::bind(ledger::Ledger& ledger, ServeOption
       return httplib::Server::HandlerResponse::Unhandled;
     }
     answer(req, res);
+    // A body this answer did not read would be taken for the next request: close instead.
+    if (req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
+      res.set_header("Connection", "close");
+    }
     return httplib::Server::HandlerResponse::Handled;
   });
   http.Post("/v1/append", answer);

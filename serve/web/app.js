@@ -207,6 +207,57 @@ async function drawGraph(e, where) {
   where.append(svg);
 }
 
+// ---- agents: covenants, budget bars (spent against limit), denials ----
+async function agentsPage() {
+  const v = view();
+  v.replaceChildren(el("h2", { text: "Agents" }));
+  let data;
+  try {
+    data = await api("/v1/agents");
+  } catch (e) {
+    showError(v, e);
+    return;
+  }
+  if (!data.agents.length) v.append(el("p", { text: "No covenant is registered: appends are ungated." }));
+  v.append(el("p", { class: "meta", text: data.spending === "live"
+    ? "Spending as this server's gate counts it."
+    : "Spending as the ledger's covenant leases record it (at least what was spent)." }));
+  for (const a of data.agents) {
+    const card = el("div", { class: "agent", "data-subject": a.subject, "data-state": a.state });
+    card.append(el("h3", { text: `${a.subject} · ${a.covenant}` }),
+      el("div", { class: "meta", text: [a.state, a.signed ? "signed nodes only" : "unsigned allowed",
+        a.expires ? "expires " + a.expires : null, a.rate ? `rate ${a.rate.per_second}/s, burst ${a.rate.burst}` : null,
+        "issued by " + a.issuer].filter(Boolean).join(" · ") }));
+    const table = el("table", { class: "budget" });
+    for (const [dim, b] of Object.entries(a.budget)) {
+      const W = 220;
+      const bar = svgEl("svg", { class: "bar", width: W, height: 12, "data-dimension": dim,
+        "data-spent": b.spent, "data-limit": b.limit === null ? "" : b.limit });
+      bar.append(svgEl("rect", { class: "track", width: W, height: 12, rx: 3 }));
+      if (b.limit !== null) {
+        const used = Math.min(1, b.limit === 0 ? 1 : b.spent / b.limit);
+        // Anything spent shows, if only as a sliver.
+        const width = b.spent > 0 ? Math.max(2, Math.round(used * W)) : 0;
+        bar.append(svgEl("rect", { class: "used" + (used >= 1 ? " full" : ""), width, height: 12, rx: 3 }));
+      }
+      const cell = el("td");
+      cell.append(bar);
+      table.append(el("tr", {}, el("td", { text: dim }), cell,
+        el("td", { class: "mono", text: `${b.spent} / ${b.limit === null ? "∞" : b.limit}` })));
+    }
+    if (!Object.keys(a.budget).length) table.append(el("tr", {}, el("td", { text: "no budget limits, nothing spent" })));
+    card.append(table);
+    const denials = el("ul", { class: "denials" });
+    for (const d of a.recent_denials) {
+      denials.append(el("li", {}, el("a", { href: `#/entry/${d.seq}`, text: `#${d.seq}` }),
+        ` ${d.timestamp} ${d.reason}: ${d.explanation}`));
+    }
+    card.append(el("div", { class: "meta", "data-denials": a.denials,
+      text: `${a.denials} denial${a.denials === 1 ? "" : "s"}` + (a.denials ? ", newest:" : "") }), denials);
+    v.append(card);
+  }
+}
+
 // ---- the proof check, from the specs ----
 const enc = new TextEncoder();
 const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
@@ -328,6 +379,7 @@ async function route() {
   document.body.dataset.ready = "no";
   const m = /^\/entry\/([0-9]+|[0-9a-f]{64})$/.exec(path);
   if (m) await entryPage(m[1]);
+  else if (path === "/agents") await agentsPage();
   else await timeline(new URLSearchParams(query || ""));
   document.body.dataset.ready = "yes";
 }

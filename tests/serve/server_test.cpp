@@ -591,3 +591,63 @@ TEST_CASE("serve: event streams are bounded, and stop() ends them", "[concurrenc
   holder.join();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
+
+TEST_CASE("serve: verify runs as a job with progress") {
+  Served s(3000);
+  const Json idle = s.get_json("/v1/verify");
+  CHECK(idle["state"] == "idle");
+  CHECK(idle["report"].is_null());
+  auto c = s.client();
+  auto started = c.Post("/v1/verify");
+  REQUIRE(started);
+  CHECK(started->status == 202);
+  Json j;
+  for (int i = 0; i < 500; ++i) {
+    j = s.get_json("/v1/verify");
+    if (j["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  INFO(j.dump());
+  REQUIRE(j["state"] == "done");
+  CHECK(j["done"] == 3000);
+  CHECK(j["total"] == 3000);
+  CHECK(j["report"]["ok"] == true);
+  CHECK(j["report"]["entries"] == 3000);
+  CHECK(j["report"]["merkle_root"] == s.ledger.stats().merkle_root.to_hex());
+  CHECK(j["report"]["problem"].is_null());
+  CHECK_FALSE(j["finished"].get<std::string>().empty());
+  // Again, after the first finished.
+  auto again = c.Post("/v1/verify");
+  REQUIRE(again);
+  CHECK(again->status == 202);
+  CHECK_THAT(error_of(s, "/v1/verify?now=1", 400), Catch::Contains("\"now\""));
+}
+
+TEST_CASE("serve: /v1/agents lists covenants, budgets spent and denials") {
+  AppendServed s({.allow_append = true});
+  REQUIRE(s.post(witness::ledger::to_json_line(s.signed_node("agent.signer", 1)) + "\n"));
+  REQUIRE(s.post(witness::ledger::to_json_line(s.signed_node("agent.open", 2)) + "\n"));
+  httplib::Client c("127.0.0.1", s.server->port());
+  auto r = c.Get("/v1/agents");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  const Json agents = Json::parse(r->body)["agents"];
+  REQUIRE(agents.size() == 2);
+  std::map<std::string, Json> by_subject;
+  for (const auto& a : agents) by_subject[a["subject"].get<std::string>()] = a;
+  const Json& signer = by_subject.at("agent.signer");
+  INFO(r->body);
+  CHECK(signer["covenant"] == "signer@1");
+  CHECK(signer["state"] == "in force");
+  CHECK(signer["signed"] == true);
+  CHECK(signer["budget"]["calls"]["spent"].get<std::uint64_t>() >= 1);
+  CHECK(signer["budget"]["calls"]["limit"].is_null());
+  CHECK(signer["denials"] == 0);
+  const Json& open = by_subject.at("agent.open");
+  CHECK(open["signed"] == false);
+  CHECK(open["denials"] == 1);
+  REQUIRE(open["recent_denials"].size() == 1);
+  CHECK(open["recent_denials"][0]["reason"] == "unsigned");
+  CHECK_THAT(open["recent_denials"][0]["explanation"].get<std::string>(),
+             Catch::Contains("binds none"));
+}

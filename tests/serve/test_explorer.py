@@ -44,6 +44,22 @@ def served():
         subprocess.run([WITNESS, "append", "--ledger", ledger,
                         os.path.join(SOURCE, "examples", "agent_actions.jsonl")],
                        check=True, capture_output=True)
+        # A covenant, and one refusal of it: the agents page has a budget and a denial to show.
+        subprocess.run([WITNESS, "agents", "register", "--ledger", ledger,
+                        os.path.join(SOURCE, "examples", "agents", "alert-triage.yaml")],
+                       check=True, capture_output=True)
+        allowed = os.path.join(d, "allowed.jsonl")
+        with open(allowed, "w") as f:
+            f.write('{"origin":"alert.triage","kind":"agent.action",'
+                    '"payload":{"n":1,"usage":{"tokens":1200}}}\n')
+        subprocess.run([WITNESS, "append", "--ledger", ledger, allowed], check=True,
+                       capture_output=True)
+        denied = os.path.join(d, "denied.jsonl")
+        with open(denied, "w") as f:
+            f.write('{"origin":"alert.triage","kind":"detector.alert","payload":{"n":2}}\n')
+        refused = subprocess.run([WITNESS, "append", "--ledger", ledger, denied],
+                                 capture_output=True, text=True)
+        assert refused.returncode == 1, refused.stderr
         proc = subprocess.Popen(
             [WITNESS, "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--access-log", "off"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -171,11 +187,43 @@ def test_an_append_elsewhere_is_announced(served, browser):
     lines = os.path.join(d, "late.jsonl")
     with open(lines, "w") as f:
         f.write('{"origin":"agent.late","kind":"agent.action","payload":{"late":true}}\n')
-    subprocess.run([WITNESS, "append", "--ledger", ledger, lines], check=True, capture_output=True)
+    # agent.late holds no covenant: appended ungated, which records a covenant.bypass first.
+    subprocess.run([WITNESS, "append", "--ledger", ledger, "--no-gate", "--bypass-note", "test",
+                    lines], check=True, capture_output=True)
     fresh = browser.find_element(By.ID, "fresh")
-    wait_for(lambda: fresh.is_displayed(), "the new-entries notice")
-    assert "1 new entries" in fresh.text
+    wait_for(lambda: fresh.is_displayed() and "2 new entries" in fresh.text,
+             "the new-entries notice")
     fresh.click()
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#entries tbody tr") and
              "agent.late" in browser.find_elements(By.CSS_SELECTOR, "#entries tbody tr")[0].text,
              "the new entry at the top")
+
+
+def test_agents_budgets_and_denials(served, browser):
+    base, _, _ = served
+    want = {a["subject"]: a for a in api(base, "/v1/agents")["agents"]}
+    triage = want["alert.triage"]
+    assert triage["denials"] == 1
+    # One call of 1,200 tokens went in (the lease settled at the writer's close: exact).
+    assert triage["budget"]["calls"]["spent"] == 1
+    assert triage["budget"]["tokens"]["spent"] == 1200
+    load(browser, base + "/#/agents")
+    card = wait_for(lambda: browser.find_elements(
+        By.CSS_SELECTOR, ".agent[data-subject='alert.triage']"), "the agent's card")[0]
+    assert card.get_attribute("data-state") == "in force"
+    bars = {b.get_attribute("data-dimension"): b for b in
+            card.find_elements(By.CSS_SELECTOR, "svg.bar")}
+    assert set(bars) == set(triage["budget"])
+    for dim, b in triage["budget"].items():
+        assert bars[dim].get_attribute("data-spent") == str(b["spent"])
+        assert bars[dim].get_attribute("data-limit") == ("" if b["limit"] is None else str(b["limit"]))
+    for dim, b in triage["budget"].items():
+        used = bars[dim].find_elements(By.CSS_SELECTOR, "rect.used")
+        if b["limit"] is not None:
+            width = int(used[0].get_attribute("width"))
+            assert (width > 0) == (b["spent"] > 0) and width <= 220
+            assert abs(width - 220 * min(1, b["spent"] / b["limit"])) <= 2
+    assert card.find_element(By.CSS_SELECTOR, "[data-denials]").get_attribute("data-denials") == "1"
+    denial = card.find_element(By.CSS_SELECTOR, "ul.denials li")
+    assert "not-permitted" in denial.text or "forbidden" in denial.text, denial.text
+    shot(browser, "explorer-agents")
