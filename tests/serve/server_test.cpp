@@ -6,9 +6,13 @@
 #include <atomic>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <catch2/catch.hpp>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "witness/covenant/covenant.hpp"
 #include "witness/covenant/registry.hpp"
@@ -650,4 +654,33 @@ TEST_CASE("serve: /v1/agents lists covenants, budgets spent and denials") {
   CHECK(open["recent_denials"][0]["reason"] == "unsigned");
   CHECK_THAT(open["recent_denials"][0]["explanation"].get<std::string>(),
              Catch::Contains("binds none"));
+}
+
+TEST_CASE("serve: a connection that sends nothing is closed after the I/O timeout") {
+  witness::testing::TempDir dir;
+  auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
+  auto server = *witness::serve::Server::bind(
+      l, {.port = 0, .threads = 2, .io_timeout = std::chrono::seconds(1)});
+  std::thread serving([&] { REQUIRE(server->run()); });
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  // Half a request line, then silence: the server gives up on it.
+  REQUIRE(::send(sock, "GET /v1/st", 10, 0) == 10);
+  timeval wait{5, 0};
+  ::setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  const auto t0 = std::chrono::steady_clock::now();
+  char buf[256];
+  const auto n = ::recv(sock, buf, sizeof buf, 0);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ::close(sock);
+  CHECK(n <= 0);  // closed (or reset), with no answer
+  CHECK(waited >= std::chrono::milliseconds(800));
+  CHECK(waited < std::chrono::seconds(4));
+  server->stop();
+  serving.join();
 }
