@@ -560,6 +560,7 @@ Router::Router(ledger::Ledger& ledger, const ServeOptions& options, ledger::Appe
       live_gate_(live_gate),
       max_page_(options.max_page),
       bearer_token_(options.bearer_token),
+      cors_origin_(options.cors_origin),
       max_streams_(options.max_streams) {}
 
 bool Router::authorized(std::string_view given) const {
@@ -578,6 +579,30 @@ bool Router::authorized(std::string_view given) const {
 }
 
 Response Router::handle(const Request& request) {
+  // CORS, when configured: the configured origin (or any, for "*") may read the answers; a
+  // preflight is answered here, before the token (browsers send it without credentials).
+  const bool cors = !cors_origin_.empty() && !request.origin.empty() &&
+                    (cors_origin_ == "*" || request.origin == cors_origin_);
+  if (cors && request.method == "OPTIONS") {
+    Response r;
+    r.status = 204;
+    r.headers = {{"Access-Control-Allow-Origin", cors_origin_ == "*" ? "*" : request.origin},
+                 {"Access-Control-Allow-Methods", "GET, HEAD, POST"},
+                 {"Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID"},
+                 {"Access-Control-Max-Age", "600"},
+                 {"Vary", "Origin"}};
+    return r;
+  }
+  Response r = route(request);
+  if (cors) {
+    r.headers.emplace_back("Access-Control-Allow-Origin",
+                           cors_origin_ == "*" ? "*" : request.origin);
+    r.headers.emplace_back("Vary", "Origin");
+  }
+  return r;
+}
+
+Response Router::route(const Request& request) {
   if (!authorized(request.authorization)) {
     Response r = error_response(invalid_argument(
         request.authorization.empty() ? "this server takes requests with a bearer token only "

@@ -28,6 +28,7 @@ struct Request {
   std::multimap<std::string, std::string> params;  // decoded query parameters
   std::string authorization;                       // the Authorization header, if any
   std::string last_event_id;                       // the Last-Event-ID header, if any
+  std::string origin;                              // the Origin header, if any
   std::string body;
 };
 
@@ -76,6 +77,8 @@ class Router {
   covenant::Gate* live_gate_;
   std::size_t max_page_;
   std::string bearer_token_;
+  std::string cors_origin_;
+  [[nodiscard]] Response route(const Request& request);
   [[nodiscard]] Result<Response> events(const Request& request);
   [[nodiscard]] Result<Response> verify(const Request& request);
 

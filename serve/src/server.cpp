@@ -112,6 +112,7 @@ detail::Request to_request(const httplib::Request& req) {
   out.path = req.path;
   out.authorization = req.get_header_value("Authorization");
   out.last_event_id = req.get_header_value("Last-Event-ID");
+  out.origin = req.get_header_value("Origin");
   out.body = req.body;
   for (const auto& [k, v] : req.params) out.params.emplace(k, v);
   return out;

@@ -684,3 +684,62 @@ TEST_CASE("serve: a connection that sends nothing is closed after the I/O timeou
   server->stop();
   serving.join();
 }
+
+TEST_CASE("serve: CORS only for the configured origin") {
+  witness::testing::TempDir dir;
+  auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
+  auto with = *witness::serve::Server::bind(l, {.port = 0, .cors_origin = "https://audit.example"});
+  auto without = *witness::serve::Server::bind(l, {.port = 0});
+  std::thread t1([&] { REQUIRE(with->run()); });
+  std::thread t2([&] { REQUIRE(without->run()); });
+  httplib::Client c("127.0.0.1", with->port());
+  auto ok = c.Get("/v1/stats", {{"Origin", "https://audit.example"}});
+  REQUIRE(ok);
+  CHECK(ok->get_header_value("Access-Control-Allow-Origin") == "https://audit.example");
+  auto other = c.Get("/v1/stats", {{"Origin", "https://evil.example"}});
+  REQUIRE(other);
+  CHECK_FALSE(other->has_header("Access-Control-Allow-Origin"));
+  auto preflight = c.Options("/v1/append", {{"Origin", "https://audit.example"},
+                                            {"Access-Control-Request-Method", "POST"}});
+  REQUIRE(preflight);
+  CHECK(preflight->status == 204);
+  CHECK_THAT(preflight->get_header_value("Access-Control-Allow-Headers"),
+             Catch::Contains("Authorization"));
+  httplib::Client plain("127.0.0.1", without->port());
+  auto none = plain.Get("/v1/stats", {{"Origin", "https://audit.example"}});
+  REQUIRE(none);
+  CHECK_FALSE(none->has_header("Access-Control-Allow-Origin"));
+  auto refused = plain.Options("/v1/stats", {{"Origin", "https://audit.example"}});
+  REQUIRE(refused);
+  CHECK(refused->status == 405);
+  with->stop();
+  without->stop();
+  t1.join();
+  t2.join();
+}
+
+TEST_CASE("serve: clients beyond --threads wait for a connection to end, then are served") {
+  witness::testing::TempDir dir;
+  auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
+  auto server = *witness::serve::Server::bind(
+      l, {.port = 0, .threads = 1, .io_timeout = std::chrono::seconds(1)});
+  std::thread serving([&] { REQUIRE(server->run()); });
+  // A keeps its connection open (keep-alive) after one request: it holds the only thread.
+  httplib::Client a("127.0.0.1", server->port());
+  a.set_keep_alive(true);
+  auto first = a.Get("/v1/stats");
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  // B is served once A's idle connection times out and frees the thread.
+  httplib::Client b("127.0.0.1", server->port());
+  b.set_read_timeout(10, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto second = b.Get("/v1/stats");
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  REQUIRE(second);
+  CHECK(second->status == 200);
+  CHECK(waited >= std::chrono::milliseconds(500));
+  CHECK(waited < std::chrono::seconds(8));
+  server->stop();
+  serving.join();
+}

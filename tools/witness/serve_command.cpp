@@ -33,6 +33,7 @@ struct ServeArgs {
   std::string token_file;
   std::string tls_cert;
   std::string tls_key;
+  std::string cors_origin;
 };
 
 // The token from its file: the first line, without surrounding whitespace.
@@ -125,6 +126,7 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   so.max_body_bytes = a.max_body;
   so.tls_cert_file = a.tls_cert;
   so.tls_key_file = a.tls_key;
+  so.cors_origin = a.cors_origin;
   if (!a.token_file.empty()) {
     auto token = read_token(a.token_file);
     if (!token) return report(token.error());
@@ -208,6 +210,9 @@ void register_serve_command(CLI::App& app, Action& action) {
   cmd->add_option("--tls-cert", args.tls_cert,
                   "serve HTTPS: PEM certificate chain (with --tls-key)");
   cmd->add_option("--tls-key", args.tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--cors-origin", args.cors_origin,
+                  "let pages of this origin (https://host[:port], or *) call the API from a "
+                  "browser; default: none");
   cmd->add_option("--access-log", args.access_log,
                   "where each request is logged: a file, - for stderr, or off")
       ->capture_default_str();

@@ -61,6 +61,9 @@ struct ServeOptions {
   std::size_t max_body_bytes = std::size_t{8} << 20U;
   // When not empty, every request must carry "Authorization: Bearer <token>" (else 401).
   std::string bearer_token;
+  // CORS: the one origin (e.g. "https://audit.example.org", or "*") whose pages may call this
+  // server from a browser; empty: none (no Access-Control headers, OPTIONS is a 405).
+  std::string cors_origin;
   // TLS (OpenSSL): PEM certificate chain and private key files; both or neither.
   std::string tls_cert_file;
   std::string tls_key_file;
