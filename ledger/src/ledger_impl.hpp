@@ -26,10 +26,12 @@ namespace witness::ledger {
 // A consistent read view: releases its snapshot when destroyed. Made by Ledger::Impl::snapshot.
 //
 // A following open (a RocksDB secondary) cannot read at a snapshot; it reads the latest state,
-// which Ledger::catch_up may move on between two reads. That is safe for every reader but
-// verify (which holds catch_up off while it runs): format 2 never changes a value once written
-// except to replace a tile's segments with the whole tile, a superset of their hashes, so a
-// later read finds what an earlier one would have, and more.
+// which Ledger::catch_up may move on between two reads, and each iterator keeps the state it
+// was made in. Format 2 never changes a value once written except to replace a tile's segments
+// with the whole tile, a superset of their hashes, so a later read finds what an earlier one
+// would have, and more; an index read after the entries' reader may name entries that reader
+// does not see yet, and BundleReader looks again for them. Verify, which counts keys, holds
+// catch_up off while it runs.
 class SnapshotGuard {
  public:
   // `take`: false for a following open, whose reads cannot name a snapshot.

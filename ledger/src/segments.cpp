@@ -102,7 +102,7 @@ Status parse_posting(SequenceNumber first, std::string_view value,
 }
 
 BundleReader::BundleReader(rocksdb::DB* db, const rocksdb::ReadOptions& ro)
-    : it_(db->NewIterator(ro)) {}
+    : db_(db), ro_(ro), it_(db->NewIterator(ro)) {}
 
 Result<const BundleSegment*> BundleReader::load_at_or_before(const std::string& key,
                                                              std::string_view what) {
@@ -123,11 +123,23 @@ Result<const BundleSegment*> BundleReader::load_at_or_before(const std::string& 
   return &*cached_;
 }
 
+Result<const BundleSegment*> BundleReader::find(SequenceNumber seq, std::string_view what) {
+  WITNESS_ASSIGN_OR_RETURN(const BundleSegment* s, load_at_or_before(bundle_key(seq), what));
+  if (seq >= s->end()) return not_found(std::string(what) + ": no such entry");
+  return s;
+}
+
 Result<const BundleSegment*> BundleReader::segment(SequenceNumber seq) {
   if (cached_ && seq >= cached_->first && seq < cached_->end()) return &*cached_;
   const std::string what = "seq " + std::to_string(seq);
-  WITNESS_ASSIGN_OR_RETURN(const BundleSegment* s, load_at_or_before(bundle_key(seq), what));
-  if (seq >= s->end()) return not_found(what + ": no such entry");
+  auto s = find(seq, what);
+  // Without a snapshot a reader is to see the latest state, but an iterator keeps the state it
+  // was made in: an entry named by a newer view (an index read after this reader was made; in
+  // a following ledger, after a catch_up) is looked for once more with a new iterator.
+  if (!s && s.error().code == ErrorCode::kNotFound && ro_.snapshot == nullptr) {
+    it_.reset(db_->NewIterator(ro_));
+    s = find(seq, what);
+  }
   return s;
 }
 

@@ -94,6 +94,9 @@ class BundleReader {
  private:
   [[nodiscard]] Result<const BundleSegment*> load_at_or_before(const std::string& key,
                                                                std::string_view what);
+  [[nodiscard]] Result<const BundleSegment*> find(SequenceNumber seq, std::string_view what);
+  rocksdb::DB* db_;
+  rocksdb::ReadOptions ro_;
   std::unique_ptr<rocksdb::Iterator> it_;
   std::optional<BundleSegment> cached_;
 };

@@ -6,6 +6,7 @@
 #include "router.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <initializer_list>
 #include <sstream>
 #include <thread>
@@ -101,14 +102,10 @@ class Params {
                               "\": expected a non-negative integer, got \"" + std::string(text) +
                               "\"");
     };
-    if (text.empty() || text.size() > 20) return bad();
     std::uint64_t v = 0;
-    for (const char c : text) {
-      if (c < '0' || c > '9') return bad();
-      const auto digit = static_cast<std::uint64_t>(c - '0');
-      if (v > (UINT64_MAX - digit) / 10) return bad();
-      v = (v * 10) + digit;
-    }
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (text.empty() || ec != std::errc() || ptr != end) return bad();
     return v;
   }
 

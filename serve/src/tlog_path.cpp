@@ -1,5 +1,6 @@
 #include "tlog_path.hpp"
 
+#include <charconv>
 #include <vector>
 
 namespace witness::serve::detail {
@@ -12,13 +13,12 @@ Result<std::uint64_t> decimal(std::string_view text, std::uint64_t max, std::str
                             "\": expected a decimal integer with no leading zeros, at most " +
                             std::to_string(max));
   };
-  if (text.empty() || text.size() > 20 || (text.size() > 1 && text[0] == '0')) return bad();
   std::uint64_t v = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return bad();
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (v > (max - digit) / 10) return bad();
-    v = v * 10 + digit;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || v > max ||
+      (text.size() > 1 && text[0] == '0')) {
+    return bad();
   }
   return v;
 }

@@ -4,6 +4,7 @@
 #include "witness/serve/server.hpp"
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -48,12 +49,40 @@ TraceNode node(std::uint64_t i, std::vector<witness::ledger::Link> links = {},
   return *TraceNode::create(std::move(d));
 }
 
+// A server bound to `ledger` and running on its own thread until stop() or destruction.
+class Running {
+ public:
+  Running(Ledger& ledger, witness::serve::ServeOptions options) {
+    auto s = witness::serve::Server::bind(ledger, std::move(options));
+    REQUIRE(s);
+    server_ = std::move(*s);
+    thread_ = std::thread([this] { REQUIRE(server_->run()); });
+  }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+  ~Running() { stop(); }
+  // Returns once run() has returned.
+  void stop() {
+    server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  [[nodiscard]] std::uint16_t port() const { return server_->port(); }
+  [[nodiscard]] httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port());
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+
+ private:
+  std::unique_ptr<witness::serve::Server> server_;
+  std::thread thread_;
+};
+
 struct Served {
   witness::testing::TempDir dir;
   Ledger ledger;
-  std::unique_ptr<witness::serve::Server> server;
-  std::thread thread;
   std::atomic<int> logged{0};
+  std::optional<Running> running;
 
   explicit Served(std::size_t n, std::size_t big_at = SIZE_MAX)
       : ledger(*Ledger::open(dir / "l", {.create_if_missing = true})) {
@@ -64,24 +93,14 @@ struct Served {
       nodes.push_back(node(i, std::move(links), i == big_at ? 70'000 : i % 300));
     }
     REQUIRE(ledger.append_batch(nodes));
-    auto s = witness::serve::Server::bind(
-        ledger, {.port = 0,
-                 .threads = 4,
-                 .max_page = 50,
-                 .access_log = [this](const witness::serve::AccessRecord&) { ++logged; }});
-    REQUIRE(s);
-    server = std::move(*s);
-    thread = std::thread([this] { REQUIRE(server->run()); });
+    running.emplace(ledger,
+                    witness::serve::ServeOptions{
+                        .port = 0,
+                        .threads = 4,
+                        .max_page = 50,
+                        .access_log = [this](const witness::serve::AccessRecord&) { ++logged; }});
   }
-  ~Served() {
-    server->stop();
-    thread.join();
-  }
-  [[nodiscard]] httplib::Client client() const {
-    httplib::Client c("127.0.0.1", server->port());
-    c.set_read_timeout(10, 0);
-    return c;
-  }
+  [[nodiscard]] httplib::Client client() const { return running->client(); }
   // GET `path`: status and body.
   std::pair<int, std::string> get(const std::string& path) const {
     auto c = client();
@@ -291,14 +310,12 @@ TEST_CASE("serve: bind refuses what it cannot serve") {
   auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
   CHECK(witness::serve::Server::bind(l, {.threads = 0}).error().code ==
         witness::ErrorCode::kInvalidArgument);
-  auto first = witness::serve::Server::bind(l, {.port = 0});
-  REQUIRE(first);
-  auto second = witness::serve::Server::bind(l, {.port = (*first)->port()});
+  Running first(l, {.port = 0});
+  auto second = witness::serve::Server::bind(l, {.port = first.port()});
   REQUIRE_FALSE(second);
   CHECK(second.error().code == witness::ErrorCode::kUnavailable);
   // An empty ledger has no tiles yet, and a checkpoint of size 0.
-  std::thread t([&] { REQUIRE((*first)->run()); });
-  httplib::Client c("127.0.0.1", (*first)->port());
+  auto c = first.client();
   auto tile = c.Get("/tile/0/000.p/1");
   REQUIRE(tile);
   CHECK(tile->status == 404);
@@ -306,8 +323,6 @@ TEST_CASE("serve: bind refuses what it cannot serve") {
   REQUIRE(note);
   CHECK(note->status == 200);
   CHECK(witness::ledger::verify_checkpoint(note->body, *l.verifier_key())->size == 0);
-  (*first)->stop();
-  t.join();
 }
 
 TEST_CASE("serve: a following server answers while its writer appends", "[concurrency]") {
@@ -317,9 +332,8 @@ TEST_CASE("serve: a following server answers while its writer appends", "[concur
   auto writer = *Ledger::open(dir / "l", {.create_if_missing = true});
   REQUIRE(writer.append_batch(std::vector<TraceNode>{node(0), node(1)}));
   auto follower = *Ledger::open(dir / "l", {.read_only = true, .follow = true});
-  auto server = *witness::serve::Server::bind(
-      follower, {.port = 0, .threads = 4, .follow_interval = std::chrono::milliseconds(5)});
-  std::thread serving([&] { REQUIRE(server->run()); });
+  Running server(follower,
+                 {.port = 0, .threads = 4, .follow_interval = std::chrono::milliseconds(5)});
   std::atomic<bool> writing{true};
   std::thread appender([&] {
     for (std::uint64_t i = 2; i < 2000; i += 50) {
@@ -330,38 +344,48 @@ TEST_CASE("serve: a following server answers while its writer appends", "[concur
     writing = false;
   });
   std::atomic<int> bad{0};
+  std::mutex first_bad_mu;
+  std::string first_bad;  // what the first failure was, for the report
+  const auto failed = [&](const std::string& what, const httplib::Result& r) {
+    if (r && r->status == 200) return false;
+    const std::lock_guard lock(first_bad_mu);
+    if (first_bad.empty()) {
+      first_bad = what + ": " +
+                  (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error()));
+    }
+    return true;
+  };
   std::vector<std::thread> clients;
   for (int t = 0; t < 3; ++t) {
     clients.emplace_back([&] {
-      httplib::Client c("127.0.0.1", server->port());
+      auto c = server.client();
       while (writing) {
         auto stats = c.Get("/v1/stats");
-        if (!stats || stats->status != 200) {
+        if (failed("/v1/stats", stats)) {
           ++bad;
           continue;
         }
         const auto size = Json::parse(stats->body)["size"].get<std::uint64_t>();
         // Whatever size the server reports, its proofs and entries are there.
-        auto proof = c.Get(("/v1/proofs/inclusion?seq=" + std::to_string(size - 1)).c_str());
-        auto entry = c.Get(("/v1/entries/" + std::to_string(size - 1)).c_str());
-        auto page = c.Get("/v1/entries?origin=agent.1&order=newest&limit=5");
-        if (!proof || proof->status != 200 || !entry || entry->status != 200 || !page ||
-            page->status != 200) {
-          ++bad;
-        }
+        const std::string proof_path = "/v1/proofs/inclusion?seq=" + std::to_string(size - 1);
+        const std::string entry_path = "/v1/entries/" + std::to_string(size - 1);
+        const std::string page_path = "/v1/entries?origin=agent.1&order=newest&limit=5";
+        const bool proof_bad = failed(proof_path, c.Get(proof_path.c_str()));
+        const bool entry_bad = failed(entry_path, c.Get(entry_path.c_str()));
+        const bool page_bad = failed(page_path, c.Get(page_path.c_str()));
+        if (proof_bad || entry_bad || page_bad) ++bad;
       }
     });
   }
   appender.join();
   for (auto& t : clients) t.join();
+  INFO("first failure: " << first_bad);
   CHECK(bad == 0);
   for (int i = 0; i < 200 && follower.size() < writer.size(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(follower.size() == 2002);
   CHECK(follower.stats().merkle_root == writer.stats().merkle_root);
-  server->stop();
-  serving.join();
 }
 
 namespace {
@@ -371,8 +395,7 @@ struct AppendServed {
   witness::testing::TempDir dir;
   Ledger ledger = *Ledger::open(dir / "l", {.create_if_missing = true});
   witness::ledger::SigningKey key = *witness::ledger::SigningKey::generate();
-  std::unique_ptr<witness::serve::Server> server;
-  std::thread thread;
+  std::optional<Running> running;
 
   explicit AppendServed(witness::serve::ServeOptions options) {
     auto loaded = witness::covenant::load_gate(ledger);
@@ -391,14 +414,7 @@ struct AppendServed {
     open.public_key.reset();
     REQUIRE(witness::covenant::record_grant(ledger, loaded->gate, open, {}));
     options.port = 0;
-    auto s = witness::serve::Server::bind(ledger, std::move(options));
-    REQUIRE(s);
-    server = std::move(*s);
-    thread = std::thread([this] { REQUIRE(server->run()); });
-  }
-  ~AppendServed() {
-    server->stop();
-    thread.join();
+    running.emplace(ledger, std::move(options));
   }
   [[nodiscard]] TraceNode signed_node(const std::string& origin, std::uint64_t i) const {
     const TraceNode n = node(i);
@@ -411,7 +427,7 @@ struct AppendServed {
     return draft.with_signature(key.sign(id));
   }
   httplib::Result post(const std::string& body, const httplib::Headers& headers = {}) const {
-    httplib::Client c("127.0.0.1", server->port());
+    auto c = running->client();
     return c.Post("/v1/append", headers, body, "application/x-ndjson");
   }
 };
@@ -506,9 +522,8 @@ TEST_CASE("serve: a read-only server refuses appends; a bearer token guards ever
             .code == witness::ErrorCode::kIOError);
 
   const std::string token = "0123456789abcdef-token";
-  auto s = *witness::serve::Server::bind(l, {.port = 0, .bearer_token = token});
-  std::thread t([&] { REQUIRE(s->run()); });
-  httplib::Client tc("127.0.0.1", s->port());
+  Running s(l, {.port = 0, .bearer_token = token});
+  auto tc = s.client();
   auto none = tc.Get("/v1/stats");
   REQUIRE(none);
   CHECK(none->status == 401);
@@ -519,8 +534,6 @@ TEST_CASE("serve: a read-only server refuses appends; a bearer token guards ever
   auto right = tc.Get("/v1/stats", {{"Authorization", "Bearer " + token}});
   REQUIRE(right);
   CHECK(right->status == 200);
-  s->stop();
-  t.join();
 }
 
 TEST_CASE("serve: /v1/events streams entries as they are appended", "[concurrency]") {
@@ -568,11 +581,10 @@ TEST_CASE("serve: /v1/events streams entries as they are appended", "[concurrenc
 TEST_CASE("serve: event streams are bounded, and stop() ends them", "[concurrency]") {
   witness::testing::TempDir dir;
   auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
-  auto server = *witness::serve::Server::bind(l, {.port = 0, .threads = 4, .max_streams = 1});
-  std::thread serving([&] { REQUIRE(server->run()); });
+  Running server(l, {.port = 0, .threads = 4, .max_streams = 1});
   std::atomic<bool> opened{false};
   std::thread holder([&] {
-    httplib::Client c("127.0.0.1", server->port());
+    auto c = server.client();
     auto r = c.Get(
         "/v1/events",
         [&](const httplib::Response&) {  // the headers came: the stream is open
@@ -584,14 +596,13 @@ TEST_CASE("serve: event streams are bounded, and stop() ends them", "[concurrenc
   });
   for (int i = 0; i < 200 && !opened; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  httplib::Client c("127.0.0.1", server->port());
+  auto c = server.client();
   auto second = c.Get("/v1/events");
   REQUIRE(second);
   CHECK(second->status == 503);
   CHECK_THAT(second->body, Catch::Contains("too many event streams"));
   const auto t0 = std::chrono::steady_clock::now();
-  server->stop();
-  serving.join();  // the open stream ends at its next chunk: within about a second
+  server.stop();  // the open stream ends at its next chunk: within about a second
   holder.join();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
@@ -631,7 +642,7 @@ TEST_CASE("serve: /v1/agents lists covenants, budgets spent and denials") {
   AppendServed s({.allow_append = true});
   REQUIRE(s.post(witness::ledger::to_json_line(s.signed_node("agent.signer", 1)) + "\n"));
   REQUIRE(s.post(witness::ledger::to_json_line(s.signed_node("agent.open", 2)) + "\n"));
-  httplib::Client c("127.0.0.1", s.server->port());
+  auto c = s.running->client();
   auto r = c.Get("/v1/agents");
   REQUIRE(r);
   REQUIRE(r->status == 200);
@@ -659,14 +670,12 @@ TEST_CASE("serve: /v1/agents lists covenants, budgets spent and denials") {
 TEST_CASE("serve: a connection that sends nothing is closed after the I/O timeout") {
   witness::testing::TempDir dir;
   auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
-  auto server = *witness::serve::Server::bind(
-      l, {.port = 0, .threads = 2, .io_timeout = std::chrono::seconds(1)});
-  std::thread serving([&] { REQUIRE(server->run()); });
+  Running server(l, {.port = 0, .threads = 2, .io_timeout = std::chrono::seconds(1)});
   const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(sock >= 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(server->port());
+  addr.sin_port = htons(server.port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   // Half a request line, then silence: the server gives up on it.
@@ -681,18 +690,14 @@ TEST_CASE("serve: a connection that sends nothing is closed after the I/O timeou
   CHECK(n <= 0);  // closed (or reset), with no answer
   CHECK(waited >= std::chrono::milliseconds(800));
   CHECK(waited < std::chrono::seconds(4));
-  server->stop();
-  serving.join();
 }
 
 TEST_CASE("serve: CORS only for the configured origin") {
   witness::testing::TempDir dir;
   auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
-  auto with = *witness::serve::Server::bind(l, {.port = 0, .cors_origin = "https://audit.example"});
-  auto without = *witness::serve::Server::bind(l, {.port = 0});
-  std::thread t1([&] { REQUIRE(with->run()); });
-  std::thread t2([&] { REQUIRE(without->run()); });
-  httplib::Client c("127.0.0.1", with->port());
+  Running with(l, {.port = 0, .cors_origin = "https://audit.example"});
+  Running without(l, {.port = 0});
+  auto c = with.client();
   auto ok = c.Get("/v1/stats", {{"Origin", "https://audit.example"}});
   REQUIRE(ok);
   CHECK(ok->get_header_value("Access-Control-Allow-Origin") == "https://audit.example");
@@ -705,34 +710,27 @@ TEST_CASE("serve: CORS only for the configured origin") {
   CHECK(preflight->status == 204);
   CHECK_THAT(preflight->get_header_value("Access-Control-Allow-Headers"),
              Catch::Contains("Authorization"));
-  httplib::Client plain("127.0.0.1", without->port());
+  auto plain = without.client();
   auto none = plain.Get("/v1/stats", {{"Origin", "https://audit.example"}});
   REQUIRE(none);
   CHECK_FALSE(none->has_header("Access-Control-Allow-Origin"));
   auto refused = plain.Options("/v1/stats", {{"Origin", "https://audit.example"}});
   REQUIRE(refused);
   CHECK(refused->status == 405);
-  with->stop();
-  without->stop();
-  t1.join();
-  t2.join();
 }
 
 TEST_CASE("serve: clients beyond --threads wait for a connection to end, then are served") {
   witness::testing::TempDir dir;
   auto l = *Ledger::open(dir / "l", {.create_if_missing = true});
-  auto server = *witness::serve::Server::bind(
-      l, {.port = 0, .threads = 1, .io_timeout = std::chrono::seconds(1)});
-  std::thread serving([&] { REQUIRE(server->run()); });
+  Running server(l, {.port = 0, .threads = 1, .io_timeout = std::chrono::seconds(1)});
   // A keeps its connection open (keep-alive) after one request: it holds the only thread.
-  httplib::Client a("127.0.0.1", server->port());
+  auto a = server.client();
   a.set_keep_alive(true);
   auto first = a.Get("/v1/stats");
   REQUIRE(first);
   CHECK(first->status == 200);
   // B is served once A's idle connection times out and frees the thread.
-  httplib::Client b("127.0.0.1", server->port());
-  b.set_read_timeout(10, 0);
+  auto b = server.client();
   const auto t0 = std::chrono::steady_clock::now();
   auto second = b.Get("/v1/stats");
   const auto waited = std::chrono::steady_clock::now() - t0;
@@ -740,6 +738,4 @@ TEST_CASE("serve: clients beyond --threads wait for a connection to end, then ar
   CHECK(second->status == 200);
   CHECK(waited >= std::chrono::milliseconds(500));
   CHECK(waited < std::chrono::seconds(8));
-  server->stop();
-  serving.join();
 }

@@ -625,6 +625,22 @@ case_migrate() {
   contains "$OUT" "\"merkle_root\":\"$root\""
 }
 
+# start_serve ARGS...: starts `witness serve --listen 127.0.0.1:0 ARGS` in the background and
+# waits for its port: sets SERVE_PID and PORT; its output goes to $TMP/serve.out and .err.
+start_serve() {
+  "$W" serve --listen 127.0.0.1:0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+  SERVE_PID=$! PORT=""
+  for _ in $(seq 100); do
+    PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
+    [ -n "$PORT" ] && break; sleep 0.05
+  done
+  [ -n "$PORT" ] || fail "no 'listening on' line: $(cat "$TMP/serve.err")"
+}
+# http_get URL: prints the body.
+http_get() {
+  python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$1"
+}
+
 case_serve() {
   sample
   run 0 "$W" init; run 0 "$W" append "$TMP/sample.jsonl"
@@ -634,23 +650,15 @@ case_serve() {
   run 2 "$W" serve --listen ::1:80; contains "$ERR" "IPv6 address goes in brackets"
   run 2 "$W" serve --ledger "$TMP/none"; contains "$ERR" "no ledger at"
   # Serve on a free port; read the port from stdout; fetch; SIGTERM stops it with exit 0.
-  "$W" serve --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
-  local pid=$! port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
-    [ -n "$port" ] && break; sleep 0.05
-  done
-  [ -n "$port" ] || fail "no 'listening on' line: $(cat "$TMP/serve.err")"
-  local body
-  body=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-    "http://127.0.0.1:$port/v1/entries?origin=agent.triage")
+  start_serve
+  local pid=$SERVE_PID port=$PORT body
+  body=$(http_get "http://127.0.0.1:$port/v1/entries?origin=agent.triage")
   contains "$body" '"action":"block"'; contains "$body" '"next_cursor":null'
   # Appended by another process while serving: the server follows its writer.
   echo '{"origin":"agent.late","kind":"agent.action","payload":{"late":true}}' >"$TMP/late.jsonl"
   run 0 "$W" append "$TMP/late.jsonl"
   for _ in $(seq 100); do
-    body=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
-      "http://127.0.0.1:$port/v1/entries?origin=agent.late")
+    body=$(http_get "http://127.0.0.1:$port/v1/entries?origin=agent.late")
     grep -qF '"late":true' <<<"$body" && break; sleep 0.05
   done
   contains "$body" '"late":true'
@@ -672,13 +680,8 @@ case_serve_append() {
   line agent.signer agent.action 1 >"$TMP/s.jsonl"
   run_in 0 "$TMP/s.jsonl" "$W" sign --key "$TMP/signer.pem"; echo "$OUT" >"$TMP/signed.jsonl"
   line agent.signer agent.action 2 >"$TMP/unsigned.jsonl"
-  "$W" serve --listen 127.0.0.1:0 --allow-append >"$TMP/serve.out" 2>"$TMP/serve.err" &
-  local pid=$! port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/serve.out")
-    [ -n "$port" ] && break; sleep 0.05
-  done
-  [ -n "$port" ] || fail "no 'listening on' line: $(cat "$TMP/serve.err")"
+  start_serve --allow-append
+  local pid=$SERVE_PID port=$PORT
   post() {  # post FILE: prints "STATUS BODY"
     python3 - "http://127.0.0.1:$port/v1/append" "$1" <<'PY'
 import sys, urllib.error, urllib.request

@@ -21,19 +21,14 @@
 namespace witness::tools {
 namespace {
 
+// The options the library takes as they are (their defaults are ServeOptions'), and those the
+// command turns into options: the address, the token file, the log, the interval in ms.
 struct ServeArgs {
+  serve::ServeOptions server;
   std::string listen = "127.0.0.1:8080";
-  unsigned threads = 64;
-  std::size_t max_page = 1000;
-  std::size_t max_streams = 16;
   std::string access_log = "-";
-  unsigned follow_ms = 250;
-  bool allow_append = false;
-  std::size_t max_body = std::size_t{8} << 20U;
   std::string token_file;
-  std::string tls_cert;
-  std::string tls_key;
-  std::string cors_origin;
+  unsigned follow_ms = static_cast<unsigned>(server.follow_interval.count());
 };
 
 // The token from its file: the first line, without surrounding whitespace.
@@ -110,23 +105,15 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // Appends need the ledger open for writing (its lock); else read-only, following writers.
-  auto l = a.allow_append    ? open_ledger(opts, false)
-           : a.follow_ms > 0 ? open_following(opts)
-                             : open_ledger(opts, true);
+  auto l = a.server.allow_append ? open_ledger(opts, false)
+           : a.follow_ms > 0     ? open_following(opts)
+                                 : open_ledger(opts, true);
   if (!l) return report(l.error());
 
-  serve::ServeOptions so;
+  serve::ServeOptions so = a.server;
   so.host = listen->first;
   so.port = listen->second;
-  so.threads = a.threads;
-  so.max_page = a.max_page;
-  so.max_streams = a.max_streams;
   so.follow_interval = std::chrono::milliseconds(a.follow_ms);
-  so.allow_append = a.allow_append;
-  so.max_body_bytes = a.max_body;
-  so.tls_cert_file = a.tls_cert;
-  so.tls_key_file = a.tls_key;
-  so.cors_origin = a.cors_origin;
   if (!a.token_file.empty()) {
     auto token = read_token(a.token_file);
     if (!token) return report(token.error());
@@ -145,9 +132,9 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
             << (so.host.find(':') != std::string::npos ? "]" : "") << ":" << (*server)->port()
             << "/" << std::endl;
   std::cerr << "witness: serving " << resolve_ledger_dir(opts)
-            << (a.allow_append    ? ", appends allowed (gated, signed nodes only)"
-                : a.follow_ms > 0 ? " read-only, following its writers"
-                                  : " read-only")
+            << (a.server.allow_append ? ", appends allowed (gated, signed nodes only)"
+                : a.follow_ms > 0     ? " read-only, following its writers"
+                                      : " read-only")
             << "; SIGINT (Ctrl-C) or SIGTERM stops it\n";
 
   std::atomic<bool> done{false};
@@ -183,13 +170,13 @@ void register_serve_command(CLI::App& app, Action& action) {
                   "address to listen on: HOST:PORT, [IPv6]:PORT or :PORT "
                   "(port 0: any free port, printed on stdout)")
       ->capture_default_str();
-  cmd->add_option("--threads", args.threads, "connections served at once (more wait)")
+  cmd->add_option("--threads", args.server.threads, "connections served at once (more wait)")
       ->check(CLI::Range(1U, 1024U))
       ->capture_default_str();
-  cmd->add_option("--max-page", args.max_page, "largest ?limit= of /v1/entries")
+  cmd->add_option("--max-page", args.server.max_page, "largest ?limit= of /v1/entries")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
       ->capture_default_str();
-  cmd->add_option("--max-streams", args.max_streams,
+  cmd->add_option("--max-streams", args.server.max_streams,
                   "event streams (/v1/events) open at once; each holds a connection")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}))
       ->capture_default_str();
@@ -198,19 +185,20 @@ void register_serve_command(CLI::App& app, Action& action) {
                   "serve the ledger as it was at start)")
       ->check(CLI::Range(0U, 3'600'000U))
       ->capture_default_str();
-  cmd->add_flag("--allow-append", args.allow_append,
+  cmd->add_flag("--allow-append", args.server.allow_append,
                 "take POST /v1/append: JSON Lines of nodes signed by their origin's bound key, "
                 "through the covenant gate (refusals recorded); opens the ledger for writing");
-  cmd->add_option("--max-body", args.max_body, "largest request body (an append), in bytes")
+  cmd->add_option("--max-body", args.server.max_body_bytes,
+                  "largest request body (an append), in bytes")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30U))
       ->capture_default_str();
   cmd->add_option("--token-file", args.token_file,
                   "require 'Authorization: Bearer <token>' on every request; the token is the "
                   "file's first line (16 bytes or more)");
-  cmd->add_option("--tls-cert", args.tls_cert,
+  cmd->add_option("--tls-cert", args.server.tls_cert_file,
                   "serve HTTPS: PEM certificate chain (with --tls-key)");
-  cmd->add_option("--tls-key", args.tls_key, "PEM private key of --tls-cert");
-  cmd->add_option("--cors-origin", args.cors_origin,
+  cmd->add_option("--tls-key", args.server.tls_key_file, "PEM private key of --tls-cert");
+  cmd->add_option("--cors-origin", args.server.cors_origin,
                   "let pages of this origin (https://host[:port], or *) call the API from a "
                   "browser; default: none");
   cmd->add_option("--access-log", args.access_log,
