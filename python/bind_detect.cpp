@@ -32,7 +32,7 @@ void bind_detect(py::module_& m) {
                                                      line = lines[at++];
                                                      return true;
                                                    },
-                                                   {.keep_lines = record_inputs});
+                                                   {.keep_lines = record_inputs, .labels = true});
             });
             const auto recorded = without_gil([&] {
               return witness::detect::record_run(led, c, outcome,

@@ -748,6 +748,7 @@ Result<RecordVerdict> Detector::observe(std::string_view json_line) {
   WITNESS_ASSIGN_OR_RETURN(Record rec, parse_record(json_line, s.config));
   RecordVerdict v;
   v.index = s.count++;
+  v.ts = static_cast<std::int64_t>(rec.ts);
   if (!s.ready) {
     v.warming_up = true;
     s.warm.push_back(std::move(rec));

@@ -19,7 +19,90 @@ namespace witness::detect {
 namespace {
 // Inputs of fewer lines than twice this make their nodes on the calling thread alone.
 constexpr std::size_t kParallelInputNodes = 1024;
+
+// num/den rounded to 6 decimals, or null when there is nothing to divide by.
+nlohmann::json ratio(std::uint64_t num, std::uint64_t den) {
+  if (den == 0) return nullptr;
+  return std::round(1e6 * static_cast<double>(num) / static_cast<double>(den)) / 1e6;
+}
+
+// Rounded to 3 decimals (what the charts need, and stable text).
+nlohmann::json milli(double x) { return std::round(x * 1000) / 1000; }
+
 }  // namespace
+
+void RunSeries::add(const RecordVerdict& v, bool attack) {
+  if (buckets_.empty() || buckets_.back().records == width_) {
+    if (buckets_.size() == kMaxBuckets) {
+      // Merge neighbours: kMaxBuckets / 2 full buckets of twice the width.
+      for (std::size_t i = 0; i < kMaxBuckets / 2; ++i) {
+        SeriesBucket& a = buckets_[2 * i];
+        const SeriesBucket& b = buckets_[2 * i + 1];
+        a.records += b.records;
+        a.last_ts = b.last_ts;
+        a.anomalous += b.anomalous;
+        a.alerting += b.alerting;
+        a.attack += b.attack;
+        buckets_[i] = a;
+      }
+      buckets_.resize(kMaxBuckets / 2);
+      width_ *= 2;
+    }
+    if (buckets_.empty() || buckets_.back().records == width_) {
+      buckets_.push_back({.first = v.index, .first_ts = v.ts});
+    }
+  }
+  SeriesBucket& b = buckets_.back();
+  ++b.records;
+  b.last_ts = v.ts;
+  b.anomalous += v.anomalous ? 1U : 0U;
+  b.alerting += v.in_alert ? 1U : 0U;
+  b.attack += attack ? 1U : 0U;
+}
+
+std::string RunSeries::to_json(bool labelled) const {
+  nlohmann::json j{{"width", width_}};
+  auto& t = j["t"] = nlohmann::json::array();
+  auto& records = j["records"] = nlohmann::json::array();
+  auto& rate = j["rate"] = nlohmann::json::array();
+  auto& anomalous = j["anomalous"] = nlohmann::json::array();
+  auto& alerting = j["alerting"] = nlohmann::json::array();
+  nlohmann::json attack = nlohmann::json::array();
+  const std::int64_t t0 = buckets_.empty() ? 0 : buckets_.front().first_ts;
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    const SeriesBucket& b = buckets_[i];
+    t.push_back(milli(static_cast<double>(b.first_ts - t0) / 1e9));
+    records.push_back(b.records);
+    // A bucket's records over the time to the next one's first record; the last one's own span.
+    const std::int64_t end = i + 1 < buckets_.size() ? buckets_[i + 1].first_ts : b.last_ts;
+    const auto n = i + 1 < buckets_.size() ? b.records : b.records - 1;
+    if (end > b.first_ts) {
+      rate.push_back(milli(static_cast<double>(n) * 1e9 / static_cast<double>(end - b.first_ts)));
+    } else {
+      rate.push_back(nullptr);
+    }
+    anomalous.push_back(b.anomalous);
+    alerting.push_back(b.alerting);
+    attack.push_back(b.attack);
+  }
+  if (labelled) j["attack"] = std::move(attack);
+  return j.dump();
+}
+
+std::string phase_json(const PhaseCount& p) {
+  return nlohmann::json{{"phase", p.name},
+                        {"first", p.first},
+                        {"last", p.last},
+                        {"records", p.records},
+                        {"scored", p.scored},
+                        {"attack", p.attack},
+                        {"normal", p.normal},
+                        {"true_positives", p.true_positives},
+                        {"false_positives", p.false_positives},
+                        {"recall", ratio(p.true_positives, p.attack)},
+                        {"false_positive_rate", ratio(p.false_positives, p.normal)}}
+      .dump();
+}
 
 Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                 const std::function<Result<bool>(std::string&)>& next,
@@ -41,7 +124,9 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
     digest.update(line);
     digest.update("\n");
     ++out.records;
-    if (options.labels) {
+    bool attack = false;
+    // The label is parsed only when the line names one (a cheap test; most unlabelled traffic).
+    if (options.labels && line.find("\"label\"") != std::string::npos) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       const auto label = j.find("label");
       if (label != j.end() && label->is_object() && label->contains("phase") &&
@@ -54,9 +139,10 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
         PhaseCount& p = out.phases[it->second];
         ++p.records;
         p.last = v->index;
+        attack = (*label)["attack"].get<bool>();
         if (!v->warming_up) {
           ++p.scored;
-          if ((*label)["attack"].get<bool>()) {
+          if (attack) {
             ++p.attack;
             p.true_positives += v->anomalous ? 1U : 0U;
           } else {
@@ -74,6 +160,7 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                         << ",\"rate_ratio\":" << v->rate_ratio << ",\"level\":" << v->level
                         << ",\"alert\":" << (v->in_alert ? "true" : "false") << "}\n";
     }
+    out.series.add(*v, attack);
     if (options.keep_lines) out.lines.push_back(line);
     for (auto& a : detector.take_alerts()) out.alerts.push_back(std::move(a));
   }
@@ -116,6 +203,14 @@ Result<Recorded> record_run(ledger::Ledger& l, const detect::DetectorConfig& con
   tag << std::hex << std::setw(8) << std::setfill('0') << rd() << std::setw(8) << rd();
   Recorded rec;
   rec.walk = "detector.run:" + tag.str();
+  std::string phases;
+  if (run.labelled) {
+    phases = ",\"phases\":[";
+    for (std::size_t i = 0; i < run.phases.size(); ++i) {
+      phases += (i > 0 ? "," : "") + phase_json(run.phases[i]);
+    }
+    phases += "]";
+  }
   const std::string payload =
       "{\"config\":" + config.to_json() +
       ",\"input_sha256\":" + ledger::quote_json_string(run.input_sha256) +
@@ -123,6 +218,7 @@ Result<Recorded> record_run(ledger::Ledger& l, const detect::DetectorConfig& con
       ",\"inputs_recorded\":" + (record_inputs ? "true" : "false") +
       ",\"alerts\":" + std::to_string(run.alerts.size()) +
       ",\"baseline_rate\":" + vsa::number_text(std::round(run.baseline_rate * 1000) / 1000) +
+      ",\"series\":" + run.series.to_json(run.labelled) + phases +
       ",\"witness_version\":" + ledger::quote_json_string(WITNESS_VERSION) + "}";
   WITNESS_ASSIGN_OR_RETURN(auto run_node, ledger::TraceNode::create(ledger::NodeDraft{
                                               .origin = kDetectorOrigin,

@@ -16,6 +16,7 @@
 
 #include "witness/covenant/gated_ledger.hpp"
 #include "witness/covenant/registry.hpp"
+#include "witness/detect/detector_run.hpp"
 #include "witness/ledger/append_jsonl.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
@@ -134,6 +135,41 @@ Result<Response> stats(const ledger::Ledger& ledger, const Request& req) {
   return json_response(json_text(j));
 }
 
+// A page's "limit" (1 to max_page, default 100 or max_page if less) and "cursor" into `q`.
+Status page_of(const Params& p, std::size_t max_page, ledger::Query& q) {
+  WITNESS_ASSIGN_OR_RETURN(const auto limit, p.number("limit"));
+  if (limit && (*limit == 0 || *limit > max_page)) {
+    return invalid_argument("parameter \"limit\": expected 1 to " + std::to_string(max_page) +
+                            ", got " + std::to_string(*limit));
+  }
+  q.limit = static_cast<std::size_t>(limit.value_or(std::min<std::size_t>(100, max_page)));
+  if (const auto cursor = p.text("cursor")) {
+    auto c = ledger::Cursor::parse(*cursor);
+    if (!c) return c.error().with_context("parameter \"cursor\"");
+    q.cursor = *c;
+  }
+  return ok_status();
+}
+
+// `head`, the entries `q` finds (as the CLI's --json writes them), then "],\"next_cursor\":..}".
+Result<std::string> entries_json(const ledger::Ledger& ledger, const ledger::Query& q,
+                                 std::string head) {
+  WITNESS_ASSIGN_OR_RETURN(auto result, ledger.query(q));
+  std::string body = std::move(head);
+  bool first = true;
+  for (const ledger::Entry& e : result) {
+    if (!first) body += ',';
+    first = false;
+    body += ledger::to_entry_json(e);
+  }
+  WITNESS_RETURN_IF_ERROR(result.status());
+  body += "],\"next_cursor\":";
+  const auto next = result.next_cursor();
+  body += next ? ledger::quote_json_string(next->to_string()) : "null";
+  body += '}';
+  return body;
+}
+
 Result<Response> entries(const ledger::Ledger& ledger, const Request& req, std::size_t max_page) {
   WITNESS_ASSIGN_OR_RETURN(
       const auto p, Params::check(req.params,
@@ -157,33 +193,43 @@ Result<Response> entries(const ledger::Ledger& ledger, const Request& req, std::
                               "\"");
     }
   }
-  WITNESS_ASSIGN_OR_RETURN(const auto limit, p.number("limit"));
-  if (limit && (*limit == 0 || *limit > max_page)) {
-    return invalid_argument("parameter \"limit\": expected 1 to " + std::to_string(max_page) +
-                            ", got " + std::to_string(*limit));
-  }
-  q.limit = static_cast<std::size_t>(limit.value_or(std::min<std::size_t>(100, max_page)));
-  if (const auto cursor = p.text("cursor")) {
-    auto c = ledger::Cursor::parse(*cursor);
-    if (!c) return c.error().with_context("parameter \"cursor\"");
-    q.cursor = *c;
-  }
+  WITNESS_RETURN_IF_ERROR(page_of(p, max_page, q));
   if (q.since && q.until && *q.since > *q.until) {
     return invalid_argument(R"(parameter "since" is later than "until")");
   }
-  WITNESS_ASSIGN_OR_RETURN(auto result, ledger.query(q));
-  std::string body = "{\"entries\":[";
-  bool first = true;
-  for (const ledger::Entry& e : result) {
-    if (!first) body += ',';
-    first = false;
-    body += ledger::to_entry_json(e);
+  WITNESS_ASSIGN_OR_RETURN(auto body, entries_json(ledger, q, "{\"entries\":["));
+  return json_response(std::move(body));
+}
+
+// The detector's recorded runs, newest first (GET /v1/detector/runs).
+Result<Response> detector_runs(const ledger::Ledger& ledger, const Request& req,
+                               std::size_t max_page) {
+  WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"limit", "cursor"}));
+  ledger::Query q{.origin = detect::kDetectorOrigin,
+                  .kind = "detector.run",
+                  .order = ledger::Order::kNewestFirst};
+  WITNESS_RETURN_IF_ERROR(page_of(p, max_page, q));
+  WITNESS_ASSIGN_OR_RETURN(auto body, entries_json(ledger, q, "{\"runs\":["));
+  return json_response(std::move(body));
+}
+
+// One run and a page of its alerts, oldest first (GET /v1/detector/runs/<id>).
+Result<Response> detector_run(const ledger::Ledger& ledger, const Request& req,
+                              std::string_view hex, std::size_t max_page) {
+  WITNESS_ASSIGN_OR_RETURN(const auto p, Params::check(req.params, {"limit", "cursor"}));
+  WITNESS_ASSIGN_OR_RETURN(const auto id, parse_id(hex));
+  WITNESS_ASSIGN_OR_RETURN(const auto run, ledger.find(id));
+  if (run.node.kind() != "detector.run" || run.node.origin() != detect::kDetectorOrigin ||
+      !run.node.walk()) {
+    return invalid_argument("entry " + std::string(hex) + " is a " + run.node.kind() + " of " +
+                            run.node.origin() + ", not a detector run");
   }
-  WITNESS_RETURN_IF_ERROR(result.status());
-  body += "],\"next_cursor\":";
-  const auto next = result.next_cursor();
-  body += next ? ledger::quote_json_string(next->to_string()) : "null";
-  body += '}';
+  ledger::Query q{
+      .origin = detect::kDetectorOrigin, .kind = "detector.alert", .walk = *run.node.walk()};
+  WITNESS_RETURN_IF_ERROR(page_of(p, max_page, q));
+  WITNESS_ASSIGN_OR_RETURN(
+      auto body,
+      entries_json(ledger, q, "{\"run\":" + ledger::to_entry_json(run) + ",\"alerts\":["));
   return json_response(std::move(body));
 }
 
@@ -712,10 +758,13 @@ Result<Response> Router::api(const Request& req) {
   if (const auto seq = under("entries/")) return one_entry(ledger_, req, *seq);
   if (const auto id = under("ids/")) return by_id(ledger_, req, *id);
   if (const auto id = under("lineage/")) return lineage(ledger_, req, *id);
+  if (path == "detector/runs") return detector_runs(ledger_, req, max_page_);
+  if (const auto id = under("detector/runs/")) return detector_run(ledger_, req, *id, max_page_);
   return not_found("no resource at " + req.path +
                    " (see docs/serve.md: /v1/stats, /v1/entries, /v1/entries/<seq>, "
                    "/v1/ids/<id>, /v1/lineage/<id>, /v1/proofs/inclusion, "
-                   "/v1/proofs/consistency, /v1/checkpoints, /v1/events, /v1/agents, /v1/verify)");
+                   "/v1/proofs/consistency, /v1/checkpoints, /v1/events, /v1/agents, /v1/verify, "
+                   "/v1/detector/runs, /v1/detector/runs/<id>)");
 }
 
 }  // namespace witness::serve::detail

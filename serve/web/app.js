@@ -258,6 +258,184 @@ async function agentsPage() {
   }
 }
 
+// ---- detector runs: alerts with their explanations, recall/FPR per phase, rate over time ----
+const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(2) + "%");
+function totals(phases) {
+  const t = { attack: 0, normal: 0, tp: 0, fp: 0 };
+  for (const p of phases || []) {
+    t.attack += p.attack; t.normal += p.normal; t.tp += p.true_positives; t.fp += p.false_positives;
+  }
+  return { recall: t.attack ? t.tp / t.attack : null, fpr: t.normal ? t.fp / t.normal : null };
+}
+
+async function detectorPage() {
+  const v = view();
+  v.replaceChildren(el("h2", { text: "Detector runs" }));
+  const table = el("table", { id: "runs" },
+    el("thead", {}, el("tr", {}, ...["seq", "time", "records", "alerts", "recall", "FPR", "run"].map(
+      (h) => el("th", { text: h })))),
+    el("tbody"));
+  const more = el("button", { id: "more", text: "More", hidden: "" });
+  v.append(table, more);
+  const load = async (cursor) => {
+    try {
+      const page = await api("/v1/detector/runs?limit=50" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      for (const e of page.runs) {
+        const t = totals(e.payload.phases);
+        table.tBodies[0].append(el("tr", { "data-id": e.id, onclick: () => { location.hash = `#/detector/${e.id}`; } },
+          el("td", { class: "mono", text: e.seq }), el("td", { class: "mono", text: e.timestamp }),
+          el("td", { text: e.payload.records }), el("td", { text: e.payload.alerts }),
+          el("td", { text: pct(t.recall) }), el("td", { text: pct(t.fpr) }),
+          el("td", { class: "mono", text: short(e.id) })));
+      }
+      if (!table.tBodies[0].rows.length) v.append(el("p", { text: "No detector run is recorded (witness detect --ledger DIR records one)." }));
+      more.hidden = !page.next_cursor;
+      more.onclick = () => load(page.next_cursor);
+    } catch (e) {
+      showError(v, e);
+    }
+  };
+  await load(null);
+}
+
+// The time (s from the run's first record) at record `index`: its bucket's start.
+const timeAt = (series, index) => series.t[Math.min(series.t.length - 1, Math.floor(index / series.width))];
+
+// Rate over time (log scale), the baseline rate, phases as bands, alerts as spans; under it,
+// each bucket's share of anomalous records against (labelled runs) its share of attack records.
+function rateChart(run, alerts) {
+  const s = run.series;
+  const W = 860, H = 240, L = 64, R = 12, T = 22, B = 28, SH = 60;
+  const tEnd = s.t.length ? s.t[s.t.length - 1] : 0;
+  const span = tEnd > 0 ? tEnd : 1;
+  const x = (t) => L + ((W - L - R) * t) / span;
+  const rates = s.rate.filter((r) => r !== null && r > 0);
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...rates, run.baseline_rate || Infinity, 1e9))));
+  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...rates, run.baseline_rate || 0, lo * 10))));
+  const y = (r) => T + (H - T - B) * (1 - (Math.log10(r) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
+  const svg = svgEl("svg", { class: "chart", id: "rate-chart", width: W, height: H + SH + 30, viewBox: `0 0 ${W} ${H + SH + 30}` });
+  (run.phases || []).forEach((p, i) => {
+    const x0 = x(timeAt(s, p.first)), x1 = p.last + 1 < run.records ? x(timeAt(s, p.last + 1)) : x(tEnd);
+    svg.append(svgEl("rect", { class: "phase" + (i % 2 ? " odd" : ""), x: x0, y: T, width: Math.max(0, x1 - x0), height: H - T - B }));
+    const label = svgEl("text", { class: "phase-name", x: x0 + 3, y: T - 6 });
+    label.textContent = p.phase;
+    svg.append(label);
+  });
+  for (const { payload: { alert: a } } of alerts) {
+    const x0 = x(timeAt(s, a.onset)), x1 = x(timeAt(s, a.offset));
+    svg.append(svgEl("rect", { class: "alert-span", "data-onset": a.onset, "data-offset": a.offset,
+      x: x0, y: T, width: Math.max(2, x1 - x0), height: H - T - B }));
+  }
+  for (let e = Math.log10(lo); e <= Math.log10(hi); e++) {
+    svg.append(svgEl("line", { class: "grid", x1: L, x2: W - R, y1: y(10 ** e), y2: y(10 ** e) }));
+    const tick = svgEl("text", { class: "tick", x: L - 6, y: y(10 ** e) + 4, "text-anchor": "end" });
+    tick.textContent = (10 ** e).toLocaleString("en");
+    svg.append(tick);
+  }
+  const points = [];
+  s.rate.forEach((r, i) => { if (r !== null && r > 0) points.push(`${x(s.t[i]).toFixed(1)},${y(r).toFixed(1)}`); });
+  svg.append(svgEl("polyline", { class: "rate", points: points.join(" "), "data-points": points.length }));
+  if (run.baseline_rate > 0) {
+    svg.append(svgEl("line", { class: "baseline", x1: L, x2: W - R, y1: y(run.baseline_rate), y2: y(run.baseline_rate) }));
+  }
+  const axis = svgEl("text", { class: "tick", x: L, y: H - 8 });
+  axis.textContent = `records/s (log) over ${span.toFixed(1)} s; dashed: the warm-up's rate ${run.baseline_rate}/s; red: alerts`;
+  svg.append(axis);
+  // The share strip: anomalous records per bucket (bars) and labelled attack share (line).
+  const y2 = (f) => H + 10 + SH * (1 - f);
+  svg.append(svgEl("rect", { class: "strip", x: L, y: H + 10, width: W - L - R, height: SH }));
+  s.anomalous.forEach((n, i) => {
+    const f = s.records[i] ? n / s.records[i] : 0;
+    const width = Math.max(1, (i + 1 < s.t.length ? x(s.t[i + 1]) : W - R) - x(s.t[i]));
+    if (f > 0) svg.append(svgEl("rect", { class: "anomalous", x: x(s.t[i]), y: y2(f), width, height: SH * f }));
+  });
+  if (s.attack) {
+    const pts = s.attack.map((n, i) => `${x(s.t[i]).toFixed(1)},${y2(s.records[i] ? n / s.records[i] : 0).toFixed(1)}`);
+    svg.append(svgEl("polyline", { class: "attack", points: pts.join(" ") }));
+  }
+  const cap = svgEl("text", { class: "tick", x: L, y: H + SH + 26 });
+  cap.textContent = "share of records anomalous (bars)" + (s.attack ? " and labelled attack (line)" : "") + ` per bucket of ${s.width}`;
+  svg.append(cap);
+  return svg;
+}
+
+// Recall and false-positive rate per labelled phase, as bars.
+function phaseTable(phases) {
+  const table = el("table", { class: "phases", id: "phases" },
+    el("thead", {}, el("tr", {}, ...["phase", "scored", "attack", "normal", "recall", "", "FPR", ""].map((h) => el("th", { text: h })))),
+    el("tbody"));
+  const bar = (f, cls) => {
+    const W = 140;
+    const svg = svgEl("svg", { class: "bar", width: W, height: 10 });
+    svg.append(svgEl("rect", { class: "track", width: W, height: 10, rx: 3 }));
+    if (f !== null && f > 0) svg.append(svgEl("rect", { class: cls, width: Math.max(2, Math.round(f * W)), height: 10, rx: 3 }));
+    const td = el("td");
+    td.append(svg);
+    return td;
+  };
+  for (const p of phases) {
+    table.tBodies[0].append(el("tr", { "data-phase": p.phase, "data-recall": p.recall === null ? "" : p.recall,
+      "data-fpr": p.false_positive_rate === null ? "" : p.false_positive_rate },
+      el("td", { text: p.phase }), el("td", { text: p.scored }), el("td", { text: p.attack }), el("td", { text: p.normal }),
+      el("td", { class: "mono", text: pct(p.recall) }), bar(p.recall, "recall"),
+      el("td", { class: "mono", text: pct(p.false_positive_rate) }), bar(p.false_positive_rate, "fpr")));
+  }
+  return table;
+}
+
+async function runPage(id) {
+  const v = view();
+  v.replaceChildren(el("h2", { text: "Detector run " + short(id) }));
+  let data;
+  const alerts = [];
+  try {
+    let cursor = null;
+    do {  // every alert (a page at a time)
+      data = await api(`/v1/detector/runs/${id}?limit=1000` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      alerts.push(...data.alerts);
+      cursor = data.next_cursor;
+    } while (cursor);
+  } catch (e) {
+    showError(v, e);
+    return;
+  }
+  const run = data.run.payload;
+  const t = totals(run.phases);
+  v.append(el("dl", {},
+    el("dt", { text: "entry" }), el("dd", {}, el("a", { href: `#/entry/${data.run.seq}`, text: `#${data.run.seq}` }), ` ${data.run.timestamp}`),
+    el("dt", { text: "records" }), el("dd", { text: `${run.records} (warm-up ${run.config.warmup}, alpha ${run.config.alpha})` }),
+    el("dt", { text: "inputs" }), el("dd", {}, run.inputs_recorded
+      ? el("a", { href: `#/?walk=${encodeURIComponent(data.run.walk)}&kind=detector.input&order=oldest`, text: "recorded (re-executable)" })
+      : "not recorded", ` · sha256 ${short(run.input_sha256)}`),
+    el("dt", { text: "alerts" }), el("dd", { id: "alert-count", text: String(alerts.length) }),
+    el("dt", { text: "recall / FPR" }), el("dd", { text: run.phases ? `${pct(t.recall)} / ${pct(t.fpr)} (from the labels, which the detector never reads)` : "no labels" })));
+  const chart = el("section", {}, el("h3", { text: "Rate over time" }));
+  if (run.series) chart.append(rateChart(run, alerts));
+  else chart.append(el("p", { text: "This run was recorded before runs carried their series." }));
+  v.append(chart);
+  if (run.phases) v.append(el("section", {}, el("h3", { text: "Recall and false-positive rate per phase" }), phaseTable(run.phases)));
+  const list = el("section", { id: "alerts" }, el("h3", { text: "Alerts" }));
+  alerts.forEach((e, i) => {
+    const a = e.payload.alert;
+    const card = el("div", { class: "alert", "data-seq": e.seq });
+    card.append(el("h4", {}, el("a", { href: `#/entry/${e.seq}`, text: `#${e.seq}` }),
+      ` alert ${i + 1}: records ${a.onset}..${a.offset} (${a.records}, ${a.anomalous} anomalous), opened by ${a.trigger}, peak rate ×${a.peak_rate_ratio}`));
+    const ex = el("table", { class: "explanation" },
+      el("thead", {}, el("tr", {}, ...["field", "value", "baseline", "novelty", "strength"].map((h) => el("th", { text: h })))),
+      el("tbody"));
+    for (const f of a.explanation) {
+      ex.tBodies[0].append(el("tr", { "data-field": f.field }, el("td", { class: "mono", text: f.field }),
+        el("td", { class: "mono", text: f.value }), el("td", { class: "mono", text: f.baseline || "–" }),
+        el("td", { text: f.novelty }), el("td", { text: f.strength })));
+    }
+    if (!a.explanation.length) ex.tBodies[0].append(el("tr", {}, el("td", { text: "no field stands out (a rate alert)" })));
+    card.append(ex);
+    list.append(card);
+  });
+  if (!alerts.length) list.append(el("p", { text: "No alert." }));
+  v.append(list);
+}
+
 // ---- the proof check, from the specs ----
 const enc = new TextEncoder();
 const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
@@ -380,6 +558,8 @@ async function route() {
   const m = /^\/entry\/([0-9]+|[0-9a-f]{64})$/.exec(path);
   if (m) await entryPage(m[1]);
   else if (path === "/agents") await agentsPage();
+  else if (path === "/detector") await detectorPage();
+  else if (/^\/detector\/[0-9a-f]{64}$/.test(path)) await runPage(path.slice(10));
   else await timeline(new URLSearchParams(query || ""));
   document.body.dataset.ready = "yes";
 }

@@ -17,6 +17,7 @@
 
 #include "witness/covenant/covenant.hpp"
 #include "witness/covenant/registry.hpp"
+#include "witness/detect/detector_run.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/ledger.hpp"
@@ -738,4 +739,82 @@ TEST_CASE("serve: clients beyond --threads wait for a connection to end, then ar
   CHECK(second->status == 200);
   CHECK(waited >= std::chrono::milliseconds(500));
   CHECK(waited < std::chrono::seconds(8));
+}
+
+TEST_CASE("serve: detector runs with their alerts, a page at a time") {
+  Served s(10);
+  // A run of 3 alerts over 1,000 records, recorded as `witness detect` records it.
+  witness::detect::RunOutcome run;
+  run.records = 1000;
+  run.input_sha256 = std::string(64, 'a');
+  run.labelled = true;
+  run.phases.push_back({.name = "flood",
+                        .records = 1000,
+                        .scored = 700,
+                        .attack = 500,
+                        .normal = 200,
+                        .true_positives = 450,
+                        .false_positives = 4,
+                        .last = 999});
+  for (std::uint64_t i = 0; i < run.records; ++i) {
+    witness::detect::RecordVerdict v;
+    v.index = i;
+    v.ts = kT0 + static_cast<std::int64_t>(i) * 1'000'000;
+    v.anomalous = i >= 500;
+    run.series.add(v, i >= 500);
+  }
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    run.alerts.push_back({.onset = 500 + 100 * k,
+                          .offset = 550 + 100 * k,
+                          .records = 51,
+                          .anomalous = 50,
+                          .trigger = "content",
+                          .explanation = {{.field = "dst_port", .value = "31337"}}});
+  }
+  const witness::detect::DetectorConfig config;
+  const auto first =
+      witness::detect::record_run(s.ledger, config, run, witness::detect::Inputs::kOmit);
+  REQUIRE(first);
+  const auto second =
+      witness::detect::record_run(s.ledger, config, run, witness::detect::Inputs::kOmit);
+  REQUIRE(second);
+
+  const Json runs = s.get_json("/v1/detector/runs");
+  REQUIRE(runs["runs"].size() == 2);
+  CHECK(runs["runs"][0]["id"] == second->run_id);  // newest first
+  CHECK(runs["runs"][1]["id"] == first->run_id);
+  CHECK(runs["next_cursor"].is_null());
+  const Json page = s.get_json("/v1/detector/runs?limit=1");
+  REQUIRE(page["runs"].size() == 1);
+  CHECK(s.get_json("/v1/detector/runs?limit=1&cursor=" +
+                   page["next_cursor"].get<std::string>())["runs"][0]["id"] == first->run_id);
+
+  const Json one = s.get_json("/v1/detector/runs/" + first->run_id);
+  CHECK(one["run"]["seq"] == first->run_seq);
+  CHECK(one["run"]["payload"]["phases"][0]["recall"] == 0.9);
+  CHECK(one["run"]["payload"]["series"]["records"].size() == 250);  // width 4
+  REQUIRE(one["alerts"].size() == 3);
+  for (std::size_t k = 0; k < 3; ++k) {
+    CHECK(one["alerts"][k]["seq"] == first->alert_seqs[k]);
+    CHECK(one["alerts"][k]["payload"]["alert"]["onset"] == 500 + 100 * k);
+  }
+  // Alerts a page at a time, oldest first.
+  const Json a1 = s.get_json("/v1/detector/runs/" + first->run_id + "?limit=2");
+  REQUIRE(a1["alerts"].size() == 2);
+  const Json a2 = s.get_json("/v1/detector/runs/" + first->run_id +
+                             "?limit=2&cursor=" + a1["next_cursor"].get<std::string>());
+  REQUIRE(a2["alerts"].size() == 1);
+  CHECK(a2["alerts"][0]["seq"] == first->alert_seqs[2]);
+  CHECK(a2["next_cursor"].is_null());
+
+  // Not a run, no such entry, a bad id, a bad parameter.
+  const auto plan = s.ledger.get(0);
+  REQUIRE(plan);
+  CHECK_THAT(error_of(s, "/v1/detector/runs/" + plan->node.id().to_hex(), 400),
+             Catch::Contains("not a detector run"));
+  CHECK_THAT(error_of(s, "/v1/detector/runs/" + std::string(64, '0'), 404),
+             Catch::Contains("0000"));
+  CHECK_THAT(error_of(s, "/v1/detector/runs/xyz", 400), Catch::Contains("64 hex digits"));
+  CHECK_THAT(error_of(s, "/v1/detector/runs?kind=x", 400), Catch::Contains("unknown parameter"));
+  CHECK_THAT(error_of(s, "/v1/detector/runs?limit=51", 400), Catch::Contains("1 to 50"));
 }

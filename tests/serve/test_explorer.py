@@ -60,6 +60,13 @@ def served():
         refused = subprocess.run([WITNESS, "append", "--ledger", ledger, denied],
                                  capture_output=True, text=True)
         assert refused.returncode == 1, refused.stderr
+        # A detector run over labelled traffic: the detector page has alerts, phases and a
+        # series to chart.
+        traffic = os.path.join(d, "traffic.jsonl")
+        subprocess.run([WITNESS, "gen-traffic", "--scenario", "icmp-flood", "--out", traffic],
+                       check=True, capture_output=True)
+        subprocess.run([WITNESS, "detect", "--ledger", ledger, traffic], check=True,
+                       capture_output=True)
         proc = subprocess.Popen(
             [WITNESS, "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--access-log", "off"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -227,3 +234,51 @@ def test_agents_budgets_and_denials(served, browser):
     denial = card.find_element(By.CSS_SELECTOR, "ul.denials li")
     assert "not-permitted" in denial.text or "forbidden" in denial.text, denial.text
     shot(browser, "explorer-agents")
+
+
+def test_detector_run_alerts_phases_and_rate_chart(served, browser):
+    base, _, _ = served
+    runs = api(base, "/v1/detector/runs")["runs"]
+    assert len(runs) == 1
+    run_id = runs[0]["id"]
+    want = api(base, "/v1/detector/runs/" + run_id)
+    assert want["alerts"], "the icmp flood raised no alert"
+    load(browser, base + "/#/detector")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+    assert [r.get_attribute("data-id") for r in rows] == [run_id]
+    rows[0].click()
+    wait_for(lambda: browser.current_url.endswith("#/detector/" + run_id), "the run's page")
+    wait_for(lambda: browser.execute_script("return document.body.dataset.ready") == "yes"
+             and browser.find_elements(By.ID, "alert-count"), "the run to render")
+    assert browser.find_element(By.ID, "alert-count").text == str(len(want["alerts"]))
+    # The rate chart: one point per bucket with a rate, one span per alert.
+    series = want["run"]["payload"]["series"]
+    chart = browser.find_element(By.ID, "rate-chart")
+    line = chart.find_element(By.CSS_SELECTOR, "polyline.rate")
+    assert line.get_attribute("data-points") == str(sum(1 for r in series["rate"] if r))
+    spans = chart.find_elements(By.CSS_SELECTOR, "rect.alert-span")
+    assert [(int(s.get_attribute("data-onset")), int(s.get_attribute("data-offset"))) for s in spans] == \
+        [(a["payload"]["alert"]["onset"], a["payload"]["alert"]["offset"]) for a in want["alerts"]]
+    assert len(chart.find_elements(By.CSS_SELECTOR, "rect.phase")) == len(want["run"]["payload"]["phases"])
+    assert chart.find_elements(By.CSS_SELECTOR, "polyline.attack")
+    # Recall and FPR per phase, as the run recorded them.
+    phases = {p["phase"]: p for p in want["run"]["payload"]["phases"]}
+    shown = browser.find_elements(By.CSS_SELECTOR, "#phases tbody tr")
+    assert [r.get_attribute("data-phase") for r in shown] == list(phases)
+    for r in shown:
+        p = phases[r.get_attribute("data-phase")]
+        for attr, key in (("data-recall", "recall"), ("data-fpr", "false_positive_rate")):
+            got = r.get_attribute(attr)
+            assert (got == "") if p[key] is None else abs(float(got) - p[key]) < 1e-9
+    flood = max(phases.values(), key=lambda p: p["attack"])
+    assert flood["recall"] > 0.9
+    # Each alert with its explanation's fields, linked to its entry.
+    cards = browser.find_elements(By.CSS_SELECTOR, "#alerts .alert")
+    assert [c.get_attribute("data-seq") for c in cards] == [str(a["seq"]) for a in want["alerts"]]
+    for c, a in zip(cards, want["alerts"]):
+        fields = [r.get_attribute("data-field") for r in c.find_elements(By.CSS_SELECTOR, "tr[data-field]")]
+        assert fields == [f["field"] for f in a["payload"]["alert"]["explanation"]]
+    shot(browser, "explorer-detector")
+    cards[0].find_element(By.CSS_SELECTOR, "h4 a").click()
+    wait_for(lambda: browser.current_url.endswith("#/entry/" + str(want["alerts"][0]["seq"])),
+             "the alert's entry")

@@ -129,17 +129,7 @@ void print_report(const RunOutcome& run, const std::optional<Recorded>& rec, boo
                 {"input_sha256", run.input_sha256},
                 {"phases", JsonOut::array()},
                 {"alerts", JsonOut::array()}};
-    for (const auto& p : run.phases) {
-      out["phases"].push_back({{"phase", p.name},
-                               {"records", p.records},
-                               {"scored", p.scored},
-                               {"attack", p.attack},
-                               {"normal", p.normal},
-                               {"true_positives", p.true_positives},
-                               {"false_positives", p.false_positives},
-                               {"recall", ratio_json(p.true_positives, p.attack)},
-                               {"false_positive_rate", ratio_json(p.false_positives, p.normal)}});
-    }
+    for (const auto& p : run.phases) out["phases"].push_back(json_value(detect::phase_json(p)));
     for (std::size_t i = 0; i < run.alerts.size(); ++i) {
       JsonOut a = json_value(run.alerts[i].to_json());
       a["phases"] = phases_of(run.alerts[i]);
@@ -246,7 +236,8 @@ int run_detect(const DetectArgs& args) {
                             return false;
                           },
                           {.keep_lines = args.record_inputs,
-                           .labels = args.report || args.json,
+                           // Recorded runs carry their phases (for the explorer's charts).
+                           .labels = args.report || args.json || l.has_value(),
                            .verdicts = args.verdicts.empty() ? nullptr : &verdicts});
   if (!run) return report(run.error());
   if (run->records < config->warmup) {

@@ -71,6 +71,7 @@ struct DetectorConfig {
 // The detector's view of one record.
 struct RecordVerdict {
   std::uint64_t index = 0;  // 0-based position in the stream
+  std::int64_t ts = 0;      // the record's time field (ns)
   bool warming_up = false;  // inside the warm-up (no verdict yet)
   double novelty = 0;       // sum over leaves of 1 - familiarity
   double p_value = 1;       // conformal p-value of the novelty

@@ -34,6 +34,37 @@ struct PhaseCount {
   std::uint64_t last = 0;
 };
 
+// The run over time, for charts: consecutive buckets of `width` records each (the last one may
+// be short). The width starts at 1 and doubles (neighbours merge) whenever a record would make
+// a bucket more than kMaxBuckets, so a run of any length has at most kMaxBuckets of them, and
+// more than kMaxBuckets / 2 once it has that many records.
+struct SeriesBucket {
+  std::uint64_t first = 0;      // index of its first record
+  std::uint64_t records = 0;    // records in it
+  std::int64_t first_ts = 0;    // time field of its first record (ns)
+  std::int64_t last_ts = 0;     // ... and of its last
+  std::uint64_t anomalous = 0;  // records scored anomalous
+  std::uint64_t alerting = 0;   // records after which an alert was open
+  std::uint64_t attack = 0;     // records labelled attack (labelled runs)
+};
+
+class RunSeries {
+ public:
+  static constexpr std::size_t kMaxBuckets = 256;
+  void add(const RecordVerdict& v, bool attack);
+  [[nodiscard]] const std::vector<SeriesBucket>& buckets() const { return buckets_; }
+  [[nodiscard]] std::uint64_t width() const { return width_; }
+  // {"width", "t" (seconds from the first record to each bucket's first), "records", "rate"
+  // (records per second: a bucket's records over the time to the next bucket's first record, the
+  // last one's over its own span; null when that span is 0), "anomalous", "alerting" and, with
+  // labels, "attack"}: one array per field, one element per bucket.
+  [[nodiscard]] std::string to_json(bool labelled) const;
+
+ private:
+  std::uint64_t width_ = 1;
+  std::vector<SeriesBucket> buckets_;
+};
+
 // What one run over a stream gave.
 struct RunOutcome {
   std::uint64_t records = 0;
@@ -43,6 +74,7 @@ struct RunOutcome {
   double baseline_rate = 0;
   bool labelled = false;
   std::vector<PhaseCount> phases;
+  RunSeries series;
 };
 
 // What run_detector keeps and writes besides the alerts.
@@ -57,6 +89,12 @@ struct RunOptions {
 [[nodiscard]] Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                                               const std::function<Result<bool>(std::string&)>& next,
                                               const RunOptions& options = {});
+
+// A phase's counts with its recall and false-positive rate (null without attack or normal
+// records): {"phase", "records", "scored", "attack", "normal", "true_positives",
+// "false_positives", "recall", "false_positive_rate", "first", "last" (record indices)}; ratios
+// rounded to 6 decimals.
+[[nodiscard]] std::string phase_json(const PhaseCount& p);
 
 // Where a recorded run went.
 struct Recorded {
@@ -74,7 +112,8 @@ enum class Inputs : std::uint8_t {
 };
 
 // Appends the detector.run node, its detector.input nodes (per `inputs`) and its detector.alert
-// nodes in one atomic, durable batch.
+// nodes in one atomic, durable batch. The run's payload holds the config, the input's SHA-256,
+// the counts, `series` (RunSeries::to_json) and, for a labelled run, `phases` (phase_json).
 [[nodiscard]] Result<Recorded> record_run(ledger::Ledger& ledger,
                                           const detect::DetectorConfig& config,
                                           const RunOutcome& run, Inputs inputs);
