@@ -9,6 +9,7 @@ packages=(
   libcereal-dev librange-v3-dev librapidcheck-dev catch2
   libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libbenchmark-dev wrk nginx-light
+  nats-server libnats-dev
   chromium chromium-driver python3-selenium
   pybind11-dev python3-dev python3-pytest python3-cryptography
   clang-format

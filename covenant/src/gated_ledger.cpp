@@ -47,12 +47,9 @@ std::vector<std::string> lease_tags(const std::vector<Lease>& leases) {
   return tags;
 }
 
-// A node's admission: the gate's decision and, when allowed, the cost held for it.
-struct Admission {
-  Decision decision;
-  Cost cost;
-  std::optional<ledger::SequenceNumber> present;  // already in the ledger: nothing to gate
-  std::string problem;  // refused for what the node itself says (bad-usage): what is wrong
+// A node's admission: the gate's, or that it is already in the ledger (nothing to gate).
+struct Admission : AppendAdmission {
+  std::optional<ledger::SequenceNumber> present;
 };
 
 }  // namespace
@@ -87,6 +84,76 @@ Result<Cost> append_cost(const ledger::TraceNode& node) {
     c[d] = v.get<std::uint64_t>();
   }
   return c;
+}
+
+Result<AppendAdmission> admit_append(Gate& gate, const ledger::TraceNode& node,
+                                     bool require_signature) {
+  const std::string& origin = node.origin();
+  AppendAdmission a;
+  const auto key = gate.public_key_for(origin);
+  if (key || require_signature) {
+    if (!key || !node.signature()) {
+      a.decision = gate.refuse(origin, Reason::kUnsigned);
+      return a;
+    }
+    if (!ledger::verify_signature(*key, id_bytes(node), *node.signature())) {
+      a.decision = gate.refuse(origin, Reason::kBadSignature);
+      return a;
+    }
+  }
+  auto cost = append_cost(node);
+  if (!cost) {
+    a.decision = gate.refuse(origin, Reason::kBadUsage);
+    a.problem = cost.error().message;
+    return a;
+  }
+  a.cost = *cost;
+  WITNESS_ASSIGN_OR_RETURN(a.decision,
+                           gate.reserve(origin, kAppendAction, resource_of(node), a.cost));
+  return a;
+}
+
+std::string explain_admission(const Gate& gate, const AppendAdmission& admission) {
+  std::string out = gate.explain(admission.decision);
+  if (!admission.problem.empty()) out += "; " + admission.problem;
+  return out;
+}
+
+Result<ledger::TraceNode> denial_node(const Gate& gate, const ledger::TraceNode& node,
+                                      const Decision& d, const std::string& explanation,
+                                      std::uint64_t suppressed, std::optional<ledger::Timestamp> at,
+                                      std::vector<std::string> extra_tags) {
+  json target{{"id", node.id().to_hex()},
+              {"kind", node.kind()},
+              {"walk", node.walk() ? json(*node.walk()) : json(nullptr)},
+              {"tags", json(std::vector<std::string>(node.tags().begin(), node.tags().end()))}};
+  json rule = nullptr;
+  if (d.reason == Reason::kForbidden || d.reason == Reason::kNotPermitted) {
+    if (auto c = gate.covenant(d.covenant)) rule = describe(c->rights, d.rule);
+  }
+  json payload{
+      {"subject", node.origin()},
+      {"action", std::string(kAppendAction)},
+      {"node", std::move(target)},
+      {"reason", std::string(reason_name(d.reason))},
+      {"covenant", d.covenant.empty() ? json(nullptr) : json(std::string(d.covenant))},
+      {"rule", std::move(rule)},
+      {"remaining", budget_json(d.remaining)},
+      {"exhausted", d.exhausted ? json(std::string(dimension_name(*d.exhausted))) : json(nullptr)},
+      {"retry_after_ms",
+       d.retry_after ? json(std::chrono::duration<double, std::milli>(*d.retry_after).count())
+                     : json(nullptr)},
+      {"explanation", explanation},
+      {"suppressed", suppressed}};
+  std::vector<std::string> tags{"subject:" + node.origin(),
+                                "reason:" + std::string(reason_name(d.reason))};
+  for (auto& t : extra_tags) tags.push_back(std::move(t));
+  return ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kGateOrigin),
+                                                     .kind = std::string(kDenialKind),
+                                                     .timestamp = at,
+                                                     .walk = node.walk(),
+                                                     .tags = std::move(tags),
+                                                     .payload_json = payload.dump()});
 }
 
 struct GatedLedger::Impl {
@@ -127,14 +194,6 @@ struct GatedLedger::Impl {
   }
 
   Result<Admission> admit(const ledger::TraceNode& node);
-  // The gate's explanation of a refusal, and what the node itself got wrong, if anything.
-  [[nodiscard]] std::string explain(const Admission& a) const {
-    std::string out = loaded.gate.explain(a.decision);
-    if (!a.problem.empty()) out += "; " + a.problem;
-    return out;
-  }
-  Result<ledger::TraceNode> denial(const ledger::TraceNode& node, const Decision& d,
-                                   const std::string& explanation, std::uint64_t suppressed) const;
   void finish(const Admission& a, bool spent) {
     if (!a.decision.reservation) return;
     // Neither can fail: the reservation is open and the cost is what was reserved.
@@ -144,62 +203,19 @@ struct GatedLedger::Impl {
 };
 
 Result<Admission> GatedLedger::Impl::admit(const ledger::TraceNode& node) {
-  Gate& gate = loaded.gate;
   // A node already in the ledger is acknowledged as it is, whatever is left of the budget: a
   // retry after a crash or a timeout must not be refused (or charged) for what already
   // happened.
   WITNESS_ASSIGN_OR_RETURN(auto present, ledger->seq_of(node.id()));
-  if (present) return Admission{{.reason = Reason::kAllowed}, {}, present};
-  const std::string& origin = node.origin();
-  const auto key = gate.public_key_for(origin);
-  if (key || require_signature) {
-    if (!key || !node.signature()) {
-      return Admission{gate.refuse(origin, Reason::kUnsigned), {}, {}};
-    }
-    if (!ledger::verify_signature(*key, id_bytes(node), *node.signature())) {
-      return Admission{gate.refuse(origin, Reason::kBadSignature), {}, {}};
-    }
+  Admission a;
+  if (present) {
+    a.decision.reason = Reason::kAllowed;
+    a.present = present;
+    return a;
   }
-  auto cost = append_cost(node);
-  if (!cost) return Admission{gate.refuse(origin, Reason::kBadUsage), {}, {}, cost.error().message};
-  Admission a{{}, *cost, {}, {}};
-  WITNESS_ASSIGN_OR_RETURN(a.decision,
-                           gate.reserve(origin, kAppendAction, resource_of(node), a.cost));
+  WITNESS_ASSIGN_OR_RETURN(static_cast<AppendAdmission&>(a),
+                           admit_append(loaded.gate, node, require_signature));
   return a;
-}
-
-Result<ledger::TraceNode> GatedLedger::Impl::denial(const ledger::TraceNode& node,
-                                                    const Decision& d,
-                                                    const std::string& explanation,
-                                                    std::uint64_t suppressed) const {
-  json target{{"id", node.id().to_hex()},
-              {"kind", node.kind()},
-              {"walk", node.walk() ? json(*node.walk()) : json(nullptr)},
-              {"tags", json(std::vector<std::string>(node.tags().begin(), node.tags().end()))}};
-  json rule = nullptr;
-  if (d.reason == Reason::kForbidden || d.reason == Reason::kNotPermitted) {
-    if (auto c = loaded.gate.covenant(d.covenant)) rule = describe(c->rights, d.rule);
-  }
-  json payload{
-      {"subject", node.origin()},
-      {"action", std::string(kAppendAction)},
-      {"node", std::move(target)},
-      {"reason", std::string(reason_name(d.reason))},
-      {"covenant", d.covenant.empty() ? json(nullptr) : json(std::string(d.covenant))},
-      {"rule", std::move(rule)},
-      {"remaining", budget_json(d.remaining)},
-      {"exhausted", d.exhausted ? json(std::string(dimension_name(*d.exhausted))) : json(nullptr)},
-      {"retry_after_ms",
-       d.retry_after ? json(std::chrono::duration<double, std::milli>(*d.retry_after).count())
-                     : json(nullptr)},
-      {"explanation", explanation},
-      {"suppressed", suppressed}};
-  return ledger::TraceNode::create(ledger::NodeDraft{
-      .origin = std::string(kGateOrigin),
-      .kind = std::string(kDenialKind),
-      .walk = node.walk(),
-      .tags = {"subject:" + node.origin(), "reason:" + std::string(reason_name(d.reason))},
-      .payload_json = payload.dump()});
 }
 
 GatedLedger::GatedLedger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -256,11 +272,11 @@ Result<GatedAppend> GatedLedger::append(const ledger::TraceNode& node,
   }
   if (!a.decision.allowed()) {
     out.outcome = ledger::AppendOutcome::kRefused;
-    out.refusal = impl_->explain(a);
+    out.refusal = explain_admission(impl_->loaded.gate, a);
     const auto suppressed = impl_->admit_denial(node.origin());
     if (!suppressed) return out;  // over the bound: counted in the subject's next record
-    WITNESS_ASSIGN_OR_RETURN(auto denial,
-                             impl_->denial(node, a.decision, out.refusal, *suppressed));
+    WITNESS_ASSIGN_OR_RETURN(
+        auto denial, denial_node(impl_->loaded.gate, node, a.decision, out.refusal, *suppressed));
     WITNESS_ASSIGN_OR_RETURN(auto recorded, impl_->ledger->append(denial, as_system(options)));
     out.refusal_seq = recorded.seq;
     return out;
@@ -313,10 +329,11 @@ Result<std::vector<GatedAppend>> GatedLedger::append_batch(std::span<const ledge
       continue;
     }
     out[i].outcome = ledger::AppendOutcome::kRefused;
-    out[i].refusal = impl_->explain(admitted[i]);
+    out[i].refusal = explain_admission(impl_->loaded.gate, admitted[i]);
     const auto suppressed = impl_->admit_denial(nodes[i].origin());
     if (!suppressed) continue;  // over the bound: counted in the subject's next record
-    auto d = impl_->denial(nodes[i], admitted[i].decision, out[i].refusal, *suppressed);
+    auto d = denial_node(impl_->loaded.gate, nodes[i], admitted[i].decision, out[i].refusal,
+                         *suppressed);
     if (!d) {
       release_all();
       return d.error();

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,32 @@ struct GatedAppend : ledger::Appended {
 // then refuses the node (reason bad-usage) with that message in its denial.
 inline constexpr std::uint64_t kMaxUsage = std::uint64_t{1} << 53U;  // exact in canonical JSON
 [[nodiscard]] Result<Cost> append_cost(const ledger::TraceNode& node);
+
+// What the gate says to one node, before anything is written: the signature check (when the
+// origin's covenant binds a key, or `require_signature`), the node's cost, and the decision.
+// When allowed, `decision.reservation` holds `cost`: commit or release it. Shared by every
+// gated writer (GatedLedger, the cluster's replicas), so they decide alike.
+struct AppendAdmission {
+  Decision decision;
+  Cost cost;
+  std::string problem;  // refused for what the node itself says (bad-usage): what is wrong
+};
+// Errors: the gate's reserve errors (a lease that could not be recorded).
+[[nodiscard]] Result<AppendAdmission> admit_append(Gate& gate, const ledger::TraceNode& node,
+                                                   bool require_signature);
+// Gate::explain of the decision, and the node's own problem, if any: a denial's explanation.
+[[nodiscard]] std::string explain_admission(const Gate& gate, const AppendAdmission& admission);
+
+// The covenant.denial node from witness.gate recording that `node` was refused
+// (docs/covenants.md): who, what, why, the deciding rule, what is left, and `suppressed`
+// refusals of the same subject not recorded before it. Stamped `at` (default: now), with
+// `extra_tags` beside the subject and reason tags.
+[[nodiscard]] Result<ledger::TraceNode> denial_node(const Gate& gate, const ledger::TraceNode& node,
+                                                    const Decision& decision,
+                                                    const std::string& explanation,
+                                                    std::uint64_t suppressed,
+                                                    std::optional<ledger::Timestamp> at = {},
+                                                    std::vector<std::string> extra_tags = {});
 
 struct GatedOptions {
   GateOptions gate;  // its `lease` is set by open(); a caller's is ignored
