@@ -160,11 +160,9 @@ Result<LoadedGate> load_gate(const ledger::Ledger& ledger, GateOptions options) 
         }
       }
     } else if (e.node.kind() == kRevokeKind) {
-      const json j = json::parse(e.node.payload_json(), nullptr, false);
-      if (j.is_discarded() || !j.contains("covenant") || !j["covenant"].is_string()) {
-        return corruption(where + ": revoke payload has no \"covenant\" string");
-      }
-      if (auto revoked = loaded.gate.revoke(j["covenant"].get<std::string>()); !revoked) {
+      auto id = parse_revoke_payload(e.node.payload_json());
+      if (!id) return corruption(where + ": " + id.error().message);
+      if (auto revoked = loaded.gate.revoke(*id); !revoked) {
         loaded.skipped.push_back(where + ": " + revoked.error().message);
       }
     }
@@ -249,31 +247,66 @@ Result<std::vector<Lease>> parse_lease_payload(std::string_view text) {
   return out;
 }
 
+namespace {
+Result<ledger::TraceNode> covenant_node(std::string_view kind, std::vector<std::string> tags,
+                                        std::string payload) {
+  return ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kCovenantOrigin),
+                                                     .kind = std::string(kind),
+                                                     .tags = std::move(tags),
+                                                     .payload_json = std::move(payload)});
+}
+}  // namespace
+
 Result<ledger::AppendResult> append_covenant_record(ledger::Ledger& ledger, std::string_view kind,
                                                     std::vector<std::string> tags,
                                                     std::string payload) {
-  WITNESS_ASSIGN_OR_RETURN(
-      auto node, ledger::TraceNode::create(ledger::NodeDraft{.origin = std::string(kCovenantOrigin),
-                                                             .kind = std::string(kind),
-                                                             .tags = std::move(tags),
-                                                             .payload_json = std::move(payload)}));
+  WITNESS_ASSIGN_OR_RETURN(auto node, covenant_node(kind, std::move(tags), std::move(payload)));
   return ledger.append(node, system_write());
+}
+
+Result<ledger::TraceNode> grant_node(const Covenant& covenant, const GrantInfo& info) {
+  return covenant_node(kGrantKind, {"subject:" + covenant.subject}, grant_payload(covenant, info));
+}
+
+Result<ledger::TraceNode> revoke_node(std::string_view id, std::string_view subject,
+                                      std::string_view reason) {
+  json payload{{"covenant", std::string(id)}, {"reason", std::string(reason)}};
+  return covenant_node(kRevokeKind, {"subject:" + std::string(subject)}, payload.dump());
+}
+
+Result<std::string> parse_revoke_payload(std::string_view text) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("covenant") || !j["covenant"].is_string()) {
+    return invalid_argument("revoke payload has no \"covenant\" string");
+  }
+  return j["covenant"].get<std::string>();
+}
+
+Status apply_covenant_record(Gate& gate, const ledger::TraceNode& node) {
+  if (node.kind() == kGrantKind) {
+    WITNESS_ASSIGN_OR_RETURN(auto covenant, parse_grant_payload(node.payload_json()));
+    return gate.grant(covenant);
+  }
+  if (node.kind() == kRevokeKind) {
+    WITNESS_ASSIGN_OR_RETURN(auto id, parse_revoke_payload(node.payload_json()));
+    return gate.revoke(id);
+  }
+  return invalid_argument("a " + node.kind() + " is not a covenant grant or revocation");
 }
 
 Result<ledger::AppendResult> record_grant(ledger::Ledger& ledger, Gate& gate,
                                           const Covenant& covenant, const GrantInfo& info) {
+  WITNESS_ASSIGN_OR_RETURN(auto node, grant_node(covenant, info));
   WITNESS_RETURN_IF_ERROR(gate.grant(covenant));
-  return append_covenant_record(ledger, kGrantKind, {"subject:" + covenant.subject},
-                                grant_payload(covenant, info));
+  return ledger.append(node, system_write());
 }
 
 Result<ledger::AppendResult> record_revoke(ledger::Ledger& ledger, Gate& gate, std::string_view id,
                                            std::string_view reason) {
   WITNESS_ASSIGN_OR_RETURN(auto covenant, gate.covenant(id));
+  WITNESS_ASSIGN_OR_RETURN(auto node, revoke_node(id, covenant.subject, reason));
   WITNESS_RETURN_IF_ERROR(gate.revoke(id));
-  json payload{{"covenant", std::string(id)}, {"reason", std::string(reason)}};
-  return append_covenant_record(ledger, kRevokeKind, {"subject:" + covenant.subject},
-                                payload.dump());
+  return ledger.append(node, system_write());
 }
 
 }  // namespace witness::covenant

@@ -67,6 +67,19 @@ struct LoadedGate {
                                                          std::string_view id,
                                                          std::string_view reason);
 
+// The covenant.grant and covenant.revoke nodes that record_grant and record_revoke append,
+// for writers that append them elsewhere (a cluster's stream, signed by its administrator).
+// `subject` is the revoked covenant's subject (its tag).
+[[nodiscard]] Result<ledger::TraceNode> grant_node(const Covenant& covenant, const GrantInfo& info);
+[[nodiscard]] Result<ledger::TraceNode> revoke_node(std::string_view id, std::string_view subject,
+                                                    std::string_view reason);
+// The covenant a covenant.revoke payload names. Errors: kInvalidArgument.
+[[nodiscard]] Result<std::string> parse_revoke_payload(std::string_view text);
+// Applies a covenant.grant or covenant.revoke node to `gate`, as load_gate replays it. Errors:
+// kInvalidArgument for another kind or a payload that does not parse (naming the field); the
+// gate's grant and revoke errors.
+[[nodiscard]] Status apply_covenant_record(Gate& gate, const ledger::TraceNode& node);
+
 // Appends a node from witness.covenant (synced). Shared by the record_* functions.
 [[nodiscard]] Result<ledger::AppendResult> append_covenant_record(ledger::Ledger& ledger,
                                                                   std::string_view kind,
