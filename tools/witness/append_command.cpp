@@ -94,9 +94,27 @@ struct AppendArgs {
   bool gate = false;
   bool no_gate = false;
   std::string bypass_note;
+  std::string nats;  // through the cluster's stream instead of a local ledger
+  std::string nats_stream = "witness";
+  std::size_t quorum = 2;
+  unsigned timeout_ms = 30000;
 };
 
 int run_append(const CommonOptions& opts, const AppendArgs& args) {
+  if (!args.nats.empty()) {
+    // The replicas gate and write; nothing here applies to a local ledger.
+    if (!opts.ledger_dir.empty() || args.stream || args.gate || args.no_gate ||
+        args.durability != "buffered") {
+      return report(invalid_argument(
+          "--nats appends through the cluster: --ledger, --stream, --gate, --no-gate and "
+          "--durability do not apply (the replicas gate every node and sync before they ack)"));
+    }
+    std::ifstream storage;
+    auto in = open_input(args.path, storage);
+    if (!in) return report(in.error());
+    return run_cluster_append(args.nats, args.nats_stream, args.quorum, args.timeout_ms, **in,
+                              opts.json);
+  }
   if (args.gate && args.no_gate) {
     return report(invalid_argument("--gate and --no-gate contradict each other"));
   }
@@ -141,12 +159,26 @@ void register_append_command(CLI::App& app, Action& action) {
   ap->add_flag("--no-gate", args.no_gate,
                "append without the gate; recorded as a covenant.bypass node naming $USER");
   ap->add_option("--bypass-note", args.bypass_note, "why the gate is bypassed (with --no-gate)");
+  ap->add_option("--nats", args.nats,
+                 "append through a cluster (docs/cluster.md): its NATS servers, comma-separated; "
+                 "each node is acknowledged once a quorum of replicas applied and synced it");
+  ap->add_option("--nats-stream", args.nats_stream, "the cluster's stream (with --nats)")
+      ->capture_default_str();
+  ap->add_option("--quorum", args.quorum, "replicas that must have applied a node (with --nats)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+      ->capture_default_str();
+  ap->add_option("--timeout-ms", args.timeout_ms,
+                 "how long to wait for the quorum (with --nats); then exit 3, safe to retry")
+      ->check(CLI::Range(1U, 3'600'000U))
+      ->capture_default_str();
   ap->callback([&action] { action = [] { return run_append(common, args); }; });
   ap->footer(
       "Each line: {\"origin\":..., \"kind\":..., \"timestamp\": ns or RFC 3339 (optional),\n"
       "\"walk\":..., \"tags\":[...], \"payload\":{...}, \"links\":[{\"relation\":\"causes\",\n"
       "\"target\": hex id | \"seq:N\" | \"line:N\"}], \"signature\": 128 hex (optional)}\n"
-      "Exit: 0 appended, 1 refused by the gate (denials recorded), 2 bad input.");
+      "Exit: 0 appended, 1 refused by the gate (denials recorded), 2 bad input.\n"
+      "With --nats: one {\"seq\",\"id\",\"outcome\"} line per node once a quorum applied it;\n"
+      "exit 1 when any was denied or rejected, 3 when the quorum did not answer in time.");
 }
 
 }  // namespace witness::tools

@@ -3,13 +3,16 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "witness/covenant/appender.hpp"
@@ -217,6 +220,37 @@ Result<std::istream*> open_input(const std::string& path, std::ifstream& storage
     return not_found("cannot open " + path + ": " + std::generic_category().message(err));
   }
   return static_cast<std::istream*>(&storage);
+}
+
+StopSignals::StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void StopSignals::on_signal(std::function<void()> stop) {
+  waiter_ = std::thread([this, stop = std::move(stop)] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    const timespec tick{0, 200'000'000};
+    while (!done_) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        std::cerr << "witness: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping\n";
+        stop();
+        return;
+      }
+    }
+  });
+}
+
+StopSignals::~StopSignals() {
+  done_ = true;
+  if (waiter_.joinable()) waiter_.join();
 }
 
 }  // namespace witness::tools

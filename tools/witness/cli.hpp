@@ -1,11 +1,13 @@
 // Shared pieces of the `witness` subcommands: common options, exit codes, output, progress.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "witness/base/result.hpp"
@@ -101,6 +103,23 @@ class Progress {
   bool drawn_ = false;
 };
 
+// SIGINT and SIGTERM for a long-running command: the constructor blocks them in this thread,
+// so that the threads it starts later (RocksDB's, a server's) inherit the mask; on_signal()
+// starts one thread that takes them with sigtimedwait and calls `stop` once. The destructor
+// ends that thread.
+class StopSignals {
+ public:
+  StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  ~StopSignals();
+  void on_signal(std::function<void()> stop);
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread waiter_;
+};
+
 // Registers the subcommands of each area; each stores its action in `action`.
 using Action = std::function<int()>;
 void register_ledger_commands(CLI::App& app, Action& action);
@@ -111,6 +130,10 @@ void register_laws_command(CLI::App& app, Action& action);
 void register_covenant_commands(CLI::App& app, Action& action);
 void register_detect_commands(CLI::App& app, Action& action);
 void register_serve_command(CLI::App& app, Action& action);
+void register_cluster_commands(CLI::App& app, Action& action);
+// `witness append --nats URL`: the nodes of `in` through the cluster's stream (docs/cluster.md).
+int run_cluster_append(const std::string& nats, const std::string& stream, std::size_t quorum,
+                       unsigned timeout_ms, std::istream& in, bool json);
 
 // `witness replay --rerun RUN_ID`: re-executes a recorded detector run from its recorded
 // inputs; exit 0 when every alert matches the record, 1 where they diverge.

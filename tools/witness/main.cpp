@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     witness::tools::register_covenant_commands(app, action);
     witness::tools::register_detect_commands(app, action);
     witness::tools::register_serve_command(app, action);
+    witness::tools::register_cluster_commands(app, action);
 
     try {
       app.parse(argc, argv);

@@ -1,15 +1,9 @@
 // witness serve: the ledger over HTTP (docs/serve.md). SIGINT and SIGTERM stop it gracefully:
 // they are blocked in every thread and taken by one thread with sigtimedwait, which stops the
 // server; requests in flight are answered first.
-#include <atomic>
 #include <cctype>
-#include <cerrno>
-#include <csignal>
-#include <ctime>
 #include <iostream>
-#include <thread>
 
-#include <pthread.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -97,13 +91,8 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
   if (!listen) return report(listen.error());
   auto access = make_access_logger(a.access_log);
   if (!access) return report(access.error());
-  // Block the stop signals before any thread starts (RocksDB starts its own when the ledger
-  // opens), so that every thread inherits the mask and only the waiter below takes them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts (RocksDB starts its own when the ledger opens).
+  StopSignals signals;
   // Appends need the ledger open for writing (its lock); else read-only, following writers.
   auto l = a.server.allow_append ? open_ledger(opts, false)
            : a.follow_ms > 0     ? open_following(opts)
@@ -137,21 +126,8 @@ int run_serve(const CommonOptions& opts, const ServeArgs& a) {
                                       : " read-only")
             << "; SIGINT (Ctrl-C) or SIGTERM stops it\n";
 
-  std::atomic<bool> done{false};
-  std::thread waiter([&] {
-    const timespec tick{0, 200'000'000};
-    while (!done) {
-      const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
-        std::cerr << "witness: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping\n";
-        (*server)->stop();
-        return;
-      }
-    }
-  });
+  signals.on_signal([&] { (*server)->stop(); });
   const Status st = (*server)->run();
-  done = true;
-  waiter.join();
   if (!st) return report(st.error());
   return kExitOk;
 }

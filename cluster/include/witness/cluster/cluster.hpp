@@ -1,0 +1,135 @@
+// One ledger fed by many hosts (SPEC 12, docs/cluster.md): a NATS JetStream stream is the
+// order, replicas are the ledgers. The stream (R3, file storage, deny_delete, deny_purge) holds
+// nodes as JSON lines; each replica consumes it in order and applies every message to its own
+// ledger (cluster::Applier), so stream sequence N is ledger seq N - 1 on every replica. An
+// appender publishes each node with Nats-Msg-Id = its id and acknowledges it only when a
+// quorum of replicas report it applied and synced in their RocksDB: a JetStream ack is not the
+// product's ack (Debian's nats-server 2.9.10 fsyncs its streams every 2 minutes).
+//
+//   cluster::NatsOptions nats{.servers = {"nats://127.0.0.1:4222"}, .stream = "fleet"};
+//   WITNESS_RETURN_IF_ERROR(cluster::create_stream(nats, {.replicas = 3}));   // once
+//   // on each replica host:
+//   auto replica = cluster::Replica::open(ledger, {.nats = nats, .name = "r1"});
+//   (*replica)->run();                                  // until stop() or an error
+//   // on any host:
+//   auto client = cluster::Client::connect(nats, {.quorum = 2});
+//   auto acks = (*client)->append(nodes);               // each: its seq and what it became
+//
+// Subjects: nodes on "witness.<stream>.nodes"; replicas report progress on
+// "witness.<stream>.applied" and answer outcome requests on "witness.<stream>.outcome".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "witness/base/result.hpp"
+#include "witness/cluster/applier.hpp"
+#include "witness/ledger/ledger.hpp"
+
+namespace witness::cluster {
+
+struct NatsOptions {
+  std::vector<std::string> servers;         // nats://host:port; any of them will do
+  std::string stream = "witness";           // [A-Za-z0-9_-]+
+  std::chrono::milliseconds timeout{5000};  // connect and request timeouts
+};
+
+// The stream's subjects.
+[[nodiscard]] std::string nodes_subject(const std::string& stream);
+[[nodiscard]] std::string applied_subject(const std::string& stream);
+[[nodiscard]] std::string outcome_subject(const std::string& stream);
+
+struct StreamSetup {
+  int replicas = 3;  // JetStream replicas of the stream (1 to 5)
+  std::chrono::seconds duplicate_window{120};
+};
+
+// Creates the stream (file storage, deny_delete, deny_purge, the duplicate window), or checks
+// that an existing one has those properties. Errors: kInvalidArgument for a bad name or
+// replica count; kFailedPrecondition for an existing stream that allows deletes or purges, or
+// whose subjects differ; kUnavailable when NATS cannot be reached.
+[[nodiscard]] Status create_stream(const NatsOptions& nats, const StreamSetup& setup);
+
+struct ReplicaOptions {
+  NatsOptions nats;
+  std::string name;  // reported with progress; default: the ledger's id
+  ApplierOptions apply;
+  std::size_t max_batch = 1024;  // messages per ledger write
+  // Called after each batch is written and synced (for logs).
+  std::function<void(std::span<const Applied>)> on_apply;
+  std::chrono::milliseconds heartbeat{1000};  // progress is also reported this often
+};
+
+// A replica: consumes the stream from its ledger's size + 1 and applies it.
+// Thread safety: run() on one thread; stop() from any.
+class Replica {
+ public:
+  // Opens the Applier (rebuilding the gate from the ledger) and connects. Errors: the
+  // Applier's; kUnavailable when NATS cannot be reached; kNotFound for no such stream.
+  [[nodiscard]] static Result<std::unique_ptr<Replica>> open(ledger::Ledger& ledger,
+                                                             ReplicaOptions options);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Applies the stream as it grows until stop() (then ok) or an error: a message that cannot
+  // be applied stops the replica, naming it; it never skips. Also stops when the stream no
+  // longer holds the next message (its retention has passed it: bootstrap from a peer).
+  [[nodiscard]] Status run();
+  void stop();
+  // Entries applied (the ledger's size).
+  [[nodiscard]] std::uint64_t size() const;
+
+ private:
+  struct Impl;
+  explicit Replica(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// What became of one appended node, once a quorum of replicas applied it.
+struct Ack {
+  std::uint64_t stream_seq = 0;
+  ledger::SequenceNumber seq = 0;  // its entry on every replica: stream_seq - 1
+  ledger::NodeId id;
+  Outcome outcome = Outcome::kAppended;
+  std::string reason;  // denied or rejected: why (a duplicate names the seq it is at)
+  std::string detail;
+  std::uint64_t replicas = 0;  // replicas that reported it applied when it was acknowledged
+};
+
+struct ClientOptions {
+  std::size_t quorum = 2;  // replicas that must report a node applied and synced
+  std::chrono::milliseconds ack_timeout{30000};
+  std::size_t max_pending = 4096;  // JetStream publishes in flight
+};
+
+// Thread safety: one thread at a time.
+class Client {
+ public:
+  // Errors: kInvalidArgument (quorum 0); kUnavailable when NATS cannot be reached.
+  [[nodiscard]] static Result<std::unique_ptr<Client>> connect(const NatsOptions& nats,
+                                                               ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Publishes `nodes` in order (Nats-Msg-Id = each id; a retry within the stream's duplicate
+  // window returns the first sequence) and returns once `quorum` replicas have applied every
+  // one, with what each became. Safe to retry: ids deduplicate in the stream and in the ledger
+  // (a node already in the ledger comes back as rejected "duplicate", naming its seq).
+  // Errors: kDeadlineExceeded when the quorum does not report in ack_timeout (the nodes may
+  // still be applied later: retry); kUnavailable.
+  [[nodiscard]] Result<std::vector<Ack>> append(std::span<const ledger::TraceNode> nodes);
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace witness::cluster

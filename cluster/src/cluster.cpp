@@ -1,0 +1,638 @@
+// The stream, the replica loop and the appending client over NATS JetStream (libnats, Debian
+// libnats-dev 3.4). libnats stays in this file: the public header names none of it.
+//
+// Replica: an ordered push consumer from the ledger's size + 1 (libnats re-creates it after a
+// gap or a lost server, from the last sequence it delivered); messages are taken in batches
+// (what is pending, up to max_batch), applied in one synced ledger write, then reported on the
+// applied subject with the ledger's size, root and head and the outcome of each message of the
+// batch that was not appended. A heartbeat repeats the report when idle, so that a client that
+// subscribed late still hears of entries applied before it looked.
+//
+// Client: subscribes to the reports first, publishes asynchronously (Nats-Msg-Id = node id),
+// resends what JetStream did not acknowledge, then waits until `quorum` distinct replicas
+// report a size that covers every sequence it got; outcomes not seen in a report are asked of
+// the replicas (the outcome subject; any replica answers, from its ledger).
+#include "witness/cluster/cluster.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include <nats/nats.h>
+#include <nlohmann/json.hpp>
+
+#include "witness/ledger/jsonl.hpp"
+
+namespace witness::cluster {
+namespace {
+
+using Json = nlohmann::json;
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const {
+    if (p != nullptr) F(p);
+  }
+};
+using ConnPtr = std::unique_ptr<natsConnection, Deleter<natsConnection, natsConnection_Destroy>>;
+using JsPtr = std::unique_ptr<jsCtx, Deleter<jsCtx, jsCtx_Destroy>>;
+using SubPtr =
+    std::unique_ptr<natsSubscription, Deleter<natsSubscription, natsSubscription_Destroy>>;
+using MsgPtr = std::unique_ptr<natsMsg, Deleter<natsMsg, natsMsg_Destroy>>;
+using OptsPtr = std::unique_ptr<natsOptions, Deleter<natsOptions, natsOptions_Destroy>>;
+
+Error nats_error(const std::string& what, natsStatus s,
+                 jsErrCode jerr = static_cast<jsErrCode>(0)) {
+  std::string msg = what + ": " + natsStatus_GetText(s);
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') {
+    msg += " (" + std::string(last) + ")";
+  }
+  if (jerr != 0) msg += " [JetStream error " + std::to_string(static_cast<int>(jerr)) + "]";
+  switch (s) {
+    case NATS_NO_SERVER:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_TIMEOUT:
+    case NATS_NO_RESPONDERS:
+    case NATS_STALE_CONNECTION:
+    case NATS_NOT_YET_CONNECTED:
+      return unavailable(msg);
+    default:
+      return internal_error(msg);
+  }
+}
+
+Status check_name(const std::string& stream) {
+  if (stream.empty() || stream.size() > 64 ||
+      stream.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
+          std::string::npos) {
+    return invalid_argument("stream name \"" + stream +
+                            "\": expected 1 to 64 of A-Z, a-z, 0-9, _ and -");
+  }
+  return ok_status();
+}
+
+struct Connection {
+  ConnPtr nc;
+  JsPtr js;
+};
+
+// Connects with endless reconnects (a cluster outlives any one server) and a JetStream context.
+// `js_options` may set the asynchronous publish handlers.
+Result<Connection> connect(const NatsOptions& o, const std::string& name,
+                           jsOptions* js_options = nullptr) {
+  WITNESS_RETURN_IF_ERROR(check_name(o.stream));
+  if (o.servers.empty()) return invalid_argument("no NATS server given (--nats nats://host:port)");
+  natsOptions* raw = nullptr;
+  if (auto s = natsOptions_Create(&raw); s != NATS_OK) return nats_error("NATS options", s);
+  OptsPtr opts(raw);
+  std::vector<const char*> urls;
+  urls.reserve(o.servers.size());
+  for (const auto& u : o.servers) urls.push_back(u.c_str());
+  natsStatus s = natsOptions_SetServers(opts.get(), urls.data(), static_cast<int>(urls.size()));
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts.get(), o.timeout.count());
+  if (s == NATS_OK) s = natsOptions_SetName(opts.get(), name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts.get(), true);
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.get(), -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts.get(), 100);
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(opts.get(), 1000);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts.get(), 3);
+  if (s != NATS_OK) return nats_error("NATS options", s);
+  Connection c;
+  natsConnection* nc = nullptr;
+  if (s = natsConnection_Connect(&nc, opts.get()); s != NATS_OK) {
+    std::string list;
+    for (const auto& u : o.servers) list += (list.empty() ? "" : ",") + u;
+    return nats_error("connecting to " + list, s);
+  }
+  c.nc.reset(nc);
+  jsOptions jo;
+  if (js_options == nullptr) {
+    jsOptions_Init(&jo);
+    js_options = &jo;
+  }
+  js_options->Wait = o.timeout.count();
+  jsCtx* js = nullptr;
+  if (s = natsConnection_JetStream(&js, c.nc.get(), js_options); s != NATS_OK) {
+    return nats_error("JetStream", s);
+  }
+  c.js.reset(js);
+  return c;
+}
+
+std::string_view data_of(natsMsg* m) {
+  return {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))};
+}
+
+// o[key] when it is a string, else "" (json::value's conversion trips GCC's null-dereference
+// analysis).
+std::string text_of(const Json& o, const char* key) {
+  const auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get_ref<const std::string&>() : std::string();
+}
+std::uint64_t number_of(const Json& o, const char* key) {
+  const auto it = o.find(key);
+  return it != o.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+// An outcome as a report or an answer carries it, and back.
+Applied outcome_from(const Json& o) {
+  const auto seq = number_of(o, "stream_seq");
+  Applied a{.stream_seq = seq, .seq = seq - 1};
+  const auto name = text_of(o, "outcome");
+  a.outcome = name == "denied"     ? Outcome::kDenied
+              : name == "rejected" ? Outcome::kRejected
+                                   : Outcome::kAppended;
+  a.reason = text_of(o, "reason");
+  a.detail = text_of(o, "detail");
+  return a;
+}
+
+Json outcome_json(const Applied& a) {
+  return Json{{"stream_seq", a.stream_seq},
+              {"outcome", std::string(outcome_name(a.outcome))},
+              {"reason", a.reason},
+              {"detail", a.detail}};
+}
+
+}  // namespace
+
+std::string nodes_subject(const std::string& stream) { return "witness." + stream + ".nodes"; }
+std::string applied_subject(const std::string& stream) { return "witness." + stream + ".applied"; }
+std::string outcome_subject(const std::string& stream) { return "witness." + stream + ".outcome"; }
+
+Status create_stream(const NatsOptions& nats, const StreamSetup& setup) {
+  if (setup.replicas < 1 || setup.replicas > 5) {
+    return invalid_argument("replicas: expected 1 to 5, got " + std::to_string(setup.replicas));
+  }
+  WITNESS_ASSIGN_OR_RETURN(auto c, connect(nats, "witness cluster init"));
+  const std::string subject = nodes_subject(nats.stream);
+  const char* subjects[] = {subject.c_str()};
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = nats.stream.c_str();
+  cfg.Subjects = subjects;  // NOLINT(cppcoreguidelines-pro-bounds-array-to-pointer-decay)
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = setup.replicas;
+  cfg.DenyDelete = true;
+  cfg.DenyPurge = true;
+  cfg.Duplicates =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(setup.duplicate_window).count();
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_AddStream(&si, c.js.get(), &cfg, nullptr, &jerr);
+  if (s == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return ok_status();
+  }
+  if (jerr != JSStreamNameExistErr) return nats_error("creating stream " + nats.stream, s, jerr);
+  // It exists: it must be as immutable and on the same subject.
+  s = js_GetStreamInfo(&si, c.js.get(), nats.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return nats_error("stream " + nats.stream, s, jerr);
+  std::unique_ptr<jsStreamInfo, Deleter<jsStreamInfo, jsStreamInfo_Destroy>> info(si);
+  const jsStreamConfig* have = info->Config;
+  if (!have->DenyDelete || !have->DenyPurge) {
+    return failed_precondition("stream " + nats.stream +
+                               " exists and allows deletes or purges: a ledger's stream must "
+                               "be immutable (deny_delete, deny_purge)");
+  }
+  if (have->SubjectsLen != 1 || subject != have->Subjects[0]) {  // NOLINT
+    return failed_precondition("stream " + nats.stream + " exists with other subjects than " +
+                               subject);
+  }
+  return ok_status();
+}
+
+// ---- replica ------------------------------------------------------------------------------
+
+struct Replica::Impl {
+  ledger::Ledger* ledger = nullptr;
+  ReplicaOptions options;
+  std::optional<Applier> applier;
+  Connection conn;
+  SubPtr outcome_sub;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> size{0};
+
+  Result<SubPtr> subscribe_from(std::uint64_t seq);
+  void report(std::uint64_t from, std::span<const Applied> applied);
+  static void on_outcome_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
+                                 void* closure);
+};
+
+Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Replica::~Replica() = default;
+void Replica::stop() { impl_->stopping = true; }
+std::uint64_t Replica::size() const { return impl_->size; }
+
+Result<std::unique_ptr<Replica>> Replica::open(ledger::Ledger& ledger, ReplicaOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->ledger = &ledger;
+  if (options.name.empty()) options.name = ledger.stats().ledger_id;
+  impl->options = std::move(options);
+  WITNESS_ASSIGN_OR_RETURN(auto applier, Applier::open(ledger, impl->options.apply));
+  impl->applier.emplace(std::move(applier));
+  impl->size = impl->applier->next_stream_seq() - 1;
+  WITNESS_ASSIGN_OR_RETURN(impl->conn,
+                           connect(impl->options.nats, "witness replica " + impl->options.name));
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (auto s = js_GetStreamInfo(&si, impl->conn.js.get(), impl->options.nats.stream.c_str(),
+                                nullptr, &jerr);
+      s != NATS_OK) {
+    if (jerr == JSStreamNotFoundErr) {
+      return not_found("no stream " + impl->options.nats.stream +
+                       " (witness cluster init creates it)");
+    }
+    return nats_error("stream " + impl->options.nats.stream, s, jerr);
+  }
+  jsStreamInfo_Destroy(si);
+  natsSubscription* sub = nullptr;
+  const std::string subject = outcome_subject(impl->options.nats.stream);
+  if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), subject.c_str(),
+                                        &Impl::on_outcome_request, impl.get());
+      s != NATS_OK) {
+    return nats_error("subscribing to " + subject, s);
+  }
+  impl->outcome_sub.reset(sub);
+  return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+// {"seqs":[S, ...]} -> {"replica","size","outcomes":[...]} for those the ledger holds.
+void Replica::Impl::on_outcome_request(natsConnection* nc, natsSubscription* /*sub*/, natsMsg* msg,
+                                       void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  MsgPtr owned(msg);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return;
+  const auto req = Json::parse(data_of(msg), nullptr, false);
+  const std::uint64_t size = self->size;
+  Json out{{"replica", self->options.name}, {"size", size}, {"outcomes", Json::array()}};
+  if (req.is_object() && req.contains("seqs") && req["seqs"].is_array()) {
+    for (const auto& v : req["seqs"]) {
+      if (!v.is_number_unsigned()) continue;
+      const auto s = v.get<std::uint64_t>();
+      if (s == 0 || s > size) continue;
+      auto e = self->ledger->get(s - 1);
+      if (!e) continue;
+      out["outcomes"].push_back(outcome_json(describe_entry(*e)));
+    }
+  }
+  const std::string text = out.dump();
+  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
+}
+
+Result<SubPtr> Replica::Impl::subscribe_from(std::uint64_t seq) {
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = options.nats.stream.c_str();
+  so.Ordered = true;
+  so.Config.DeliverPolicy = js_DeliverByStartSequence;
+  so.Config.OptStartSeq = seq;
+  natsSubscription* sub = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const std::string subject = nodes_subject(options.nats.stream);
+  if (auto s = js_SubscribeSync(&sub, conn.js.get(), subject.c_str(), nullptr, &so, &jerr);
+      s != NATS_OK) {
+    return nats_error("consuming " + options.nats.stream + " from " + std::to_string(seq), s, jerr);
+  }
+  return SubPtr(sub);
+}
+
+void Replica::Impl::report(std::uint64_t from, std::span<const Applied> applied) {
+  const auto stats = ledger->stats();
+  Json j{{"replica", options.name},
+         {"from", from},
+         {"size", stats.size},
+         {"root", stats.merkle_root.to_hex()},
+         {"head", stats.chain_head.to_hex()},
+         {"outcomes", Json::array()}};
+  for (const Applied& a : applied) {
+    if (a.outcome != Outcome::kAppended) j["outcomes"].push_back(outcome_json(a));
+  }
+  const std::string text = j.dump();
+  const std::string subject = applied_subject(options.nats.stream);
+  (void)natsConnection_Publish(conn.nc.get(), subject.c_str(), text.data(),
+                               static_cast<int>(text.size()));
+}
+
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): the loop reads as one piece
+Status Replica::run() {
+  Impl& s = *impl_;
+  WITNESS_ASSIGN_OR_RETURN(auto sub, s.subscribe_from(s.applier->next_stream_seq()));
+  auto last_report = std::chrono::steady_clock::now();
+  std::vector<StreamMessage> batch;
+  while (!s.stopping) {
+    batch.clear();
+    std::uint64_t expected = s.applier->next_stream_seq();
+    // The first message waits; the rest of the batch is what is already pending.
+    int wait_ms = 100;
+    while (batch.size() < s.options.max_batch) {
+      natsMsg* raw = nullptr;
+      const natsStatus st = natsSubscription_NextMsg(&raw, sub.get(), wait_ms);
+      if (st == NATS_TIMEOUT) break;
+      if (st != NATS_OK) {
+        // The ordered consumer lost its way (slow consumer, missed heartbeats, a closed
+        // subscription): start again from what the ledger needs.
+        if (!batch.empty()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (s.stopping) break;
+        auto again = s.subscribe_from(expected);
+        if (!again) return again.error();
+        sub = std::move(*again);
+        break;
+      }
+      MsgPtr m(raw);
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, m.get()) != NATS_OK) continue;  // not a stream message
+      const std::uint64_t seq = meta->Sequence.Stream;
+      const std::int64_t ts = meta->Timestamp;
+      jsMsgMetaData_Destroy(meta);
+      if (seq < expected) continue;  // already applied (a redelivery after a reset)
+      if (seq > expected) {
+        // The stream does not hold `expected` any more, or the consumer skipped: look again
+        // from `expected` once; if it still starts later, the retention has passed us.
+        if (!batch.empty()) break;
+        jsStreamInfo* si = nullptr;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        if (js_GetStreamInfo(&si, s.conn.js.get(), s.options.nats.stream.c_str(), nullptr, &jerr) ==
+            NATS_OK) {
+          const std::uint64_t first = si->State.FirstSeq;
+          jsStreamInfo_Destroy(si);
+          if (first > expected) {
+            return failed_precondition(
+                "the stream's first message is " + std::to_string(first) +
+                " but this ledger needs " + std::to_string(expected) +
+                ": its retention has passed this replica (bootstrap it from a peer)");
+          }
+        }
+        auto again = s.subscribe_from(expected);
+        if (!again) return again.error();
+        sub = std::move(*again);
+        break;
+      }
+      batch.push_back({.stream_seq = seq,
+                       .time = ledger::Timestamp(std::chrono::nanoseconds(ts)),
+                       .body = std::string(data_of(m.get()))});
+      ++expected;
+      int pending = 0;
+      int bytes = 0;
+      (void)natsSubscription_GetPending(sub.get(), &pending, &bytes);
+      if (pending <= 0) break;
+      wait_ms = 10;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (batch.empty()) {
+      if (now - last_report >= s.options.heartbeat) {
+        s.report(s.applier->next_stream_seq(), {});
+        last_report = now;
+      }
+      continue;
+    }
+    WITNESS_ASSIGN_OR_RETURN(auto applied, s.applier->apply(batch));
+    s.size = s.applier->next_stream_seq() - 1;
+    s.report(batch.front().stream_seq, applied);
+    last_report = now;
+    if (s.options.on_apply) s.options.on_apply(applied);
+  }
+  return ok_status();
+}
+
+// ---- client -------------------------------------------------------------------------------
+
+struct Client::Impl {
+  NatsOptions nats;
+  ClientOptions options;
+  Connection conn;
+  SubPtr applied_sub;
+  std::mutex mu;
+  // Per message id (hex): the stream sequence JetStream gave, or that it failed.
+  std::unordered_map<std::string, std::uint64_t> acked;  // guarded by mu
+  std::set<std::string> failed;                          // guarded by mu
+  std::map<std::string, std::uint64_t> replica_size;     // replica -> size reported
+  std::map<std::uint64_t, Applied> outcomes;             // stream seq -> not appended
+  std::set<std::uint64_t> covered;  // wanted sequences a report's batch covered
+
+  static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure);
+  Status publish(const std::vector<std::string>& ids, const std::vector<std::string>& lines,
+                 std::chrono::steady_clock::time_point deadline);
+  void take_report(natsMsg* m, const std::set<std::uint64_t>& wanted);
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+void Client::Impl::on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
+                          void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || id == nullptr) return;
+  std::lock_guard lock(self->mu);
+  if (pa != nullptr) {
+    self->acked[id] = pa->Sequence;
+    self->failed.erase(id);
+  } else if (pae != nullptr) {
+    self->failed.insert(id);
+  }
+}
+
+Result<std::unique_ptr<Client>> Client::connect(const NatsOptions& nats, ClientOptions options) {
+  if (options.quorum == 0) return invalid_argument("quorum: expected at least 1");
+  auto impl = std::make_unique<Impl>();
+  impl->nats = nats;
+  impl->options = options;
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.MaxPending = static_cast<int64_t>(options.max_pending);
+  jo.PublishAsync.AckHandler = &Impl::on_ack;
+  jo.PublishAsync.AckHandlerClosure = impl.get();
+  WITNESS_ASSIGN_OR_RETURN(impl->conn, cluster::connect(nats, "witness append", &jo));
+  natsSubscription* sub = nullptr;
+  const std::string subject = applied_subject(nats.stream);
+  if (auto s = natsConnection_SubscribeSync(&sub, impl->conn.nc.get(), subject.c_str());
+      s != NATS_OK) {
+    return nats_error("subscribing to " + subject, s);
+  }
+  impl->applied_sub.reset(sub);
+  (void)natsSubscription_SetPendingLimits(sub, -1, -1);
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Status Client::Impl::publish(const std::vector<std::string>& ids,
+                             const std::vector<std::string>& lines,
+                             std::chrono::steady_clock::time_point deadline) {
+  const std::string subject = nodes_subject(nats.stream);
+  std::vector<std::size_t> todo(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) todo[i] = i;
+  while (!todo.empty()) {
+    for (const std::size_t i : todo) {
+      natsMsg* m = nullptr;
+      natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, lines[i].data(),
+                                    static_cast<int>(lines[i].size()));
+      if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", ids[i].c_str());
+      if (s == NATS_OK) s = js_PublishMsgAsync(conn.js.get(), &m, nullptr);
+      if (m != nullptr) natsMsg_Destroy(m);  // left to us only when the publish failed
+      if (s != NATS_OK && s != NATS_TIMEOUT) return nats_error("publishing to " + subject, s);
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    po.MaxWait = std::max<std::int64_t>(1, left.count());
+    const natsStatus done = js_PublishAsyncComplete(conn.js.get(), &po);
+    if (done == NATS_TIMEOUT) {
+      // Drop what is still in flight; it is resent below, its id deduplicating.
+      natsMsgList pending{};
+      if (js_PublishAsyncGetPendingList(&pending, conn.js.get()) == NATS_OK) {
+        natsMsgList_Destroy(&pending);
+      }
+    }
+    std::vector<std::size_t> again;
+    {
+      std::lock_guard lock(mu);
+      for (const std::size_t i : todo) {
+        if (!acked.contains(ids[i])) again.push_back(i);
+      }
+    }
+    if (!again.empty() && std::chrono::steady_clock::now() >= deadline) {
+      return unavailable("JetStream did not acknowledge " + std::to_string(again.size()) +
+                         " node(s) in time (the stream's servers unreachable?): retry");
+    }
+    if (!again.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    todo = std::move(again);
+  }
+  return ok_status();
+}
+
+void Client::Impl::take_report(natsMsg* m, const std::set<std::uint64_t>& wanted) {
+  const auto j = Json::parse(data_of(m), nullptr, false);
+  if (!j.is_object() || !j.contains("replica") || !j["replica"].is_string() ||
+      !j.contains("size") || !j["size"].is_number_unsigned()) {
+    return;
+  }
+  auto& size = replica_size[j["replica"].get<std::string>()];
+  const auto reported = j["size"].get<std::uint64_t>();
+  size = std::max(size, reported);
+  if (!j.contains("outcomes") || !j["outcomes"].is_array() || !j.contains("from") ||
+      !j["from"].is_number_unsigned()) {
+    return;
+  }
+  // The report's batch is [from, size]: what it does not list there was appended.
+  for (auto it = wanted.lower_bound(j["from"].get<std::uint64_t>());
+       it != wanted.end() && *it <= reported; ++it) {
+    covered.insert(*it);
+  }
+  for (const auto& o : j["outcomes"]) {
+    if (!o.is_object() || !o.contains("stream_seq") || !o["stream_seq"].is_number_unsigned()) {
+      continue;
+    }
+    const auto seq = o["stream_seq"].get<std::uint64_t>();
+    if (wanted.contains(seq)) outcomes[seq] = outcome_from(o);
+  }
+}
+
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
+Result<std::vector<Ack>> Client::append(std::span<const ledger::TraceNode> nodes) {
+  Impl& s = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + s.options.ack_timeout;
+  std::vector<std::string> ids;
+  std::vector<std::string> lines;
+  ids.reserve(nodes.size());
+  lines.reserve(nodes.size());
+  for (const auto& n : nodes) {
+    ids.push_back(n.id().to_hex());
+    lines.push_back(ledger::to_json_line(n));
+  }
+  WITNESS_RETURN_IF_ERROR(s.publish(ids, lines, deadline));
+  std::vector<std::uint64_t> seqs(nodes.size());
+  std::set<std::uint64_t> wanted;
+  {
+    std::lock_guard lock(s.mu);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      seqs[i] = s.acked.at(ids[i]);
+      wanted.insert(seqs[i]);
+    }
+    for (const auto& id : ids) s.acked.erase(id);
+  }
+  const std::uint64_t highest = wanted.empty() ? 0 : *wanted.rbegin();
+  auto replicas_at = [&](std::uint64_t seq) {
+    std::uint64_t n = 0;
+    for (const auto& [name, size] : s.replica_size) n += size >= seq ? 1U : 0U;
+    return n;
+  };
+  while (replicas_at(highest) < s.options.quorum) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return unavailable("only " + std::to_string(replicas_at(highest)) + " of the " +
+                         std::to_string(s.options.quorum) +
+                         " replicas needed reported stream sequence " + std::to_string(highest) +
+                         " applied in time: the nodes are in the stream and will be applied; "
+                         "retry to learn their outcome");
+    }
+    natsMsg* raw = nullptr;
+    const natsStatus st = natsSubscription_NextMsg(&raw, s.applied_sub.get(),
+                                                   std::min<std::int64_t>(left.count(), 200));
+    if (st == NATS_TIMEOUT) continue;
+    if (st != NATS_OK) return nats_error("waiting for replicas", st);
+    MsgPtr m(raw);
+    s.take_report(m.get(), wanted);
+  }
+  // Drain the reports already here: they may carry outcomes of our sequences.
+  for (natsMsg* raw = nullptr; natsSubscription_NextMsg(&raw, s.applied_sub.get(), 1) == NATS_OK;) {
+    MsgPtr m(raw);
+    s.take_report(m.get(), wanted);
+  }
+  // Outcomes: reports cover the batches they came with; ask for the rest (sequences applied
+  // before this client listened, e.g. a retried publish JetStream deduplicated).
+  Json ask = Json::array();
+  for (const auto seq : wanted) {
+    if (!s.covered.contains(seq)) ask.push_back(seq);
+  }
+  if (!ask.empty()) {
+    const std::string req = Json{{"seqs", ask}}.dump();
+    const std::string subject = outcome_subject(s.nats.stream);
+    natsMsg* reply = nullptr;
+    const natsStatus st =
+        natsConnection_Request(&reply, s.conn.nc.get(), subject.c_str(), req.data(),
+                               static_cast<int>(req.size()), s.nats.timeout.count());
+    if (st != NATS_OK) return nats_error("asking the replicas for outcomes", st);
+    MsgPtr r(reply);
+    const auto j = Json::parse(data_of(r.get()), nullptr, false);
+    if (!j.is_object() || !j.contains("outcomes") || !j["outcomes"].is_array() ||
+        !j.contains("size") || !j["size"].is_number_unsigned() ||
+        j["size"].get<std::uint64_t>() < highest) {
+      return unavailable("a replica's answer about outcomes is incomplete: retry");
+    }
+    for (const auto& o : j["outcomes"]) {
+      const Applied a = outcome_from(o);
+      if (a.outcome != Outcome::kAppended) s.outcomes[a.stream_seq] = a;
+    }
+  }
+  std::vector<Ack> out;
+  out.reserve(nodes.size());
+  const std::uint64_t confirmed = replicas_at(highest);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    Ack a{.stream_seq = seqs[i], .seq = seqs[i] - 1, .id = nodes[i].id(), .replicas = confirmed};
+    if (auto it = s.outcomes.find(seqs[i]); it != s.outcomes.end()) {
+      a.outcome = it->second.outcome;
+      a.reason = it->second.reason;
+      a.detail = it->second.detail;
+    }
+    out.push_back(std::move(a));
+  }
+  for (const auto seq : wanted) {
+    s.outcomes.erase(seq);
+    s.covered.erase(seq);
+  }
+  return out;
+}
+
+}  // namespace witness::cluster

@@ -1,0 +1,188 @@
+// witness cluster init, witness replica, and witness append --nats (docs/cluster.md): one
+// ledger fed by many hosts through NATS JetStream, replicas applying the stream.
+#include <iostream>
+#include <sstream>
+
+#include "witness/cluster/cluster.hpp"
+#include "witness/ledger/jsonl.hpp"
+
+#include "cli.hpp"
+#include "json_out.hpp"
+
+namespace witness::tools {
+namespace {
+
+// "nats://a:4222,nats://b:4222" -> each server.
+std::vector<std::string> split_servers(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+Result<ledger::PublicKey> parse_key(const std::string& text, const std::string& option) {
+  auto d = ledger::Digest::from_hex(text);
+  if (!d) {
+    return invalid_argument(option + " \"" + text +
+                            "\": expected 64 hex digits (an Ed25519 public key, as witness "
+                            "keygen prints it)");
+  }
+  ledger::PublicKey key{};
+  std::copy(d->bytes.begin(), d->bytes.end(), key.begin());
+  return key;
+}
+
+struct ClusterArgs {
+  std::string nats = "nats://127.0.0.1:4222";
+  std::string stream = "witness";
+  int replicas = 3;
+  unsigned duplicate_window_s = 120;
+};
+
+int run_init(const ClusterArgs& a) {
+  const cluster::NatsOptions nats{.servers = split_servers(a.nats), .stream = a.stream};
+  if (auto s = cluster::create_stream(
+          nats,
+          {.replicas = a.replicas, .duplicate_window = std::chrono::seconds(a.duplicate_window_s)});
+      !s) {
+    return report(s.error());
+  }
+  std::cout << "stream " << a.stream << " ready: subject " << cluster::nodes_subject(a.stream)
+            << ", " << a.replicas << " replica(s), file storage, deny_delete, deny_purge, "
+            << a.duplicate_window_s << " s duplicate window\n";
+  return kExitOk;
+}
+
+struct ReplicaArgs {
+  ClusterArgs cluster;
+  std::string name;
+  std::string admin_key;
+  bool require_signature = false;
+  std::size_t max_batch = 1024;
+  unsigned max_future_skew_s = 60;
+};
+
+int run_replica(const CommonOptions& opts, const ReplicaArgs& a) {
+  cluster::ReplicaOptions ro{
+      .nats = {.servers = split_servers(a.cluster.nats), .stream = a.cluster.stream},
+      .name = a.name,
+      .apply = {.max_future_skew = std::chrono::seconds(a.max_future_skew_s),
+                .require_signature = a.require_signature},
+      .max_batch = a.max_batch};
+  if (!a.admin_key.empty()) {
+    auto key = parse_key(a.admin_key, "--admin-key");
+    if (!key) return report(key.error());
+    ro.apply.admin_key = *key;
+  }
+  StopSignals signals;  // before RocksDB's threads start
+  auto l = open_ledger(opts, false, ledger::Durability::kSync);
+  if (!l) return report(l.error());
+  auto replica = cluster::Replica::open(*l, ro);
+  if (!replica) return report(replica.error());
+  std::cerr << "witness: replica " << (ro.name.empty() ? l->stats().ledger_id : ro.name)
+            << " applying stream " << a.cluster.stream << " from message " << (*replica)->size() + 1
+            << " to " << resolve_ledger_dir(opts) << "; SIGINT (Ctrl-C) or SIGTERM stops it\n";
+  signals.on_signal([&] { (*replica)->stop(); });
+  const Status st = (*replica)->run();
+  std::cerr << "witness: replica stopped with " << (*replica)->size() << " entries\n";
+  if (!st) return report(st.error());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cluster_append(const std::string& nats, const std::string& stream, std::size_t quorum,
+                       unsigned timeout_ms, std::istream& in, bool json) {
+  // Lines as `witness append` reads them; links by id or to an earlier line (a replica resolves
+  // nothing else: seq:N names an entry this host cannot see).
+  std::vector<ledger::TraceNode> nodes;
+  std::vector<ledger::NodeId> ids;
+  std::string line;
+  std::uint64_t line_no = 0;
+  while (true) {
+    const auto r = ledger::read_line(in, line);
+    if (r == ledger::LineRead::kEnd) break;
+    ++line_no;
+    if (r == ledger::LineRead::kTooLong) return report(ledger::line_too_long(line_no));
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto parsed = ledger::parse_node_line(line);
+    if (!parsed) return report(parsed.error().with_context("line " + std::to_string(line_no)));
+    auto node = ledger::resolve_node_line(std::move(*parsed), nullptr, ids);
+    if (!node) return report(node.error().with_context("line " + std::to_string(line_no)));
+    ids.push_back(node->id());
+    nodes.push_back(std::move(*node));
+  }
+  auto client = cluster::Client::connect(
+      {.servers = split_servers(nats), .stream = stream},
+      {.quorum = quorum, .ack_timeout = std::chrono::milliseconds(timeout_ms)});
+  if (!client) return report(client.error());
+  auto acks = (*client)->append(nodes);
+  if (!acks) return report(acks.error());
+  bool refused = false;
+  for (const auto& a : *acks) {
+    refused = refused || a.outcome != cluster::Outcome::kAppended;
+    // One line per node, as `witness append --stream` acknowledges: {"seq","id"}, and what
+    // it became.
+    JsonOut j{{"seq", a.seq},
+              {"id", a.id.to_hex()},
+              {"outcome", std::string(cluster::outcome_name(a.outcome))}};
+    if (a.outcome != cluster::Outcome::kAppended) {
+      j["reason"] = a.reason;
+      j["detail"] = a.detail;
+    }
+    print_json(j);
+  }
+  if (!json) {
+    std::cerr << "acknowledged " << acks->size() << " node(s) by a quorum of " << quorum
+              << " replicas\n";
+  }
+  return refused ? kExitCheckFailed : kExitOk;
+}
+
+void register_cluster_commands(CLI::App& app, Action& action) {
+  static ClusterArgs init;
+  auto* cl = app.add_subcommand("cluster", "a ledger fed by many hosts through NATS JetStream");
+  cl->require_subcommand(1);
+  auto* in = cl->add_subcommand(
+      "init", "create the cluster's stream (R3, file storage, deny_delete, deny_purge)");
+  in->add_option("--nats", init.nats, "NATS servers, comma-separated")->capture_default_str();
+  in->add_option("--stream", init.stream, "the stream's name")->capture_default_str();
+  in->add_option("--replicas", init.replicas, "JetStream replicas of the stream (1 to 5)")
+      ->check(CLI::Range(1, 5))
+      ->capture_default_str();
+  in->add_option("--duplicate-window", init.duplicate_window_s,
+                 "seconds in which a republished node id is dropped by the stream")
+      ->check(CLI::Range(1U, 86400U))
+      ->capture_default_str();
+  in->callback([&action] { action = [] { return run_init(init); }; });
+
+  static CommonOptions common;
+  static ReplicaArgs rep;
+  auto* r = app.add_subcommand("replica",
+                               "apply the cluster's stream to a ledger, in order, until SIGTERM");
+  add_common_options(*r, common);
+  r->add_option("--nats", rep.cluster.nats, "NATS servers, comma-separated")->capture_default_str();
+  r->add_option("--stream", rep.cluster.stream, "the stream's name")->capture_default_str();
+  r->add_option("--name", rep.name, "the name it reports progress under (default: ledger id)");
+  r->add_option("--admin-key", rep.admin_key,
+                "public key (64 hex) that must sign covenant grants and revocations in the "
+                "stream; without one, the stream grants nothing");
+  r->add_flag("--require-signature", rep.require_signature,
+              "every node must be signed by the key its origin's covenant binds");
+  r->add_option("--max-batch", rep.max_batch, "messages per ledger write")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  r->add_option("--max-future-skew", rep.max_future_skew_s,
+                "seconds a node's timestamp may be past the stream's time for it")
+      ->check(CLI::Range(0U, 86400U))
+      ->capture_default_str();
+  r->callback([&action] { action = [] { return run_replica(common, rep); }; });
+  r->footer(
+      "Stream message N becomes ledger entry N-1: the node, its covenant.denial, or a\n"
+      "cluster.rejected record naming why. A message that cannot be applied stops the replica\n"
+      "(exit 1); it never skips. Exit 0 after SIGINT or SIGTERM.");
+}
+
+}  // namespace witness::tools
