@@ -242,18 +242,25 @@ Result<std::unique_ptr<Replica>> Replica::open(ledger::Ledger& ledger, ReplicaOp
   impl->size = impl->applier->next_stream_seq() - 1;
   WITNESS_ASSIGN_OR_RETURN(impl->conn,
                            connect(impl->options.nats, "witness replica " + impl->options.name));
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  if (auto s = js_GetStreamInfo(&si, impl->conn.js.get(), impl->options.nats.stream.c_str(),
-                                nullptr, &jerr);
-      s != NATS_OK) {
+  // The stream must exist. While NATS elects its leaders (a server just restarted) the lookup
+  // times out: that is waited for, up to 6 timeouts.
+  for (int attempt = 0;; ++attempt) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_GetStreamInfo(&si, impl->conn.js.get(),
+                                          impl->options.nats.stream.c_str(), nullptr, &jerr);
+    if (s == NATS_OK) {
+      jsStreamInfo_Destroy(si);
+      break;
+    }
     if (jerr == JSStreamNotFoundErr) {
       return not_found("no stream " + impl->options.nats.stream +
                        " (witness cluster init creates it)");
     }
-    return nats_error("stream " + impl->options.nats.stream, s, jerr);
+    auto e = nats_error("stream " + impl->options.nats.stream, s, jerr);
+    if (e.code != ErrorCode::kUnavailable || attempt == 5) return e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  jsStreamInfo_Destroy(si);
   natsSubscription* sub = nullptr;
   const std::string subject = outcome_subject(impl->options.nats.stream);
   if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), subject.c_str(),
@@ -326,7 +333,21 @@ void Replica::Impl::report(std::uint64_t from, std::span<const Applied> applied)
 // NOLINTNEXTLINE(readability-function-cognitive-complexity): the loop reads as one piece
 Status Replica::run() {
   Impl& s = *impl_;
-  WITNESS_ASSIGN_OR_RETURN(auto sub, s.subscribe_from(s.applier->next_stream_seq()));
+  SubPtr sub;
+  // (Re)subscribes from what the ledger needs; NATS being away (kUnavailable) is waited out.
+  auto resubscribe = [&]() -> Status {
+    while (!s.stopping) {
+      auto again = s.subscribe_from(s.applier->next_stream_seq());
+      if (again) {
+        sub = std::move(*again);
+        return ok_status();
+      }
+      if (again.error().code != ErrorCode::kUnavailable) return again.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return ok_status();
+  };
+  WITNESS_RETURN_IF_ERROR(resubscribe());
   auto last_report = std::chrono::steady_clock::now();
   std::vector<StreamMessage> batch;
   while (!s.stopping) {
@@ -343,10 +364,7 @@ Status Replica::run() {
         // subscription): start again from what the ledger needs.
         if (!batch.empty()) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (s.stopping) break;
-        auto again = s.subscribe_from(expected);
-        if (!again) return again.error();
-        sub = std::move(*again);
+        WITNESS_RETURN_IF_ERROR(resubscribe());
         break;
       }
       MsgPtr m(raw);
@@ -373,9 +391,7 @@ Status Replica::run() {
                 ": its retention has passed this replica (bootstrap it from a peer)");
           }
         }
-        auto again = s.subscribe_from(expected);
-        if (!again) return again.error();
-        sub = std::move(*again);
+        WITNESS_RETURN_IF_ERROR(resubscribe());
         break;
       }
       batch.push_back({.stream_seq = seq,

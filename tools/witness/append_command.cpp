@@ -94,14 +94,11 @@ struct AppendArgs {
   bool gate = false;
   bool no_gate = false;
   std::string bypass_note;
-  std::string nats;  // through the cluster's stream instead of a local ledger
-  std::string nats_stream = "witness";
-  std::size_t quorum = 2;
-  unsigned timeout_ms = 30000;
+  ClusterTarget cluster;  // through the cluster's stream instead of a local ledger
 };
 
 int run_append(const CommonOptions& opts, const AppendArgs& args) {
-  if (!args.nats.empty()) {
+  if (!args.cluster.nats.empty()) {
     // The replicas gate and write; nothing here applies to a local ledger.
     if (!opts.ledger_dir.empty() || args.stream || args.gate || args.no_gate ||
         args.durability != "buffered") {
@@ -112,8 +109,7 @@ int run_append(const CommonOptions& opts, const AppendArgs& args) {
     std::ifstream storage;
     auto in = open_input(args.path, storage);
     if (!in) return report(in.error());
-    return run_cluster_append(args.nats, args.nats_stream, args.quorum, args.timeout_ms, **in,
-                              opts.json);
+    return run_cluster_append(args.cluster, **in, opts.json);
   }
   if (args.gate && args.no_gate) {
     return report(invalid_argument("--gate and --no-gate contradict each other"));
@@ -159,18 +155,7 @@ void register_append_command(CLI::App& app, Action& action) {
   ap->add_flag("--no-gate", args.no_gate,
                "append without the gate; recorded as a covenant.bypass node naming $USER");
   ap->add_option("--bypass-note", args.bypass_note, "why the gate is bypassed (with --no-gate)");
-  ap->add_option("--nats", args.nats,
-                 "append through a cluster (docs/cluster.md): its NATS servers, comma-separated; "
-                 "each node is acknowledged once a quorum of replicas applied and synced it");
-  ap->add_option("--nats-stream", args.nats_stream, "the cluster's stream (with --nats)")
-      ->capture_default_str();
-  ap->add_option("--quorum", args.quorum, "replicas that must have applied a node (with --nats)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
-      ->capture_default_str();
-  ap->add_option("--timeout-ms", args.timeout_ms,
-                 "how long to wait for the quorum (with --nats); then exit 3, safe to retry")
-      ->check(CLI::Range(1U, 3'600'000U))
-      ->capture_default_str();
+  add_cluster_target_options(*ap, args.cluster);
   ap->callback([&action] { action = [] { return run_append(common, args); }; });
   ap->footer(
       "Each line: {\"origin\":..., \"kind\":..., \"timestamp\": ns or RFC 3339 (optional),\n"

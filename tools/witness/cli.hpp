@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -131,9 +132,21 @@ void register_covenant_commands(CLI::App& app, Action& action);
 void register_detect_commands(CLI::App& app, Action& action);
 void register_serve_command(CLI::App& app, Action& action);
 void register_cluster_commands(CLI::App& app, Action& action);
-// `witness append --nats URL`: the nodes of `in` through the cluster's stream (docs/cluster.md).
-int run_cluster_append(const std::string& nats, const std::string& stream, std::size_t quorum,
-                       unsigned timeout_ms, std::istream& in, bool json);
+// Where a command appends through a cluster (docs/cluster.md): --nats, --nats-stream, --quorum,
+// --timeout-ms.
+struct ClusterTarget {
+  std::string nats;  // comma-separated servers; empty: not through a cluster
+  std::string stream = "witness";
+  std::size_t quorum = 2;
+  unsigned timeout_ms = 30000;
+};
+void add_cluster_target_options(CLI::App& cmd, ClusterTarget& target);
+// Publishes `nodes` and prints one {"seq","id","outcome"} line each once a quorum of replicas
+// applied it. Exit 0 when all were appended, 1 when any was denied or rejected, 3 when the
+// quorum did not answer in time.
+int publish_nodes(const ClusterTarget& target, std::span<const ledger::TraceNode> nodes, bool json);
+// `witness append --nats URL`: the nodes of `in` through the cluster's stream.
+int run_cluster_append(const ClusterTarget& target, std::istream& in, bool json);
 
 // `witness replay --rerun RUN_ID`: re-executes a recorded detector run from its recorded
 // inputs; exit 0 when every alert matches the record, 1 where they diverge.

@@ -93,8 +93,51 @@ int run_replica(const CommonOptions& opts, const ReplicaArgs& a) {
 
 }  // namespace
 
-int run_cluster_append(const std::string& nats, const std::string& stream, std::size_t quorum,
-                       unsigned timeout_ms, std::istream& in, bool json) {
+void add_cluster_target_options(CLI::App& cmd, ClusterTarget& target) {
+  cmd.add_option("--nats", target.nats,
+                 "through a cluster (docs/cluster.md): its NATS servers, comma-separated; each "
+                 "node is acknowledged once a quorum of replicas applied and synced it");
+  cmd.add_option("--nats-stream", target.stream, "the cluster's stream (with --nats)")
+      ->capture_default_str();
+  cmd.add_option("--quorum", target.quorum, "replicas that must have applied a node (with --nats)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+      ->capture_default_str();
+  cmd.add_option("--timeout-ms", target.timeout_ms,
+                 "how long to wait for the quorum (with --nats); then exit 3, safe to retry")
+      ->check(CLI::Range(1U, 3'600'000U))
+      ->capture_default_str();
+}
+
+int publish_nodes(const ClusterTarget& target, std::span<const ledger::TraceNode> nodes,
+                  bool json) {
+  auto client = cluster::Client::connect(
+      {.servers = split_servers(target.nats), .stream = target.stream},
+      {.quorum = target.quorum, .ack_timeout = std::chrono::milliseconds(target.timeout_ms)});
+  if (!client) return report(client.error());
+  auto acks = (*client)->append(nodes);
+  if (!acks) return report(acks.error());
+  bool refused = false;
+  for (const auto& a : *acks) {
+    refused = refused || a.outcome != cluster::Outcome::kAppended;
+    // One line per node, as `witness append --stream` acknowledges: {"seq","id"}, and what
+    // it became.
+    JsonOut j{{"seq", a.seq},
+              {"id", a.id.to_hex()},
+              {"outcome", std::string(cluster::outcome_name(a.outcome))}};
+    if (a.outcome != cluster::Outcome::kAppended) {
+      j["reason"] = a.reason;
+      j["detail"] = a.detail;
+    }
+    print_json(j);
+  }
+  if (!json) {
+    std::cerr << "acknowledged " << acks->size() << " node(s) by a quorum of " << target.quorum
+              << " replicas\n";
+  }
+  return refused ? kExitCheckFailed : kExitOk;
+}
+
+int run_cluster_append(const ClusterTarget& target, std::istream& in, bool json) {
   // Lines as `witness append` reads them; links by id or to an earlier line (a replica resolves
   // nothing else: seq:N names an entry this host cannot see).
   std::vector<ledger::TraceNode> nodes;
@@ -114,31 +157,7 @@ int run_cluster_append(const std::string& nats, const std::string& stream, std::
     ids.push_back(node->id());
     nodes.push_back(std::move(*node));
   }
-  auto client = cluster::Client::connect(
-      {.servers = split_servers(nats), .stream = stream},
-      {.quorum = quorum, .ack_timeout = std::chrono::milliseconds(timeout_ms)});
-  if (!client) return report(client.error());
-  auto acks = (*client)->append(nodes);
-  if (!acks) return report(acks.error());
-  bool refused = false;
-  for (const auto& a : *acks) {
-    refused = refused || a.outcome != cluster::Outcome::kAppended;
-    // One line per node, as `witness append --stream` acknowledges: {"seq","id"}, and what
-    // it became.
-    JsonOut j{{"seq", a.seq},
-              {"id", a.id.to_hex()},
-              {"outcome", std::string(cluster::outcome_name(a.outcome))}};
-    if (a.outcome != cluster::Outcome::kAppended) {
-      j["reason"] = a.reason;
-      j["detail"] = a.detail;
-    }
-    print_json(j);
-  }
-  if (!json) {
-    std::cerr << "acknowledged " << acks->size() << " node(s) by a quorum of " << quorum
-              << " replicas\n";
-  }
-  return refused ? kExitCheckFailed : kExitOk;
+  return publish_nodes(target, nodes, json);
 }
 
 void register_cluster_commands(CLI::App& app, Action& action) {

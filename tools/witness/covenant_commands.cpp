@@ -29,13 +29,42 @@ Result<cv::LoadedGate> load(ledger::Ledger& l) {
   return loaded;
 }
 
-int run_register(const CommonOptions& opts, const std::string& path, const std::string& issuer) {
+// Through a cluster: the grant node, signed by the administrator's key, published to the stream;
+// the replicas apply it (docs/cluster.md).
+int register_in_cluster(const cv::Manifest& manifest, const std::string& issuer,
+                        const ClusterTarget& target, const std::string& admin_key, bool json) {
+  if (admin_key.empty()) {
+    return report(invalid_argument(
+        "--nats needs --admin-key: the replicas apply only covenant records signed by the "
+        "cluster's administrator key"));
+  }
+  auto key = ledger::SigningKey::load(admin_key);
+  if (!key) return report(key.error().with_context("--admin-key"));
+  const cv::Covenant covenant = cv::covenant_from(manifest, issuer);
+  auto node =
+      cv::grant_node(covenant, {.version = manifest.version, .description = manifest.description});
+  if (!node) return report(node.error());
+  const auto& id = node->id().bytes;
+  const ledger::TraceNode signed_node = node->with_signature(
+      key->sign(std::string_view(reinterpret_cast<const char*>(id.data()), id.size())));  // NOLINT
+  return publish_nodes(target, std::span(&signed_node, 1), json);
+}
+
+int run_register(const CommonOptions& opts, const std::string& path, const std::string& issuer,
+                 const ClusterTarget& cluster, const std::string& admin_key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return report(not_found("cannot open " + path));
   std::stringstream text;
   text << in.rdbuf();
   auto manifest = cv::parse_manifest(text.str());
   if (!manifest) return report(manifest.error().with_context(path));
+  if (!cluster.nats.empty()) {
+    if (!opts.ledger_dir.empty()) {
+      return report(
+          invalid_argument("--nats registers through the cluster: --ledger does not apply"));
+    }
+    return register_in_cluster(*manifest, issuer, cluster, admin_key, opts.json);
+  }
   auto l = open_ledger(opts, false, ledger::Durability::kSync);
   if (!l) return report(l.error());
   auto loaded = load(*l);
@@ -210,7 +239,15 @@ void register_covenant_commands(CLI::App& app, Action& action) {
   add_common_options(*reg, common);
   reg->add_option("manifest", path, "the manifest file (YAML; see docs/covenants.md)")->required();
   reg->add_option("--issuer", issuer, "who grants it (default: operator)");
-  reg->callback([&action] { action = [] { return run_register(common, path, issuer); }; });
+  static ClusterTarget cluster;
+  static std::string admin_key;
+  add_cluster_target_options(*reg, cluster);
+  reg->add_option("--admin-key", admin_key,
+                  "with --nats: the cluster administrator's private key (PEM, from witness "
+                  "keygen), which signs the grant");
+  reg->callback([&action] {
+    action = [] { return run_register(common, path, issuer, cluster, admin_key); };
+  });
 
   auto* list = agents->add_subcommand("list", "every covenant: in force, superseded or revoked");
   add_common_options(*list, common);

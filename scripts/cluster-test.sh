@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# The cluster end to end on loopback (docs/cluster.md): 3 nats-server nodes with JetStream, an
+# R3 stream, 3 replicas, appenders in several processes, and faults in the middle of it: kill -9
+# of a NATS node and of a replica, SIGSTOP/SIGCONT of each, then restarts. Afterwards every
+# replica must converge, pass `witness verify` and hold the same root; a 4th replica started
+# from nothing must catch up to the same root; and scripts/cluster_check.py checks the recorded
+# history (no acknowledged node lost or misplaced, no duplicates, no budget overshot).
+#
+# usage: scripts/cluster-test.sh BUILD_DIR [APPENDERS] [BATCHES] [BATCH_SIZE] [FAULTS]
+#   defaults 3 appenders x 20 batches x 50 nodes, 4 faults (the short form `make test` runs);
+#   the long form in docs/cluster.md: 4 x 400 x 100, 60 faults.
+set -euo pipefail
+
+BUILD=${1:?usage: cluster-test.sh BUILD_DIR [APPENDERS] [BATCHES] [BATCH_SIZE] [FAULTS]}
+APPENDERS=${2:-3}
+BATCHES=${3:-20}
+BATCH_SIZE=${4:-50}
+FAULTS=${5:-4}
+W=$(cd "$BUILD" && pwd)/tools/witness
+HERE=$(cd "$(dirname "$0")" && pwd)
+command -v nats-server >/dev/null || { echo "cluster-test: nats-server not found (scripts/install-deps.sh installs it)"; exit 1; }
+
+WORK=$(mktemp -d /tmp/witness-cluster.XXXXXX)
+PIDS_FILE=$WORK/pids
+cleanup() {
+  local rc=$?
+  # Everything this run started, whatever state it is in (a stopped process first continued).
+  for f in "$WORK"/*.pid; do
+    [ -f "$f" ] || continue
+    kill -CONT "$(cat "$f")" 2>/dev/null || true
+    kill -9 "$(cat "$f")" 2>/dev/null || true
+  done
+  if [ $rc -ne 0 ]; then
+    echo "cluster-test: FAILED (exit $rc); logs:" >&2
+    for log in "$WORK"/*.log; do echo "--- $log" >&2; tail -15 "$log" >&2; done
+  fi
+  [ "${KEEP:-0}" = 1 ] && echo "cluster-test: kept $WORK" >&2 || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+say() { echo "cluster-test: $*"; }
+
+# Six free loopback ports: a client and a route port per NATS node.
+read -r -a PORTS <<<"$(python3 -c '
+import socket
+s=[socket.socket() for _ in range(6)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))')"
+NATS_URLS="nats://127.0.0.1:${PORTS[0]},nats://127.0.0.1:${PORTS[1]},nats://127.0.0.1:${PORTS[2]}"
+ROUTES="nats-route://127.0.0.1:${PORTS[3]},nats-route://127.0.0.1:${PORTS[4]},nats-route://127.0.0.1:${PORTS[5]}"
+
+start_nats() {  # N (1..3)
+  local n=$1
+  cat >"$WORK/nats$n.conf" <<CONF
+server_name: n$n
+listen: 127.0.0.1:${PORTS[$((n - 1))]}
+jetstream { store_dir: "$WORK/js$n", max_file_store: 1G, max_memory_store: 64M }
+cluster {
+  name: witness-test
+  listen: 127.0.0.1:${PORTS[$((n + 2))]}
+  routes: [${ROUTES}]
+}
+CONF
+  nats-server -c "$WORK/nats$n.conf" >>"$WORK/nats$n.log" 2>&1 &
+  echo $! >"$WORK/nats$n.pid"
+  disown  # its kill -9 is a fault, not news
+}
+
+start_replica() {  # NAME LEDGER
+  "$W" replica --ledger "$2" --nats "$NATS_URLS" --stream test --name "$1" \
+    --admin-key "$ADMIN_PUB" >>"$WORK/replica-$1.log" 2>&1 &
+  echo $! >"$WORK/replica-$1.pid"
+  disown
+}
+
+stop_replica() {  # NAME: SIGTERM, then wait for it to exit (it finishes its batch first)
+  local pid
+  pid=$(cat "$WORK/replica-$1.pid")
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  say "replica $1 did not stop on SIGTERM"; return 1
+}
+
+size_of() { "$W" stats --ledger "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])'; }
+root_of() { "$W" stats --ledger "$1" --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["merkle_root"], j["chain_head"])'; }
+
+T0=$(date +%s)
+for n in 1 2 3; do start_nats $n; done
+# JetStream needs its meta leader before a stream can be made: retry for up to 30 s.
+for _ in $(seq 1 60); do
+  if "$W" cluster init --nats "$NATS_URLS" --stream test --replicas 3 >"$WORK/init.out" 2>&1; then break; fi
+  sleep 0.5
+done
+grep -q ready "$WORK/init.out" || { cat "$WORK/init.out"; exit 1; }
+say "$(cat "$WORK/init.out")"
+
+ADMIN_PUB=$("$W" keygen "$WORK/admin.pem" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
+for r in 1 2 3; do "$W" init --ledger "$WORK/r$r" >/dev/null; start_replica "r$r" "$WORK/r$r"; done
+
+# Covenants through the stream: one per appender origin, and one small budget they share.
+BUDGET_CALLS=40
+register() {  # SUBJECT CALLS
+  cat >"$WORK/$1.yaml" <<YAML
+id: $1
+version: "1"
+capabilities: [ledger.append]
+permissions:
+  - permit ledger.append kind=agent.*
+budgets:
+  calls: $2
+YAML
+  "$W" agents register --nats "$NATS_URLS" --nats-stream test --admin-key "$WORK/admin.pem" \
+    --json "$WORK/$1.yaml" >>"$WORK/acks-covenants.jsonl"
+}
+for a in $(seq 1 "$APPENDERS"); do register "agent.p$a" 1000000; done
+register agent.budget "$BUDGET_CALLS"
+say "covenants granted through the stream; appenders: $APPENDERS x $BATCHES batches x $BATCH_SIZE nodes; faults: $FAULTS"
+
+# Each appender's batches, with fixed timestamps so that a retry republishes the same ids; each
+# batch also carries one node from agent.budget (more in all than its budget allows).
+python3 - "$WORK" "$APPENDERS" "$BATCHES" "$BATCH_SIZE" <<'PY'
+import json, sys, time
+work, appenders, batches, size = sys.argv[1], *map(int, sys.argv[2:])
+t = time.time_ns()
+for a in range(1, appenders + 1):
+    for b in range(batches):
+        with open(f"{work}/batch-{a}-{b}.jsonl", "w") as f:
+            for i in range(size):
+                t += 1000
+                origin = "agent.budget" if i == 0 else f"agent.p{a}"
+                f.write(json.dumps({"origin": origin, "kind": "agent.act", "timestamp": t,
+                                    "payload": {"a": a, "b": b, "i": i}}) + "\n")
+PY
+
+appender() {  # A: its batches in order; a batch whose quorum did not answer is retried
+  local a=$1 b tries rc
+  for b in $(seq 0 $((BATCHES - 1))); do
+    for tries in $(seq 1 30); do
+      rc=0
+      "$W" append --nats "$NATS_URLS" --nats-stream test --timeout-ms 10000 --json \
+        "$WORK/batch-$a-$b.jsonl" >"$WORK/out-$a.tmp" 2>>"$WORK/appender-$a.log" || rc=$?
+      # 0: all appended; 1: some denied (the budget): acknowledged all the same.
+      if [ $rc -le 1 ]; then cat "$WORK/out-$a.tmp" >>"$WORK/acks-$a.jsonl"; break; fi
+      echo "batch $b try $tries: exit $rc" >>"$WORK/appender-$a.log"
+      sleep 0.5
+    done
+    [ $rc -le 1 ] || { echo "appender $a: batch $b never acknowledged" >>"$WORK/appender-$a.log"; return 1; }
+  done
+}
+
+faults() {
+  local f victim
+  for f in $(seq 1 "$FAULTS"); do
+    sleep 1
+    victim=$(( (f - 1) % 3 + 1 ))
+    case $(( (f - 1) % 4 )) in
+      0) say "fault $f: kill -9 NATS node $victim, restart after 2 s"
+         kill -9 "$(cat "$WORK/nats$victim.pid")"; sleep 2; start_nats "$victim" ;;
+      1) say "fault $f: kill -9 replica r$victim, restart after 1 s"
+         kill -9 "$(cat "$WORK/replica-r$victim.pid")"; sleep 1; start_replica "r$victim" "$WORK/r$victim" ;;
+      2) say "fault $f: SIGSTOP NATS node $victim for 2 s"
+         kill -STOP "$(cat "$WORK/nats$victim.pid")"; sleep 2; kill -CONT "$(cat "$WORK/nats$victim.pid")" ;;
+      3) say "fault $f: SIGSTOP replica r$victim for 2 s"
+         kill -STOP "$(cat "$WORK/replica-r$victim.pid")"; sleep 2; kill -CONT "$(cat "$WORK/replica-r$victim.pid")" ;;
+    esac
+  done
+}
+
+T1=$(date +%s%N)
+pids=()
+for a in $(seq 1 "$APPENDERS"); do appender "$a" & pids+=($!); done
+faults & fault_pid=$!
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+T2=$(date +%s%N)
+wait $fault_pid
+[ $failed = 0 ] || { say "an appender failed"; exit 1; }
+ACKED=$(cat "$WORK"/acks-[0-9]*.jsonl | wc -l)
+say "appenders done: $ACKED nodes acknowledged in $(( (T2 - T1) / 1000000 )) ms ($(( ACKED * 1000000000 / (T2 - T1) )) nodes/s, one witness append process per batch, with faults)"
+
+# Converge: every replica at the same size for a while (each keeps applying until stopped).
+target=0
+for _ in $(seq 1 120); do
+  s1=$(size_of "$WORK/r1"); s2=$(size_of "$WORK/r2"); s3=$(size_of "$WORK/r3")
+  if [ "$s1" = "$s2" ] && [ "$s2" = "$s3" ] && [ "$s1" = "$target" ]; then break; fi
+  target=$s1
+  sleep 0.5
+done
+[ "$s1" = "$s2" ] && [ "$s2" = "$s3" ] || { say "replicas did not converge: $s1 $s2 $s3"; exit 1; }
+say "replicas converged at $s1 entries"
+for r in 1 2 3; do stop_replica "r$r"; done
+for r in 1 2 3; do
+  "$W" verify --ledger "$WORK/r$r" >"$WORK/verify-r$r.out" || { cat "$WORK/verify-r$r.out"; exit 1; }
+done
+R1=$(root_of "$WORK/r1"); R2=$(root_of "$WORK/r2"); R3=$(root_of "$WORK/r3")
+[ "$R1" = "$R2" ] && [ "$R2" = "$R3" ] || { say "roots differ: $R1 / $R2 / $R3"; exit 1; }
+say "all 3 verify; root and chain head equal: $R1"
+
+# A new replica from nothing replays the stream to the same root.
+"$W" init --ledger "$WORK/r4" >/dev/null
+T3=$(date +%s%N)
+start_replica r4 "$WORK/r4"
+for _ in $(seq 1 240); do [ "$(size_of "$WORK/r4")" = "$s1" ] && break; sleep 0.25; done
+T4=$(date +%s%N)
+stop_replica r4
+"$W" verify --ledger "$WORK/r4" >/dev/null
+R4=$(root_of "$WORK/r4")
+[ "$R4" = "$R1" ] || { say "the new replica's root differs: $R4"; exit 1; }
+say "a new replica caught up with $s1 entries in $(( (T4 - T3) / 1000000 )) ms and verifies, same root"
+
+for r in 1 2 3 4; do "$W" export --ledger "$WORK/r$r" --out "$WORK/export-r$r.jsonl"; done
+python3 "$HERE/cluster_check.py" "$WORK" "$WORK"/export-r{1,2,3,4}.jsonl --budget "agent.budget=$BUDGET_CALLS"
+say "passed in $(( $(date +%s) - T0 )) s"
