@@ -3,19 +3,22 @@
 # R3 stream, 3 replicas, appenders in several processes, and faults in the middle of it: kill -9
 # of a NATS node and of a replica, SIGSTOP/SIGCONT of each, then restarts. Afterwards every
 # replica must converge, pass `witness verify` and hold the same root; a 4th replica started
-# from nothing must catch up to the same root; and scripts/cluster_check.py checks the recorded
-# history (no acknowledged node lost or misplaced, no duplicates, no budget overshot).
+# from nothing must catch up to the same root; checkpoints cosigned during the faults must
+# state the roots every replica has at their sizes; a replica whose ledger differs must be
+# reported as a fork; and scripts/cluster_check.py checks the recorded history (no acknowledged
+# node lost or misplaced, no duplicates, no budget overshot).
 #
-# usage: scripts/cluster-test.sh BUILD_DIR [APPENDERS] [BATCHES] [BATCH_SIZE] [FAULTS]
-#   defaults 3 appenders x 20 batches x 50 nodes, 4 faults (the short form `make test` runs);
-#   the long form in docs/cluster.md: 4 x 400 x 100, 60 faults.
+# usage: scripts/cluster-test.sh BUILD_DIR [APPENDERS] [BATCHES] [BATCH_SIZE] [FAULTS] [PACE_MS]
+#   defaults 3 appenders x 24 batches x 50 nodes, a batch every 500 ms, 4 faults (the short
+#   form `make test` runs); the long form in docs/cluster.md.
 set -euo pipefail
 
 BUILD=${1:?usage: cluster-test.sh BUILD_DIR [APPENDERS] [BATCHES] [BATCH_SIZE] [FAULTS]}
 APPENDERS=${2:-3}
-BATCHES=${3:-20}
+BATCHES=${3:-24}
 BATCH_SIZE=${4:-50}
 FAULTS=${5:-4}
+PACE_MS=${6:-500}  # between an appender's batches, so that the appends span the faults
 W=$(cd "$BUILD" && pwd)/tools/witness
 HERE=$(cd "$(dirname "$0")" && pwd)
 command -v nats-server >/dev/null || { echo "cluster-test: nats-server not found (scripts/install-deps.sh installs it)"; exit 1; }
@@ -66,9 +69,10 @@ CONF
   disown  # its kill -9 is a fault, not news
 }
 
-start_replica() {  # NAME LEDGER
+start_replica() {  # NAME LEDGER (its key: $WORK/NAME.pem)
+  [ -f "$WORK/$1.pem" ] || "$W" keygen "$WORK/$1.pem" >/dev/null
   "$W" replica --ledger "$2" --nats "$NATS_URLS" --stream test --name "$1" \
-    --admin-key "$ADMIN_PUB" >>"$WORK/replica-$1.log" 2>&1 &
+    --admin-key "$ADMIN_PUB" --key "$WORK/$1.pem" >>"$WORK/replica-$1.log" 2>&1 &
   echo $! >"$WORK/replica-$1.pid"
   disown
 }
@@ -145,6 +149,7 @@ appender() {  # A: its batches in order; a batch whose quorum did not answer is 
       sleep 0.5
     done
     [ $rc -le 1 ] || { echo "appender $a: batch $b never acknowledged" >>"$WORK/appender-$a.log"; return 1; }
+    sleep "$(printf '%d.%03d' $((PACE_MS / 1000)) $((PACE_MS % 1000)))"
   done
 }
 
@@ -163,6 +168,9 @@ faults() {
       3) say "fault $f: SIGSTOP replica r$victim for 2 s"
          kill -STOP "$(cat "$WORK/replica-r$victim.pid")"; sleep 2; kill -CONT "$(cat "$WORK/replica-r$victim.pid")" ;;
     esac
+    # A checkpoint cosigned by a quorum, now (it may not get one in the middle of a fault).
+    "$W" cluster checkpoint --nats "$NATS_URLS" --stream test --quorum 2 >"$WORK/cp-$f.txt" 2>>"$WORK/checkpoints.log" ||
+      rm -f "$WORK/cp-$f.txt"
   done
 }
 
@@ -176,7 +184,7 @@ T2=$(date +%s%N)
 wait $fault_pid
 [ $failed = 0 ] || { say "an appender failed"; exit 1; }
 ACKED=$(cat "$WORK"/acks-[0-9]*.jsonl | wc -l)
-say "appenders done: $ACKED nodes acknowledged in $(( (T2 - T1) / 1000000 )) ms ($(( ACKED * 1000000000 / (T2 - T1) )) nodes/s, one witness append process per batch, with faults)"
+say "appenders done: $ACKED nodes acknowledged in $(( (T2 - T1) / 1000000 )) ms ($(( ACKED * 1000000000 / (T2 - T1) )) nodes/s, one witness append process per batch, paced, with faults)"
 
 # Converge: every replica at the same size for a while (each keeps applying until stopped).
 target=0
@@ -188,6 +196,30 @@ for _ in $(seq 1 120); do
 done
 [ "$s1" = "$s2" ] && [ "$s2" = "$s3" ] || { say "replicas did not converge: $s1 $s2 $s3"; exit 1; }
 say "replicas converged at $s1 entries"
+
+# All three cosign the final tree head; the note verifies only with a quorum of their keys.
+"$W" cluster checkpoint --nats "$NATS_URLS" --stream test --quorum 3 >"$WORK/cp-final.txt"
+KEYS=()
+for r in 1 2 3; do KEYS+=(--public-key "$(sed -n 's/.*cosigning checkpoints as //p' "$WORK/replica-r$r.log" | tail -1)"); done
+"$W" checkpoint verify "$WORK/cp-final.txt" "${KEYS[@]}" --quorum 3 | tee "$WORK/cp-final.verify"
+grep -q "size $s1 " "$WORK/cp-final.verify"
+if "$W" checkpoint verify "$WORK/cp-final.txt" "${KEYS[@]:0:2}" --public-key "$(sed -n 's/.*cosigning checkpoints as //p' "$WORK/replica-r1.log" | tail -1)" --quorum 3 >/dev/null 2>&1; then
+  say "a note verified with a quorum of 3 from 1 distinct key"; exit 1
+fi
+
+# A replica whose ledger holds an entry of its own is a fork: the cosigning names it.
+"$W" init --ledger "$WORK/r5" >/dev/null
+echo '{"origin":"agent.rogue","kind":"agent.act","payload":{}}' | "$W" append --ledger "$WORK/r5" --no-gate >/dev/null 2>&1
+start_replica r5 "$WORK/r5"
+for _ in $(seq 1 240); do [ "$(size_of "$WORK/r5")" = "$s1" ] && break; sleep 0.25; done
+rc=0
+"$W" cluster checkpoint --nats "$NATS_URLS" --stream test --quorum 3 --size "$s1" --json \
+  >"$WORK/cp-fork.json" 2>"$WORK/cp-fork.err" || rc=$?
+[ $rc = 1 ] && grep -q "FORK at size $s1: replica r5" "$WORK/cp-fork.err" ||
+  { say "the fork was not reported (exit $rc)"; cat "$WORK/cp-fork.err"; exit 1; }
+say "fork reported: $(head -1 "$WORK/cp-fork.err")"
+stop_replica r5
+
 for r in 1 2 3; do stop_replica "r$r"; done
 for r in 1 2 3; do
   "$W" verify --ledger "$WORK/r$r" >"$WORK/verify-r$r.out" || { cat "$WORK/verify-r$r.out"; exit 1; }
@@ -207,6 +239,19 @@ stop_replica r4
 R4=$(root_of "$WORK/r4")
 [ "$R4" = "$R1" ] || { say "the new replica's root differs: $R4"; exit 1; }
 say "a new replica caught up with $s1 entries in $(( (T4 - T3) / 1000000 )) ms and verifies, same root"
+
+# Every checkpoint cosigned during the faults states the root each replica has at its size.
+ncp=0
+for cp in "$WORK"/cp-[0-9]*.txt; do
+  [ -f "$cp" ] || continue
+  size=$(sed -n 2p "$cp"); root=$(sed -n 3p "$cp")
+  for r in 1 2 3 4; do
+    got=$("$W" proof consistency "$size" "$s1" --ledger "$WORK/r$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["root1"])')
+    [ "$got" = "$root" ] || { say "replica r$r's root at $size is $got, cosigned $root"; exit 1; }
+  done
+  ncp=$((ncp + 1))
+done
+say "$ncp checkpoint(s) cosigned during the faults agree with every replica's root at their size"
 
 for r in 1 2 3 4; do "$W" export --ledger "$WORK/r$r" --out "$WORK/export-r$r.jsonl"; done
 python3 "$HERE/cluster_check.py" "$WORK" "$WORK"/export-r{1,2,3,4}.jsonl --budget "agent.budget=$BUDGET_CALLS"

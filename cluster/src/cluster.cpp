@@ -166,6 +166,8 @@ Json outcome_json(const Applied& a) {
 std::string nodes_subject(const std::string& stream) { return "witness." + stream + ".nodes"; }
 std::string applied_subject(const std::string& stream) { return "witness." + stream + ".applied"; }
 std::string outcome_subject(const std::string& stream) { return "witness." + stream + ".outcome"; }
+std::string cosign_subject(const std::string& stream) { return "witness." + stream + ".cosign"; }
+std::string checkpoint_origin(const std::string& stream) { return "witness.cluster/" + stream; }
 
 Status create_stream(const NatsOptions& nats, const StreamSetup& setup) {
   if (setup.replicas < 1 || setup.replicas > 5) {
@@ -218,6 +220,7 @@ struct Replica::Impl {
   std::optional<Applier> applier;
   Connection conn;
   SubPtr outcome_sub;
+  SubPtr cosign_sub;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> size{0};
 
@@ -225,6 +228,8 @@ struct Replica::Impl {
   void report(std::uint64_t from, std::span<const Applied> applied);
   static void on_outcome_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
                                  void* closure);
+  static void on_cosign_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
+                                void* closure);
 };
 
 Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -269,7 +274,47 @@ Result<std::unique_ptr<Replica>> Replica::open(ledger::Ledger& ledger, ReplicaOp
     return nats_error("subscribing to " + subject, s);
   }
   impl->outcome_sub.reset(sub);
+  if (impl->options.signing_key) {
+    const std::string cosign = cosign_subject(impl->options.nats.stream);
+    sub = nullptr;
+    if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), cosign.c_str(),
+                                          &Impl::on_cosign_request, impl.get());
+        s != NATS_OK) {
+      return nats_error("subscribing to " + cosign, s);
+    }
+    impl->cosign_sub.reset(sub);
+  }
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+// {"size":N} (or {} for the replica's own size) -> {"replica","size","verifier_key","note"}:
+// the tree head at N signed with the replica's key, or "note":null when it does not hold N.
+void Replica::Impl::on_cosign_request(natsConnection* nc, natsSubscription* /*sub*/, natsMsg* msg,
+                                      void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  MsgPtr owned(msg);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return;
+  const auto req = Json::parse(data_of(msg), nullptr, false);
+  const std::uint64_t size = self->size;
+  std::uint64_t at = size;
+  if (req.is_object() && req.contains("size") && req["size"].is_number_unsigned()) {
+    at = req["size"].get<std::uint64_t>();
+  }
+  const ledger::SigningKey& key = *self->options.signing_key;
+  Json out{{"replica", self->options.name},
+           {"size", size},
+           {"verifier_key", ledger::verifier_key(self->options.name, key.public_key())},
+           {"note", nullptr}};
+  if (at <= size) {
+    if (auto head = self->ledger->tree_head(at)) {
+      out["note"] = ledger::sign_checkpoint(
+          {.origin = checkpoint_origin(self->options.nats.stream), .size = at, .root = head->root},
+          key, self->options.name);
+    }
+  }
+  const std::string text = out.dump();
+  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
 }
 
 // {"seqs":[S, ...]} -> {"replica","size","outcomes":[...]} for those the ledger holds.
@@ -648,6 +693,126 @@ Result<std::vector<Ack>> Client::append(std::span<const ledger::TraceNode> nodes
     s.outcomes.erase(seq);
     s.covered.erase(seq);
   }
+  return out;
+}
+
+// ---- cosigned checkpoints ----------------------------------------------------------------
+
+namespace {
+
+struct CosignAnswer {
+  std::string replica;
+  std::uint64_t size = 0;
+  std::string verifier_key;
+  std::optional<std::string> note;
+};
+
+// Publishes `request` on the cosign subject and gathers every answer for `wait`.
+Result<std::vector<CosignAnswer>> gather(const Connection& c, const std::string& stream,
+                                         const std::string& request,
+                                         std::chrono::milliseconds wait) {
+  natsInbox* inbox = nullptr;
+  if (auto s = natsInbox_Create(&inbox); s != NATS_OK) return nats_error("inbox", s);
+  const std::string box = inbox;
+  natsInbox_Destroy(inbox);
+  natsSubscription* raw = nullptr;
+  if (auto s = natsConnection_SubscribeSync(&raw, c.nc.get(), box.c_str()); s != NATS_OK) {
+    return nats_error("subscribing to answers", s);
+  }
+  SubPtr sub(raw);
+  const std::string subject = cosign_subject(stream);
+  if (auto s = natsConnection_PublishRequest(c.nc.get(), subject.c_str(), box.c_str(),
+                                             request.data(), static_cast<int>(request.size()));
+      s != NATS_OK) {
+    return nats_error("asking for cosignatures", s);
+  }
+  std::vector<CosignAnswer> out;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    natsMsg* m = nullptr;
+    if (natsSubscription_NextMsg(&m, sub.get(), left.count()) != NATS_OK) break;
+    MsgPtr owned(m);
+    const auto j = Json::parse(data_of(m), nullptr, false);
+    if (!j.is_object()) continue;
+    CosignAnswer a{.replica = text_of(j, "replica"),
+                   .size = number_of(j, "size"),
+                   .verifier_key = text_of(j, "verifier_key"),
+                   .note = std::nullopt};
+    if (j.contains("note") && j["note"].is_string()) a.note = j["note"].get<std::string>();
+    if (!a.replica.empty()) out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
+Result<Cosigned> cosign_checkpoint(const NatsOptions& nats, const CosignOptions& options) {
+  if (options.quorum == 0) return invalid_argument("quorum: expected at least 1");
+  WITNESS_ASSIGN_OR_RETURN(auto c, connect(nats, "witness cluster checkpoint"));
+  std::uint64_t size = 0;
+  if (options.size) {
+    size = *options.size;
+  } else {
+    // The largest size that `quorum` replicas hold.
+    WITNESS_ASSIGN_OR_RETURN(auto first, gather(c, nats.stream, "{}", options.wait));
+    std::vector<std::uint64_t> sizes;
+    for (const auto& a : first) sizes.push_back(a.size);
+    std::sort(sizes.rbegin(), sizes.rend());
+    if (sizes.size() < options.quorum) {
+      return unavailable(std::to_string(sizes.size()) + " replica(s) answered, the quorum is " +
+                         std::to_string(options.quorum) +
+                         " (replicas cosign only when started with --key)");
+    }
+    size = sizes[options.quorum - 1];
+  }
+  WITNESS_ASSIGN_OR_RETURN(auto answers,
+                           gather(c, nats.stream, Json{{"size", size}}.dump(), options.wait));
+  // Group the signed notes by the tree head they state.
+  std::map<std::string, std::vector<const CosignAnswer*>> by_root;
+  Cosigned out;
+  for (const auto& a : answers) {
+    if (!a.note) {
+      out.behind.push_back(a.replica);
+      continue;
+    }
+    auto cp = ledger::parse_checkpoint(*a.note);
+    if (!cp || cp->size != size || cp->origin != checkpoint_origin(nats.stream)) continue;
+    by_root[cp->root.to_hex()].push_back(&a);
+  }
+  const std::vector<const CosignAnswer*>* best = nullptr;
+  for (const auto& [root, group] : by_root) {
+    if (best == nullptr || group.size() > best->size()) best = &group;
+  }
+  for (const auto& [root, group] : by_root) {
+    if (&group == best) continue;
+    for (const auto* a : group) {
+      out.forks.push_back({.replica = a->replica,
+                           .root = ledger::parse_checkpoint(*a->note)->root,
+                           .note = *a->note});
+    }
+  }
+  if (best == nullptr || best->size() < options.quorum) {
+    std::string why = std::to_string(best == nullptr ? 0 : best->size()) +
+                      " replica(s) signed the same tree head at size " + std::to_string(size) +
+                      ", the quorum is " + std::to_string(options.quorum);
+    if (!out.forks.empty()) why += "; " + std::to_string(out.forks.size()) + " signed another root";
+    if (!out.behind.empty()) {
+      why += "; " + std::to_string(out.behind.size()) + " do not hold that size yet";
+    }
+    return unavailable(why);
+  }
+  std::vector<std::string> notes;
+  for (const auto* a : *best) {
+    notes.push_back(*a->note);
+    out.signers.push_back(a->replica);
+    out.verifier_keys.push_back(a->verifier_key);
+  }
+  WITNESS_ASSIGN_OR_RETURN(out.note, ledger::merge_signatures(notes));
+  WITNESS_ASSIGN_OR_RETURN(out.checkpoint, ledger::parse_checkpoint(out.note));
   return out;
 }
 

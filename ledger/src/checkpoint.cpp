@@ -199,4 +199,70 @@ Result<Checkpoint> verify_checkpoint(std::string_view note, std::string_view ver
                     std::string(id_hex) + ")");
 }
 
+Result<std::string> merge_signatures(std::span<const std::string> notes) {
+  if (notes.empty()) return invalid_argument("merge: no notes");
+  std::string text;
+  std::vector<std::string> lines;
+  std::vector<std::string> keys;  // name and key id of each line
+  for (const std::string& note : notes) {
+    WITNESS_ASSIGN_OR_RETURN(ParsedNote parsed, split_note(note));
+    if (text.empty()) {
+      text = parsed.text;
+    } else if (parsed.text != text) {
+      return invalid_argument("merge: the notes state different checkpoints:\n" + text + "and\n" +
+                              std::string(parsed.text));
+    }
+    for (const auto& [name, b64] : parsed.signatures) {
+      const auto blob = detail::base64_decode(b64);  // split_note checked it has a key id
+      std::string key = std::string(name) + '\n' + std::string(blob->begin(), blob->begin() + 4);
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;  // one per key
+      keys.push_back(std::move(key));
+      lines.push_back(std::string(kSignaturePrefix) + std::string(name) + " " + std::string(b64));
+    }
+  }
+  if (lines.size() > kMaxNoteSignatures) {
+    return invalid_argument("merge: more than " + std::to_string(kMaxNoteSignatures) +
+                            " signatures");
+  }
+  std::string out = text + "\n";
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+Result<QuorumCheck> verify_checkpoint_quorum(std::string_view note,
+                                             std::span<const std::string> verifiers,
+                                             std::size_t quorum) {
+  std::vector<VerifierKey> keys;
+  for (const auto& v : verifiers) {
+    WITNESS_ASSIGN_OR_RETURN(VerifierKey k, parse_verifier_key(v));
+    const bool seen = std::any_of(keys.begin(), keys.end(), [&](const VerifierKey& o) {
+      return o.name == k.name && o.key == k.key;
+    });
+    if (!seen) keys.push_back(std::move(k));
+  }
+  if (quorum == 0 || quorum > keys.size()) {
+    return invalid_argument("quorum " + std::to_string(quorum) + ": expected 1 to the " +
+                            std::to_string(keys.size()) + " distinct verifier key(s) given");
+  }
+  WITNESS_ASSIGN_OR_RETURN(Checkpoint c, parse_checkpoint(note));
+  QuorumCheck out{.checkpoint = c, .signers = {}};
+  std::string missing;
+  for (const auto& k : keys) {
+    if (verify_checkpoint(note, verifier_key(k.name, k.key))) {
+      out.signers.push_back(k.name);
+    } else {
+      missing += (missing.empty() ? "" : ", ") + k.name;
+    }
+  }
+  if (out.signers.size() < quorum) {
+    std::string signers;
+    for (const auto& n : out.signers) signers += (signers.empty() ? "" : ", ") + n;
+    return corruption("checkpoint: " + std::to_string(out.signers.size()) +
+                      " valid signature(s) (" + (signers.empty() ? "none" : signers) +
+                      "), the quorum is " + std::to_string(quorum) + "; not signed validly by " +
+                      missing);
+  }
+  return out;
+}
+
 }  // namespace witness::ledger

@@ -4,7 +4,9 @@
 #include <sstream>
 
 #include "witness/cluster/cluster.hpp"
+#include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/signing.hpp"
 
 #include "cli.hpp"
 #include "json_out.hpp"
@@ -60,6 +62,7 @@ struct ReplicaArgs {
   std::string name;
   std::string admin_key;
   bool require_signature = false;
+  std::string key;  // PEM private key to cosign checkpoints with
   std::size_t max_batch = 1024;
   unsigned max_future_skew_s = 60;
 };
@@ -76,6 +79,11 @@ int run_replica(const CommonOptions& opts, const ReplicaArgs& a) {
     if (!key) return report(key.error());
     ro.apply.admin_key = *key;
   }
+  if (!a.key.empty()) {
+    auto key = ledger::SigningKey::load(a.key);
+    if (!key) return report(key.error().with_context("--key"));
+    ro.signing_key = std::make_shared<const ledger::SigningKey>(std::move(*key));
+  }
   StopSignals signals;  // before RocksDB's threads start
   auto l = open_ledger(opts, false, ledger::Durability::kSync);
   if (!l) return report(l.error());
@@ -84,11 +92,55 @@ int run_replica(const CommonOptions& opts, const ReplicaArgs& a) {
   std::cerr << "witness: replica " << (ro.name.empty() ? l->stats().ledger_id : ro.name)
             << " applying stream " << a.cluster.stream << " from message " << (*replica)->size() + 1
             << " to " << resolve_ledger_dir(opts) << "; SIGINT (Ctrl-C) or SIGTERM stops it\n";
+  if (ro.signing_key) {
+    std::cerr << "witness: cosigning checkpoints as "
+              << ledger::verifier_key(ro.name.empty() ? l->stats().ledger_id : ro.name,
+                                      ro.signing_key->public_key())
+              << std::endl;
+  }
   signals.on_signal([&] { (*replica)->stop(); });
   const Status st = (*replica)->run();
   std::cerr << "witness: replica stopped with " << (*replica)->size() << " entries\n";
   if (!st) return report(st.error());
   return kExitOk;
+}
+
+struct CheckpointArgs {
+  ClusterArgs cluster;
+  std::uint64_t size = 0;  // 0: the largest a quorum holds
+  std::size_t quorum = 2;
+  unsigned wait_ms = 1000;
+  bool json = false;
+};
+
+int run_cluster_checkpoint(const CheckpointArgs& a) {
+  auto c = cluster::cosign_checkpoint(
+      {.servers = split_servers(a.cluster.nats), .stream = a.cluster.stream},
+      {.size = a.size == 0 ? std::nullopt : std::optional<std::uint64_t>(a.size),
+       .quorum = a.quorum,
+       .wait = std::chrono::milliseconds(a.wait_ms)});
+  if (!c) return report(c.error());
+  if (a.json) {
+    JsonOut forks = JsonOut::array();
+    for (const auto& f : c->forks) {
+      forks.push_back({{"replica", f.replica}, {"root", f.root.to_hex()}, {"note", f.note}});
+    }
+    print_json({{"note", c->note},
+                {"size", c->checkpoint.size},
+                {"root", c->checkpoint.root.to_hex()},
+                {"signers", c->signers},
+                {"verifier_keys", c->verifier_keys},
+                {"forks", forks},
+                {"behind", c->behind}});
+  } else {
+    std::cout << c->note;
+  }
+  for (const auto& f : c->forks) {
+    std::cerr << "witness: FORK at size " << c->checkpoint.size << ": replica " << f.replica
+              << " signed root " << f.root.to_hex() << ", the quorum (" << c->signers.size()
+              << " replicas) signed " << c->checkpoint.root.to_hex() << "\n";
+  }
+  return c->forks.empty() ? kExitOk : kExitCheckFailed;
 }
 
 }  // namespace
@@ -177,6 +229,26 @@ void register_cluster_commands(CLI::App& app, Action& action) {
       ->capture_default_str();
   in->callback([&action] { action = [] { return run_init(init); }; });
 
+  static CheckpointArgs cp;
+  auto* ck = cl->add_subcommand(
+      "checkpoint",
+      "a checkpoint cosigned by the replicas: each signs its tree head at one size; the "
+      "signatures of those that agree are gathered into one signed note");
+  ck->add_option("--nats", cp.cluster.nats, "NATS servers, comma-separated")->capture_default_str();
+  ck->add_option("--stream", cp.cluster.stream, "the stream's name")->capture_default_str();
+  ck->add_option("--size", cp.size, "tree size to sign (default: the largest a quorum holds)");
+  ck->add_option("--quorum", cp.quorum, "signatures the note must carry")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
+      ->capture_default_str();
+  ck->add_option("--wait-ms", cp.wait_ms, "how long answers are gathered")
+      ->check(CLI::Range(1U, 600000U))
+      ->capture_default_str();
+  ck->add_flag("--json", cp.json, "machine-readable output, with forks and laggards");
+  ck->callback([&action] { action = [] { return run_cluster_checkpoint(cp); }; });
+  ck->footer(
+      "Exit 0: the note is printed; 1: it is printed, but a replica signed another root at that\n"
+      "size (a fork, on stderr with both roots); 3: fewer than --quorum replicas agreed.");
+
   static CommonOptions common;
   static ReplicaArgs rep;
   auto* r = app.add_subcommand("replica",
@@ -188,6 +260,9 @@ void register_cluster_commands(CLI::App& app, Action& action) {
   r->add_option("--admin-key", rep.admin_key,
                 "public key (64 hex) that must sign covenant grants and revocations in the "
                 "stream; without one, the stream grants nothing");
+  r->add_option("--key", rep.key,
+                "the replica's private key (PEM, from witness keygen) to cosign checkpoints with, "
+                "under --name");
   r->add_flag("--require-signature", rep.require_signature,
               "every node must be signed by the key its origin's covenant binds");
   r->add_option("--max-batch", rep.max_batch, "messages per ledger write")

@@ -16,20 +16,24 @@
 //   auto acks = (*client)->append(nodes);               // each: its seq and what it became
 //
 // Subjects: nodes on "witness.<stream>.nodes"; replicas report progress on
-// "witness.<stream>.applied" and answer outcome requests on "witness.<stream>.outcome".
+// "witness.<stream>.applied", answer outcome requests on "witness.<stream>.outcome" and sign
+// checkpoints on request on "witness.<stream>.cosign".
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "witness/base/result.hpp"
 #include "witness/cluster/applier.hpp"
+#include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/ledger.hpp"
+#include "witness/ledger/signing.hpp"
 
 namespace witness::cluster {
 
@@ -43,6 +47,10 @@ struct NatsOptions {
 [[nodiscard]] std::string nodes_subject(const std::string& stream);
 [[nodiscard]] std::string applied_subject(const std::string& stream);
 [[nodiscard]] std::string outcome_subject(const std::string& stream);
+[[nodiscard]] std::string cosign_subject(const std::string& stream);
+// The origin line of the cluster's checkpoints: "witness.cluster/<stream>" (every replica signs
+// the same text, so that their signatures gather into one note).
+[[nodiscard]] std::string checkpoint_origin(const std::string& stream);
 
 struct StreamSetup {
   int replicas = 3;  // JetStream replicas of the stream (1 to 5)
@@ -63,6 +71,9 @@ struct ReplicaOptions {
   // Called after each batch is written and synced (for logs).
   std::function<void(std::span<const Applied>)> on_apply;
   std::chrono::milliseconds heartbeat{1000};  // progress is also reported this often
+  // The replica's own Ed25519 key, with which it signs checkpoints of its ledger under `name`
+  // when asked (cosign_checkpoint). Without one it does not cosign.
+  std::shared_ptr<const ledger::SigningKey> signing_key;
 };
 
 // A replica: consumes the stream from its ledger's size + 1 and applies it.
@@ -90,6 +101,34 @@ class Replica {
   explicit Replica(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+struct CosignOptions {
+  std::optional<std::uint64_t> size;     // default: the largest size a quorum of replicas holds
+  std::size_t quorum = 2;                // signatures the note must carry
+  std::chrono::milliseconds wait{1000};  // how long answers are gathered, per round
+};
+
+// A replica that signed a different root at the same size.
+struct Fork {
+  std::string replica;
+  ledger::Digest root;
+  std::string note;  // its signed note
+};
+
+struct Cosigned {
+  std::string note;  // the checkpoint with every agreeing replica's signature (C2SP signed note)
+  ledger::Checkpoint checkpoint;
+  std::vector<std::string> signers;        // replica names
+  std::vector<std::string> verifier_keys;  // as each signer reported it (check against yours)
+  std::vector<Fork> forks;                 // replicas whose root at that size differs
+  std::vector<std::string> behind;         // replicas that do not hold that size yet
+};
+
+// Asks every replica to sign its tree head at one size and gathers the signatures of those
+// that agree into one note. Errors: kUnavailable when fewer than `quorum` replicas signed the
+// same tree head (forks and laggards are named in the message); kInvalidArgument (quorum 0).
+[[nodiscard]] Result<Cosigned> cosign_checkpoint(const NatsOptions& nats,
+                                                 const CosignOptions& options = {});
 
 // What became of one appended node, once a quorum of replicas applied it.
 struct Ack {

@@ -6,8 +6,10 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "witness/base/result.hpp"
 #include "witness/ledger/digest.hpp"
@@ -49,6 +51,25 @@ struct VerifierKey {
 // signature by that key, or the signature does not verify).
 [[nodiscard]] Result<Checkpoint> verify_checkpoint(std::string_view note,
                                                    std::string_view verifier);
+
+// Cosigning (a cluster's replicas each sign the same tree head; docs/cluster.md): the notes'
+// signatures gathered into one note, one line per key, in the order first seen. Errors:
+// kInvalidArgument when a note is malformed, there are none, or their checkpoint texts differ
+// (naming the two).
+[[nodiscard]] Result<std::string> merge_signatures(std::span<const std::string> notes);
+
+// What a quorum check found: the checkpoint and the names of the keys whose signatures verify.
+struct QuorumCheck {
+  Checkpoint checkpoint;
+  std::vector<std::string> signers;
+};
+// Accepts `note` only when at least `quorum` of `verifiers` (distinct keys; a key given twice
+// counts once) signed it validly. Errors: kInvalidArgument (a malformed note or key, quorum 0
+// or more than the distinct keys); kCorruption (fewer than `quorum` valid signatures: names
+// those that verified and those that did not).
+[[nodiscard]] Result<QuorumCheck> verify_checkpoint_quorum(std::string_view note,
+                                                           std::span<const std::string> verifiers,
+                                                           std::size_t quorum);
 
 // Parses a note's checkpoint without checking signatures. Errors: kInvalidArgument.
 [[nodiscard]] Result<Checkpoint> parse_checkpoint(std::string_view note);
