@@ -24,82 +24,20 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 command -v nats-server >/dev/null || { echo "cluster-test: nats-server not found (scripts/install-deps.sh installs it)"; exit 1; }
 
 WORK=$(mktemp -d /tmp/witness-cluster.XXXXXX)
-PIDS_FILE=$WORK/pids
-cleanup() {
-  local rc=$?
-  # Everything this run started, whatever state it is in (a stopped process first continued).
-  for f in "$WORK"/*.pid; do
-    [ -f "$f" ] || continue
-    kill -CONT "$(cat "$f")" 2>/dev/null || true
-    kill -9 "$(cat "$f")" 2>/dev/null || true
-  done
-  if [ $rc -ne 0 ]; then
-    echo "cluster-test: FAILED (exit $rc); logs:" >&2
-    for log in "$WORK"/*.log; do echo "--- $log" >&2; tail -15 "$log" >&2; done
-  fi
-  [ "${KEEP:-0}" = 1 ] && echo "cluster-test: kept $WORK" >&2 || rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-say() { echo "cluster-test: $*"; }
-
-# Six free loopback ports: a client and a route port per NATS node.
-read -r -a PORTS <<<"$(python3 -c '
-import socket
-s=[socket.socket() for _ in range(6)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
-NATS_URLS="nats://127.0.0.1:${PORTS[0]},nats://127.0.0.1:${PORTS[1]},nats://127.0.0.1:${PORTS[2]}"
-ROUTES="nats-route://127.0.0.1:${PORTS[3]},nats-route://127.0.0.1:${PORTS[4]},nats-route://127.0.0.1:${PORTS[5]}"
-
-start_nats() {  # N (1..3)
-  local n=$1
-  cat >"$WORK/nats$n.conf" <<CONF
-server_name: n$n
-listen: 127.0.0.1:${PORTS[$((n - 1))]}
-jetstream { store_dir: "$WORK/js$n", max_file_store: 1G, max_memory_store: 64M }
-cluster {
-  name: witness-test
-  listen: 127.0.0.1:${PORTS[$((n + 2))]}
-  routes: [${ROUTES}]
-}
-CONF
-  nats-server -c "$WORK/nats$n.conf" >>"$WORK/nats$n.log" 2>&1 &
-  echo $! >"$WORK/nats$n.pid"
-  disown  # its kill -9 is a fault, not news
-}
-
-start_replica() {  # NAME LEDGER (its key: $WORK/NAME.pem)
-  [ -f "$WORK/$1.pem" ] || "$W" keygen "$WORK/$1.pem" >/dev/null
-  "$W" replica --ledger "$2" --nats "$NATS_URLS" --stream test --name "$1" \
-    --admin-key "$ADMIN_PUB" --key "$WORK/$1.pem" >>"$WORK/replica-$1.log" 2>&1 &
-  echo $! >"$WORK/replica-$1.pid"
-  disown
-}
-
-stop_replica() {  # NAME: SIGTERM, then wait for it to exit (it finishes its batch first)
-  local pid
-  pid=$(cat "$WORK/replica-$1.pid")
-  kill -TERM "$pid"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  say "replica $1 did not stop on SIGTERM"; return 1
-}
-
-size_of() { "$W" stats --ledger "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])'; }
-root_of() { "$W" stats --ledger "$1" --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["merkle_root"], j["chain_head"])'; }
+SAY_AS=cluster-test
+STREAM=test
+# shellcheck source=cluster-lib.sh
+. "$HERE/cluster-lib.sh"
+trap cluster_cleanup EXIT
 
 T0=$(date +%s)
-for n in 1 2 3; do start_nats $n; done
-# JetStream needs its meta leader before a stream can be made: retry for up to 30 s.
-for _ in $(seq 1 60); do
-  if "$W" cluster init --nats "$NATS_URLS" --stream test --replicas 3 >"$WORK/init.out" 2>&1; then break; fi
-  sleep 0.5
-done
-grep -q ready "$WORK/init.out" || { cat "$WORK/init.out"; exit 1; }
-say "$(cat "$WORK/init.out")"
+start_cluster test
 
 ADMIN_PUB=$("$W" keygen "$WORK/admin.pem" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
-for r in 1 2 3; do "$W" init --ledger "$WORK/r$r" >/dev/null; start_replica "r$r" "$WORK/r$r"; done
+for r in 1 2 3; do
+  "$W" init --ledger "$WORK/r$r" >/dev/null
+  start_replica "r$r" "$WORK/r$r" --admin-key "$ADMIN_PUB"
+done
 
 # Covenants through the stream: one per appender origin, and one small budget they share.
 BUDGET_CALLS=40
@@ -162,7 +100,7 @@ faults() {
       0) say "fault $f: kill -9 NATS node $victim, restart after 2 s"
          kill -9 "$(cat "$WORK/nats$victim.pid")"; sleep 2; start_nats "$victim" ;;
       1) say "fault $f: kill -9 replica r$victim, restart after 1 s"
-         kill -9 "$(cat "$WORK/replica-r$victim.pid")"; sleep 1; start_replica "r$victim" "$WORK/r$victim" ;;
+         kill -9 "$(cat "$WORK/replica-r$victim.pid")"; sleep 1; start_replica "r$victim" "$WORK/r$victim" --admin-key "$ADMIN_PUB" ;;
       2) say "fault $f: SIGSTOP NATS node $victim for 2 s"
          kill -STOP "$(cat "$WORK/nats$victim.pid")"; sleep 2; kill -CONT "$(cat "$WORK/nats$victim.pid")" ;;
       3) say "fault $f: SIGSTOP replica r$victim for 2 s"
@@ -186,15 +124,7 @@ wait $fault_pid
 ACKED=$(cat "$WORK"/acks-[0-9]*.jsonl | wc -l)
 say "appenders done: $ACKED nodes acknowledged in $(( (T2 - T1) / 1000000 )) ms ($(( ACKED * 1000000000 / (T2 - T1) )) nodes/s, one witness append process per batch, paced, with faults)"
 
-# Converge: every replica at the same size for a while (each keeps applying until stopped).
-target=0
-for _ in $(seq 1 120); do
-  s1=$(size_of "$WORK/r1"); s2=$(size_of "$WORK/r2"); s3=$(size_of "$WORK/r3")
-  if [ "$s1" = "$s2" ] && [ "$s2" = "$s3" ] && [ "$s1" = "$target" ]; then break; fi
-  target=$s1
-  sleep 0.5
-done
-[ "$s1" = "$s2" ] && [ "$s2" = "$s3" ] || { say "replicas did not converge: $s1 $s2 $s3"; exit 1; }
+s1=$(wait_converged "$WORK/r1" "$WORK/r2" "$WORK/r3")
 say "replicas converged at $s1 entries"
 
 # All three cosign the final tree head; the note verifies only with a quorum of their keys.
@@ -210,7 +140,7 @@ fi
 # A replica whose ledger holds an entry of its own is a fork: the cosigning names it.
 "$W" init --ledger "$WORK/r5" >/dev/null
 echo '{"origin":"agent.rogue","kind":"agent.act","payload":{}}' | "$W" append --ledger "$WORK/r5" --no-gate >/dev/null 2>&1
-start_replica r5 "$WORK/r5"
+start_replica r5 "$WORK/r5" --admin-key "$ADMIN_PUB"
 for _ in $(seq 1 240); do [ "$(size_of "$WORK/r5")" = "$s1" ] && break; sleep 0.25; done
 rc=0
 "$W" cluster checkpoint --nats "$NATS_URLS" --stream test --quorum 3 --size "$s1" --json \
@@ -231,7 +161,7 @@ say "all 3 verify; root and chain head equal: $R1"
 # A new replica from nothing replays the stream to the same root.
 "$W" init --ledger "$WORK/r4" >/dev/null
 T3=$(date +%s%N)
-start_replica r4 "$WORK/r4"
+start_replica r4 "$WORK/r4" --admin-key "$ADMIN_PUB"
 for _ in $(seq 1 240); do [ "$(size_of "$WORK/r4")" = "$s1" ] && break; sleep 0.25; done
 T4=$(date +%s%N)
 stop_replica r4

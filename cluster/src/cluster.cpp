@@ -646,8 +646,12 @@ Result<std::vector<Ack>> Client::append(std::span<const ledger::TraceNode> nodes
     MsgPtr m(raw);
     s.take_report(m.get(), wanted);
   }
-  // Drain the reports already here: they may carry outcomes of our sequences.
-  for (natsMsg* raw = nullptr; natsSubscription_NextMsg(&raw, s.applied_sub.get(), 1) == NATS_OK;) {
+  // Take the reports already here (without waiting): they may carry outcomes of our sequences.
+  int pending = 0;
+  int pending_bytes = 0;
+  (void)natsSubscription_GetPending(s.applied_sub.get(), &pending, &pending_bytes);
+  for (natsMsg* raw = nullptr;
+       pending-- > 0 && natsSubscription_NextMsg(&raw, s.applied_sub.get(), 1) == NATS_OK;) {
     MsgPtr m(raw);
     s.take_report(m.get(), wanted);
   }

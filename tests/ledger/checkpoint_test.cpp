@@ -1,5 +1,6 @@
 #include "witness/ledger/checkpoint.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -72,6 +73,61 @@ TEST_CASE("checkpoints are C2SP signed notes that verify only as signed", "[ledg
         "note: a signature is not base64 of a key id and signature");
   CHECK(parse_checkpoint("o\n1\nAA==\n\n- k c2ln\n").error().message.find("signature line") !=
         std::string::npos);
+}
+
+TEST_CASE("cosigned notes: signatures merge into one note, and a quorum of keys must verify",
+          "[ledger][checkpoint]") {
+  std::vector<SigningKey> keys;
+  std::vector<std::string> verifiers;
+  std::vector<std::string> notes;
+  Digest root;
+  root.bytes.fill(0x5a);
+  const Checkpoint cp{"witness.cluster/fleet", 7, root};
+  for (int i = 0; i < 3; ++i) {
+    keys.push_back(std::move(SigningKey::generate().value()));
+    const std::string name = "r" + std::to_string(i + 1);
+    verifiers.push_back(verifier_key(name, keys.back().public_key()));
+    notes.push_back(sign_checkpoint(cp, keys.back(), name));
+  }
+  // Merged: one note, the text once, a line per key; a note given twice adds nothing.
+  std::vector<std::string> twice = notes;
+  twice.push_back(notes[0]);
+  auto merged = merge_signatures(twice);
+  REQUIRE(merged);
+  CHECK(merged->starts_with(checkpoint_text(cp) + "\n"));
+  CHECK(std::count(merged->begin(), merged->end(), '\n') == 3 + 1 + 3);
+  for (const auto& v : verifiers) CHECK(verify_checkpoint(*merged, v));
+
+  auto q = verify_checkpoint_quorum(*merged, verifiers, 3);
+  REQUIRE(q);
+  CHECK(q->checkpoint == cp);
+  CHECK(q->signers == std::vector<std::string>{"r1", "r2", "r3"});
+  // Two of the three signatures: a quorum of 2 holds, of 3 does not, and says who is missing.
+  auto two = merge_signatures(std::vector<std::string>{notes[0], notes[2]});
+  REQUIRE(two);
+  CHECK(verify_checkpoint_quorum(*two, verifiers, 2));
+  auto short_of = verify_checkpoint_quorum(*two, verifiers, 3);
+  REQUIRE_FALSE(short_of);
+  CHECK(short_of.error().code == witness::ErrorCode::kCorruption);
+  CHECK_THAT(short_of.error().message, Catch::Contains("not signed validly by r2"));
+  // One key given three times is one key: a quorum of 3 is more than it can give.
+  const std::vector<std::string> same{verifiers[0], verifiers[0], verifiers[0]};
+  CHECK(verify_checkpoint_quorum(*merged, same, 3).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  CHECK(verify_checkpoint_quorum(*merged, verifiers, 0).error().code ==
+        witness::ErrorCode::kInvalidArgument);
+  // A forged signature line does not count.
+  std::string forged = *two;
+  const auto at = forged.find("\xe2\x80\x94 r3 ");
+  forged[at + 20] = forged[at + 20] == 'A' ? 'B' : 'A';  // in the signature itself
+  CHECK_FALSE(verify_checkpoint_quorum(forged, verifiers, 2));
+  // Notes of different tree heads do not merge.
+  const Checkpoint other{"witness.cluster/fleet", 8, root};
+  auto differ =
+      merge_signatures(std::vector<std::string>{notes[0], sign_checkpoint(other, keys[1], "r2")});
+  REQUIRE_FALSE(differ);
+  CHECK_THAT(differ.error().message, Catch::Contains("different checkpoints"));
+  CHECK_FALSE(merge_signatures(std::vector<std::string>{}));
 }
 
 TEST_CASE("signing keys are saved with mode 0600 and never overwritten", "[ledger][checkpoint]") {
