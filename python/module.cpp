@@ -9,6 +9,7 @@ void bind_covenant(py::module_& m);
 void bind_detect(py::module_& m);
 void bind_vsa(py::module_& m);
 void bind_laws(py::module_& m);
+void bind_cluster(py::module_& m);
 }  // namespace witness::python
 
 PYBIND11_MODULE(witness, m) {
@@ -29,4 +30,5 @@ PYBIND11_MODULE(witness, m) {
   bind_detect(m);
   bind_vsa(m);
   bind_laws(m);
+  bind_cluster(m);
 }

@@ -187,6 +187,7 @@ Status create_stream(const NatsOptions& nats, const StreamSetup& setup) {
   cfg.DenyPurge = true;
   cfg.Duplicates =
       std::chrono::duration_cast<std::chrono::nanoseconds>(setup.duplicate_window).count();
+  cfg.MaxMsgs = setup.max_msgs;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_AddStream(&si, c.js.get(), &cfg, nullptr, &jerr);

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "witness/cluster/bootstrap.hpp"
 #include "witness/cluster/cluster.hpp"
 #include "witness/ledger/checkpoint.hpp"
 #include "witness/ledger/jsonl.hpp"
@@ -41,19 +42,24 @@ struct ClusterArgs {
   std::string stream = "witness";
   int replicas = 3;
   unsigned duplicate_window_s = 120;
+  std::int64_t max_msgs = -1;
 };
 
 int run_init(const ClusterArgs& a) {
   const cluster::NatsOptions nats{.servers = split_servers(a.nats), .stream = a.stream};
   if (auto s = cluster::create_stream(
-          nats,
-          {.replicas = a.replicas, .duplicate_window = std::chrono::seconds(a.duplicate_window_s)});
+          nats, {.replicas = a.replicas,
+                 .duplicate_window = std::chrono::seconds(a.duplicate_window_s),
+                 .max_msgs = a.max_msgs});
       !s) {
     return report(s.error());
   }
   std::cout << "stream " << a.stream << " ready: subject " << cluster::nodes_subject(a.stream)
             << ", " << a.replicas << " replica(s), file storage, deny_delete, deny_purge, "
-            << a.duplicate_window_s << " s duplicate window\n";
+            << a.duplicate_window_s << " s duplicate window"
+            << (a.max_msgs < 0 ? std::string()
+                               : ", keeps " + std::to_string(a.max_msgs) + " messages")
+            << "\n";
   return kExitOk;
 }
 
@@ -64,6 +70,10 @@ struct ReplicaArgs {
   bool require_signature = false;
   std::string key;  // PEM private key to cosign checkpoints with
   std::size_t max_batch = 1024;
+  std::string bootstrap;   // a peer's ledger directory, copied into an empty ledger first
+  std::string checkpoint;  // the cosigned checkpoint the copy must agree with
+  std::vector<std::string> checkpoint_keys;
+  std::size_t checkpoint_quorum = 0;  // 0: every key given
   unsigned max_future_skew_s = 60;
 };
 
@@ -87,6 +97,37 @@ int run_replica(const CommonOptions& opts, const ReplicaArgs& a) {
   StopSignals signals;  // before RocksDB's threads start
   auto l = open_ledger(opts, false, ledger::Durability::kSync);
   if (!l) return report(l.error());
+  if (!a.bootstrap.empty()) {
+    if (l->stats().size > 0) {
+      std::cerr << "witness: the ledger holds " << l->stats().size
+                << " entries already: not bootstrapping from " << a.bootstrap << "\n";
+    } else {
+      if (a.checkpoint.empty() || a.checkpoint_keys.empty()) {
+        return report(invalid_argument(
+            "--bootstrap needs --checkpoint (a note from witness cluster checkpoint) and the "
+            "replicas' --checkpoint-key: the copy is checked against it"));
+      }
+      auto note = read_text(a.checkpoint);
+      if (!note) return report(note.error().with_context("--checkpoint"));
+      std::vector<std::string> keys;
+      for (const auto& k : a.checkpoint_keys) {
+        auto key = read_verifier_key(k);
+        if (!key) return report(key.error().with_context("--checkpoint-key"));
+        keys.push_back(std::move(*key));
+      }
+      auto b = cluster::bootstrap(
+          *l, {.peer_dir = a.bootstrap,
+               .checkpoint = *note,
+               .verifier_keys = keys,
+               .quorum = a.checkpoint_quorum == 0 ? keys.size() : a.checkpoint_quorum});
+      if (!b) return report(b.error());
+      std::cerr << "witness: bootstrapped " << b->entries << " entries from " << a.bootstrap
+                << "; verified; root at " << b->checkpoint.size
+                << " equals the checkpoint cosigned by";
+      for (const auto& s : b->signers) std::cerr << " " << s;
+      std::cerr << "\n";
+    }
+  }
   auto replica = cluster::Replica::open(*l, ro);
   if (!replica) return report(replica.error());
   std::cerr << "witness: replica " << (ro.name.empty() ? l->stats().ledger_id : ro.name)
@@ -223,6 +264,9 @@ void register_cluster_commands(CLI::App& app, Action& action) {
   in->add_option("--replicas", init.replicas, "JetStream replicas of the stream (1 to 5)")
       ->check(CLI::Range(1, 5))
       ->capture_default_str();
+  in->add_option("--max-msgs", init.max_msgs,
+                 "messages the stream keeps, the oldest discarded beyond (default -1: all); "
+                 "replicas that fall behind it bootstrap from a peer");
   in->add_option("--duplicate-window", init.duplicate_window_s,
                  "seconds in which a republished node id is dropped by the stream")
       ->check(CLI::Range(1U, 86400U))
@@ -263,6 +307,15 @@ void register_cluster_commands(CLI::App& app, Action& action) {
   r->add_option("--key", rep.key,
                 "the replica's private key (PEM, from witness keygen) to cosign checkpoints with, "
                 "under --name");
+  r->add_option("--bootstrap", rep.bootstrap,
+                "when the ledger is empty, first copy this peer replica's ledger (a directory), "
+                "verify it and check it against --checkpoint; then follow the stream");
+  r->add_option("--checkpoint", rep.checkpoint,
+                "with --bootstrap: a checkpoint note cosigned by the replicas");
+  r->add_option("--checkpoint-key", rep.checkpoint_keys,
+                "with --bootstrap: a replica's verifier key (repeat)");
+  r->add_option("--checkpoint-quorum", rep.checkpoint_quorum,
+                "with --bootstrap: signatures the checkpoint needs (default: every key)");
   r->add_flag("--require-signature", rep.require_signature,
               "every node must be signed by the key its origin's covenant binds");
   r->add_option("--max-batch", rep.max_batch, "messages per ledger write")

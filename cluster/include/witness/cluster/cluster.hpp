@@ -55,6 +55,9 @@ struct NatsOptions {
 struct StreamSetup {
   int replicas = 3;  // JetStream replicas of the stream (1 to 5)
   std::chrono::seconds duplicate_window{120};
+  // Messages the stream keeps (the oldest are discarded beyond); -1: all. A replica that needs
+  // a discarded message bootstraps from a peer (cluster/bootstrap.hpp).
+  std::int64_t max_msgs = -1;
 };
 
 // Creates the stream (file storage, deny_delete, deny_purge, the duplicate window), or checks
