@@ -150,6 +150,20 @@ rc=0
 say "fork reported: $(head -1 "$WORK/cp-fork.err")"
 stop_replica r5
 
+# Reads from any replica: witness serve on r1's ledger while r1 writes it.
+"$W" serve --ledger "$WORK/r1" --listen 127.0.0.1:0 --access-log off >"$WORK/serve.out" 2>"$WORK/serve.log" &
+echo $! >"$WORK/serve.pid"
+disown
+for _ in $(seq 1 100); do grep -q "listening on" "$WORK/serve.out" && break; sleep 0.1; done
+url=$(sed -n 's/^listening on \(http[^ ]*\)\/$/\1/p' "$WORK/serve.out")
+served=$(python3 -c '
+import json, sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+print(json.load(opener.open(sys.argv[1] + "/v1/stats", timeout=10))["size"])' "$url")
+kill -TERM "$(cat "$WORK/serve.pid")"
+[ "$served" = "$s1" ] || { say "witness serve on a replica says $served entries, not $s1"; exit 1; }
+say "witness serve on replica r1's ledger answers /v1/stats with its $served entries"
+
 for r in 1 2 3; do stop_replica "r$r"; done
 for r in 1 2 3; do
   "$W" verify --ledger "$WORK/r$r" >"$WORK/verify-r$r.out" || { cat "$WORK/verify-r$r.out"; exit 1; }
