@@ -142,12 +142,30 @@ fi
 echo '{"origin":"agent.rogue","kind":"agent.act","payload":{}}' | "$W" append --ledger "$WORK/r5" --no-gate >/dev/null 2>&1
 start_replica r5 "$WORK/r5" --admin-key "$ADMIN_PUB"
 for _ in $(seq 1 240); do [ "$(size_of "$WORK/r5")" = "$s1" ] && break; sleep 0.25; done
+# Five more nodes, then a checkpoint that must extend the final one (--since): the quorum's
+# consistency proof holds, the fork's fails.
+python3 -c '
+import json, time
+t = time.time_ns()
+for i in range(5):
+    print(json.dumps({"origin": "agent.p1", "kind": "agent.act", "timestamp": t + i, "payload": {"after": i}}))
+' >"$WORK/more.jsonl"
+"$W" append --nats "$NATS_URLS" --nats-stream test --quorum 3 "$WORK/more.jsonl" >>"$WORK/acks-more.jsonl"
+s1=$((s1 + 5))
+wait_converged "$WORK/r1" "$WORK/r2" "$WORK/r3" "$WORK/r5" >/dev/null
 rc=0
-"$W" cluster checkpoint --nats "$NATS_URLS" --stream test --quorum 3 --size "$s1" --json \
-  >"$WORK/cp-fork.json" 2>"$WORK/cp-fork.err" || rc=$?
+"$W" cluster checkpoint --nats "$NATS_URLS" --stream test --quorum 3 --since "$WORK/cp-final.txt" \
+  --json >"$WORK/cp-fork.json" 2>"$WORK/cp-fork.err" || rc=$?
 [ $rc = 1 ] && grep -q "FORK at size $s1: replica r5" "$WORK/cp-fork.err" ||
   { say "the fork was not reported (exit $rc)"; cat "$WORK/cp-fork.err"; exit 1; }
-say "fork reported: $(head -1 "$WORK/cp-fork.err")"
+python3 - "$WORK/cp-fork.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["consistency"] == "holds", j["consistency"]
+[fork] = j["forks"]
+assert fork["replica"] == "r5" and fork["consistency"].startswith("fails"), fork
+PY
+say "fork reported: $(head -1 "$WORK/cp-fork.err"); the quorum's consistency proof from the previous checkpoint holds, r5's $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["forks"][0]["consistency"])' "$WORK/cp-fork.json")"
 stop_replica r5
 
 # Reads from any replica: witness serve on r1's ledger while r1 writes it.

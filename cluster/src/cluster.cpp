@@ -22,11 +22,14 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include <nats/nats.h>
 #include <nlohmann/json.hpp>
 
 #include "witness/ledger/jsonl.hpp"
+#include "witness/ledger/merkle.hpp"
+#include "witness/ledger/proof_json.hpp"
 
 namespace witness::cluster {
 namespace {
@@ -167,6 +170,9 @@ std::string nodes_subject(const std::string& stream) { return "witness." + strea
 std::string applied_subject(const std::string& stream) { return "witness." + stream + ".applied"; }
 std::string outcome_subject(const std::string& stream) { return "witness." + stream + ".outcome"; }
 std::string cosign_subject(const std::string& stream) { return "witness." + stream + ".cosign"; }
+std::string consistency_subject(const std::string& stream) {
+  return "witness." + stream + ".consistency";
+}
 std::string checkpoint_origin(const std::string& stream) { return "witness.cluster/" + stream; }
 
 Status create_stream(const NatsOptions& nats, const StreamSetup& setup) {
@@ -222,6 +228,7 @@ struct Replica::Impl {
   Connection conn;
   SubPtr outcome_sub;
   SubPtr cosign_sub;
+  SubPtr consistency_sub;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> size{0};
 
@@ -231,6 +238,8 @@ struct Replica::Impl {
                                  void* closure);
   static void on_cosign_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
                                 void* closure);
+  static void on_consistency_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
+                                     void* closure);
 };
 
 Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -285,7 +294,36 @@ Result<std::unique_ptr<Replica>> Replica::open(ledger::Ledger& ledger, ReplicaOp
     }
     impl->cosign_sub.reset(sub);
   }
+  const std::string consistency = consistency_subject(impl->options.nats.stream);
+  sub = nullptr;
+  if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), consistency.c_str(),
+                                        &Impl::on_consistency_request, impl.get());
+      s != NATS_OK) {
+    return nats_error("subscribing to " + consistency, s);
+  }
+  impl->consistency_sub.reset(sub);
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+// {"replica","size1","size2"} -> {"replica","proof"|"error"}, answered only by the replica
+// named: its consistency proof between the two sizes, as `witness proof consistency` writes it.
+void Replica::Impl::on_consistency_request(natsConnection* nc, natsSubscription* /*sub*/,
+                                           natsMsg* msg, void* closure) {
+  auto* self = static_cast<Impl*>(closure);
+  MsgPtr owned(msg);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return;
+  const auto req = Json::parse(data_of(msg), nullptr, false);
+  if (!req.is_object() || text_of(req, "replica") != self->options.name) return;
+  Json out{{"replica", self->options.name}};
+  auto claim = self->ledger->consistency_proof(number_of(req, "size1"), number_of(req, "size2"));
+  if (claim) {
+    out["proof"] = ledger::to_proof_json(*claim);
+  } else {
+    out["error"] = claim.error().message;
+  }
+  const std::string text = out.dump();
+  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
 }
 
 // {"size":N} (or {} for the replica's own size) -> {"replica","size","verifier_key","note"}:
@@ -752,6 +790,35 @@ Result<std::vector<CosignAnswer>> gather(const Connection& c, const std::string&
   return out;
 }
 
+// Asks `replica` for its consistency proof from `since` to `root2` at `size2` and checks it:
+// the proof's JSON and "holds", or why it does not.
+std::pair<std::string, std::string> check_consistency(
+    const Connection& c, const std::string& stream, const std::string& replica,
+    const ledger::Checkpoint& since, std::uint64_t size2, const ledger::Digest& root2,
+    std::chrono::milliseconds wait) {
+  const std::string req =
+      Json{{"replica", replica}, {"size1", since.size}, {"size2", size2}}.dump();
+  const std::string subject = consistency_subject(stream);
+  natsMsg* reply = nullptr;
+  const natsStatus st = natsConnection_Request(&reply, c.nc.get(), subject.c_str(), req.data(),
+                                               static_cast<int>(req.size()), wait.count());
+  if (st != NATS_OK)
+    return {"", std::string("not checked: no answer (") + natsStatus_GetText(st) + ")"};
+  MsgPtr owned(reply);
+  const auto j = Json::parse(data_of(reply), nullptr, false);
+  const std::string proof = j.is_object() ? text_of(j, "proof") : std::string();
+  if (proof.empty()) return {"", "fails: the replica gives no proof (" + text_of(j, "error") + ")"};
+  auto claim = ledger::parse_proof_json(proof);
+  if (!claim || !std::holds_alternative<ledger::ConsistencyClaim>(*claim)) {
+    return {proof, "fails: not a consistency proof"};
+  }
+  const auto& p = std::get<ledger::ConsistencyClaim>(*claim).proof;
+  if (auto v = ledger::verify_consistency(p, since.root, root2); !v) {
+    return {proof, "fails: " + v.error().message};
+  }
+  return {proof, "holds"};
+}
+
 }  // namespace
 
 // NOLINTNEXTLINE(readability-function-cognitive-complexity)
@@ -818,6 +885,25 @@ Result<Cosigned> cosign_checkpoint(const NatsOptions& nats, const CosignOptions&
   }
   WITNESS_ASSIGN_OR_RETURN(out.note, ledger::merge_signatures(notes));
   WITNESS_ASSIGN_OR_RETURN(out.checkpoint, ledger::parse_checkpoint(out.note));
+  if (options.since) {
+    auto since = ledger::parse_checkpoint(*options.since);
+    if (!since) return since.error().with_context("since");
+    if (since->size > size || since->size == 0) {
+      return invalid_argument("since: its size " + std::to_string(since->size) +
+                              " is not between 1 and " + std::to_string(size));
+    }
+    std::tie(out.consistency_proof, out.consistency) = check_consistency(
+        c, nats.stream, out.signers.front(), *since, size, out.checkpoint.root, options.wait);
+    if (out.consistency != "holds") {
+      return corruption("the quorum's tree at " + std::to_string(size) +
+                        " is not an extension of the earlier checkpoint at " +
+                        std::to_string(since->size) + ": " + out.consistency);
+    }
+    for (auto& f : out.forks) {
+      std::tie(f.consistency_proof, f.consistency) =
+          check_consistency(c, nats.stream, f.replica, *since, size, f.root, options.wait);
+    }
+  }
   return out;
 }
 

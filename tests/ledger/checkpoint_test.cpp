@@ -84,7 +84,7 @@ TEST_CASE("cosigned notes: signatures merge into one note, and a quorum of keys 
   root.bytes.fill(0x5a);
   const Checkpoint cp{"witness.cluster/fleet", 7, root};
   for (int i = 0; i < 3; ++i) {
-    keys.push_back(std::move(SigningKey::generate().value()));
+    keys.push_back(SigningKey::generate().value());
     const std::string name = "r" + std::to_string(i + 1);
     verifiers.push_back(verifier_key(name, keys.back().public_key()));
     notes.push_back(sign_checkpoint(cp, keys.back(), name));

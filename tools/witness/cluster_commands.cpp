@@ -152,27 +152,43 @@ struct CheckpointArgs {
   std::size_t quorum = 2;
   unsigned wait_ms = 1000;
   bool json = false;
+  std::string since;  // a file holding an earlier cosigned note
 };
 
 int run_cluster_checkpoint(const CheckpointArgs& a) {
+  std::optional<std::string> since;
+  if (!a.since.empty()) {
+    auto text = read_text(a.since);
+    if (!text) return report(text.error().with_context("--since"));
+    since = std::move(*text);
+  }
   auto c = cluster::cosign_checkpoint(
       {.servers = split_servers(a.cluster.nats), .stream = a.cluster.stream},
       {.size = a.size == 0 ? std::nullopt : std::optional<std::uint64_t>(a.size),
        .quorum = a.quorum,
-       .wait = std::chrono::milliseconds(a.wait_ms)});
+       .wait = std::chrono::milliseconds(a.wait_ms),
+       .since = since});
   if (!c) return report(c.error());
   if (a.json) {
     JsonOut forks = JsonOut::array();
     for (const auto& f : c->forks) {
-      forks.push_back({{"replica", f.replica}, {"root", f.root.to_hex()}, {"note", f.note}});
+      JsonOut fork{{"replica", f.replica}, {"root", f.root.to_hex()}, {"note", f.note}};
+      if (since) {
+        fork["consistency"] = f.consistency;
+        fork["consistency_proof"] =
+            f.consistency_proof.empty() ? JsonOut(nullptr) : json_value(f.consistency_proof);
+      }
+      forks.push_back(std::move(fork));
     }
-    print_json({{"note", c->note},
+    JsonOut out{{"note", c->note},
                 {"size", c->checkpoint.size},
                 {"root", c->checkpoint.root.to_hex()},
                 {"signers", c->signers},
                 {"verifier_keys", c->verifier_keys},
                 {"forks", forks},
-                {"behind", c->behind}});
+                {"behind", c->behind}};
+    if (since) out["consistency"] = c->consistency;
+    print_json(out);
   } else {
     std::cout << c->note;
   }
@@ -288,6 +304,9 @@ void register_cluster_commands(CLI::App& app, Action& action) {
       ->check(CLI::Range(1U, 600000U))
       ->capture_default_str();
   ck->add_flag("--json", cp.json, "machine-readable output, with forks and laggards");
+  ck->add_option("--since", cp.since,
+                 "an earlier cosigned note: the new tree must extend it (a signer's consistency "
+                 "proof is checked; exit 1 if not), and each fork's proof is shown");
   ck->callback([&action] { action = [] { return run_cluster_checkpoint(cp); }; });
   ck->footer(
       "Exit 0: the note is printed; 1: it is printed, but a replica signed another root at that\n"

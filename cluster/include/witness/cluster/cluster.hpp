@@ -17,7 +17,8 @@
 //
 // Subjects: nodes on "witness.<stream>.nodes"; replicas report progress on
 // "witness.<stream>.applied", answer outcome requests on "witness.<stream>.outcome" and sign
-// checkpoints on request on "witness.<stream>.cosign".
+// checkpoints on request on "witness.<stream>.cosign" and consistency proofs on
+// "witness.<stream>.consistency".
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,7 @@ struct NatsOptions {
 [[nodiscard]] std::string applied_subject(const std::string& stream);
 [[nodiscard]] std::string outcome_subject(const std::string& stream);
 [[nodiscard]] std::string cosign_subject(const std::string& stream);
+[[nodiscard]] std::string consistency_subject(const std::string& stream);
 // The origin line of the cluster's checkpoints: "witness.cluster/<stream>" (every replica signs
 // the same text, so that their signatures gather into one note).
 [[nodiscard]] std::string checkpoint_origin(const std::string& stream);
@@ -109,6 +111,10 @@ struct CosignOptions {
   std::optional<std::uint64_t> size;     // default: the largest size a quorum of replicas holds
   std::size_t quorum = 2;                // signatures the note must carry
   std::chrono::milliseconds wait{1000};  // how long answers are gathered, per round
+  // An earlier cosigned checkpoint (already verified by the caller). Each signer group's
+  // consistency proof from its size is then asked for and checked: the quorum's must hold,
+  // and a fork's is reported (it fails when the fork is not a later extension).
+  std::optional<std::string> since;
 };
 
 // A replica that signed a different root at the same size.
@@ -116,6 +122,10 @@ struct Fork {
   std::string replica;
   ledger::Digest root;
   std::string note;  // its signed note
+  // With CosignOptions::since: its consistency proof from that checkpoint, and whether it
+  // verified against the earlier root and this fork's ("fails: ..." or "holds").
+  std::string consistency_proof;
+  std::string consistency;
 };
 
 struct Cosigned {
@@ -125,11 +135,16 @@ struct Cosigned {
   std::vector<std::string> verifier_keys;  // as each signer reported it (check against yours)
   std::vector<Fork> forks;                 // replicas whose root at that size differs
   std::vector<std::string> behind;         // replicas that do not hold that size yet
+  // With CosignOptions::since: a signer's consistency proof from it ("holds" when verified).
+  std::string consistency_proof;
+  std::string consistency;
 };
 
 // Asks every replica to sign its tree head at one size and gathers the signatures of those
 // that agree into one note. Errors: kUnavailable when fewer than `quorum` replicas signed the
-// same tree head (forks and laggards are named in the message); kInvalidArgument (quorum 0).
+// same tree head (forks and laggards are named in the message); kInvalidArgument (quorum 0,
+// a malformed `since`, or one larger than the size); kCorruption when the quorum's own
+// consistency proof from `since` fails (the cluster's log was rewritten).
 [[nodiscard]] Result<Cosigned> cosign_checkpoint(const NatsOptions& nats,
                                                  const CosignOptions& options = {});
 
