@@ -531,6 +531,7 @@ Client::~Client() = default;
 
 void Client::Impl::on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
                           void* closure) {
+  MsgPtr owned(msg);  // the handler owns the message (nats.h, jsPubAckHandler)
   auto* self = static_cast<Impl*>(closure);
   const char* id = nullptr;
   if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || id == nullptr) return;
