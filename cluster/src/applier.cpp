@@ -132,7 +132,7 @@ Applier::~Applier() = default;
 Result<Applier> Applier::open(ledger::Ledger& ledger, ApplierOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->ledger = &ledger;
-  impl->options = std::move(options);
+  impl->options = options;
   Impl& s = *impl;
   WITNESS_RETURN_IF_ERROR(ledger.replay({}, [&s](const ledger::Entry& e) { return s.replay(e); }));
   if (s.size != ledger.stats().size) {

@@ -38,9 +38,10 @@ Result<BootstrapReport> bootstrap(ledger::Ledger& l, const BootstrapOptions& o) 
     if (batch.empty()) return ok_status();
     WITNESS_ASSIGN_OR_RETURN(auto written, l.append_batch(batch, copy));
     for (const auto& r : written) {
-      if (!r.inserted)
+      if (!r.inserted) {
         return corruption("bootstrap: the peer holds a node twice (seq " + std::to_string(r.seq) +
                           ")");
+      }
     }
     out.entries += written.size();
     batch.clear();

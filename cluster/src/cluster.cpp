@@ -195,7 +195,7 @@ Status create_stream(const NatsOptions& nats, const StreamSetup& setup) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(setup.duplicate_window).count();
   cfg.MaxMsgs = setup.max_msgs;
   jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_AddStream(&si, c.js.get(), &cfg, nullptr, &jerr);
   if (s == NATS_OK) {
     jsStreamInfo_Destroy(si);
@@ -232,7 +232,7 @@ struct Replica::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> size{0};
 
-  Result<SubPtr> subscribe_from(std::uint64_t seq);
+  Result<SubPtr> subscribe_from(std::uint64_t seq) const;
   void report(std::uint64_t from, std::span<const Applied> applied);
   static void on_outcome_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
                                  void* closure);
@@ -261,7 +261,7 @@ Result<std::unique_ptr<Replica>> Replica::open(ledger::Ledger& ledger, ReplicaOp
   // times out: that is waited for, up to 6 timeouts.
   for (int attempt = 0;; ++attempt) {
     jsStreamInfo* si = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
+    auto jerr = static_cast<jsErrCode>(0);
     const natsStatus s = js_GetStreamInfo(&si, impl->conn.js.get(),
                                           impl->options.nats.stream.c_str(), nullptr, &jerr);
     if (s == NATS_OK) {
@@ -380,7 +380,7 @@ void Replica::Impl::on_outcome_request(natsConnection* nc, natsSubscription* /*s
   (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
 }
 
-Result<SubPtr> Replica::Impl::subscribe_from(std::uint64_t seq) {
+Result<SubPtr> Replica::Impl::subscribe_from(std::uint64_t seq) const {
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = options.nats.stream.c_str();
@@ -388,7 +388,7 @@ Result<SubPtr> Replica::Impl::subscribe_from(std::uint64_t seq) {
   so.Config.DeliverPolicy = js_DeliverByStartSequence;
   so.Config.OptStartSeq = seq;
   natsSubscription* sub = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto jerr = static_cast<jsErrCode>(0);
   const std::string subject = nodes_subject(options.nats.stream);
   if (auto s = js_SubscribeSync(&sub, conn.js.get(), subject.c_str(), nullptr, &so, &jerr);
       s != NATS_OK) {
@@ -463,7 +463,7 @@ Status Replica::run() {
         // from `expected` once; if it still starts later, the retention has passed us.
         if (!batch.empty()) break;
         jsStreamInfo* si = nullptr;
-        jsErrCode jerr = static_cast<jsErrCode>(0);
+        auto jerr = static_cast<jsErrCode>(0);
         if (js_GetStreamInfo(&si, s.conn.js.get(), s.options.nats.stream.c_str(), nullptr, &jerr) ==
             NATS_OK) {
           const std::uint64_t first = si->State.FirstSeq;
@@ -803,8 +803,9 @@ std::pair<std::string, std::string> check_consistency(
   natsMsg* reply = nullptr;
   const natsStatus st = natsConnection_Request(&reply, c.nc.get(), subject.c_str(), req.data(),
                                                static_cast<int>(req.size()), wait.count());
-  if (st != NATS_OK)
+  if (st != NATS_OK) {
     return {"", std::string("not checked: no answer (") + natsStatus_GetText(st) + ")"};
+  }
   MsgPtr owned(reply);
   const auto j = Json::parse(data_of(reply), nullptr, false);
   const std::string proof = j.is_object() ? text_of(j, "proof") : std::string();
@@ -833,6 +834,7 @@ Result<Cosigned> cosign_checkpoint(const NatsOptions& nats, const CosignOptions&
     // The largest size that `quorum` replicas hold.
     WITNESS_ASSIGN_OR_RETURN(auto first, gather(c, nats.stream, "{}", options.wait));
     std::vector<std::uint64_t> sizes;
+    sizes.reserve(first.size());
     for (const auto& a : first) sizes.push_back(a.size);
     std::sort(sizes.rbegin(), sizes.rend());
     if (sizes.size() < options.quorum) {
