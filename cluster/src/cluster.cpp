@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -226,20 +227,23 @@ struct Replica::Impl {
   ReplicaOptions options;
   std::optional<Applier> applier;
   Connection conn;
-  SubPtr outcome_sub;
-  SubPtr cosign_sub;
-  SubPtr consistency_sub;
+  // Requests answered on the connection's thread: a subscription and what answers it.
+  struct Responder {
+    std::function<std::optional<Json>(const Json& request)> answer;
+    SubPtr sub;
+  };
+  std::vector<std::unique_ptr<Responder>> responders;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> size{0};
 
   Result<SubPtr> subscribe_from(std::uint64_t seq) const;
   void report(std::uint64_t from, std::span<const Applied> applied);
-  static void on_outcome_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
-                                 void* closure);
-  static void on_cosign_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
-                                void* closure);
-  static void on_consistency_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
-                                     void* closure);
+  Status respond(const std::string& subject,
+                 std::function<std::optional<Json>(const Json& request)> answer);
+  static void on_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
+  [[nodiscard]] Json outcomes(const Json& request) const;
+  [[nodiscard]] Json cosign(const Json& request) const;
+  [[nodiscard]] std::optional<Json> consistency(const Json& request) const;
 };
 
 Replica::Replica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -276,108 +280,98 @@ Result<std::unique_ptr<Replica>> Replica::open(ledger::Ledger& ledger, ReplicaOp
     if (e.code != ErrorCode::kUnavailable || attempt == 5) return e;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  natsSubscription* sub = nullptr;
-  const std::string subject = outcome_subject(impl->options.nats.stream);
-  if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), subject.c_str(),
-                                        &Impl::on_outcome_request, impl.get());
-      s != NATS_OK) {
-    return nats_error("subscribing to " + subject, s);
-  }
-  impl->outcome_sub.reset(sub);
+  Impl* self = impl.get();
+  const std::string& stream = impl->options.nats.stream;
+  WITNESS_RETURN_IF_ERROR(
+      impl->respond(outcome_subject(stream), [self](const Json& r) { return self->outcomes(r); }));
   if (impl->options.signing_key) {
-    const std::string cosign = cosign_subject(impl->options.nats.stream);
-    sub = nullptr;
-    if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), cosign.c_str(),
-                                          &Impl::on_cosign_request, impl.get());
-        s != NATS_OK) {
-      return nats_error("subscribing to " + cosign, s);
-    }
-    impl->cosign_sub.reset(sub);
+    WITNESS_RETURN_IF_ERROR(
+        impl->respond(cosign_subject(stream), [self](const Json& r) { return self->cosign(r); }));
   }
-  const std::string consistency = consistency_subject(impl->options.nats.stream);
-  sub = nullptr;
-  if (auto s = natsConnection_Subscribe(&sub, impl->conn.nc.get(), consistency.c_str(),
-                                        &Impl::on_consistency_request, impl.get());
-      s != NATS_OK) {
-    return nats_error("subscribing to " + consistency, s);
-  }
-  impl->consistency_sub.reset(sub);
+  WITNESS_RETURN_IF_ERROR(impl->respond(consistency_subject(stream),
+                                        [self](const Json& r) { return self->consistency(r); }));
   return std::unique_ptr<Replica>(new Replica(std::move(impl)));
+}
+
+Status Replica::Impl::respond(const std::string& subject,
+                              std::function<std::optional<Json>(const Json& request)> answer) {
+  auto r = std::make_unique<Responder>();
+  r->answer = std::move(answer);
+  natsSubscription* sub = nullptr;
+  if (auto st = natsConnection_Subscribe(&sub, conn.nc.get(), subject.c_str(), &Impl::on_request,
+                                         r.get());
+      st != NATS_OK) {
+    return nats_error("subscribing to " + subject, st);
+  }
+  r->sub.reset(sub);
+  responders.push_back(std::move(r));
+  return ok_status();
+}
+
+void Replica::Impl::on_request(natsConnection* nc, natsSubscription* /*sub*/, natsMsg* msg,
+                               void* closure) {
+  const auto* r = static_cast<const Responder*>(closure);
+  MsgPtr owned(msg);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return;
+  const auto answer = r->answer(Json::parse(data_of(msg), nullptr, false));
+  if (!answer) return;
+  const std::string text = answer->dump();
+  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
+}
+
+// {"seqs":[S, ...]} -> {"replica","size","outcomes":[...]} for those the ledger holds.
+Json Replica::Impl::outcomes(const Json& req) const {
+  const std::uint64_t held = size;
+  Json out{{"replica", options.name}, {"size", held}, {"outcomes", Json::array()}};
+  if (req.is_object() && req.contains("seqs") && req["seqs"].is_array()) {
+    for (const auto& v : req["seqs"]) {
+      if (!v.is_number_unsigned()) continue;
+      const auto s = v.get<std::uint64_t>();
+      if (s == 0 || s > held) continue;
+      auto e = ledger->get(s - 1);
+      if (!e) continue;
+      out["outcomes"].push_back(outcome_json(describe_entry(*e)));
+    }
+  }
+  return out;
+}
+
+// {"size":N} (or {} for the replica's own size) -> {"replica","size","verifier_key","note"}:
+// the tree head at N signed with the replica's key, or "note":null when it does not hold N.
+Json Replica::Impl::cosign(const Json& req) const {
+  const std::uint64_t held = size;
+  std::uint64_t at = held;
+  if (req.is_object() && req.contains("size") && req["size"].is_number_unsigned()) {
+    at = req["size"].get<std::uint64_t>();
+  }
+  const ledger::SigningKey& key = *options.signing_key;
+  Json out{{"replica", options.name},
+           {"size", held},
+           {"verifier_key", ledger::verifier_key(options.name, key.public_key())},
+           {"note", nullptr}};
+  if (at <= held) {
+    if (auto head = ledger->tree_head(at)) {
+      out["note"] = ledger::sign_checkpoint(
+          {.origin = checkpoint_origin(options.nats.stream), .size = at, .root = head->root}, key,
+          options.name);
+    }
+  }
+  return out;
 }
 
 // {"replica","size1","size2"} -> {"replica","proof"|"error"}, answered only by the replica
 // named: its consistency proof between the two sizes, as `witness proof consistency` writes it.
-void Replica::Impl::on_consistency_request(natsConnection* nc, natsSubscription* /*sub*/,
-                                           natsMsg* msg, void* closure) {
-  auto* self = static_cast<Impl*>(closure);
-  MsgPtr owned(msg);
-  const char* reply = natsMsg_GetReply(msg);
-  if (reply == nullptr) return;
-  const auto req = Json::parse(data_of(msg), nullptr, false);
-  if (!req.is_object() || text_of(req, "replica") != self->options.name) return;
-  Json out{{"replica", self->options.name}};
-  auto claim = self->ledger->consistency_proof(number_of(req, "size1"), number_of(req, "size2"));
+std::optional<Json> Replica::Impl::consistency(const Json& req) const {
+  if (!req.is_object() || text_of(req, "replica") != options.name) return std::nullopt;
+  Json out{{"replica", options.name}};
+  auto claim = ledger->consistency_proof(number_of(req, "size1"), number_of(req, "size2"));
   if (claim) {
     out["proof"] = ledger::to_proof_json(*claim);
   } else {
     out["error"] = claim.error().message;
   }
-  const std::string text = out.dump();
-  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
-}
-
-// {"size":N} (or {} for the replica's own size) -> {"replica","size","verifier_key","note"}:
-// the tree head at N signed with the replica's key, or "note":null when it does not hold N.
-void Replica::Impl::on_cosign_request(natsConnection* nc, natsSubscription* /*sub*/, natsMsg* msg,
-                                      void* closure) {
-  auto* self = static_cast<Impl*>(closure);
-  MsgPtr owned(msg);
-  const char* reply = natsMsg_GetReply(msg);
-  if (reply == nullptr) return;
-  const auto req = Json::parse(data_of(msg), nullptr, false);
-  const std::uint64_t size = self->size;
-  std::uint64_t at = size;
-  if (req.is_object() && req.contains("size") && req["size"].is_number_unsigned()) {
-    at = req["size"].get<std::uint64_t>();
-  }
-  const ledger::SigningKey& key = *self->options.signing_key;
-  Json out{{"replica", self->options.name},
-           {"size", size},
-           {"verifier_key", ledger::verifier_key(self->options.name, key.public_key())},
-           {"note", nullptr}};
-  if (at <= size) {
-    if (auto head = self->ledger->tree_head(at)) {
-      out["note"] = ledger::sign_checkpoint(
-          {.origin = checkpoint_origin(self->options.nats.stream), .size = at, .root = head->root},
-          key, self->options.name);
-    }
-  }
-  const std::string text = out.dump();
-  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
-}
-
-// {"seqs":[S, ...]} -> {"replica","size","outcomes":[...]} for those the ledger holds.
-void Replica::Impl::on_outcome_request(natsConnection* nc, natsSubscription* /*sub*/, natsMsg* msg,
-                                       void* closure) {
-  auto* self = static_cast<Impl*>(closure);
-  MsgPtr owned(msg);
-  const char* reply = natsMsg_GetReply(msg);
-  if (reply == nullptr) return;
-  const auto req = Json::parse(data_of(msg), nullptr, false);
-  const std::uint64_t size = self->size;
-  Json out{{"replica", self->options.name}, {"size", size}, {"outcomes", Json::array()}};
-  if (req.is_object() && req.contains("seqs") && req["seqs"].is_array()) {
-    for (const auto& v : req["seqs"]) {
-      if (!v.is_number_unsigned()) continue;
-      const auto s = v.get<std::uint64_t>();
-      if (s == 0 || s > size) continue;
-      auto e = self->ledger->get(s - 1);
-      if (!e) continue;
-      out["outcomes"].push_back(outcome_json(describe_entry(*e)));
-    }
-  }
-  const std::string text = out.dump();
-  (void)natsConnection_Publish(nc, reply, text.data(), static_cast<int>(text.size()));
+  return out;
 }
 
 Result<SubPtr> Replica::Impl::subscribe_from(std::uint64_t seq) const {
