@@ -150,6 +150,8 @@ t = time.time_ns()
 for i in range(5):
     print(json.dumps({"origin": "agent.p1", "kind": "agent.act", "timestamp": t + i, "payload": {"after": i}}))
 ' >"$WORK/more.jsonl"
+# r5 reports on the same subject, and (missing the first grants) denies these: the client takes
+# an outcome only when a quorum of replicas agree, so they come back appended (else exit 1).
 "$W" append --nats "$NATS_URLS" --nats-stream test --quorum 3 "$WORK/more.jsonl" >>"$WORK/acks-more.jsonl"
 s1=$((s1 + 5))
 wait_converged "$WORK/r1" "$WORK/r2" "$WORK/r3" "$WORK/r5" >/dev/null

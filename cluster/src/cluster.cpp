@@ -158,6 +158,40 @@ Applied outcome_from(const Json& o) {
   return a;
 }
 
+// Publishes `request` on `subject` with a fresh inbox for replies and gathers every answer (a
+// JSON object) until `wait` has passed or `enough` says so.
+Result<std::vector<Json>> gather(const Connection& c, const std::string& subject,
+                                 const std::string& request, std::chrono::milliseconds wait,
+                                 const std::function<bool(const std::vector<Json>&)>& enough = {}) {
+  natsInbox* inbox = nullptr;
+  if (auto s = natsInbox_Create(&inbox); s != NATS_OK) return nats_error("inbox", s);
+  const std::string box = inbox;
+  natsInbox_Destroy(inbox);
+  natsSubscription* raw = nullptr;
+  if (auto s = natsConnection_SubscribeSync(&raw, c.nc.get(), box.c_str()); s != NATS_OK) {
+    return nats_error("subscribing to answers", s);
+  }
+  SubPtr sub(raw);
+  if (auto s = natsConnection_PublishRequest(c.nc.get(), subject.c_str(), box.c_str(),
+                                             request.data(), static_cast<int>(request.size()));
+      s != NATS_OK) {
+    return nats_error("asking on " + subject, s);
+  }
+  std::vector<Json> out;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!(enough && enough(out))) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    natsMsg* m = nullptr;
+    if (natsSubscription_NextMsg(&m, sub.get(), left.count()) != NATS_OK) break;
+    MsgPtr owned(m);
+    auto j = Json::parse(data_of(m), nullptr, false);
+    if (j.is_object() && !text_of(j, "replica").empty()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
 Json outcome_json(const Applied& a) {
   return Json{{"stream_seq", a.stream_seq},
               {"outcome", std::string(outcome_name(a.outcome))},
@@ -511,8 +545,13 @@ struct Client::Impl {
   std::unordered_map<std::string, std::uint64_t> acked;  // guarded by mu
   std::set<std::string> failed;                          // guarded by mu
   std::map<std::string, std::uint64_t> replica_size;     // replica -> size reported
-  std::map<std::uint64_t, Applied> outcomes;             // stream seq -> not appended
-  std::set<std::uint64_t> covered;  // wanted sequences a report's batch covered
+  // What each replica says a wanted sequence became (its reports and answers). An outcome is
+  // taken only when `quorum` replicas say the same: a replica whose ledger went its own way (a
+  // fork) cannot tell a client that its node was denied, or appended.
+  std::map<std::uint64_t, std::map<std::string, Applied>> votes;
+
+  [[nodiscard]] std::optional<Applied> decided(std::uint64_t seq) const;
+  void take_outcomes(const Json& answer, const std::set<std::uint64_t>& wanted);
 
   static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure);
   Status publish(const std::vector<std::string>& ids, const std::vector<std::string>& lines,
@@ -612,7 +651,8 @@ void Client::Impl::take_report(natsMsg* m, const std::set<std::uint64_t>& wanted
       !j.contains("size") || !j["size"].is_number_unsigned()) {
     return;
   }
-  auto& size = replica_size[j["replica"].get<std::string>()];
+  const std::string replica = j["replica"].get<std::string>();
+  auto& size = replica_size[replica];
   const auto reported = j["size"].get<std::uint64_t>();
   size = std::max(size, reported);
   if (!j.contains("outcomes") || !j["outcomes"].is_array() || !j.contains("from") ||
@@ -622,15 +662,37 @@ void Client::Impl::take_report(natsMsg* m, const std::set<std::uint64_t>& wanted
   // The report's batch is [from, size]: what it does not list there was appended.
   for (auto it = wanted.lower_bound(j["from"].get<std::uint64_t>());
        it != wanted.end() && *it <= reported; ++it) {
-    covered.insert(*it);
+    votes[*it][replica] = Applied{.stream_seq = *it, .seq = *it - 1};
   }
   for (const auto& o : j["outcomes"]) {
-    if (!o.is_object() || !o.contains("stream_seq") || !o["stream_seq"].is_number_unsigned()) {
-      continue;
-    }
-    const auto seq = o["stream_seq"].get<std::uint64_t>();
-    if (wanted.contains(seq)) outcomes[seq] = outcome_from(o);
+    if (!o.is_object()) continue;
+    const auto seq = number_of(o, "stream_seq");
+    if (wanted.contains(seq) && seq <= reported) votes[seq][replica] = outcome_from(o);
   }
+}
+
+// An answer to an outcome request lists every sequence asked that the replica holds.
+void Client::Impl::take_outcomes(const Json& answer, const std::set<std::uint64_t>& wanted) {
+  const std::string replica = text_of(answer, "replica");
+  if (!answer.contains("outcomes") || !answer["outcomes"].is_array()) return;
+  for (const auto& o : answer["outcomes"]) {
+    if (!o.is_object()) continue;
+    const auto seq = number_of(o, "stream_seq");
+    if (wanted.contains(seq)) votes[seq][replica] = outcome_from(o);
+  }
+}
+
+std::optional<Applied> Client::Impl::decided(std::uint64_t seq) const {
+  const auto it = votes.find(seq);
+  if (it == votes.end()) return std::nullopt;
+  for (const auto& [replica, a] : it->second) {
+    std::size_t same = 0;
+    for (const auto& [other, b] : it->second) {
+      same += a.outcome == b.outcome && a.reason == b.reason && a.detail == b.detail ? 1U : 0U;
+    }
+    if (same >= options.quorum) return a;
+  }
+  return std::nullopt;
 }
 
 // NOLINTNEXTLINE(readability-function-cognitive-complexity)
@@ -689,30 +751,38 @@ Result<std::vector<Ack>> Client::append(std::span<const ledger::TraceNode> nodes
     MsgPtr m(raw);
     s.take_report(m.get(), wanted);
   }
-  // Outcomes: reports cover the batches they came with; ask for the rest (sequences applied
-  // before this client listened, e.g. a retried publish JetStream deduplicated).
-  Json ask = Json::array();
-  for (const auto seq : wanted) {
-    if (!s.covered.contains(seq)) ask.push_back(seq);
-  }
-  if (!ask.empty()) {
-    const std::string req = Json{{"seqs", ask}}.dump();
-    const std::string subject = outcome_subject(s.nats.stream);
-    natsMsg* reply = nullptr;
-    const natsStatus st =
-        natsConnection_Request(&reply, s.conn.nc.get(), subject.c_str(), req.data(),
-                               static_cast<int>(req.size()), s.nats.timeout.count());
-    if (st != NATS_OK) return nats_error("asking the replicas for outcomes", st);
-    MsgPtr r(reply);
-    const auto j = Json::parse(data_of(r.get()), nullptr, false);
-    if (!j.is_object() || !j.contains("outcomes") || !j["outcomes"].is_array() ||
-        !j.contains("size") || !j["size"].is_number_unsigned() ||
-        j["size"].get<std::uint64_t>() < highest) {
-      return unavailable("a replica's answer about outcomes is incomplete: retry");
+  // Outcomes: the reports' votes; the sequences without a quorum of equal votes (applied
+  // before this client listened, e.g. a retried publish JetStream deduplicated, or disputed)
+  // are asked of every replica, which answer from their ledgers.
+  const auto undecided = [&] {
+    Json ask = Json::array();
+    for (const auto seq : wanted) {
+      if (!s.decided(seq)) ask.push_back(seq);
     }
-    for (const auto& o : j["outcomes"]) {
-      const Applied a = outcome_from(o);
-      if (a.outcome != Outcome::kAppended) s.outcomes[a.stream_seq] = a;
+    return ask;
+  };
+  if (const Json ask = undecided(); !ask.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    WITNESS_ASSIGN_OR_RETURN(
+        auto answers, gather(s.conn, outcome_subject(s.nats.stream), Json{{"seqs", ask}}.dump(),
+                             std::max(std::chrono::milliseconds(1), std::min(left, s.nats.timeout)),
+                             [&](const std::vector<Json>& got) {
+                               if (!got.empty()) s.take_outcomes(got.back(), wanted);
+                               return undecided().empty();
+                             }));
+    (void)answers;
+    if (const Json still = undecided(); !still.empty()) {
+      const auto seq = still.front().get<std::uint64_t>();
+      std::string said;
+      for (const auto& [replica, a] : s.votes[seq]) {
+        said += (said.empty() ? "" : ", ") + replica + ": " + std::string(outcome_name(a.outcome)) +
+                (a.reason.empty() ? "" : " (" + a.reason + ")");
+      }
+      return unavailable("no " + std::to_string(s.options.quorum) +
+                         " replicas agree on what stream sequence " + std::to_string(seq) +
+                         " became (" + (said.empty() ? "no answer" : said) +
+                         "): a fork, or replicas still catching up; retry");
     }
   }
   std::vector<Ack> out;
@@ -720,17 +790,13 @@ Result<std::vector<Ack>> Client::append(std::span<const ledger::TraceNode> nodes
   const std::uint64_t confirmed = replicas_at(highest);
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     Ack a{.stream_seq = seqs[i], .seq = seqs[i] - 1, .id = nodes[i].id(), .replicas = confirmed};
-    if (auto it = s.outcomes.find(seqs[i]); it != s.outcomes.end()) {
-      a.outcome = it->second.outcome;
-      a.reason = it->second.reason;
-      a.detail = it->second.detail;
-    }
+    const Applied d = *s.decided(seqs[i]);
+    a.outcome = d.outcome;
+    a.reason = d.reason;
+    a.detail = d.detail;
     out.push_back(std::move(a));
   }
-  for (const auto seq : wanted) {
-    s.outcomes.erase(seq);
-    s.covered.erase(seq);
-  }
+  for (const auto seq : wanted) s.votes.erase(seq);
   return out;
 }
 
@@ -745,42 +811,20 @@ struct CosignAnswer {
   std::optional<std::string> note;
 };
 
-// Publishes `request` on the cosign subject and gathers every answer for `wait`.
-Result<std::vector<CosignAnswer>> gather(const Connection& c, const std::string& stream,
-                                         const std::string& request,
-                                         std::chrono::milliseconds wait) {
-  natsInbox* inbox = nullptr;
-  if (auto s = natsInbox_Create(&inbox); s != NATS_OK) return nats_error("inbox", s);
-  const std::string box = inbox;
-  natsInbox_Destroy(inbox);
-  natsSubscription* raw = nullptr;
-  if (auto s = natsConnection_SubscribeSync(&raw, c.nc.get(), box.c_str()); s != NATS_OK) {
-    return nats_error("subscribing to answers", s);
-  }
-  SubPtr sub(raw);
-  const std::string subject = cosign_subject(stream);
-  if (auto s = natsConnection_PublishRequest(c.nc.get(), subject.c_str(), box.c_str(),
-                                             request.data(), static_cast<int>(request.size()));
-      s != NATS_OK) {
-    return nats_error("asking for cosignatures", s);
-  }
+// Every replica's answer to `request` on the cosign subject, gathered for `wait`.
+Result<std::vector<CosignAnswer>> gather_cosign(const Connection& c, const std::string& stream,
+                                                const std::string& request,
+                                                std::chrono::milliseconds wait) {
+  WITNESS_ASSIGN_OR_RETURN(auto answers, gather(c, cosign_subject(stream), request, wait));
   std::vector<CosignAnswer> out;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    natsMsg* m = nullptr;
-    if (natsSubscription_NextMsg(&m, sub.get(), left.count()) != NATS_OK) break;
-    MsgPtr owned(m);
-    const auto j = Json::parse(data_of(m), nullptr, false);
-    if (!j.is_object()) continue;
+  out.reserve(answers.size());
+  for (const auto& j : answers) {
     CosignAnswer a{.replica = text_of(j, "replica"),
                    .size = number_of(j, "size"),
                    .verifier_key = text_of(j, "verifier_key"),
                    .note = std::nullopt};
     if (j.contains("note") && j["note"].is_string()) a.note = j["note"].get<std::string>();
-    if (!a.replica.empty()) out.push_back(std::move(a));
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -826,7 +870,7 @@ Result<Cosigned> cosign_checkpoint(const NatsOptions& nats, const CosignOptions&
     size = *options.size;
   } else {
     // The largest size that `quorum` replicas hold.
-    WITNESS_ASSIGN_OR_RETURN(auto first, gather(c, nats.stream, "{}", options.wait));
+    WITNESS_ASSIGN_OR_RETURN(auto first, gather_cosign(c, nats.stream, "{}", options.wait));
     std::vector<std::uint64_t> sizes;
     sizes.reserve(first.size());
     for (const auto& a : first) sizes.push_back(a.size);
@@ -838,8 +882,8 @@ Result<Cosigned> cosign_checkpoint(const NatsOptions& nats, const CosignOptions&
     }
     size = sizes[options.quorum - 1];
   }
-  WITNESS_ASSIGN_OR_RETURN(auto answers,
-                           gather(c, nats.stream, Json{{"size", size}}.dump(), options.wait));
+  WITNESS_ASSIGN_OR_RETURN(
+      auto answers, gather_cosign(c, nats.stream, Json{{"size", size}}.dump(), options.wait));
   // Group the signed notes by the tree head they state.
   std::map<std::string, std::vector<const CosignAnswer*>> by_root;
   Cosigned out;
