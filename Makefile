@@ -70,7 +70,7 @@ tsan: deps
 # short form leaves out the clang-analyzer checks, which take most of the time (about 5 minutes
 # on 2 cores instead of over 30); `make tidy TIDY_CHECKS=` runs them too.
 TIDY_CHECKS ?= -clang-analyzer-*
-TIDY_FILES  := '$(CURDIR)/(crypto|vsa|ledger|operad|covenant|detect|serve)/src/.*\.cpp$$|$(CURDIR)/tools/witness/.*\.cpp$$'
+TIDY_FILES  := '$(CURDIR)/(crypto|vsa|ledger|operad|covenant|detect|serve|cluster)/src/.*\.cpp$$|$(CURDIR)/tools/witness/.*\.cpp$$'
 tidy: deps
 	cmake --preset dev >/dev/null
 	run-clang-tidy-16 -p build/dev -quiet -j $(JOBS) -clang-tidy-binary clang-tidy-16 \

@@ -697,6 +697,7 @@ std::optional<Applied> Client::Impl::decided(std::uint64_t seq) const {
 
 // NOLINTNEXTLINE(readability-function-cognitive-complexity)
 Result<std::vector<Ack>> Client::append(std::span<const ledger::TraceNode> nodes) {
+  if (nodes.empty()) return std::vector<Ack>{};
   Impl& s = *impl_;
   const auto deadline = std::chrono::steady_clock::now() + s.options.ack_timeout;
   std::vector<std::string> ids;
