@@ -32,18 +32,6 @@ wl::TraceNode make(const std::string& origin, std::uint64_t n) {
       .value();
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t from = 0;
-  while (from <= text.size()) {
-    const auto comma = text.find(',', from);
-    out.push_back(text.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
-    if (comma == std::string::npos) break;
-    from = comma + 1;
-  }
-  return out;
-}
-
 int usage() {
   std::cerr << "usage: cluster_load latency NATS STREAM N\n"
                "       cluster_load throughput NATS STREAM CLIENTS SECONDS BATCH\n";
@@ -55,7 +43,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 5) return usage();
   const std::string mode = argv[1];
-  const cl::NatsOptions nats{.servers = split(argv[2]), .stream = argv[3]};
+  const cl::NatsOptions nats{.servers = cl::split_servers(argv[2]), .stream = argv[3]};
   if (mode == "latency") {
     const auto n = std::stoul(argv[4]);
     auto client = cl::Client::connect(nats, {.quorum = 2});

@@ -9,15 +9,6 @@ namespace {
 
 namespace cl = witness::cluster;
 
-cl::NatsOptions nats_of(const std::string& servers, const std::string& stream) {
-  cl::NatsOptions o{.stream = stream};
-  std::stringstream ss(servers);
-  for (std::string s; std::getline(ss, s, ',');) {
-    if (!s.empty()) o.servers.push_back(s);
-  }
-  return o;
-}
-
 struct PyCluster {
   cl::NatsOptions nats;
   std::size_t quorum = 2;
@@ -34,7 +25,7 @@ void bind_cluster(py::module_& m) {
                        double timeout) {
              if (timeout <= 0) throw py::value_error("timeout: expected seconds > 0");
              auto p = std::make_unique<PyCluster>();
-             p->nats = nats_of(nats, stream);
+             p->nats = {.servers = cl::split_servers(nats), .stream = stream};
              p->quorum = quorum;
              const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000));
              p->client = without_gil([&] {

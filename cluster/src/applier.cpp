@@ -13,9 +13,10 @@
 
 #include "witness/covenant/gated_ledger.hpp"
 #include "witness/covenant/registry.hpp"
-#include "witness/crypto/sha256.hpp"
 #include "witness/ledger/jsonl.hpp"
 #include "witness/ledger/options.hpp"
+
+#include "json_fields.hpp"
 
 namespace witness::cluster {
 namespace {
@@ -24,19 +25,6 @@ using ledger::Timestamp;
 
 std::int64_t ns(Timestamp t) { return t.time_since_epoch().count(); }
 Timestamp at_ns(std::int64_t n) { return Timestamp(std::chrono::nanoseconds(n)); }
-
-std::string_view id_bytes(const ledger::TraceNode& node) {
-  const auto& b = node.id().bytes;
-  return {reinterpret_cast<const char*>(b.data()), b.size()};  // NOLINT: bytes viewed as chars
-}
-
-struct IdHash {
-  std::size_t operator()(const ledger::NodeId& id) const noexcept {
-    std::size_t h = 0;
-    for (std::size_t i = 0; i < sizeof h; ++i) h = (h << 8U) | id.bytes[i];
-    return h;
-  }
-};
 
 }  // namespace
 
@@ -64,18 +52,13 @@ Applied describe_entry(const ledger::Entry& e) {
     return a;
   }
   const auto j = nlohmann::json::parse(n.payload_json(), nullptr, false);
-  const auto text = [&](const char* key) {
-    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
-                                                                  : std::string();
-  };
   a.outcome = rejected ? Outcome::kRejected : Outcome::kDenied;
-  a.reason = text("reason");
-  a.detail = text(rejected ? "detail" : "explanation");
-  std::string id = rejected ? text("node") : std::string();
-  if (denied && j.is_object() && j.contains("node") && j["node"].is_object() &&
-      j["node"].contains("id") && j["node"]["id"].is_string()) {
-    id = j["node"]["id"].get<std::string>();
-  }
+  a.reason = detail::text_of(j, "reason");
+  a.detail = detail::text_of(j, rejected ? "detail" : "explanation");
+  // A rejection names the node's id; a denial carries {"node": {"id", ...}}.
+  const std::string id = rejected                              ? detail::text_of(j, "node")
+                         : j.is_object() && j.contains("node") ? detail::text_of(j["node"], "id")
+                                                               : std::string();
   if (auto d = ledger::NodeId::from_hex(id)) a.node = *d;
   return a;
 }
@@ -135,7 +118,7 @@ Result<Applier> Applier::open(ledger::Ledger& ledger, ApplierOptions options) {
   impl->options = options;
   Impl& s = *impl;
   WITNESS_RETURN_IF_ERROR(ledger.replay({}, [&s](const ledger::Entry& e) { return s.replay(e); }));
-  if (s.size != ledger.stats().size) {
+  if (s.size != ledger.size()) {
     return corruption("the ledger grew while its gate was rebuilt: another writer?");
   }
   return Applier(std::move(impl));
@@ -162,7 +145,9 @@ Result<std::vector<Applied>> Applier::apply(std::span<const StreamMessage> messa
   std::vector<ledger::TraceNode> entries;
   out.reserve(messages.size());
   entries.reserve(messages.size());
-  std::unordered_map<ledger::NodeId, std::pair<ledger::SequenceNumber, Timestamp>, IdHash> batch;
+  std::unordered_map<ledger::NodeId, std::pair<ledger::SequenceNumber, Timestamp>,
+                     ledger::DigestHash>
+      batch;
   std::int64_t clock = s.clock_ns;  // the clock as the entries so far move it
   bool gate_moved = false;
 
@@ -170,14 +155,12 @@ Result<std::vector<Applied>> Applier::apply(std::span<const StreamMessage> messa
     Applied a{.stream_seq = m.stream_seq, .seq = m.stream_seq - 1};
     std::optional<ledger::TraceNode> entry;
     auto reject = [&](std::string reason, std::string detail) -> Status {
-      crypto::Sha256 digest;
-      digest.update(m.body);
       nlohmann::json payload{
           {"stream_seq", m.stream_seq},
           {"reason", reason},
           {"detail", detail},
           {"node", a.node ? nlohmann::json(a.node->to_hex()) : nlohmann::json(nullptr)},
-          {"message_sha256", ledger::Digest{digest.finish()}.to_hex()}};
+          {"message_sha256", ledger::Digest::sha256(m.body).to_hex()}};
       WITNESS_ASSIGN_OR_RETURN(
           entry, ledger::TraceNode::create(ledger::NodeDraft{
                      .origin = std::string(kClusterOrigin),
@@ -238,8 +221,7 @@ Result<std::vector<Applied>> Applier::apply(std::span<const StreamMessage> messa
                                                " is witness's own; only covenant grants and "
                                                "revocations may come through the stream");
         }
-        if (!s.options.admin_key || !node.signature() ||
-            !ledger::verify_signature(*s.options.admin_key, id_bytes(node), *node.signature())) {
+        if (!s.options.admin_key || !ledger::signed_by(*s.options.admin_key, node)) {
           return reject("unsigned-covenant-record",
                         s.options.admin_key
                             ? "a covenant record must be signed by the cluster's administrator key"
@@ -259,14 +241,13 @@ Result<std::vector<Applied>> Applier::apply(std::span<const StreamMessage> messa
         WITNESS_ASSIGN_OR_RETURN(auto admission,
                                  covenant::admit_append(s.gate, node, s.options.require_signature));
         if (!admission.decision.allowed()) {
-          WITNESS_ASSIGN_OR_RETURN(
-              entry, covenant::denial_node(s.gate, node, admission.decision,
-                                           covenant::explain_admission(s.gate, admission), 0,
-                                           at_ns(std::max(ns(m.time), s.decide_ns)),
-                                           {"stream-seq:" + std::to_string(m.stream_seq)}));
           a.outcome = Outcome::kDenied;
           a.reason = std::string(covenant::reason_name(admission.decision.reason));
           a.detail = covenant::explain_admission(s.gate, admission);
+          WITNESS_ASSIGN_OR_RETURN(
+              entry, covenant::denial_node(s.gate, node, admission.decision, a.detail, 0,
+                                           at_ns(std::max(ns(m.time), s.decide_ns)),
+                                           {"stream-seq:" + std::to_string(m.stream_seq)}));
           return ok_status();
         }
         WITNESS_RETURN_IF_ERROR(s.gate.commit(*admission.decision.reservation, admission.cost));

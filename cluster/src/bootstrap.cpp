@@ -14,9 +14,8 @@ constexpr std::size_t kCopyBatch = 4096;
 }  // namespace
 
 Result<BootstrapReport> bootstrap(ledger::Ledger& l, const BootstrapOptions& o) {
-  if (l.stats().size != 0) {
-    return failed_precondition("bootstrap: the ledger is not empty (" +
-                               std::to_string(l.stats().size) +
+  if (const auto held = l.size(); held != 0) {
+    return failed_precondition("bootstrap: the ledger is not empty (" + std::to_string(held) +
                                " entries): a bootstrap starts from a new ledger");
   }
   WITNESS_ASSIGN_OR_RETURN(
@@ -24,7 +23,7 @@ Result<BootstrapReport> bootstrap(ledger::Ledger& l, const BootstrapOptions& o) 
   BootstrapReport out{.entries = 0, .checkpoint = q.checkpoint, .signers = q.signers, .root = {}};
   WITNESS_ASSIGN_OR_RETURN(
       auto peer, ledger::Ledger::open(o.peer_dir, ledger::OpenOptions{.read_only = true}));
-  if (const auto peer_size = peer.stats().size; peer_size < q.checkpoint.size) {
+  if (const auto peer_size = peer.size(); peer_size < q.checkpoint.size) {
     return failed_precondition("bootstrap: the peer holds " + std::to_string(peer_size) +
                                " entries, fewer than the checkpoint's " +
                                std::to_string(q.checkpoint.size));

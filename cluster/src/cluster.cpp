@@ -32,10 +32,14 @@
 #include "witness/ledger/merkle.hpp"
 #include "witness/ledger/proof_json.hpp"
 
+#include "json_fields.hpp"
+
 namespace witness::cluster {
 namespace {
 
 using Json = nlohmann::json;
+using detail::number_of;
+using detail::text_of;
 
 template <typename T, void (*F)(T*)>
 struct Deleter {
@@ -134,17 +138,6 @@ std::string_view data_of(natsMsg* m) {
   return {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))};
 }
 
-// o[key] when it is a string, else "" (json::value's conversion trips GCC's null-dereference
-// analysis).
-std::string text_of(const Json& o, const char* key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get_ref<const std::string&>() : std::string();
-}
-std::uint64_t number_of(const Json& o, const char* key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
-}
-
 // An outcome as a report or an answer carries it, and back.
 Applied outcome_from(const Json& o) {
   const auto seq = number_of(o, "stream_seq");
@@ -200,6 +193,18 @@ Json outcome_json(const Applied& a) {
 }
 
 }  // namespace
+
+std::vector<std::string> split_servers(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto item = list.substr(0, comma);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
 
 std::string nodes_subject(const std::string& stream) { return "witness." + stream + ".nodes"; }
 std::string applied_subject(const std::string& stream) { return "witness." + stream + ".applied"; }
@@ -541,9 +546,8 @@ struct Client::Impl {
   Connection conn;
   SubPtr applied_sub;
   std::mutex mu;
-  // Per message id (hex): the stream sequence JetStream gave, or that it failed.
+  // Per message id (hex): the stream sequence JetStream gave (what is not here is resent).
   std::unordered_map<std::string, std::uint64_t> acked;  // guarded by mu
-  std::set<std::string> failed;                          // guarded by mu
   std::map<std::string, std::uint64_t> replica_size;     // replica -> size reported
   // What each replica says a wanted sequence became (its reports and answers). An outcome is
   // taken only when `quorum` replicas say the same: a replica whose ledger went its own way (a
@@ -562,19 +566,14 @@ struct Client::Impl {
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
 
-void Client::Impl::on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
+void Client::Impl::on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* /*pae*/,
                           void* closure) {
   MsgPtr owned(msg);  // the handler owns the message (nats.h, jsPubAckHandler)
   auto* self = static_cast<Impl*>(closure);
   const char* id = nullptr;
   if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) != NATS_OK || id == nullptr) return;
   std::lock_guard lock(self->mu);
-  if (pa != nullptr) {
-    self->acked[id] = pa->Sequence;
-    self->failed.erase(id);
-  } else if (pae != nullptr) {
-    self->failed.insert(id);
-  }
+  if (pa != nullptr) self->acked[id] = pa->Sequence;
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const NatsOptions& nats, ClientOptions options) {

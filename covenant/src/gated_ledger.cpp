@@ -27,11 +27,6 @@ using detail::system_write;
 
 using nlohmann::json;
 
-std::string_view id_bytes(const ledger::TraceNode& node) {
-  const auto& b = node.id().bytes;
-  return {reinterpret_cast<const char*>(b.data()), b.size()};  // NOLINT: bytes viewed as chars
-}
-
 json budget_json(const Budget& b) {
   json out = json::object();
   for (Dimension d : kAllDimensions) {
@@ -96,7 +91,7 @@ Result<AppendAdmission> admit_append(Gate& gate, const ledger::TraceNode& node,
       a.decision = gate.refuse(origin, Reason::kUnsigned);
       return a;
     }
-    if (!ledger::verify_signature(*key, id_bytes(node), *node.signature())) {
+    if (!ledger::signed_by(*key, node)) {
       a.decision = gate.refuse(origin, Reason::kBadSignature);
       return a;
     }

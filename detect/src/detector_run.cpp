@@ -20,10 +20,9 @@ namespace {
 // Inputs of fewer lines than twice this make their nodes on the calling thread alone.
 constexpr std::size_t kParallelInputNodes = 1024;
 
-// num/den rounded to 6 decimals, or null when there is nothing to divide by.
 nlohmann::json ratio(std::uint64_t num, std::uint64_t den) {
-  if (den == 0) return nullptr;
-  return std::round(1e6 * static_cast<double>(num) / static_cast<double>(den)) / 1e6;
+  const auto r = rounded_ratio(num, den);
+  return r ? nlohmann::json(*r) : nlohmann::json(nullptr);
 }
 
 // Rounded to 3 decimals (what the charts need, and stable text).
@@ -87,6 +86,11 @@ std::string RunSeries::to_json(bool labelled) const {
   }
   if (labelled) j["attack"] = std::move(attack);
   return j.dump();
+}
+
+std::optional<double> rounded_ratio(std::uint64_t num, std::uint64_t den) {
+  if (den == 0) return std::nullopt;
+  return std::round(1e6 * static_cast<double>(num) / static_cast<double>(den)) / 1e6;
 }
 
 std::string phase_json(const PhaseCount& p) {

@@ -177,14 +177,6 @@ std::string be32(std::uint32_t v) {
   return s;
 }
 
-struct DigestHash {
-  std::size_t operator()(const Digest& d) const {
-    std::size_t h = 0;
-    std::memcpy(&h, d.bytes.data(), sizeof h);
-    return h;
-  }
-};
-
 // What the leader knows about an id while building a group: its seq and timestamp.
 struct Known {
   SequenceNumber seq = 0;

@@ -110,4 +110,19 @@ bool verify_signature(const PublicKey& key, std::string_view message, const Sign
                           message.size()) == 1;
 }
 
+namespace {
+std::string_view id_bytes(const TraceNode& node) {
+  const auto& b = node.id().bytes;
+  return {reinterpret_cast<const char*>(b.data()), b.size()};  // NOLINT: bytes viewed as chars
+}
+}  // namespace
+
+TraceNode sign_node(const SigningKey& key, const TraceNode& node) {
+  return node.with_signature(key.sign(id_bytes(node)));
+}
+
+bool signed_by(const PublicKey& key, const TraceNode& node) {
+  return node.signature() && verify_signature(key, id_bytes(node), *node.signature());
+}
+
 }  // namespace witness::ledger

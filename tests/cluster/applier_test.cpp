@@ -40,14 +40,6 @@ wl::TraceNode make_node(const std::string& origin, std::int64_t ts, std::vector<
       .value();
 }
 
-std::string id_bytes(const wl::TraceNode& n) {
-  return {reinterpret_cast<const char*>(n.id().bytes.data()), n.id().bytes.size()};  // NOLINT
-}
-
-wl::TraceNode signed_by(const wl::SigningKey& key, const wl::TraceNode& n) {
-  return n.with_signature(key.sign(id_bytes(n)));
-}
-
 // A replica: a ledger in a temporary directory and its Applier.
 struct Replica {
   witness::testing::TempDir dir;
@@ -217,9 +209,9 @@ TEST_CASE("apply: covenants come through the stream signed by the administrator,
       cv::make_rule_set({cv::Rule::parse("permit ledger.append kind=agent.*").value()})};
   c.rights.budget[cv::Dimension::kCalls] = 5;
   const auto grant = cv::grant_node(c, {}).value();
-  s.add(grant);                       // 1: unsigned: rejected
-  s.add(signed_by(stranger, grant));  // 2: by another key: rejected
-  s.add(signed_by(admin, grant));     // 3: granted
+  s.add(grant);                           // 1: unsigned: rejected
+  s.add(wl::sign_node(stranger, grant));  // 2: by another key: rejected
+  s.add(wl::sign_node(admin, grant));     // 3: granted
   std::int64_t t = kT0 + 10'000'000;
   for (int i = 0; i < 4; ++i) s.add(make_node("agent.a", t += 1'000'000, {}, i));  // 4-7
   r.apply(s.messages);
@@ -256,7 +248,7 @@ TEST_CASE("apply: covenants come through the stream signed by the administrator,
   // Without an administrator key the stream grants nothing.
   Replica plain;
   Stream alone;
-  alone.add(signed_by(admin, grant));
+  alone.add(wl::sign_node(admin, grant));
   const auto p = plain.apply(alone.messages);
   CHECK(p[0].reason == "unsigned-covenant-record");
   CHECK_THAT(p[0].detail, Catch::Contains("no administrator key"));
@@ -268,7 +260,7 @@ TEST_CASE("apply: a rate holds on the entries' clock, across a restart") {
   Stream s;
   cv::Covenant c{.id = "r-v1", .subject = "agent.r", .issuer = "ops"};
   c.rights.rate = cv::Rate{.per_second = 10, .burst = 2};
-  s.add(signed_by(admin, cv::grant_node(c, {}).value()));
+  s.add(wl::sign_node(admin, cv::grant_node(c, {}).value()));
   // 12 nodes 10 ms apart: the bucket starts with 2 and refills one per 100 ms.
   std::int64_t t = kT0 + 5'000'000;
   for (int i = 0; i < 12; ++i) s.add(make_node("agent.r", t += 10'000'000, {}, i));

@@ -1,7 +1,6 @@
 // witness cluster init, witness replica, and witness append --nats (docs/cluster.md): one
 // ledger fed by many hosts through NATS JetStream, replicas applying the stream.
 #include <iostream>
-#include <sstream>
 
 #include "witness/cluster/bootstrap.hpp"
 #include "witness/cluster/cluster.hpp"
@@ -14,16 +13,6 @@
 
 namespace witness::tools {
 namespace {
-
-// "nats://a:4222,nats://b:4222" -> each server.
-std::vector<std::string> split_servers(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 Result<ledger::PublicKey> parse_key(const std::string& text, const std::string& option) {
   auto d = ledger::Digest::from_hex(text);
@@ -46,7 +35,7 @@ struct ClusterArgs {
 };
 
 int run_init(const ClusterArgs& a) {
-  const cluster::NatsOptions nats{.servers = split_servers(a.nats), .stream = a.stream};
+  const cluster::NatsOptions nats{.servers = cluster::split_servers(a.nats), .stream = a.stream};
   if (auto s = cluster::create_stream(
           nats, {.replicas = a.replicas,
                  .duplicate_window = std::chrono::seconds(a.duplicate_window_s),
@@ -79,7 +68,7 @@ struct ReplicaArgs {
 
 int run_replica(const CommonOptions& opts, const ReplicaArgs& a) {
   cluster::ReplicaOptions ro{
-      .nats = {.servers = split_servers(a.cluster.nats), .stream = a.cluster.stream},
+      .nats = {.servers = cluster::split_servers(a.cluster.nats), .stream = a.cluster.stream},
       .name = a.name,
       .apply = {.max_future_skew = std::chrono::seconds(a.max_future_skew_s),
                 .require_signature = a.require_signature},
@@ -163,7 +152,7 @@ int run_cluster_checkpoint(const CheckpointArgs& a) {
     since = std::move(*text);
   }
   auto c = cluster::cosign_checkpoint(
-      {.servers = split_servers(a.cluster.nats), .stream = a.cluster.stream},
+      {.servers = cluster::split_servers(a.cluster.nats), .stream = a.cluster.stream},
       {.size = a.size == 0 ? std::nullopt : std::optional<std::uint64_t>(a.size),
        .quorum = a.quorum,
        .wait = std::chrono::milliseconds(a.wait_ms),
@@ -220,7 +209,7 @@ void add_cluster_target_options(CLI::App& cmd, ClusterTarget& target) {
 int publish_nodes(const ClusterTarget& target, std::span<const ledger::TraceNode> nodes,
                   bool json) {
   auto client = cluster::Client::connect(
-      {.servers = split_servers(target.nats), .stream = target.stream},
+      {.servers = cluster::split_servers(target.nats), .stream = target.stream},
       {.quorum = target.quorum, .ack_timeout = std::chrono::milliseconds(target.timeout_ms)});
   if (!client) return report(client.error());
   auto acks = (*client)->append(nodes);

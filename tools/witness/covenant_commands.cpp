@@ -44,9 +44,7 @@ int register_in_cluster(const cv::Manifest& manifest, const std::string& issuer,
   auto node =
       cv::grant_node(covenant, {.version = manifest.version, .description = manifest.description});
   if (!node) return report(node.error());
-  const auto& id = node->id().bytes;
-  const ledger::TraceNode signed_node = node->with_signature(
-      key->sign(std::string_view(reinterpret_cast<const char*>(id.data()), id.size())));  // NOLINT
+  const ledger::TraceNode signed_node = ledger::sign_node(*key, *node);
   return publish_nodes(target, std::span(&signed_node, 1), json);
 }
 
@@ -209,11 +207,7 @@ int run_sign(const std::string& key_path, const std::string& path, const std::st
     auto node = ledger::resolve_node_line(std::move(*parsed), l ? &*l : nullptr, earlier);
     if (!node) return report(node.error().with_context(where));
     earlier.push_back(node->id());
-    const auto& id = node->id().bytes;
-    const auto signature =
-        key->sign(std::string_view(reinterpret_cast<const char*>(id.data()),  // NOLINT: bytes
-                                   id.size()));
-    out += ledger::to_json_line(node->with_signature(signature));
+    out += ledger::to_json_line(ledger::sign_node(*key, *node));
     out += '\n';
   }
   if ((*in)->bad()) return report(io_error("read failed"));

@@ -81,10 +81,10 @@ std::string ratio_text(std::uint64_t num, std::uint64_t den) {
      << 100.0 * static_cast<double>(num) / static_cast<double>(den) << "%";
   return os.str();
 }
-// num/den rounded to 6 decimals, or null when there is nothing to divide by.
+// detect::rounded_ratio, or null when there is nothing to divide by.
 JsonOut ratio_json(std::uint64_t num, std::uint64_t den) {
-  if (den == 0) return nullptr;
-  return std::round(1e6 * static_cast<double>(num) / static_cast<double>(den)) / 1e6;
+  const auto r = detect::rounded_ratio(num, den);
+  return r ? JsonOut(*r) : JsonOut(nullptr);
 }
 
 std::string alert_line(const detect::Alert& a) {

@@ -28,6 +28,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "witness/base/result.hpp"
@@ -43,6 +44,10 @@ struct NatsOptions {
   std::string stream = "witness";           // [A-Za-z0-9_-]+
   std::chrono::milliseconds timeout{5000};  // connect and request timeouts
 };
+
+// A comma-separated server list ("nats://a:4222,nats://b:4222"; empty items skipped), as the
+// CLI's --nats and Python's Cluster take it.
+[[nodiscard]] std::vector<std::string> split_servers(std::string_view list);
 
 // The stream's subjects.
 [[nodiscard]] std::string nodes_subject(const std::string& stream);

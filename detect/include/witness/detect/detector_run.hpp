@@ -90,6 +90,9 @@ struct RunOptions {
                                               const std::function<Result<bool>(std::string&)>& next,
                                               const RunOptions& options = {});
 
+// num / den rounded to 6 decimals (a recall, a false-positive rate); nullopt when den is 0.
+[[nodiscard]] std::optional<double> rounded_ratio(std::uint64_t num, std::uint64_t den);
+
 // A phase's counts with its recall and false-positive rate (null without attack or normal
 // records): {"phase", "records", "scored", "attack", "normal", "true_positives",
 // "false_positives", "recall", "false_positive_rate", "first", "last" (record indices)}; ratios

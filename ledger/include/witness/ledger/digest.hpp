@@ -4,6 +4,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,12 @@ namespace witness::ledger {
 
 // A SHA-256 digest. Node ids are Digests of the canonical encoding (docs/ledger_format.md).
 // Thread safety: a plain value; const methods may be called concurrently.
+struct Digest;
+// For unordered containers keyed by digests (ids): their first 8 bytes, already uniform.
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const noexcept;
+};
+
 struct Digest {
   static constexpr std::size_t kSize = 32;
   std::array<std::uint8_t, kSize> bytes{};
@@ -28,6 +35,12 @@ struct Digest {
 
   friend auto operator<=>(const Digest&, const Digest&) = default;
 };
+
+inline std::size_t DigestHash::operator()(const Digest& d) const noexcept {
+  std::size_t h = 0;
+  std::memcpy(&h, d.bytes.data(), sizeof h);
+  return h;
+}
 
 // A TraceNode's content address: the SHA-256 of its canonical encoding.
 using NodeId = Digest;

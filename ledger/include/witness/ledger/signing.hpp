@@ -46,4 +46,9 @@ class SigningKey {
 [[nodiscard]] bool verify_signature(const PublicKey& key, std::string_view message,
                                     const Signature& signature);
 
+// A node's signature is over its id (SPEC 5.5): `node` signed by `key` (a signature it carried
+// is replaced; the id does not cover it), and whether `node` carries a valid one by `key`.
+[[nodiscard]] TraceNode sign_node(const SigningKey& key, const TraceNode& node);
+[[nodiscard]] bool signed_by(const PublicKey& key, const TraceNode& node);
+
 }  // namespace witness::ledger
