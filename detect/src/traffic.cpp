@@ -4,60 +4,15 @@
 #include <cmath>
 #include <string>
 
+#include "rng.hpp"
+
 namespace witness::detect {
+
+// sessions.cpp
+void generate_sessions(const Scenario& s, std::uint64_t seed, std::int64_t start_ns,
+                       const std::function<void(const Packet&)>& emit);
+
 namespace {
-
-// xoshiro256** seeded by splitmix64: small, fast, and the same everywhere.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) {
-    for (auto& s : s_) {
-      seed += 0x9E3779B97F4A7C15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-      s = z ^ (z >> 31U);
-    }
-  }
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17U;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  // Uniform in [0, 1).
-  double uniform() { return static_cast<double>(next() >> 11U) * 0x1.0p-53; }
-  // Uniform integer in [lo, hi].
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-  // Exponential with the given mean.
-  double exponential(double mean) { return -mean * std::log(1.0 - uniform()); }
-  // Picks an index by weights.
-  std::size_t pick(std::initializer_list<double> weights) {
-    double total = 0;
-    for (double w : weights) total += w;
-    double r = uniform() * total;
-    std::size_t i = 0;
-    for (double w : weights) {
-      if (r < w) return i;
-      r -= w;
-      ++i;
-    }
-    return weights.size() - 1;
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) {
-    return (x << static_cast<unsigned>(k)) | (x >> static_cast<unsigned>(64 - k));
-  }
-  std::uint64_t s_[4]{};
-};
 
 std::string ip(const char* prefix, std::int64_t a, std::int64_t b) {
   return std::string(prefix) + std::to_string(a) + "." + std::to_string(b);
@@ -151,11 +106,37 @@ Packet attack_packet(Rng& r, const std::string& kind) {
 }
 
 Phase normal(std::string name, std::uint64_t n) {
-  return {std::move(name), n, {}, 0.0, kNormalRate, 0};
+  return {.name = std::move(name), .packets = n, .rate = kNormalRate};
 }
 Phase attack(std::string name, std::uint64_t n, std::vector<std::string> kinds, double rate,
              double share = 0.95, double end_rate = 0) {
-  return {std::move(name), n, std::move(kinds), share, rate, end_rate};
+  return {.name = std::move(name),
+          .packets = n,
+          .attacks = std::move(kinds),
+          .attack_share = share,
+          .rate = rate,
+          .end_rate = end_rate};
+}
+
+// Sessions-model phases: normal activity for `seconds` at load `load` (ramping to `end_load`).
+Phase period(std::string name, double seconds, double load = 1, double end_load = 0) {
+  return {.name = std::move(name), .rate = load, .end_rate = end_load, .seconds = seconds};
+}
+Phase assault(std::string name, double seconds, std::string kind, double steps_per_second) {
+  return {.name = std::move(name),
+          .attacks = {std::move(kind)},
+          .rate = 1,
+          .seconds = seconds,
+          .attack_rate = steps_per_second};
+}
+// A sessions scenario: 120 s of normal traffic to learn from, 60 s more, the attack, 60 s of
+// recovery.
+Scenario sessions(std::string name, std::string description, Phase attack_phase) {
+  return {.name = std::move(name),
+          .description = std::move(description),
+          .phases = {period("warm-up", 120), period("normal", 60), std::move(attack_phase),
+                     period("recovery", 60)},
+          .model = TrafficModel::kSessions};
 }
 
 }  // namespace
@@ -191,6 +172,42 @@ std::vector<Scenario> scenarios() {
        "(20% of 3000), recovery 300",
        {normal("warm-up", 300), attack("pattern", 3000, {"pattern"}, kNormalRate, 0.20),
         normal("recovery", 300)}},
+      sessions("web-flood",
+               "sessions: an HTTP flood (150 full connections/s, one GET each) on the plain-HTTP "
+               "web server from addresses across the normal client range, 60 s",
+               assault("web-flood", 60, "http-flood", 150)),
+      sessions("port-scan",
+               "sessions: a slow SYN scan (3 probes/s, common and random ports) of six servers "
+               "from a familiar client address, 90 s",
+               assault("port-scan", 90, "port-scan", 3)),
+      sessions("dns-tunnel",
+               "sessions: a DNS tunnel (10 queries/s of 188-283 bytes, TXT answers) from one "
+               "client to the normal resolver, 90 s",
+               assault("dns-tunnel", 90, "dns-tunnel", 10)),
+      sessions("slowloris",
+               "sessions: slowloris, 300 connections to the web server opened over 10 s and "
+               "each kept alive with a header line every 10-15 s, 90 s",
+               assault("slowloris", 90, "slowloris", 30)),
+      sessions("carpet-bomb",
+               "sessions: reflected DNS answers (3000/s) spread over every address of the "
+               "server networks 10.30.0.0/23, 60 s",
+               assault("carpet-bomb", 60, "carpet-bomb", 3000)),
+      {.name = "drift",
+       .description = "sessions: benign change only: a new service (tcp/8443 on a new server) "
+                      "takes 10% of activities, then the load doubles over 120 s and stays",
+       .phases =
+           {period("warm-up", 120),
+            period("normal", 60),
+            {.name = "new-service", .rate = 1, .seconds = 120, .drift_share = 0.1},
+            {.name = "load-ramp", .rate = 1, .end_rate = 2, .seconds = 120, .drift_share = 0.1},
+            {.name = "double-load", .rate = 2, .seconds = 120, .drift_share = 0.1}},
+       .model = TrafficModel::kSessions},
+      {.name = "day",
+       .description = "sessions: normal traffic only over one working day compressed into "
+                      "600 s (night 0.15x, morning rise, lunch dip, evening fall)",
+       .phases = {period("day", 600)},
+       .model = TrafficModel::kSessions,
+       .day_seconds = 600},
   };
 }
 
@@ -205,6 +222,10 @@ Result<Scenario> scenario(std::string_view name) {
 
 void generate(const Scenario& s, std::uint64_t seed, std::int64_t start_ns,
               const std::function<void(const Packet&)>& emit) {
+  if (s.model == TrafficModel::kSessions) {
+    generate_sessions(s, seed, start_ns, emit);
+    return;
+  }
   Rng r(seed);
   std::int64_t t = start_ns;  // integer ns: a double has no ns resolution at today's epochs
   for (const Phase& phase : s.phases) {

@@ -3,6 +3,7 @@
 #include "witness/detect/traffic.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ TEST_CASE("the challenge timeline: phases, shares and rates", "[vsa][traffic]") 
 
 TEST_CASE("every scenario generates, and labels can be left out", "[vsa][traffic]") {
   for (const auto& s : detect::scenarios()) {
+    if (s.model != detect::TrafficModel::kUniform) continue;  // below
     std::size_t n = 0;
     std::size_t attacks = 0;
     detect::generate(s, 1, 0, [&](const detect::Packet& p) {
@@ -71,4 +73,68 @@ TEST_CASE("every scenario generates, and labels can be left out", "[vsa][traffic
   auto bad = detect::scenario("nope");
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("challenge"));
+}
+
+// The sessions model: connections, not independent packets.
+TEST_CASE("sessions scenarios are connection-structured, in time order and seeded",
+          "[vsa][traffic]") {
+  for (const char* name : {"port-scan", "drift"}) {
+    const auto s = detect::scenario(name).value();
+    REQUIRE(s.model == detect::TrafficModel::kSessions);
+    std::vector<detect::Packet> packets;
+    detect::generate(s, 7, 0, [&](const detect::Packet& p) { packets.push_back(p); });
+    REQUIRE(packets.size() > 100000);
+    std::map<std::string, std::size_t> syn;     // "client:port>server:port" of each SYN
+    std::map<std::string, std::size_t> synack;  // the same connection's SYN+ACK
+    std::set<std::string> clients;
+    std::set<std::string> services;
+    std::size_t attacks = 0;
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      const auto& p = packets[i];
+      if (i > 0) REQUIRE(p.ts >= packets[i - 1].ts);
+      attacks += p.attack ? 1 : 0;
+      if (p.attack) continue;
+      const std::string a = p.src_ip + ":" + std::to_string(p.src_port);
+      const std::string b = p.dst_ip + ":" + std::to_string(p.dst_port);
+      if (p.flags == "S") {
+        ++syn[a + ">" + b];
+        clients.insert(p.src_ip);
+        services.insert(p.proto + "/" + std::to_string(p.dst_port));
+      }
+      if (p.flags == "SA") ++synack[b + ">" + a];
+    }
+    // Every normal connection opened is answered (handshakes), by many clients, to several
+    // services.
+    std::size_t answered = 0;
+    for (const auto& [k, n] : syn) answered += synack.count(k) != 0U ? 1U : 0U;
+    CHECK(static_cast<double>(answered) > 0.99 * static_cast<double>(syn.size()));
+    CHECK(clients.size() > 500);  // Zipf: a long tail of light users
+    CHECK(services.size() >= 7);
+    CHECK((std::string(name) == "drift" ? attacks == 0 : attacks > 100));
+    if (std::string(name) == "drift") CHECK(services.count("tcp/8443") == 1);
+  }
+  // Seeded: the same packets again, others with another seed.
+  const auto s = detect::scenario("dns-tunnel").value();
+  auto nth = [&](std::uint64_t seed) {
+    std::string out;
+    std::size_t i = 0;
+    detect::generate(s, seed, 0, [&](const detect::Packet& p) {
+      if (i++ == 50000) out = detect::to_json(p, true);
+    });
+    return out;
+  };
+  CHECK(nth(3) == nth(3));
+  CHECK(nth(3) != nth(4));
+}
+
+// The day curve: the busy hours carry several times the night's traffic.
+TEST_CASE("the day scenario follows a working-day rate curve", "[vsa][traffic]") {
+  const auto s = detect::scenario("day").value();
+  std::vector<std::size_t> per_tenth(10, 0);
+  detect::generate(s, 1, 0, [&](const detect::Packet& p) {
+    const auto t = static_cast<std::size_t>(static_cast<double>(p.ts) / 1e9 / 60);
+    if (t < 10) ++per_tenth[t];
+  });
+  // 24 h in 600 s: 00:00-02:24 is night, 09:36-12:00 the morning peak.
+  CHECK(per_tenth[4] > 3 * per_tenth[0]);
 }

@@ -42,8 +42,16 @@ int run_gen_traffic(const GenArgs& args) {
   if (args.list) {
     for (const auto& s : detect::scenarios()) {
       std::uint64_t n = 0;
-      for (const auto& p : s.phases) n += p.packets;
-      std::cout << s.name << "  (" << n << " packets)  " << s.description << "\n";
+      double seconds = 0;
+      for (const auto& p : s.phases) {
+        n += p.packets;
+        seconds += p.seconds;
+      }
+      if (s.model == detect::TrafficModel::kSessions) {
+        std::cout << s.name << "  (" << seconds << " s)  " << s.description << "\n";
+      } else {
+        std::cout << s.name << "  (" << n << " packets)  " << s.description << "\n";
+      }
     }
     return kExitOk;
   }
