@@ -1,4 +1,6 @@
 // The detector in Python: Detector, recorded runs and their re-execution, generated traffic.
+#include "witness/detect/capture.hpp"
+
 #include "bindings.hpp"
 
 namespace witness::python {
@@ -88,10 +90,12 @@ void bind_detect(py::module_& m) {
 
   // The detector (SPEC 6.6): the same model, verdicts and alerts as `witness detect`.
   py::class_<detect::Detector>(m, "Detector",
-                               "The anomaly detector: a baseline from the first `warmup` records, "
-                               "conformal p-values per record, alerts with explanations.")
+                               "The anomaly detector (docs/detector.md): a baseline over time, "
+                               "conformal p-values per record, keyed rates, alerts that open and "
+                               "close, explanations by contrast.")
       .def(py::init([](const py::object& config, std::optional<std::size_t> warmup,
-                       std::optional<double> alpha, std::optional<std::uint64_t> seed) {
+                       std::optional<double> alpha, std::optional<std::uint64_t> seed,
+                       std::optional<double> warmup_s) {
              detect::DetectorConfig c;
              if (!config.is_none()) {
                const std::string text =
@@ -101,11 +105,14 @@ void bind_detect(py::module_& m) {
              if (warmup) c.warmup = *warmup;
              if (alpha) c.alpha = *alpha;
              if (seed) c.seed = *seed;
+             if (warmup_s) c.warmup_s = *warmup_s;
              return unwrap(detect::Detector::create(c));
            }),
            py::arg("config") = py::none(), py::kw_only(), py::arg("warmup") = py::none(),
            py::arg("alpha") = py::none(), py::arg("seed") = py::none(),
-           "config: a dict or JSON text (docs/detector.md); warmup/alpha/seed override it.")
+           py::arg("warmup_s") = py::none(),
+           "config: a dict or JSON text (docs/detector.md); warmup/alpha/seed/warmup_s override "
+           "it.")
       .def(
           "observe",
           [](detect::Detector& d, const py::object& record) {
@@ -120,7 +127,7 @@ void bind_detect(py::module_& m) {
             out["anomalous"] = v.anomalous;
             out["rate"] = v.rate;
             out["rate_ratio"] = v.rate_ratio;
-            out["level"] = v.level;
+            out["flagged"] = v.flagged;
             out["in_alert"] = v.in_alert;
             return out;
           },
@@ -148,7 +155,34 @@ void bind_detect(py::module_& m) {
       .def_property_readonly("config",
                              [](const detect::Detector& d) { return loads(d.config().to_json()); })
       .def_property_readonly("records", &detect::Detector::records)
-      .def_property_readonly("baseline_rate", &detect::Detector::baseline_rate);
+      .def_property_readonly("baseline_rate", &detect::Detector::baseline_rate)
+      .def(
+          "familiarity",
+          [](const detect::Detector& d, const std::string& field, const py::object& value) {
+            return unwrap(d.familiarity(field, dumps(value)));
+          },
+          py::arg("field"), py::arg("value"),
+          "How familiar value is in field (a path, or service/server/client/dir), in [0, 1].");
+
+  m.def(
+      "read_capture",
+      [](const std::string& path, bool flows, const py::object& truth) {
+        detect::CaptureOptions o{.flows = flows};
+        if (!truth.is_none()) {
+          const std::string text =
+              py::isinstance<py::str>(truth) ? truth.cast<std::string>() : dumps(truth);
+          o.truth = unwrap(detect::parse_truth(text));
+        }
+        auto r = unwrap(detect::CaptureRecords::open(path, std::move(o)));
+        py::list out;
+        std::string line;
+        while (unwrap(r.next(line))) out.append(line);
+        return out;
+      },
+      py::arg("path"), py::kw_only(), py::arg("flows") = false, py::arg("truth") = py::none(),
+      "The records of a pcap/pcapng capture as JSON lines (what `witness pcap` prints): packets, "
+      "or flows with flows=True; labelled from truth (a list of {phase, start_ns, end_ns, hosts} "
+      "or its JSON) when given.");
 
   m.def(
       "gen_traffic",

@@ -87,7 +87,8 @@ say "synthetic traffic: the challenge timeline, 48750 packets with ns timestamps
 head -n 2 demo-out/challenge.jsonl
 
 say "detector: baseline from the warm-up, every packet scored, run + inputs + alerts recorded (witness detect)"
-"$W" detect --record-inputs --report demo-out/challenge.jsonl | tee demo-out/detect.txt
+# The challenge counts its warm-up in records (300), not seconds.
+"$W" detect --record-inputs --report --warmup-seconds 0 demo-out/challenge.jsonl | tee demo-out/detect.txt
 run_id=$(sed -n 's/^run \([0-9a-f]*\) .*/\1/p' demo-out/detect.txt)
 walk=$(sed -n 's/.*walk \(detector\.run:[0-9a-f]*\)).*/\1/p' demo-out/detect.txt)
 first_alert=$("$W" query --kind detector.alert --walk "$walk" --limit 1 --json |

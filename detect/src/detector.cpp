@@ -1,17 +1,21 @@
-// The anomaly detector: see detector.hpp for the model. Records parse with nlohmann::json
-// (private to this file).
+// The anomaly detector: see detector.hpp for the model. Records parse with nlohmann::json's SAX
+// interface (private to this file); packets skip the text.
 #include "witness/detect/detector.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <span>
 #include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
-#include "witness/base/string_map.hpp"
+#include "witness/detect/traffic.hpp"
 #include "witness/vsa/atoms.hpp"
 #include "witness/vsa/encoder.hpp"
 #include "witness/vsa/ops.hpp"
@@ -50,31 +54,9 @@ struct Leaf {
 
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
-// The keys of `counts` with the highest counts (ties in key order), at most `limit` of them.
-template <typename K>
-std::vector<K> most_frequent(const std::map<K, std::size_t>& counts, std::size_t limit) {
-  std::vector<std::pair<std::size_t, K>> by_count;
-  by_count.reserve(counts.size());
-  for (const auto& [k, n] : counts) by_count.emplace_back(n, k);
-  std::stable_sort(by_count.begin(), by_count.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (by_count.size() > limit) by_count.resize(limit);
-  std::vector<K> out;
-  out.reserve(by_count.size());
-  for (auto& [n, k] : by_count) out.push_back(std::move(k));
-  return out;
-}
-
-// Values an explanation cleans up against per field.
-constexpr std::size_t kCandidates = 64;
-
-// A leaf's value as text: numbers in their canonical form (number_text).
-std::string text_of(const Leaf& leaf) {
-  return leaf.is_number ? number_text(leaf.number) : leaf.text;
-}
-
 struct Record {
   double ts = 0;
+  std::int64_t ts_ns = 0;  // exact when the time field is an integer, else ts rounded
   std::vector<Leaf> leaves;
 };
 
@@ -85,8 +67,22 @@ class LeafSax {
   LeafSax(const DetectorConfig& c, Record& r) : c_(c), r_(r) {}
   bool null() { return leaf(Leaf{.text = "null"}); }
   bool boolean(bool b) { return leaf(Leaf{.text = b ? "b:true" : "b:false"}); }
-  bool number_integer(std::int64_t v) { return number(static_cast<double>(v)); }
-  bool number_unsigned(std::uint64_t v) { return number(static_cast<double>(v)); }
+  bool number_integer(std::int64_t v) {
+    exact_ = v;
+    has_exact_ = true;
+    const bool ok = number(static_cast<double>(v));
+    has_exact_ = false;
+    return ok;
+  }
+  bool number_unsigned(std::uint64_t v) {
+    if (v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      exact_ = static_cast<std::int64_t>(v);
+      has_exact_ = true;
+    }
+    const bool ok = number(static_cast<double>(v));
+    has_exact_ = false;
+    return ok;
+  }
   bool number_float(double v, const std::string& /*text*/) { return number(v); }
   bool string(std::string& v) { return leaf(Leaf{.text = "s:" + v}); }
   static bool binary(std::vector<std::uint8_t>& /*v*/) { return false; }
@@ -164,6 +160,7 @@ class LeafSax {
     if (frames_.size() == 1 && !frames_.back().array && path_ == c_.time_field) {
       if (!value_started()) return false;
       r_.ts = v;
+      r_.ts_ns = has_exact_ ? exact_ : static_cast<std::int64_t>(v);
       has_time_ = true;
       return true;
     }
@@ -190,7 +187,209 @@ class LeafSax {
   std::string path_;
   std::string error_;
   bool has_time_ = false;
+  std::int64_t exact_ = 0;
+  bool has_exact_ = false;
 };
+
+// The fast path: records are flat objects (or objects of objects) of strings without escapes,
+// numbers, booleans and null. It reuses the record's leaves (no allocation once warm) and reads
+// the ground truth ("label": {"phase", "attack"}) when asked. Anything else (arrays, escapes,
+// bad JSON, a duplicate key) returns false, and the SAX parser below decides, with its errors.
+class FastParser {
+ public:
+  FastParser(std::string_view s, const DetectorConfig& c, Record& r, GroundTruth* truth)
+      : s_(s), c_(c), r_(r), truth_(truth) {}
+  bool parse() {
+    n_ = 0;
+    has_time_ = false;
+    if (truth_ != nullptr) *truth_ = {};
+    ws();
+    if (!object(0)) return false;
+    ws();
+    if (i_ != s_.size() || !has_time_) return false;
+    r_.leaves.resize(n_);
+    return true;
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\n'))
+      ++i_;
+  }
+  bool eat(char ch) {
+    ws();
+    if (i_ < s_.size() && s_[i_] == ch) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  // A string without escapes or control characters.
+  bool string(std::string_view& out) {
+    if (i_ >= s_.size() || s_[i_] != '"') return false;
+    const std::size_t start = ++i_;
+    while (i_ < s_.size()) {
+      const auto ch = static_cast<unsigned char>(s_[i_]);
+      if (ch == '"') {
+        out = s_.substr(start, i_ - start);
+        ++i_;
+        return true;
+      }
+      if (ch == '\\' || ch < 0x20) return false;
+      ++i_;
+    }
+    return false;
+  }
+  // JSON's number grammar, then from_chars.
+  bool number(double& out) {
+    const std::size_t start = i_;
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    if (i_ >= s_.size()) return false;
+    if (s_[i_] == '0') {
+      ++i_;
+    } else if (s_[i_] >= '1' && s_[i_] <= '9') {
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+    } else {
+      return false;
+    }
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      const std::size_t d = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      if (i_ == d) return false;
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      const std::size_t d = i_;
+      while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+      if (i_ == d) return false;
+    }
+    const auto [p, ec] = std::from_chars(s_.data() + start, s_.data() + i_, out);
+    return ec == std::errc{} && p == s_.data() + i_ && std::isfinite(out);
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+  Leaf& next_leaf() {
+    if (n_ == r_.leaves.size()) r_.leaves.emplace_back();
+    return r_.leaves[n_++];
+  }
+  [[nodiscard]] bool skipped() const {
+    return std::ranges::any_of(c_.ignore, [&](const std::string& p) {
+      return path_.size() >= p.size() && path_.compare(0, p.size(), p) == 0 &&
+             (path_.size() == p.size() || path_[p.size()] == '.' || path_[p.size()] == '[');
+    });
+  }
+  bool object(int depth) {
+    if (depth > 32 || !eat('{')) return false;
+    const std::size_t mark = path_.size();
+    const std::size_t keys_mark = keys_.size();
+    ws();
+    if (eat('}')) return true;
+    while (true) {
+      ws();
+      std::string_view key;
+      if (!string(key)) return false;
+      for (std::size_t k = keys_mark; k < keys_.size(); ++k) {
+        if (keys_[k] == key) return false;  // duplicate: the SAX parser names it
+      }
+      keys_.push_back(key);
+      if (!eat(':')) return false;
+      path_.resize(mark);
+      if (depth > 0) path_ += '.';
+      path_.append(key);
+      ws();
+      if (!value(depth, key)) return false;
+      ws();
+      if (eat(',')) continue;
+      if (eat('}')) break;
+      return false;
+    }
+    path_.resize(mark);
+    keys_.resize(keys_mark);
+    return true;
+  }
+  bool value(int depth, std::string_view key) {
+    if (i_ >= s_.size()) return false;
+    const char ch = s_[i_];
+    const bool top_time = depth == 0 && key == c_.time_field;
+    const bool label = truth_ != nullptr && depth == 1 && path_.rfind("label.", 0) == 0;
+    if (ch == '{') {
+      if (top_time) return false;
+      return object(depth + 1);
+    }
+    if (ch == '[') return false;
+    if (ch == '"') {
+      std::string_view v;
+      if (top_time || !string(v)) return false;
+      if (label && key == "phase") {
+        truth_->phase.assign(v);
+        truth_->has_phase = true;
+      }
+      if (skipped()) return true;
+      Leaf& l = next_leaf();
+      l.path.assign(path_);
+      l.is_number = false;
+      l.number = 0;
+      l.text.assign("s:");
+      l.text.append(v);
+      return true;
+    }
+    if (ch == 't' || ch == 'f' || ch == 'n') {
+      if (top_time) return false;
+      const char* text = ch == 't' ? "b:true" : ch == 'f' ? "b:false" : "null";
+      if (!literal(ch == 't' ? "true" : ch == 'f' ? "false" : "null")) return false;
+      if (label && key == "attack" && ch != 'n') {
+        truth_->attack = ch == 't';
+        truth_->has_attack = true;
+      }
+      if (skipped()) return true;
+      Leaf& l = next_leaf();
+      l.path.assign(path_);
+      l.is_number = false;
+      l.number = 0;
+      l.text.assign(text);
+      return true;
+    }
+    double x = 0;
+    const std::size_t start = i_;
+    if (!number(x)) return false;
+    if (top_time) {
+      if (has_time_) return false;
+      r_.ts = x;
+      // An integer time is kept exact (a double has no nanoseconds at today's epochs).
+      std::int64_t exact = 0;
+      const auto [p, ec] = std::from_chars(s_.data() + start, s_.data() + i_, exact);
+      r_.ts_ns = ec == std::errc{} && p == s_.data() + i_ ? exact : static_cast<std::int64_t>(x);
+      has_time_ = true;
+      return true;
+    }
+    if (skipped()) return true;
+    Leaf& l = next_leaf();
+    l.path.assign(path_);
+    l.is_number = true;
+    l.number = x;
+    l.text.clear();
+    return true;
+  }
+
+  std::string_view s_;
+  const DetectorConfig& c_;
+  Record& r_;
+  GroundTruth* truth_;
+  std::size_t i_ = 0;
+  std::size_t n_ = 0;
+  bool has_time_ = false;
+  std::string path_;
+  std::vector<std::string_view> keys_;
+};
+
+// Times are ns since the epoch within 2^62 (years 1824 to 2116), so that differences of two
+// fit an int64.
+constexpr double kMaxTime = 4.611686018427387904e18;
 
 Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
   Record r;
@@ -206,21 +405,241 @@ Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
   if (!sax.has_time()) {
     return invalid_argument("the record has no numeric time field \"" + c.time_field + "\"");
   }
-  // ns since the epoch must fit an int64 (alerts carry them as integers).
-  if (!(std::abs(r.ts) < 9.2e18)) {
+  // ns since the epoch, within 2^62 (kMaxTime).
+  if (!(std::abs(r.ts) < kMaxTime)) {
     return invalid_argument("the time field \"" + c.time_field + "\" is out of range (" +
-                            number_text(r.ts) + " ns)");
+                            number_text(r.ts) + " ns; at most 2^62)");
   }
   return r;
 }
 
-// What the warm-up saw under one role.
-struct PathModel {
-  StringMap<std::uint32_t> texts;     // full values
-  StringMap<std::uint32_t> prefixes;  // proper prefixes of string values (with the "s:" mark)
-  std::vector<double> numbers;        // sorted, duplicates kept
-  std::optional<ScalarEncoder> scalar;
-  std::string baseline;  // the most common value, as JSON text
+// ---- symbols ------------------------------------------------------------------------------------
+
+using Key = std::uint64_t;
+
+// FNV-1a, then a splitmix finaliser: the same on every machine (recorded runs re-execute
+// byte for byte), and well mixed for an identity-hashed table.
+Key finalise(Key z) {
+  z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31U);
+}
+Key fnv(Key h, std::string_view s) {
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+Key hash_text(std::string_view s, Key seed) {
+  return finalise(fnv(0xcbf29ce484222325ULL ^ seed, s));
+}
+// The hash of a + b, without making a + b.
+Key hash_text(std::string_view a, std::string_view b, Key seed) {
+  return finalise(fnv(fnv(0xcbf29ce484222325ULL ^ seed, a), b));
+}
+// bind(a, b): commutative, like the elementwise product it names.
+Key bind_keys(Key a, Key b) { return finalise((a ^ b) + 0x9E3779B97F4A7C15ULL); }
+
+struct KeyHash {
+  std::size_t operator()(Key k) const { return static_cast<std::size_t>(k); }
+};
+
+// A number's bucket: a quarter octave of |x| + 1, signed.
+std::int32_t bucket_of(double x) {
+  const double b = std::floor(4 * std::log2(1 + std::abs(x)));
+  const auto i = static_cast<std::int32_t>(std::min(b, 4096.0));
+  return x < 0 ? -i - 1 : i;
+}
+std::string bucket_text(std::int32_t b) {
+  const bool neg = b < 0;
+  const std::int32_t m = neg ? -b - 1 : b;
+  const double lo = std::ceil(std::exp2(m / 4.0) - 1 - 1e-9);
+  const double hi = std::ceil(std::exp2((m + 1) / 4.0) - 1 - 1e-9) - 1;
+  const std::string s = lo >= hi ? number_text(lo) : number_text(lo) + "-" + number_text(hi);
+  return neg ? "-(" + s + ")" : s;
+}
+
+// What a feature is, for familiarity and display.
+enum class Kind : std::uint8_t {
+  kAddress,   // a string with prefixes: one key per prefix, familiarity by depth
+  kCategory,  // a string, boolean or null
+  kNumber,    // a bucket; half familiar when a neighbouring bucket is
+  kJoint,     // two bindings bound
+};
+
+// Roles (fields) have small ids; their names are kept once.
+using RoleId = std::uint16_t;
+
+struct Feature {
+  RoleId role = 0;
+  Kind kind = Kind::kCategory;
+  Key key = 0;              // the binding (address: the full value)
+  std::int32_t bucket = 0;  // numbers
+  std::string_view text;    // addresses and categories: the value (no mark)
+  std::uint8_t parts = 0;   // joints: indexes of the two features bound (a, b)
+  std::uint8_t part_b = 0;
+};
+
+// A record as the model reads it.
+struct Features {
+  std::vector<Feature> f;
+  std::array<std::string, 8> owned;  // texts made here (service, server, ...): reused
+  std::size_t n_owned = 0;
+  Key client = 0;  // for the source masks (0: none)
+  bool has_client = false;
+  bool counts = true;       // counts in the keyed rates (packets: flow starts only)
+  bool unanswered = false;  // TCP to a port never seen answering: the service is not familiar
+  std::size_t service_sources = 0;  // clients the service has had
+  // Rate and concentration keys, by level (0 finest .. 4 total).
+  struct RateKey {
+    Key key;
+    std::uint8_t level;
+    std::uint8_t a;  // the features that name it (display): a, and b when it is a pair
+    std::uint8_t b;
+    bool pair;
+    bool prefix;   // the /24 of feature a
+    bool rate;     // counted per window
+    bool content;  // counted for concentrated anomalies
+  };
+  std::vector<RateKey> keys;
+  void clear() {
+    f.clear();
+    n_owned = 0;
+    keys.clear();
+    unanswered = false;
+    service_sources = 0;
+    client = 0;
+    has_client = false;
+    counts = true;
+  }
+};
+
+// number_text(x) appended, without a temporary for integers.
+void append_number(std::string& out, double x) {
+  if (std::trunc(x) == x && std::abs(x) < 9.2e18) {
+    char buf[24];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(x));
+    out.append(buf, end);
+  } else {
+    out += number_text(x);
+  }
+}
+
+// The first three components of an address ("10.20.3" of "10.20.3.7"), or all of it.
+std::string_view prefix24(std::string_view s) {
+  std::size_t seps = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (is_separator(s[i]) && ++seps == 3) return s.substr(0, i);
+  }
+  return s;
+}
+bool has_separator(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return is_separator(c); });
+}
+
+// ---- the baseline table -------------------------------------------------------------------------
+
+// Weights decay with a time constant tau. A weight is stored scaled by exp((t - t_ref) / tau)
+// at the time t it was added, so adding costs no exp(); weight(now) = stored * g, with
+// g = exp(-(now - t_ref) / tau) computed once per record. The reference moves (and the table is
+// pruned) when g gets small.
+struct Entry {
+  double w = 0;              // scaled weight
+  std::uint64_t mask = 0;    // clients it came from: one bit of a hash each
+  std::int64_t first = 0;    // when it was first learnt (ns)
+  bool established = false;  // learnt in the warm-up
+};
+
+// ---- calibration --------------------------------------------------------------------------------
+
+// Novelties quantised to 1/32, counted in a Fenwick tree (rank in log time), over a ring of the
+// latest kRing entries.
+class Calibration {
+ public:
+  static constexpr std::size_t kBuckets = 4096;
+  static constexpr std::size_t kRing = 8192;
+  static std::size_t quantise(double novelty) {
+    return static_cast<std::size_t>(std::min(std::max(novelty, 0.0) * 32, double{kBuckets - 1}));
+  }
+  void add(double novelty) {
+    const std::size_t q = quantise(novelty);
+    if (ring_.size() == kRing) {
+      update(ring_[next_], -1);
+      ring_[next_] = static_cast<std::uint16_t>(q);
+      next_ = (next_ + 1) % kRing;
+    } else {
+      ring_.push_back(static_cast<std::uint16_t>(q));
+    }
+    update(q, +1);
+  }
+  [[nodiscard]] std::size_t size() const { return ring_.size(); }
+  // Entries whose quantised novelty is at least that of `novelty`.
+  [[nodiscard]] std::size_t at_least(double novelty) const {
+    const std::size_t q = quantise(novelty);
+    return ring_.size() - (q == 0 ? 0 : prefix(q - 1));
+  }
+  [[nodiscard]] std::vector<double> sorted() const {
+    std::vector<double> out;
+    out.reserve(ring_.size());
+    for (auto q : ring_) out.push_back(q / 32.0);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  void update(std::size_t i, int d) {
+    for (++i; i <= kBuckets; i += i & (~i + 1)) tree_[i] += d;
+  }
+  [[nodiscard]] std::size_t prefix(std::size_t i) const {  // entries with bucket <= i
+    std::int64_t s = 0;
+    for (++i; i > 0; i -= i & (~i + 1)) s += tree_[i];
+    return static_cast<std::size_t>(s);
+  }
+  std::vector<std::int64_t> tree_ = std::vector<std::int64_t>(kBuckets + 1, 0);
+  std::vector<std::uint16_t> ring_;
+  std::size_t next_ = 0;
+};
+
+// ---- keyed rates and concentrations -------------------------------------------------------------
+
+struct RateState {
+  double mean = 0;            // records per window
+  double sq = 0;              // mean of squares
+  double peak = 0;            // the busiest folded window, decaying as the mean does
+  std::int64_t updated = -1;  // last window folded in
+  std::uint32_t windows = 0;  // windows folded in
+  std::uint32_t count = 0;    // in the current window
+  std::int64_t window = -1;   // the window `count` belongs to
+  bool hot = false;           // already hot in this window
+  bool was_hot = false;       // hot in the window before
+};
+
+struct Concentration {
+  double n = 0;  // scaled (as Entry::w, with the horizon's time constant)
+  double a = 0;
+};
+
+// An alert's candidate key.
+struct Candidate {
+  Key k = 0;
+  std::uint8_t level = 0;
+  AlertKey key;
+  double excess = 0;  // when it was last hot
+  std::int64_t last_hot = 0;
+  double heat = 0;  // records while hot, decayed with an eighth of a window (at last_hot)
+  bool in_signature = false;
+  bool client_side = false;  // a key of the client (address, /24, with the service)
+};
+
+// Counts over an alert's sampled flagged records, for the contrast.
+struct SampleCount {
+  RoleId role = 0;
+  std::uint32_t n = 0;
+  std::string text;  // display
+  Key key = 0;       // baseline key (0: none, e.g. joints of an unseen pair show as new)
+  bool prefix = false;
+  std::uint8_t depth = 0;
 };
 
 }  // namespace
@@ -235,18 +654,30 @@ Status DetectorConfig::validate() const {
     return bad("seed must be at most 2^53 (JSON keeps it exact)");
   }
   if (warmup < 2) return bad("warmup must be at least 2 records");
+  if (!(warmup_s >= 0 && warmup_s <= 86400)) return bad("warmup_s must be in [0, 86400]");
   if (!(alpha > 0 && alpha <= 1)) return bad("alpha must be in (0, 1]");
-  if (alpha < 1.0 / static_cast<double>(warmup + 1)) {
-    return bad("alpha " + number_text(alpha) + " is below 1 / (warmup + 1) = " +
-               number_text(1.0 / static_cast<double>(warmup + 1)) +
+  if (alpha < 1.0 / static_cast<double>(warmup / 2 + 1)) {
+    return bad("alpha " + number_text(alpha) + " is below 1 / (warmup / 2 + 1) = " +
+               number_text(1.0 / static_cast<double>(warmup / 2 + 1)) +
                ": no record could ever be anomalous (lengthen the warm-up)");
   }
   if (time_field.empty()) return bad("time_field must not be empty");
-  if (smooth < 1) return bad("smooth must be at least 1");
-  if (!(level_on > 0 && level_on <= 1)) return bad("level_on must be in (0, 1]");
-  if (!(level_off >= 0 && level_off <= level_on)) return bad("level_off must be in [0, level_on]");
-  if (!(rate_on > 1)) return bad("rate_on must be above 1");
-  if (hold < 1) return bad("hold must be at least 1");
+  if (!service_fields.empty() && service_fields.size() != 5) {
+    return bad("service_fields must name 5 paths (proto, src, src port, dst, dst port) or none");
+  }
+  if (!(half_life_s > 0 && half_life_s <= 1e7)) return bad("half_life_s must be in (0, 1e7]");
+  if (!(settle_s >= 0 && settle_s <= 1e6)) return bad("settle_s must be in [0, 1e6]");
+  if (min_sources < 1 || min_sources > 64) return bad("min_sources must be in [1, 64]");
+  if (calibrate_every < 1) return bad("calibrate_every must be at least 1");
+  if (!(window_s >= 0.01 && window_s <= 3600)) return bad("window_s must be in [0.01, 3600]");
+  if (!(rate_memory_s >= window_s && rate_memory_s <= 1e7)) {
+    return bad("rate_memory_s must be in [window_s, 1e7]");
+  }
+  if (!(rate_on > 1 && rate_on <= 1e6)) return bad("rate_on must be in (1, 1e6]");
+  if (!(z > 0 && z <= 100)) return bad("z must be in (0, 100]");
+  if (!(horizon_s > 0 && horizon_s <= 1e6)) return bad("horizon_s must be in (0, 1e6]");
+  if (!(hold_s > 0 && hold_s <= 1e6)) return bad("hold_s must be in (0, 1e6]");
+  if (max_keys < 16) return bad("max_keys must be at least 16");
   return ok_status();
 }
 
@@ -255,15 +686,24 @@ std::string DetectorConfig::to_json() const {
   j["seed"] = seed;
   j["dim"] = dim;
   j["warmup"] = warmup;
+  j["warmup_s"] = warmup_s;
   j["alpha"] = alpha;
   j["time_field"] = time_field;
   j["ignore"] = ignore;
-  j["smooth"] = smooth;
-  j["level_on"] = level_on;
-  j["level_off"] = level_off;
+  j["service_fields"] = service_fields;
+  j["joint_exclude"] = joint_exclude;
+  j["half_life_s"] = half_life_s;
+  j["settle_s"] = settle_s;
+  j["min_sources"] = min_sources;
+  j["calibrate_every"] = calibrate_every;
+  j["window_s"] = window_s;
+  j["rate_memory_s"] = rate_memory_s;
   j["rate_on"] = rate_on;
-  j["hold"] = hold;
-  j["explain_sample"] = explain_sample;
+  j["z"] = z;
+  j["horizon_s"] = horizon_s;
+  j["hold_s"] = hold_s;
+  j["max_keys"] = max_keys;
+  j["explain_fields"] = explain_fields;
   return j.dump();
 }
 
@@ -273,6 +713,21 @@ Result<DetectorConfig> DetectorConfig::from_json(std::string_view json) {
     return invalid_argument("detector config: not a JSON object");
   }
   DetectorConfig c;
+  std::map<std::string, std::size_t*> sizes{{"dim", &c.dim},
+                                            {"warmup", &c.warmup},
+                                            {"min_sources", &c.min_sources},
+                                            {"calibrate_every", &c.calibrate_every},
+                                            {"max_keys", &c.max_keys},
+                                            {"explain_fields", &c.explain_fields}};
+  std::map<std::string, double*> reals{
+      {"warmup_s", &c.warmup_s},       {"alpha", &c.alpha},
+      {"half_life_s", &c.half_life_s}, {"settle_s", &c.settle_s},
+      {"window_s", &c.window_s},       {"rate_memory_s", &c.rate_memory_s},
+      {"rate_on", &c.rate_on},         {"z", &c.z},
+      {"horizon_s", &c.horizon_s},     {"hold_s", &c.hold_s}};
+  std::map<std::string, std::vector<std::string>*> lists{{"ignore", &c.ignore},
+                                                         {"service_fields", &c.service_fields},
+                                                         {"joint_exclude", &c.joint_exclude}};
   for (const auto& item : j.items()) {
     const std::string& key = item.key();
     const Json& v = item.value();
@@ -283,31 +738,21 @@ Result<DetectorConfig> DetectorConfig::from_json(std::string_view json) {
     if (key == "seed") {
       WITNESS_RETURN_IF_ERROR(need(v.is_number_unsigned(), "an unsigned integer"));
       c.seed = v.get<std::uint64_t>();
-    } else if (key == "dim" || key == "warmup" || key == "smooth" || key == "hold" ||
-               key == "explain_sample") {
+    } else if (auto s = sizes.find(key); s != sizes.end()) {
       WITNESS_RETURN_IF_ERROR(need(v.is_number_unsigned(), "an unsigned integer"));
-      const auto n = v.get<std::size_t>();
-      (key == "dim"      ? c.dim
-       : key == "warmup" ? c.warmup
-       : key == "smooth" ? c.smooth
-       : key == "hold"   ? c.hold
-                         : c.explain_sample) = n;
-    } else if (key == "alpha" || key == "level_on" || key == "level_off" || key == "rate_on") {
+      *s->second = v.get<std::size_t>();
+    } else if (auto r = reals.find(key); r != reals.end()) {
       WITNESS_RETURN_IF_ERROR(need(v.is_number(), "a number"));
-      const auto x = v.get<double>();
-      (key == "alpha"       ? c.alpha
-       : key == "level_on"  ? c.level_on
-       : key == "level_off" ? c.level_off
-                            : c.rate_on) = x;
+      *r->second = v.get<double>();
     } else if (key == "time_field") {
       WITNESS_RETURN_IF_ERROR(need(v.is_string(), "a string"));
       c.time_field = v.get<std::string>();
-    } else if (key == "ignore") {
+    } else if (auto l = lists.find(key); l != lists.end()) {
       WITNESS_RETURN_IF_ERROR(need(v.is_array(), "a list of strings"));
-      c.ignore.clear();
+      l->second->clear();
       for (const auto& e : v) {
         WITNESS_RETURN_IF_ERROR(need(e.is_string(), "a list of strings"));
-        c.ignore.push_back(e.get<std::string>());
+        l->second->push_back(e.get<std::string>());
       }
     } else {
       return invalid_argument("detector config: unknown field \"" + key + "\"");
@@ -326,17 +771,26 @@ std::string Alert::to_json() const {
   j["onset_ts"] = std::to_string(onset_ts);
   j["offset_ts"] = std::to_string(offset_ts);
   j["records"] = records;
+  j["flagged"] = flagged;
   j["anomalous"] = anomalous;
-  j["peak_level"] = round6(peak_level);
   j["peak_rate_ratio"] = round6(peak_rate_ratio);
   j["peak_novelty"] = round6(peak_novelty);
   j["trigger"] = trigger;
+  Json k = Json::array();
+  for (const auto& x : keys) {
+    k.push_back({{"key", x.key},
+                 {"kind", x.kind},
+                 {"peak", round6(x.peak_count)},
+                 {"expected", round6(x.expected)}});
+  }
+  j["keys"] = std::move(k);
   Json e = Json::array();
   for (const auto& f : explanation) {
     e.push_back({{"field", f.field},
                  {"value", f.value},
-                 {"strength", round6(f.strength)},
-                 {"novelty", round6(f.novelty)},
+                 {"share", round6(f.share)},
+                 {"baseline_share", round6(f.baseline_share)},
+                 {"contrast", round6(f.contrast)},
                  {"baseline", f.baseline}});
   }
   j["explanation"] = std::move(e);
@@ -347,15 +801,22 @@ std::string Alert::to_json() const {
 
 namespace {
 
-// An alert being raised (outside Impl: clang wants it complete before optional<> uses it).
+// The alert being raised.
 struct OpenAlert {
   Alert alert;
-  std::uint64_t quiet = 0;
-  std::uint64_t last_loud = 0;
-  std::int64_t last_loud_ts = 0;
-  std::optional<std::pair<std::uint64_t, std::int64_t>> last_anomalous;
-  std::vector<Record> sample;
-  std::vector<std::vector<double>> sample_novelty;
+  std::int64_t last_hot_ts = 0;
+  std::vector<Candidate> candidates;
+  std::vector<Key> signature;          // keys a record must match to be flagged
+  std::vector<Key> held;               // signature keys of volumes: not learnt
+  std::int64_t last_signature_ts = 0;  // when a signature key was last hot
+  std::int64_t last_rate_ts = 0;       // ... a rate key of the signature
+  std::int64_t last_content_ts = 0;    // ... a content key of the signature
+  std::vector<Key> signature_content;  // its content keys
+  std::int64_t signature_ts = 0;       // when the signature was last chosen
+  std::unordered_map<Key, SampleCount, KeyHash> sample;
+  std::vector<std::uint32_t> role_n;  // sampled records carrying each role
+  std::uint64_t sampled = 0;
+  std::uint64_t stride = 1;
 };
 
 }  // namespace
@@ -364,342 +825,908 @@ struct Detector::Impl {
   DetectorConfig config;
   std::uint64_t count = 0;
 
-  // Warm-up.
-  std::vector<Record> warm;
+  // Roles.
+  std::vector<std::string> role_names;
+  std::unordered_map<std::string, RoleId> role_ids;
+  std::vector<Key> role_keys;
+  std::vector<double> role_total;                        // scaled, like Entry::w
+  std::vector<std::pair<double, std::string>> role_top;  // most common single value: scaled w, text
+
+  // Time.
+  bool started = false;
+  std::int64_t first_ts = 0;
+  std::int64_t now = 0;
+  std::uint64_t warm_records = 0;
   bool ready = false;
-  StringMap<PathModel> paths;
-  std::vector<double> calibration;  // sorted
-  double baseline_dt = 0;           // ns; 0: timestamps did not advance in the warm-up
+  double baseline_rate_value = 0;
+  double tau_ns = 0;     // baseline time constant
+  std::int64_t ref = 0;  // reference time of the scaled weights
+  double g = 1;          // exp(-(now - ref) / tau)
+  double tau_h_ns = 0;   // horizon time constant
+  double settle_ns = 0;
+  double window_ns = 0;
+  double gh = 1;
 
-  // Moving state.
-  double last_ts = 0;
-  double dt_avg = 0;
-  double level = 0;
+  std::unordered_map<Key, Entry, KeyHash> table;
+  std::unordered_map<Key, Concentration, KeyHash> concentrations;
+  std::unordered_map<Key, RateState, KeyHash> rates;
+  std::vector<Key> touched;  // rate keys counted in the current window
+  std::int64_t window = -1;
+  double alpha_rate = 0;
+  double last_window_count = 0;
+  Key total_key = 0;
 
-  // The open alert.
+  Calibration calibration;
+  std::uint64_t since_calibration = 0;
+
   std::optional<OpenAlert> open;
   std::vector<Alert> closed;
 
-  explicit Impl(DetectorConfig c) : config(std::move(c)) {}
+  // Scratch.
+  mutable std::string scratch;
+  std::string scratch_service;
+  std::string scratch_shape;
+  std::vector<std::uint8_t> rest;
+  std::vector<bool> no_joint;  // per role: in config.joint_exclude
+  Features fx;
+  Record rec;
+
+  // Roles every packet record has, at fixed ids.
+  static constexpr RoleId kService = 0, kServer = 1, kClient = 2, kDir = 3, kShape = 4, kListen = 5;
+  std::unordered_map<std::uint32_t, RoleId> joint_roles;
+
+  explicit Impl(DetectorConfig c) : config(std::move(c)) {
+    for (const char* r : {"service", "server", "client", "dir", "shape", "listen"}) role(r);
+    tau_ns = config.half_life_s * 1e9 / std::log(2.0);
+    tau_h_ns = config.horizon_s * 1e9;
+    settle_ns = config.settle_s * 1e9;
+    window_ns = config.window_s * 1e9;
+    alpha_rate = config.window_s / config.rate_memory_s;
+    total_key = hash_text("rate:total", config.seed);
+  }
+
+  RoleId role(std::string_view name) {
+    auto it = role_ids.find(std::string(name));
+    if (it != role_ids.end()) return it->second;
+    const auto id = static_cast<RoleId>(role_names.size());
+    role_names.emplace_back(name);
+    role_ids.emplace(std::string(name), id);
+    role_keys.push_back(hash_text("role:" + std::string(name), config.seed));
+    role_total.push_back(0);
+    role_top.emplace_back(0, "");
+    no_joint.push_back(std::ranges::find(config.joint_exclude, std::string(name)) !=
+                       config.joint_exclude.end());
+    return id;
+  }
+  std::optional<RoleId> find_role(std::string_view name) const {
+    auto it = role_ids.find(std::string(name));
+    if (it == role_ids.end()) return std::nullopt;
+    return it->second;
+  }
+
+  Key value_key(RoleId r, std::string_view text) const {
+    return bind_keys(role_keys[r], hash_text(text, config.seed));
+  }
+  // value_key(r, "s:" + text) without making the string.
+  Key string_key(RoleId r, std::string_view text) const {
+    return bind_keys(role_keys[r], hash_text("s:", text, config.seed));
+  }
+  Key bucket_key(RoleId r, std::int32_t b) const {
+    return bind_keys(role_keys[r], finalise(static_cast<Key>(static_cast<std::int64_t>(b)) ^
+                                            config.seed ^ Key{0xB0C4E7}));
+  }
+
+  // ---- features of a record ----
+
+  // Records of one stream share their layout: the role of the leaf at each position is cached.
+  std::vector<std::pair<std::string, RoleId>> leaf_roles;
+  RoleId leaf_role(std::size_t position, std::string_view path) {
+    if (position < leaf_roles.size() && leaf_roles[position].first == path) {
+      return leaf_roles[position].second;
+    }
+    const RoleId r = role(path);
+    if (position < 64) {
+      if (leaf_roles.size() <= position) leaf_roles.resize(position + 1);
+      leaf_roles[position] = {std::string(path), r};
+    }
+    return r;
+  }
+  void add_leaf(std::string_view path, const Leaf& leaf, std::size_t position = 64) {
+    Feature f;
+    f.role = leaf_role(position, path);
+    if (leaf.is_number) {
+      f.kind = Kind::kNumber;
+      f.bucket = bucket_of(leaf.number);
+      f.key = bucket_key(f.role, f.bucket);
+    } else {
+      std::string_view t = leaf.text;
+      if (t.rfind("s:", 0) == 0) t.remove_prefix(2);
+      f.text = t;
+      f.kind = leaf.text.rfind("s:", 0) == 0 && has_separator(t) ? Kind::kAddress : Kind::kCategory;
+      f.key = value_key(f.role, leaf.text);
+    }
+    fx.f.push_back(f);
+  }
+  std::uint8_t add_text(RoleId r, std::string_view text, Kind kind) {
+    std::string& own = fx.owned.at(fx.n_owned++);
+    own.assign(text);
+    Feature f;
+    f.role = r;
+    f.kind = kind;
+    f.text = own;
+    f.key = string_key(f.role, own);
+    fx.f.push_back(f);
+    return static_cast<std::uint8_t>(fx.f.size() - 1);
+  }
+  void add_joint(std::uint8_t a, std::uint8_t b) {
+    Feature f;
+    const std::uint32_t pair = (std::uint32_t{fx.f[a].role} << 16U) | fx.f[b].role;
+    auto it = joint_roles.find(pair);
+    if (it == joint_roles.end()) {
+      it =
+          joint_roles.emplace(pair, role(role_names[fx.f[a].role] + "×" + role_names[fx.f[b].role]))
+              .first;
+    }
+    f.role = it->second;
+    f.kind = Kind::kJoint;
+    f.key = bind_keys(bind_keys(fx.f[a].key, fx.f[b].key), role_keys[f.role]);
+    f.parts = a;
+    f.part_b = b;
+    fx.f.push_back(f);
+  }
+  void add_rate_key(std::string_view tag, std::uint8_t level, std::uint8_t a, std::uint8_t b,
+                    bool pair, bool prefix, bool rate = true, bool content = false) {
+    Key k = hash_text(tag, config.seed);
+    const Feature& fa = fx.f[a];
+    k = bind_keys(k, prefix ? hash_text(prefix24(fa.text), config.seed) : fa.key);
+    if (pair) k = bind_keys(k, fx.f[b].key);
+    fx.keys.push_back({k, level, a, b, pair, prefix, rate, content});
+  }
+
+  // Whether a port is known to listen: seen answering a handshake (TCP SYN+ACK) or as a UDP
+  // service, from enough clients. Not what a reply to a probe says: a closed port's reset to a
+  // scanner's high source port must not make that port a service.
+  bool known_service(std::string_view proto, double port) const {
+    std::string& text = scratch;
+    text.assign(proto);
+    text += '/';
+    append_number(text, port);
+    return familiar(string_key(kListen, text), /*sources=*/true);
+  }
+
+  bool known_server(std::string_view address) const {
+    return familiar(string_key(kServer, address), /*sources=*/true);
+  }
+
+  // Reads the record's leaves into features (see detector.hpp).
+  void featurise(const Record& r) {
+    fx.clear();
+    const auto& sf = config.service_fields;
+    const Leaf* pk[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+    const Leaf* flags_leaf = nullptr;
+    if (!sf.empty()) {
+      for (const Leaf& leaf : r.leaves) {
+        for (std::size_t i = 0; i < 5; ++i) {
+          if (pk[i] == nullptr && leaf.path == sf[i]) pk[i] = &leaf;
+        }
+        if (flags_leaf == nullptr && leaf.path == "flags") flags_leaf = &leaf;
+      }
+    }
+    const bool strings =
+        pk[0] && pk[1] && pk[3] && !pk[0]->is_number && !pk[1]->is_number && !pk[3]->is_number;
+    if (!strings) {
+      for (std::size_t i = 0; i < r.leaves.size(); ++i) add_leaf(r.leaves[i].path, r.leaves[i], i);
+      // Generic records: a rate key per string value (and its /24 when it has prefixes).
+      fx.keys.push_back({total_key, 4, 0, 0, false, false, true, false});
+      const auto n = static_cast<std::uint8_t>(std::min<std::size_t>(fx.f.size(), 255));
+      for (std::uint8_t i = 0; i < n; ++i) {
+        if (fx.f[i].kind == Kind::kAddress || fx.f[i].kind == Kind::kCategory) {
+          add_rate_key("rate:value", 1, i, i, false, false, true, true);
+          if (fx.f[i].kind == Kind::kAddress) add_rate_key("rate:prefix", 2, i, i, false, true);
+        }
+      }
+      return;
+    }
+    const std::string_view proto = std::string_view(pk[0]->text).substr(2);
+    const bool ports = pk[2] && pk[4] && pk[2]->is_number && pk[4]->is_number;
+    const std::string_view src = std::string_view(pk[1]->text).substr(2);
+    const std::string_view dst = std::string_view(pk[3]->text).substr(2);
+    const std::string_view flags = flags_leaf != nullptr && !flags_leaf->is_number
+                                       ? std::string_view(flags_leaf->text).substr(2)
+                                       : std::string_view{};
+    const bool tcp = proto == "tcp";
+    // The server side: the port known as a service, else the lower port; with equal ports (NTP's
+    // 123 to 123) or none (ICMP), the address known as a server, else the destination.
+    const bool s_server = known_server(src);
+    const bool d_server = known_server(dst);
+    bool to_server = s_server != d_server ? d_server : true;
+    std::string& service = scratch_service;
+    service.assign(proto);
+    if (ports) {
+      const double sp = pk[2]->number;
+      const double dp = pk[4]->number;
+      const bool s_known = known_service(proto, sp);
+      const bool d_known = known_service(proto, dp);
+      if (sp != dp) to_server = s_known != d_known ? d_known : dp < sp;
+      // A handshake says it outright: a SYN goes to the service, a SYN+ACK comes from it.
+      if (tcp && flags == "S") to_server = true;
+      if (tcp && flags == "SA") to_server = false;
+      service += '/';
+      append_number(service, to_server ? dp : sp);
+      // A TCP service is familiar only once its port has answered a handshake: a port that
+      // never answers (a scan's, a crafted pattern's) stays novel however many send to it.
+      // (A service of the warm-up is familiar whatever answered: some streams show no
+      // handshakes.)
+      fx.unanswered = tcp && !(to_server ? d_known : s_known);
+    }
+    const std::uint8_t svc = add_text(kService, service, Kind::kCategory);
+    if (auto e = table.find(fx.f[svc].key); e != table.end()) {
+      if (e->second.established) fx.unanswered = false;
+      fx.service_sources = static_cast<std::size_t>(std::popcount(e->second.mask));
+    }
+    const std::uint8_t server = add_text(kServer, to_server ? dst : src, Kind::kAddress);
+    const std::uint8_t client = add_text(kClient, to_server ? src : dst, Kind::kAddress);
+    fx.client = hash_text(fx.f[client].text, config.seed);
+    fx.has_client = true;
+    const std::uint8_t dir = add_text(kDir, to_server ? "to-server" : "to-client", Kind::kCategory);
+    std::string& shape = scratch_shape;
+    shape.assign(to_server ? ">" : "<");
+    rest.clear();
+    for (std::size_t i = 0; i < r.leaves.size(); ++i) {
+      const Leaf& leaf = r.leaves[i];
+      if (&leaf == pk[0] || &leaf == pk[1] || &leaf == pk[2] || &leaf == pk[3] || &leaf == pk[4]) {
+        continue;
+      }
+      add_leaf(leaf.path, leaf, i);
+      const Feature& f = fx.f.back();
+      // TTLs say which OS a client runs, not what it does: not bound to the service.
+      if (no_joint[f.role]) continue;
+      rest.push_back(static_cast<std::uint8_t>(fx.f.size() - 1));
+      shape += ' ';
+      if (f.kind == Kind::kNumber) {
+        shape += role_names[f.role];
+        shape += ':';
+        append_number(shape, f.bucket);
+      } else {
+        shape += f.text;
+      }
+    }
+    // Rates count flow starts: a TCP packet counts only when it opens a connection (a SYN), so
+    // a download's thousand segments are one, as a flood's thousand SYNs are a thousand.
+    // (A flow record's flags are all its packets': it counts when it saw a SYN.)
+    if (tcp)
+      fx.counts =
+          flags_leaf == nullptr || (flags.find('S') != std::string_view::npos && flags != "SA");
+    const std::uint8_t sh = add_text(kShape, shape, Kind::kCategory);
+    fx.f[sh].kind = Kind::kJoint;  // only ever seen bound to the service
+    if (ports && (!tcp || flags == "SA")) add_text(kListen, fx.f[svc].text, Kind::kCategory);
+    add_joint(svc, server);
+    add_joint(svc, dir);
+    for (const std::uint8_t i : rest) add_joint(svc, i);
+    add_joint(svc, sh);
+    // Rate keys, finest first.
+    // Rates per window of flow starts (below), per server, client, their /24s and services.
+    // Concentrated anomalies: per client only (a server concentrates the scattered ones: every
+    // new client's first packet goes to the resolver).
+    add_rate_key("rate:server|service", 0, server, svc, true, false);
+    add_rate_key("rate:client|service", 0, client, svc, true, false, true, true);
+    add_rate_key("rate:server", 1, server, server, false, false);
+    add_rate_key("rate:client", 1, client, client, false, false, true, true);
+    add_rate_key("rate:server24", 2, server, server, false, true);
+    add_rate_key("rate:client24", 2, client, client, false, true);
+    add_rate_key("rate:service", 3, svc, svc, false, false);
+    fx.keys.push_back({total_key, 4, svc, svc, false, false, true, false});
+  }
 
   // ---- familiarity ----
 
-  static double string_familiarity(const PathModel& m, std::string_view text, bool loo) {
-    const std::uint32_t self = loo ? 1 : 0;
-    auto it = m.texts.find(text);
-    if (it != m.texts.end() && it->second > self) return 1.0;
-    if (text.rfind("s:", 0) != 0) return 0.0;
-    const std::string_view value = text.substr(2);
-    const std::size_t k = components(value);
-    std::size_t d = 0;
-    std::size_t depth = 0;
-    for_each_prefix_end(value, [&](std::size_t end) {
-      ++depth;
-      auto p = m.prefixes.find(text.substr(0, 2 + end));
-      if (p != m.prefixes.end() && p->second > self) d = depth;
-    });
-    return static_cast<double>(d) / static_cast<double>(k);
+  [[nodiscard]] bool familiar(Key k, bool sources, std::size_t needed = 0) const {
+    auto it = table.find(k);
+    if (it == table.end()) return false;
+    const Entry& e = it->second;
+    if (e.w * g < 0.5) return false;
+    if (e.established) return true;
+    // A value first seen after the warm-up settles before it is familiar (a flood is held
+    // before it can teach its values), and needs min_sources clients.
+    if (static_cast<double>(now - e.first) < settle_ns) return false;
+    return !sources || static_cast<std::size_t>(std::popcount(e.mask)) >=
+                           (needed != 0 ? needed : config.min_sources);
   }
 
-  static double number_familiarity(const PathModel& m, double x, bool loo) {
-    if (m.numbers.empty() || !m.scalar) return 0.0;
-    auto lo = std::lower_bound(m.numbers.begin(), m.numbers.end(), x);
-    auto hi = std::upper_bound(lo, m.numbers.end(), x);
-    const auto same = static_cast<std::size_t>(hi - lo);
-    if (same > (loo ? 1U : 0U)) return 1.0;
-    double best = 0;
-    if (lo != m.numbers.begin()) best = std::max(best, m.scalar->similarity(x, *(lo - 1)));
-    if (hi != m.numbers.end()) best = std::max(best, m.scalar->similarity(x, *hi));
-    return std::max(0.0, best);
+  // A feature's familiarity in [0, 1] (addresses: by prefix depth).
+  [[nodiscard]] double feature_familiarity(const Feature& f) const {
+    if (fx.unanswered && (f.role == kService || f.kind == Kind::kJoint)) return 0.0;
+    const bool sources = fx.has_client && f.role != kClient;
+    switch (f.kind) {
+      case Kind::kAddress: {
+        if (familiar(f.key, sources)) return 1.0;
+        // A client's own address being new is ordinary (clients come and go); its networks
+        // are what is familiar or not.
+        const std::size_t k = components(f.text) - (f.role == kClient ? 1 : 0);
+        if (k == 0) return 0.0;
+        std::size_t depth = 0;
+        std::size_t best = 0;
+        for_each_prefix_end(f.text, [&](std::size_t end) {
+          ++depth;
+          if (familiar(prefix_key(f.role, f.text.substr(0, end)), sources)) best = depth;
+        });
+        return static_cast<double>(best) / static_cast<double>(k);
+      }
+      case Kind::kNumber:
+        if (familiar(f.key, sources)) return 1.0;
+        return familiar(bucket_key(f.role, f.bucket - 1), sources) ||
+                       familiar(bucket_key(f.role, f.bucket + 1), sources)
+                   ? 0.5
+                   : 0.0;
+      case Kind::kCategory:
+        return familiar(f.key, sources) ? 1.0 : 0.0;
+      case Kind::kJoint:
+        // A combination with the service needs as many clients as the service has had, up to
+        // min_sources: a database only the API talks to can show a new response size.
+        return familiar(f.key, sources,
+                        std::clamp<std::size_t>(fx.service_sources, 1, config.min_sources))
+                   ? 1.0
+                   : 0.0;
+    }
+    return 0.0;
+  }
+  Key prefix_key(RoleId r, std::string_view prefix) const {
+    return bind_keys(value_key(r, prefix), 0x7072656669780000ULL);  // "prefix"
   }
 
-  double leaf_familiarity(const Leaf& leaf, bool loo) const {
-    auto it = paths.find(leaf.path);
-    if (it == paths.end()) return 0.0;
-    return leaf.is_number ? number_familiarity(it->second, leaf.number, loo)
-                          : string_familiarity(it->second, leaf.text, loo);
-  }
-
-  double novelty(const Record& r, bool loo, std::vector<double>* per_leaf) const {
+  double novelty() const {
     double s = 0;
-    for (const Leaf& leaf : r.leaves) {
-      const double n = 1.0 - leaf_familiarity(leaf, loo);
-      if (per_leaf != nullptr) per_leaf->push_back(n);
-      s += n;
+    for (const Feature& f : fx.f) {
+      if (f.role == kShape || f.role == kListen) continue;  // not fields of their own
+      s += 1.0 - feature_familiarity(f);
     }
     return s;
   }
 
-  // ---- warm-up ----
+  // ---- learning ----
 
-  void build_baseline() {
-    std::map<std::string, std::map<std::string, std::uint64_t>> counts;  // for the baselines
-    for (const Record& r : warm) {
-      for (const Leaf& leaf : r.leaves) {
-        PathModel& m = paths[leaf.path];
-        ++counts[leaf.path][text_of(leaf)];
-        if (leaf.is_number) {
-          m.numbers.push_back(leaf.number);
-          continue;
-        }
-        ++m.texts[leaf.text];
-        if (leaf.text.rfind("s:", 0) == 0) {
-          for_each_prefix_end(std::string_view(leaf.text).substr(2),
-                              [&](std::size_t end) { ++m.prefixes[leaf.text.substr(0, 2 + end)]; });
+  void bump(Key k, std::uint64_t bit, double add) {
+    auto [it, fresh] = table.try_emplace(k);
+    Entry& e = it->second;
+    if (fresh) {
+      e.first = now;
+      e.established = !ready;
+    }
+    e.w += add;
+    e.mask |= bit;
+  }
+  // Learns the record's features. In the warm-up every value is established (all source bits):
+  // the spread rule is for values that appear later.
+  void learn(double add) {
+    const std::uint64_t bit = fx.has_client ? std::uint64_t{1} << (fx.client & 63U) : 1U;
+    for (const Feature& f : fx.f) {
+      bump(f.key, bit, add);
+      if (f.kind == Kind::kAddress) {
+        for_each_prefix_end(f.text, [&](std::size_t end) {
+          bump(prefix_key(f.role, f.text.substr(0, end)), bit, add);
+        });
+      }
+      {
+        role_total[f.role] += add;
+        // The role's most common value (scaled weights compare at any time).
+        auto& top = role_top[f.role];
+        const double w = table[f.key].w;
+        if (w > top.first) {
+          top.first = w;
+          top.second = display(f);
         }
       }
     }
-    for (auto& [path, m] : paths) {
-      std::sort(m.numbers.begin(), m.numbers.end());
-      if (!m.numbers.empty()) {
-        const double lo = m.numbers.front();
-        const double hi = m.numbers.back();
-        const std::string name = "detector:" + path;
-        // Log scale for positive quantities (sizes, ports, counts) with a margin of 8x on
-        // either side; linear with a margin of the seen span when values can be <= 0.
-        auto made = lo > 0 ? ScalarEncoder::log(config.seed, name, lo / 8, hi * 8, config.dim)
-                           : ScalarEncoder::linear(config.seed, name, lo - std::max(1.0, hi - lo),
-                                                   hi + std::max(1.0, hi - lo), config.dim);
-        if (made) m.scalar = std::move(*made);
+  }
+  std::string display(const Feature& f) const {
+    switch (f.kind) {
+      case Kind::kNumber:
+        return bucket_text(f.bucket);
+      case Kind::kJoint: {
+        if (f.role == kShape) return std::string(f.text);
+        return display(fx.f[f.parts]) + " × " + display(fx.f[f.part_b]);
       }
-      const auto& c = counts[path];
-      const auto top = std::max_element(
-          c.begin(), c.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
-      if (top != c.end()) m.baseline = display(top->first);
+      default:
+        return f.text == "b:true" ? "true" : f.text == "b:false" ? "false" : std::string(f.text);
     }
-    calibration.clear();
-    for (const Record& r : warm) calibration.push_back(novelty(r, /*loo=*/true, nullptr));
-    std::sort(calibration.begin(), calibration.end());
-    const double span = warm.back().ts - warm.front().ts;
-    baseline_dt = span > 0 ? span / static_cast<double>(warm.size() - 1) : 0;
-    dt_avg = baseline_dt;
-    last_ts = warm.back().ts;
-    warm.clear();
-    warm.shrink_to_fit();
-    ready = true;
   }
 
-  // A leaf's text as shown to people: strings without the mark.
-  static std::string display(const std::string& text) {
-    if (text.rfind("s:", 0) == 0) return text.substr(2);
-    if (text.rfind("b:", 0) == 0) return text.substr(2);
-    return text;
+  // Moves the reference time so that scaled weights stay in range; drops what has decayed away.
+  void advance(std::int64_t ts) {
+    now = std::max(now, ts);
+    double x = static_cast<double>(now - ref) / tau_ns;
+    if (x > 20) {
+      const double f = std::exp(-x);
+      for (auto it = table.begin(); it != table.end();) {
+        it->second.w *= f;
+        it = it->second.w < 1e-3 ? table.erase(it) : std::next(it);
+      }
+      for (auto& t : role_total) t *= f;
+      for (auto& t : role_top) t.first *= f;
+      ref = now;
+      x = 0;
+      g = 1;
+    }
+    // exp() once per millisecond of stream time, not per record.
+    if (!g_set || now - g_at >= kMillisecond || now < g_at) {
+      g_set = true;
+      g = std::exp(-x);
+      gh = std::exp(-static_cast<double>(now - ref_h) / tau_h_ns);
+      g_at = now;
+    }
+    double xh = static_cast<double>(now - ref_h) / tau_h_ns;
+    if (xh > 20) {
+      const double f = std::exp(-xh);
+      for (auto it = concentrations.begin(); it != concentrations.end();) {
+        it->second.n *= f;
+        it->second.a *= f;
+        it = it->second.n < 1e-3 ? concentrations.erase(it) : std::next(it);
+      }
+      ref_h = now;
+      gh = 1;
+    }
+  }
+  static constexpr std::int64_t kMillisecond = 1'000'000;
+  std::int64_t g_at = 0;
+  bool g_set = false;
+  std::int64_t ref_h = 0;
+
+  // ---- keyed rates ----
+
+  // Folds the current window into its keys' means.
+  void close_window() {
+    for (const Key k : touched) {
+      RateState& s = rates[k];
+      fold(s, s.window);
+    }
+    touched.clear();
+    auto t = rates.find(total_key);
+    last_window_count = t != rates.end() && t->second.window == window ? t->second.count : 0;
+    // A heavy-hitter table: beyond max_keys, the keys with the smallest means go.
+    if (rates.size() > config.max_keys) {
+      std::vector<std::pair<double, Key>> by_mean;
+      by_mean.reserve(rates.size());
+      for (const auto& [k, s] : rates) by_mean.emplace_back(decayed_mean(s, window), k);
+      std::nth_element(
+          by_mean.begin(),
+          by_mean.begin() + static_cast<std::ptrdiff_t>(rates.size() - config.max_keys / 2),
+          by_mean.end(), std::greater<>());
+      for (std::size_t i = config.max_keys / 2; i < by_mean.size(); ++i)
+        rates.erase(by_mean[i].second);
+    }
+  }
+  [[nodiscard]] double decay_factor(const RateState& s, std::int64_t w) const {
+    if (s.updated < 0 || w - s.updated <= 1) return 1.0;
+    return std::pow(1 - alpha_rate, static_cast<double>(w - s.updated - 1));
+  }
+  [[nodiscard]] double decayed_mean(const RateState& s, std::int64_t w) const {
+    return s.mean * decay_factor(s, w);
+  }
+  // The count at which a key is hot in window w.
+  [[nodiscard]] double line(const RateState& s, std::int64_t w) const {
+    const double f = decay_factor(s, w);
+    const double m = s.mean * f;
+    const double var = std::max(s.sq * f - m * m, m);
+    // Normal traffic is bursty beyond what a variance says (a heavy client's page loads): the
+    // line is also twice the busiest normal window the key has had lately.
+    double l = std::max({config.rate_on * m, m + config.z * std::sqrt(var), config.z * config.z,
+                         kPeakMargin * s.peak * f});
+    if (s.windows < 10) {
+      auto t = rates.find(total_key);
+      if (t != rates.end()) l = std::max(l, 0.1 * t->second.mean);
+    }
+    return l;
+  }
+  static constexpr double kPeakMargin = 2;
+  void fold(RateState& s, std::int64_t w) {
+    const double f = decay_factor(s, w);
+    s.mean *= f;
+    s.sq *= f;
+    s.peak *= f;
+    // A window in which the key was hot teaches nothing (a flood cannot teach itself).
+    if (s.hot) {
+      s.updated = w;
+      return;
+    }
+    const double c = static_cast<double>(s.count);
+    const double a = std::max(alpha_rate, 1.0 / (s.windows + 1.0));
+    s.mean += a * (c - s.mean);
+    s.sq += a * (c * c - s.sq);
+    s.peak = std::max(s.peak * (1 - alpha_rate), c);
+    s.updated = w;
+    ++s.windows;
   }
 
   // ---- alerts ----
 
-  // Explanations (SPEC 6.6): which fields of the alert's records were unfamiliar, and with
-  // which value. A field is explained only when its mean leaf novelty reaches this...
-  static constexpr double kMinFieldNovelty = 0.05;
-  // ...; of the values whose similarity to the unbound field is at least this share of the
-  // best one, the most specific (the deepest prefix) is shown...
-  static constexpr double kNearBest = 0.8;
-  // ...; and the alert names at most this many fields, most novel first.
-  static constexpr std::size_t kMaxExplainedFields = 6;
-
-  // One explanation's working state. Atoms (roles too: a stream's paths are the stream's to
-  // choose) live for one explanation, so memory stays bounded however many values and paths a
-  // long stream brings.
-  struct Explainer {
-    // A field of the sampled records: summed novelty, and the values it held.
-    struct Field {
-      double novelty = 0;
-      std::size_t n = 0;
-      std::map<std::string, std::size_t> candidates;  // text -> occurrences (with prefixes)
-      std::map<double, std::size_t> numbers;          // scalar fields: value -> occurrences
-    };
-
-    const Impl& impl;
-    std::size_t dim;
-    std::unordered_map<std::string, Vector> atoms;
-    std::vector<std::int32_t> proto;  // sum over sampled leaves of bind(role, filler)
-    std::map<std::string, Field> fields;
-
-    explicit Explainer(const Impl& i) : impl(i), dim(i.config.dim) {
-      proto.assign(Vector(dim).padded(), 0);
-    }
-
-    const Vector& atom(const std::string& name) {
-      auto it = atoms.find(name);
-      if (it == atoms.end()) it = atoms.emplace(name, make_atom(impl.config.seed, name, dim)).first;
-      return it->second;
-    }
-    const PathModel* model_of(const std::string& path) const {
-      auto it = impl.paths.find(path);
-      return it == impl.paths.end() ? nullptr : &it->second;
-    }
-    // The parts of a leaf's filler: a scalar encoding, or the atoms of a string and of its
-    // prefixes, or the atom of its text.
-    template <typename Emit>
-    void filler_parts(const Leaf& leaf, const PathModel* m, Emit&& emit) {
-      if (leaf.is_number && m && m->scalar) {
-        emit(m->scalar->encode(leaf.number));
-      } else if (leaf.text.rfind("s:", 0) == 0) {
-        for_each_prefix_end(std::string_view(leaf.text).substr(2),
-                            [&](std::size_t end) { emit(atom(leaf.text.substr(0, 2 + end))); });
-        emit(atom(leaf.text));
-      } else {
-        emit(atom(text_of(leaf)));
+  // Key `rk` is hot at record v: n records (rate: in this window; content: anomalous, decayed)
+  // against `expected`. A key the open alert has not seen joins it, unless the alert's signature
+  // has been quiet for more than a window and a half: then that attack is over and this is
+  // another (an alert per attack).
+  void heat(const Features::RateKey& rk, const char* kind, double n, double expected,
+            const RecordVerdict& v) {
+    const double excess = n - expected;
+    const double ratio = n / std::max(expected, 1.0);
+    if (open) {
+      OpenAlert& o = *open;
+      auto it = std::find_if(o.candidates.begin(), o.candidates.end(),
+                             [&](const Candidate& c) { return c.k == rk.key; });
+      if (it != o.candidates.end()) {
+        const bool was_recent = recent(*it, v.ts);
+        it->heat = heat_at(*it, v.ts) + 1;
+        it->last_hot = v.ts;
+        it->excess = excess;
+        if (n > it->key.peak_count) {
+          it->key.peak_count = n;
+          it->key.expected = expected;
+        }
+        if (it->key.kind == "rate")
+          o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
+        o.last_hot_ts = v.ts;
+        if (it->in_signature) {
+          o.last_signature_ts = v.ts;
+          (it->key.kind == "rate" ? o.last_rate_ts : o.last_content_ts) = v.ts;
+        }
+        if (!was_recent || static_cast<double>(v.ts - o.signature_ts) > window_ns / 64) {
+          signature(v.ts);
+        }
+        return;
       }
+      if (static_cast<double>(v.ts - o.last_signature_ts) > 1.5 * window_ns) close_alert();
     }
-
-    // Builds the prototype and the per-field statistics from the alert's sample.
-    void sample(const OpenAlert& o) {
-      for (std::size_t r = 0; r < o.sample.size(); ++r) {
-        const Record& rec = o.sample[r];
-        for (std::size_t i = 0; i < rec.leaves.size(); ++i) {
-          const Leaf& leaf = rec.leaves[i];
-          const Vector& role = atom("role:" + leaf.path);
-          const PathModel* m = model_of(leaf.path);
-          filler_parts(leaf, m, [&](const Vector& part) {
-            kernel::accumulate_product(role.raw(), part.raw(), proto.data(), proto.size());
+    if (!open) {
+      open.emplace();
+      open->alert.onset = v.index;
+      open->alert.onset_ts = v.ts;
+      open->alert.trigger = kind;
+      open->role_n.assign(role_names.size(), 0);
+    } else if (open->alert.trigger != kind) {
+      open->alert.trigger = "content+rate";
+    }
+    OpenAlert& o = *open;
+    o.last_hot_ts = v.ts;
+    if (std::string_view(kind) == "rate")
+      o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
+    if (o.candidates.size() >= kMaxCandidates) {
+      // The weakest of those not hot lately makes room.
+      auto weakest = std::min_element(
+          o.candidates.begin(), o.candidates.end(), [&](const Candidate& a, const Candidate& b) {
+            return std::pair(recent(a, v.ts), a.key.peak_count - a.key.expected) <
+                   std::pair(recent(b, v.ts), b.key.peak_count - b.key.expected);
           });
-          Field& f = fields[leaf.path];
-          f.novelty += o.sample_novelty[r][i];
-          ++f.n;
-          if (leaf.is_number && (m != nullptr) && m->scalar) {
-            ++f.numbers[leaf.number];
-          } else {
-            ++f.candidates[text_of(leaf)];
-            if (leaf.text.rfind("s:", 0) == 0) {
-              for_each_prefix_end(std::string_view(leaf.text).substr(2), [&](std::size_t end) {
-                ++f.candidates[leaf.text.substr(0, 2 + end)];
-              });
-            }
-          }
-        }
+      o.candidates.erase(weakest);
+    }
+    o.candidates.push_back({rk.key,
+                            rk.level,
+                            {key_name(rk), kind, n, expected},
+                            excess,
+                            v.ts,
+                            1.0,
+                            false,
+                            fx.has_client && fx.f[rk.a].role == kClient});
+    signature(v.ts);
+  }
+  static constexpr std::size_t kMaxCandidates = 64;
+  [[nodiscard]] bool recent(const Candidate& c, std::int64_t ts) const {
+    return static_cast<double>(ts - c.last_hot) <= 1.5 * window_ns;
+  }
+  // How many records a candidate has been hot for lately (time constant an eighth of a window):
+  // floods
+  // and scans compare by what they send now, not by what they sent.
+  [[nodiscard]] double heat_at(const Candidate& c, std::int64_t ts) const {
+    const double x = static_cast<double>(ts - c.last_hot) / (window_ns / 8);
+    // Records of a flood come microseconds apart: a Taylor step is exact enough there.
+    return c.heat * (x < 1e-3 ? 1 - x + x * x / 2 : std::exp(-x));
+  }
+
+  // Of the candidates hot lately: the finest level that covers nearly as much heat as any, and
+  // its candidates with kSignatureShare of its hottest.
+  static constexpr double kSignatureShare = 0.3;
+  static constexpr double kCoverage = 0.8;
+  static constexpr double kExplained = 0.8;
+  void signature(std::int64_t ts) {
+    OpenAlert& o = *open;
+    o.signature_ts = ts;
+    double top = 0;
+    std::array<double, 5> best{};
+    bool any = false;
+    for (const auto& c : o.candidates) {
+      if (!recent(c, ts)) continue;
+      any = true;
+      top = std::max(top, heat_at(c, ts));
+      best[c.level] = std::max(best[c.level], heat_at(c, ts));
+    }
+    if (!any) return;
+    // A level covers the heat of its candidates that have kSignatureShare of its hottest; the
+    // finest level that covers nearly as much as any (kCoverage) is the alert's.
+    std::array<double, 5> cover{};
+    for (const auto& c : o.candidates) {
+      const double h = heat_at(c, ts);
+      if (recent(c, ts) && h >= kSignatureShare * best[c.level]) cover[c.level] += h;
+    }
+    const double most = *std::max_element(cover.begin(), cover.end());
+    std::uint8_t level = 4;
+    for (std::uint8_t l = 0; l < 5; ++l) {
+      if (cover[l] >= kCoverage * most) {
+        level = l;
+        break;
       }
     }
-
-    // Unbinds the field's role from the prototype and cleans the result up against the values
-    // the sample holds there (the kCandidates most frequent): the value shown and its strength.
-    FieldExplanation explain_field(const std::string& path, const Field& f, double novelty) {
-      const Vector& role = atom("role:" + path);
-      std::vector<double> unbound(dim);
-      double un = 0;
-      for (std::size_t i = 0; i < dim; ++i) {
-        unbound[i] = static_cast<double>(proto[i]) * role[i];
-        un += unbound[i] * unbound[i];
+    (void)top;
+    o.signature.clear();
+    o.signature_content.clear();
+    o.held.clear();
+    // A server's key that a client's key at the level explains (the client sends nearly all of
+    // its heat: one scanner, one flooder) stays out: the server's other clients are not the
+    // attack. A server flooded from many clients keeps it.
+    double client_heat = 0;
+    for (const auto& c : o.candidates) {
+      if (recent(c, ts) && c.level == level && c.client_side) {
+        client_heat = std::max(client_heat, heat_at(c, ts));
       }
-      auto cos_with = [&](const Vector& v) {
-        double d = 0;
-        double vn = 0;
-        for (std::size_t i = 0; i < dim; ++i) {
-          d += unbound[i] * v[i];
-          vn += static_cast<double>(v[i] * v[i]);
-        }
-        return un > 0 && vn > 0 ? d / std::sqrt(un * vn) : 0.0;
-      };
-      std::string best;
-      double best_cos = -2;
-      const PathModel* m = model_of(path);
-      if (!f.numbers.empty() && (m != nullptr) && m->scalar) {
-        for (const double x : most_frequent(f.numbers, kCandidates)) {
-          const double c = cos_with(m->scalar->encode(x));
-          if (c > best_cos) {
-            best_cos = c;
-            best = number_text(x);
-          }
-        }
+    }
+    for (auto& c : o.candidates) {
+      const double h = heat_at(c, ts);
+      c.in_signature = recent(c, ts) && c.level == level && h >= kSignatureShare * best[level] &&
+                       (c.client_side || client_heat < kExplained * h);
+      if (!c.in_signature) continue;
+      o.signature.push_back(c.k);
+      if (c.key.kind == "rate") {
+        o.last_rate_ts = std::max(o.last_rate_ts, c.last_hot);
       } else {
-        std::vector<std::pair<double, std::string>> scored;
-        for (auto& t : most_frequent(f.candidates, kCandidates)) {
-          scored.emplace_back(cos_with(atom(t)), t);
-        }
-        for (auto& [c, t] : scored) best_cos = std::max(best_cos, c);
-        // Of the values nearly as strong as the best, the most specific (deepest prefix).
-        double chosen_cos = best_cos;
-        for (auto& [c, t] : scored) {
-          if (c < kNearBest * best_cos) continue;
-          if (best.empty() || t.size() > best.size()) {
-            best = t;
-            chosen_cos = c;
-          }
-        }
-        best_cos = chosen_cos;
-        best = shown_value(best, f);
+        o.signature_content.push_back(c.k);
+        o.last_content_ts = std::max(o.last_content_ts, c.last_hot);
       }
-      return {path, best, std::max(0.0, best_cos), novelty, m != nullptr ? m->baseline : ""};
+      // A volume the alert is about is not learnt while it is open (the total would stop all
+      // learning: a flood without a finer key teaches the rate means nothing anyway, since
+      // they skip hot windows). Content keys are not held: the spread rule keeps one scanner's
+      // or tunnel's values unfamiliar, and a new service many clients use must become familiar.
+      if (level < 4 && c.key.kind == "rate") o.held.push_back(c.k);
     }
+    o.last_signature_ts = ts;
+  }
 
-    // A value for display; a prefix of longer values shows as "203.0.*".
-    static std::string shown_value(const std::string& best, const Field& f) {
-      if (best.rfind("s:", 0) == 0) {
-        for (const auto& [t, n] : f.candidates) {
-          if (t.size() > best.size() && t.compare(0, best.size(), best) == 0 &&
-              is_separator(t[best.size()])) {
-            return display(best) + t[best.size()] + "*";
-          }
-        }
+  [[nodiscard]] bool matches(const std::vector<Key>& keys) const {
+    for (const auto& rk : fx.keys) {
+      if (std::find(keys.begin(), keys.end(), rk.key) != keys.end()) return true;
+    }
+    return false;
+  }
+
+  std::string key_name(const Features::RateKey& rk) const {
+    const Feature& a = fx.f[rk.a];
+    std::string name = role_names[a.role];
+    std::string value = rk.prefix ? std::string(prefix24(a.text)) + ".*" : display(a);
+    if (rk.level == 4) return "total";
+    if (rk.pair) {
+      name += "|" + role_names[fx.f[rk.b].role];
+      value += "|" + display(fx.f[rk.b]);
+    }
+    if (rk.prefix) name += "24";
+    return name + "=" + value;
+  }
+
+  void sample_record() {
+    OpenAlert& o = *open;
+    ++o.alert.flagged;
+    if ((o.alert.flagged - 1) % o.stride != 0) return;
+    if (++o.sampled >= 4096 * o.stride) o.stride *= 2;
+    if (o.role_n.size() < role_names.size()) o.role_n.resize(role_names.size(), 0);
+    for (const Feature& f : fx.f) {
+      ++o.role_n[f.role];
+      // Display texts only for keys the sample has not seen.
+      auto add = [&](Key k, auto&& text, bool prefix, std::uint8_t depth) {
+        auto [it, fresh] = o.sample.try_emplace(k);
+        if (fresh) it->second = {f.role, 0, text(), k, prefix, depth};
+        ++it->second.n;
+      };
+      add(
+          f.key, [&] { return display(f); }, false, 255);
+      if (f.kind == Kind::kAddress) {
+        std::uint8_t depth = 0;
+        for_each_prefix_end(f.text, [&](std::size_t end) {
+          add(
+              prefix_key(f.role, f.text.substr(0, end)),
+              [&] { return std::string(f.text.substr(0, end + 1)) + "*"; }, true, ++depth);
+        });
       }
-      return display(best);
     }
-  };
+  }
 
-  void explain(OpenAlert& o) const {
-    if (o.sample.empty()) return;
-    Explainer ex(*this);
-    ex.sample(o);
+  void explain(OpenAlert& o) {
+    struct Best {
+      double contrast = -1;
+      FieldExplanation e;
+      std::uint8_t depth = 0;
+    };
+    std::map<RoleId, std::vector<Best>> per_role;
+    for (const auto& [k, sc] : o.sample) {
+      if (sc.role >= o.role_n.size() || o.role_n[sc.role] == 0) continue;
+      if (sc.role == kShape || sc.role == kListen) continue;
+      const double share = static_cast<double>(sc.n) / o.role_n[sc.role];
+      if (share < 0.2) continue;
+      auto it = table.find(sc.key);
+      const double total = role_total[sc.role] * g;
+      const double w = it == table.end() ? 0 : it->second.w * g;
+      const double base = total > 0 ? std::min(1.0, w / total) : 0;
+      const double floor = 1.0 / (total + 1);
+      const double contrast = share * std::log(share / std::max(base, floor));
+      if (contrast <= 0) continue;
+      per_role[sc.role].push_back(
+          {contrast,
+           {role_names[sc.role], sc.text, share, base, contrast, role_top[sc.role].second},
+           sc.depth});
+    }
     std::vector<FieldExplanation> out;
-    for (const auto& [path, f] : ex.fields) {
-      const double novelty = f.novelty / static_cast<double>(f.n);
-      if (novelty < kMinFieldNovelty) continue;
-      out.push_back(ex.explain_field(path, f, novelty));
+    for (auto& [r, v] : per_role) {
+      double best = 0;
+      for (const auto& b : v) best = std::max(best, b.contrast);
+      // Of the values nearly as contrasting as the best, the most specific (deepest prefix;
+      // a full value counts deepest).
+      const Best* chosen = nullptr;
+      for (const auto& b : v) {
+        if (b.contrast < 0.8 * best) continue;
+        if (chosen == nullptr || b.depth > chosen->depth ||
+            (b.depth == chosen->depth && b.contrast > chosen->contrast) ||
+            (b.depth == chosen->depth && b.contrast == chosen->contrast &&
+             b.e.value < chosen->e.value)) {
+          chosen = &b;
+        }
+      }
+      if (chosen != nullptr) out.push_back(chosen->e);
     }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const auto& a, const auto& b) { return a.novelty > b.novelty; });
-    if (out.size() > kMaxExplainedFields) out.resize(kMaxExplainedFields);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return a.contrast != b.contrast ? a.contrast > b.contrast : a.field < b.field;
+    });
+    if (out.size() > config.explain_fields) out.resize(config.explain_fields);
     o.alert.explanation = std::move(out);
   }
 
-  // The offset is the last anomalous record (the level and the rate lag behind the content),
-  // or, for an alert opened by the rate alone, the last record before the quiet run.
   void close_alert() {
     OpenAlert& o = *open;
-    const bool by_content = o.last_anomalous && o.last_anomalous->first >= o.alert.onset;
-    o.alert.offset = by_content ? o.last_anomalous->first : o.last_loud;
-    o.alert.offset_ts = by_content ? o.last_anomalous->second : o.last_loud_ts;
-    o.alert.records = o.alert.offset - o.alert.onset + 1;
+    o.alert.records = o.alert.offset >= o.alert.onset ? o.alert.offset - o.alert.onset + 1 : 0;
+    if (o.alert.flagged == 0) {
+      o.alert.offset = o.alert.onset;
+      o.alert.offset_ts = o.alert.onset_ts;
+      o.alert.records = 1;
+    }
+    for (const auto& c : o.candidates) o.alert.keys.push_back(c.key);
+    std::stable_sort(o.alert.keys.begin(), o.alert.keys.end(), [](const auto& a, const auto& b) {
+      return a.peak_count - a.expected > b.peak_count - b.expected;
+    });
+    if (o.alert.keys.size() > 8) o.alert.keys.resize(8);
     explain(o);
     closed.push_back(std::move(o.alert));
     open.reset();
   }
 
-  void step_alert(const RecordVerdict& v, std::int64_t ts, const Record& rec) {
-    const bool content = v.level >= config.level_on;
-    const bool rate = baseline_dt > 0 && v.rate_ratio >= config.rate_on;
-    const bool cool =
-        v.level < config.level_off && !(baseline_dt > 0 && v.rate_ratio >= config.rate_on / 2);
-    if (!open) {
-      if (!content && !rate) return;
-      open.emplace();
-      open->alert.onset = v.index;
-      open->alert.onset_ts = ts;
-      open->alert.trigger = content && rate ? "content+rate" : content ? "content" : "rate";
-      open->last_loud = v.index;
-      open->last_loud_ts = ts;
+  // ---- one record ----
+
+  RecordVerdict step(std::int64_t ts) {
+    RecordVerdict v;
+    v.index = count++;
+    v.ts = ts;
+    if (!started) {
+      started = true;
+      first_ts = ts;
+      now = ts;
+      ref = ts;
+      ref_h = ts;
     }
-    OpenAlert& o = *open;
-    if (v.anomalous) {
-      o.last_anomalous = std::pair{v.index, ts};
-      ++o.alert.anomalous;
-      o.alert.peak_novelty = std::max(o.alert.peak_novelty, v.novelty);
-      if (o.sample.size() < config.explain_sample) {
-        o.sample.push_back(rec);
-        // Per-leaf novelties only for the few records kept to explain the alert.
-        std::vector<double> per_leaf;
-        novelty(rec, /*loo=*/false, &per_leaf);
-        o.sample_novelty.push_back(std::move(per_leaf));
+    advance(ts);
+    const auto w = static_cast<std::int64_t>(
+        std::floor(static_cast<double>(now - first_ts) / (config.window_s * 1e9)));
+    if (w != window) {
+      if (window >= 0) close_window();
+      window = w;
+    }
+    if (open && now - open->last_hot_ts > static_cast<std::int64_t>(config.hold_s * 1e9)) {
+      close_alert();
+    }
+    const std::uint64_t warm_needed = config.warmup;
+    const bool warm_time = static_cast<double>(now - first_ts) >= config.warmup_s * 1e9;
+    if (!ready && warm_records >= warm_needed && warm_time) {
+      ready = true;
+      const double span = static_cast<double>(now - first_ts) / 1e9;
+      baseline_rate_value = span > 0 ? static_cast<double>(warm_records) / span : 0;
+    }
+    v.novelty = novelty();
+    if (!ready) {
+      v.warming_up = true;
+      // The second half of the warm-up calibrates (prequentially: scored, then learnt).
+      const bool second_half = warm_records * 2 >= warm_needed &&
+                               static_cast<double>(now - first_ts) * 2 >= config.warmup_s * 1e9;
+      if (second_half) calibration.add(v.novelty);
+      ++warm_records;
+      count_rates(v, /*detect=*/false);
+      learn(1 / g);
+      return v;
+    }
+    const std::size_t above = calibration.at_least(v.novelty);
+    v.p_value = static_cast<double>(1 + above) / static_cast<double>(calibration.size() + 1);
+    v.anomalous = v.p_value <= config.alpha;
+    count_rates(v, /*detect=*/true);
+    concentrate(v);
+    // The signature flags records while its keys are hot, not in the quiet tail before the
+    // alert closes: a volume's keys within half a window (they are hot on every flow
+    // start of a flood), a client's concentrated anomalies within a window and a half (a slow
+    // scan's probes come seconds apart, and only that client's records match).
+    const bool rate_live = open && static_cast<double>(v.ts - open->last_rate_ts) <= window_ns / 2;
+    const bool content_live =
+        open && static_cast<double>(v.ts - open->last_content_ts) <= 1.5 * window_ns;
+    v.flagged = v.anomalous || (rate_live && matches(open->signature)) ||
+                (content_live && matches(open->signature_content));
+    // While an alert is open, what matches its signature is not learnt (an attack must not
+    // teach the baseline its values); other anomalous records are learnt (with the settle time
+    // and the spread rule), or a new service could never become familiar.
+    const bool held = open && matches(open->signature);
+    if (open) {
+      OpenAlert& o = *open;
+      if (v.flagged) {
+        o.alert.offset = v.index;
+        o.alert.offset_ts = v.ts;
+        o.alert.anomalous += v.anomalous ? 1U : 0U;
+        o.alert.peak_novelty = std::max(o.alert.peak_novelty, v.novelty);
+        sample_record();
       }
     }
-    o.alert.peak_level = std::max(o.alert.peak_level, v.level);
-    o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, v.rate_ratio);
-    if (cool) {
-      if (++o.quiet >= config.hold) close_alert();
-    } else {
-      o.quiet = 0;
-      o.last_loud = v.index;
-      o.last_loud_ts = ts;
+    if (!held) {
+      learn(1 / g);
+      if (!open && ++since_calibration >= config.calibrate_every) {
+        since_calibration = 0;
+        calibration.add(v.novelty);
+      }
+    }
+    v.in_alert = open.has_value();
+    return v;
+  }
+
+  // How far into the current window the stream is, in [0, 1).
+  [[nodiscard]] double window_part() const {
+    const double into = std::fmod(static_cast<double>(now - first_ts), window_ns);
+    return into / window_ns;
+  }
+
+  void count_rates(RecordVerdict& v, bool detect) {
+    double ratio = 1;
+    for (const auto& rk : fx.keys) {
+      if (!rk.rate || !fx.counts) continue;
+      RateState& s = rates[rk.key];
+      if (s.window != window) {
+        s.was_hot = s.hot && s.window == window - 1;
+        s.window = window;
+        s.count = 0;
+        s.hot = false;
+        touched.push_back(rk.key);
+      }
+      ++s.count;
+      if (!detect) continue;
+      const double m = decayed_mean(s, window);
+      ratio = std::max(ratio, s.count / std::max(m, 1.0));
+      const double l = line(s, window);
+      if (s.hot || s.count >= l) {
+        s.hot = true;
+        heat(rk, "rate", s.count, m, v);
+      }
+    }
+    v.rate = last_window_count / config.window_s;
+    v.rate_ratio = ratio;
+  }
+  // Concentrated anomalies: client, server, service and client|service (levels 1, 1, 3, 0).
+  void concentrate(const RecordVerdict& v) {
+    for (const auto& rk : fx.keys) {
+      if (!rk.content) continue;
+      Concentration& c = concentrations[rk.key];
+      c.n += 1 / gh;
+      if (!v.anomalous) continue;
+      c.a += 1 / gh;
+      const double n = c.n * gh;
+      const double a = c.a * gh;
+      const double expected = config.alpha * n;
+      const double lineval = expected + config.z * std::sqrt(expected) + config.z;
+      if (a >= lineval) {
+        heat(rk, "content", a, expected, v);
+      }
     }
   }
 };
@@ -718,18 +1745,20 @@ Result<Detector> Detector::create(const DetectorConfig& config) {
 
 const DetectorConfig& Detector::config() const { return impl_->config; }
 std::uint64_t Detector::records() const { return impl_->count; }
-double Detector::baseline_rate() const {
-  return impl_->ready && impl_->baseline_dt > 0 ? 1e9 / impl_->baseline_dt : 0.0;
+double Detector::baseline_rate() const { return impl_->ready ? impl_->baseline_rate_value : 0.0; }
+std::vector<double> Detector::calibration() const {
+  if (!impl_->ready) return {};
+  return impl_->calibration.sorted();
 }
-std::vector<double> Detector::calibration() const { return impl_->calibration; }
+std::size_t Detector::symbols() const { return impl_->table.size(); }
 
-Result<double> Detector::familiarity(std::string_view path, std::string_view value) const {
-  if (!impl_->ready) return failed_precondition("the detector is still warming up");
+namespace {
+Result<Leaf> scalar_leaf(std::string_view value) {
   Json j = Json::parse(value, nullptr, false);
   if (j.is_discarded() || j.is_object() || j.is_array()) {
-    return invalid_argument("familiarity: the value must be a JSON scalar");
+    return invalid_argument("the value must be a JSON scalar");
   }
-  Leaf leaf{.path = std::string(path)};
+  Leaf leaf;
   if (j.is_number()) {
     leaf.is_number = true;
     leaf.number = j.get<double>();
@@ -740,41 +1769,92 @@ Result<double> Detector::familiarity(std::string_view path, std::string_view val
   } else {
     leaf.text = "null";
   }
-  return impl_->leaf_familiarity(leaf, false);
+  return leaf;
 }
 
-Result<RecordVerdict> Detector::observe(std::string_view json_line) {
+// The label of a record the fast path could not read (rare: arrays, escapes).
+GroundTruth ground_truth(std::string_view line) {
+  GroundTruth t;
+  const Json j = Json::parse(line, nullptr, false);
+  if (!j.is_object()) return t;
+  const auto label = j.find("label");
+  if (label == j.end() || !label->is_object()) return t;
+  if (auto p = label->find("phase"); p != label->end() && p->is_string()) {
+    t.phase = p->get<std::string>();
+    t.has_phase = true;
+  }
+  if (auto a = label->find("attack"); a != label->end() && a->is_boolean()) {
+    t.attack = a->get<bool>();
+    t.has_attack = true;
+  }
+  return t;
+}
+}  // namespace
+
+Result<double> Detector::familiarity(std::string_view field, std::string_view value) const {
+  WITNESS_ASSIGN_OR_RETURN(Leaf leaf, scalar_leaf(value));
   Impl& s = *impl_;
-  WITNESS_ASSIGN_OR_RETURN(Record rec, parse_record(json_line, s.config));
-  RecordVerdict v;
-  v.index = s.count++;
-  v.ts = static_cast<std::int64_t>(rec.ts);
-  if (!s.ready) {
-    v.warming_up = true;
-    s.warm.push_back(std::move(rec));
-    if (s.warm.size() == s.config.warmup) s.build_baseline();
-    return v;
+  const auto r = s.find_role(field);
+  if (!r) return 0.0;
+  s.fx.clear();
+  // As a packet's field when the detector reads packets (the source rule applies).
+  s.fx.has_client = !s.config.service_fields.empty();
+  s.add_leaf(field, leaf);
+  if (field == "service" || field == "dir") s.fx.f.back().kind = Kind::kCategory;
+  const double fam = s.feature_familiarity(s.fx.f.back());
+  s.fx.clear();
+  return fam;
+}
+
+Result<vsa::Vector> Detector::symbol_vector(std::string_view field, std::string_view value) const {
+  WITNESS_ASSIGN_OR_RETURN(Leaf leaf, scalar_leaf(value));
+  const auto& c = impl_->config;
+  const vsa::Vector role = make_atom(c.seed, "role:" + std::string(field), c.dim);
+  const std::string filler =
+      leaf.is_number ? "bucket:" + std::to_string(bucket_of(leaf.number)) : leaf.text;
+  return bind(role, make_atom(c.seed, filler, c.dim));
+}
+
+Result<RecordVerdict> Detector::observe(std::string_view json_line, GroundTruth* truth) {
+  Impl& s = *impl_;
+  if (!FastParser(json_line, s.config, s.rec, truth).parse()) {
+    WITNESS_ASSIGN_OR_RETURN(Record rec, parse_record(json_line, s.config));
+    s.rec = std::move(rec);
+    if (truth != nullptr) *truth = ground_truth(json_line);
+  } else if (!(std::abs(s.rec.ts) < kMaxTime)) {
+    return std::move(parse_record(json_line, s.config)).error();  // its range error
   }
-  v.novelty = s.novelty(rec, /*loo=*/false, nullptr);
-  const auto above = static_cast<std::size_t>(
-      s.calibration.end() -
-      std::lower_bound(s.calibration.begin(), s.calibration.end(), v.novelty));
-  v.p_value = static_cast<double>(1 + above) / static_cast<double>(s.calibration.size() + 1);
-  v.anomalous = v.p_value <= s.config.alpha;
-  const auto n = static_cast<double>(s.config.smooth);
-  s.level += ((v.anomalous ? 1.0 : 0.0) - s.level) / n;
-  v.level = s.level;
-  const double dt = std::max(0.0, rec.ts - s.last_ts);
-  s.last_ts = std::max(s.last_ts, rec.ts);
-  if (s.baseline_dt > 0) {
-    s.dt_avg += (dt - s.dt_avg) / n;
-    const double avg = std::max(s.dt_avg, 1e-3);
-    v.rate = 1e9 / avg;
-    v.rate_ratio = s.baseline_dt / avg;
+  s.featurise(s.rec);
+  return s.step(s.rec.ts_ns);
+}
+
+RecordVerdict Detector::observe(const Packet& p) {
+  Impl& s = *impl_;
+  Record& r = s.rec;
+  r.leaves.clear();
+  r.ts = static_cast<double>(p.ts);
+  auto text = [&](const char* path, const std::string& v) {
+    r.leaves.push_back(Leaf{.path = path, .text = "s:" + v});
+  };
+  auto num = [&](const char* path, std::int64_t v) {
+    r.leaves.push_back(Leaf{.path = path, .is_number = true, .number = static_cast<double>(v)});
+  };
+  // The fields and order of to_json(packet), so both give the same verdicts.
+  text("proto", p.proto);
+  text("src_ip", p.src_ip);
+  text("dst_ip", p.dst_ip);
+  if (p.proto != "icmp") {
+    num("src_port", p.src_port);
+    num("dst_port", p.dst_port);
   }
-  s.step_alert(v, static_cast<std::int64_t>(rec.ts), rec);
-  v.in_alert = s.open.has_value();
-  return v;
+  if (!p.flags.empty()) text("flags", p.flags);
+  num("size", p.size);
+  num("ttl", p.ttl);
+  std::erase_if(r.leaves, [&](const Leaf& l) {
+    return std::ranges::any_of(s.config.ignore, [&](const std::string& i) { return l.path == i; });
+  });
+  s.featurise(r);
+  return s.step(p.ts);
 }
 
 std::vector<Alert> Detector::take_alerts() {

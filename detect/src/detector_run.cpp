@@ -123,36 +123,30 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    auto v = detector.observe(line);
+    GroundTruth truth;
+    auto v = detector.observe(line, options.labels ? &truth : nullptr);
     if (!v) return std::move(v).error().with_context("line " + std::to_string(line_no));
     digest.update(line);
     digest.update("\n");
     ++out.records;
     bool attack = false;
-    // The label is parsed only when the line names one (a cheap test; most unlabelled traffic).
-    if (options.labels && line.find("\"label\"") != std::string::npos) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      const auto label = j.find("label");
-      if (label != j.end() && label->is_object() && label->contains("phase") &&
-          label->contains("attack") && (*label)["phase"].is_string() &&
-          (*label)["attack"].is_boolean()) {
-        out.labelled = true;
-        const auto name = (*label)["phase"].get<std::string>();
-        auto [it, inserted] = phase_index.try_emplace(name, out.phases.size());
-        if (inserted) out.phases.push_back({.name = name, .first = v->index});
-        PhaseCount& p = out.phases[it->second];
-        ++p.records;
-        p.last = v->index;
-        attack = (*label)["attack"].get<bool>();
-        if (!v->warming_up) {
-          ++p.scored;
-          if (attack) {
-            ++p.attack;
-            p.true_positives += v->anomalous ? 1U : 0U;
-          } else {
-            ++p.normal;
-            p.false_positives += v->anomalous ? 1U : 0U;
-          }
+    // The label comes from the detector's own parse (it hands it back; it never reads it).
+    if (truth.present()) {
+      out.labelled = true;
+      auto [it, inserted] = phase_index.try_emplace(truth.phase, out.phases.size());
+      if (inserted) out.phases.push_back({.name = truth.phase, .first = v->index});
+      PhaseCount& p = out.phases[it->second];
+      ++p.records;
+      p.last = v->index;
+      attack = truth.attack;
+      if (!v->warming_up) {
+        ++p.scored;
+        if (attack) {
+          ++p.attack;
+          p.true_positives += v->flagged ? 1U : 0U;
+        } else {
+          ++p.normal;
+          p.false_positives += v->flagged ? 1U : 0U;
         }
       }
     }
@@ -161,7 +155,8 @@ Result<RunOutcome> run_detector(const detect::DetectorConfig& config,
                         << ",\"warming_up\":" << (v->warming_up ? "true" : "false")
                         << ",\"novelty\":" << v->novelty << ",\"p\":" << v->p_value
                         << ",\"anomalous\":" << (v->anomalous ? "true" : "false")
-                        << ",\"rate_ratio\":" << v->rate_ratio << ",\"level\":" << v->level
+                        << ",\"flagged\":" << (v->flagged ? "true" : "false")
+                        << ",\"rate_ratio\":" << v->rate_ratio
                         << ",\"alert\":" << (v->in_alert ? "true" : "false") << "}\n";
     }
     out.series.add(*v, attack);

@@ -419,14 +419,19 @@ async function runPage(id) {
     const a = e.payload.alert;
     const card = el("div", { class: "alert", "data-seq": e.seq });
     card.append(el("h4", {}, el("a", { href: `#/entry/${e.seq}`, text: `#${e.seq}` }),
-      ` alert ${i + 1}: records ${a.onset}..${a.offset} (${a.records}, ${a.anomalous} anomalous), opened by ${a.trigger}, peak rate ×${a.peak_rate_ratio}`));
+      ` alert ${i + 1}: records ${a.onset}..${a.offset} (${a.records}, ${a.flagged ?? a.anomalous} flagged, ${a.anomalous} anomalous), opened by ${a.trigger}, peak rate ×${a.peak_rate_ratio}`));
+    if (a.keys && a.keys.length) {
+      card.append(el("p", { class: "keys mono", text: "keys: " + a.keys.map((k) => `${k.key} (${k.kind} ${k.peak} vs ${k.expected})`).join(", ") }));
+    }
+    // Explanations by contrast: the alert's share of a value against the baseline's.
+    const pct = (x) => (x === undefined ? "–" : `${(100 * x).toPrecision(3)}%`);
     const ex = el("table", { class: "explanation" },
-      el("thead", {}, el("tr", {}, ...["field", "value", "baseline", "novelty", "strength"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ...["field", "value", "in the alert", "in the baseline", "most common there"].map((h) => el("th", { text: h })))),
       el("tbody"));
     for (const f of a.explanation) {
       ex.tBodies[0].append(el("tr", { "data-field": f.field }, el("td", { class: "mono", text: f.field }),
-        el("td", { class: "mono", text: f.value }), el("td", { class: "mono", text: f.baseline || "–" }),
-        el("td", { text: f.novelty }), el("td", { text: f.strength })));
+        el("td", { class: "mono", text: f.value }), el("td", { text: pct(f.share) }),
+        el("td", { text: pct(f.baseline_share) }), el("td", { class: "mono", text: f.baseline || "–" })));
     }
     if (!a.explanation.length) ex.tBodies[0].append(el("tr", {}, el("td", { text: "no field stands out (a rate alert)" })));
     card.append(ex);

@@ -1,5 +1,5 @@
 // libFuzzer target: the detector's record parser and scoring (witness detect). The input is
-// split at newlines into records fed to a detector with a warm-up of 3, so both the warm-up and
+// split at newlines into records fed to a detector with a warm-up of 6, so both the warm-up and
 // the scoring paths see fuzzed records. Invariants: a refused record changes nothing (the record
 // count stays), verdicts have p-values in (0, 1] and finite, non-negative novelty.
 #include <cmath>
@@ -12,10 +12,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);  // NOLINT
   witness::detect::DetectorConfig config;
-  config.warmup = 3;
+  config.warmup = 6;
+  config.warmup_s = 0;
   config.alpha = 0.25;
   config.dim = 256;
-  config.explain_sample = 8;
   auto d = witness::detect::Detector::create(config);
   WITNESS_CHECK(d.has_value());
   while (!input.empty()) {

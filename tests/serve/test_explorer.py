@@ -65,7 +65,8 @@ def served():
         traffic = os.path.join(d, "traffic.jsonl")
         subprocess.run([WITNESS, "gen-traffic", "--scenario", "icmp-flood", "--out", traffic],
                        check=True, capture_output=True)
-        subprocess.run([WITNESS, "detect", "--ledger", ledger, traffic], check=True,
+        subprocess.run([WITNESS, "detect", "--ledger", ledger, "--warmup-seconds", "0", traffic],
+                       check=True,
                        capture_output=True)
         proc = subprocess.Popen(
             [WITNESS, "serve", "--ledger", ledger, "--listen", "127.0.0.1:0", "--access-log", "off"],

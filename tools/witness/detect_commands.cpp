@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "witness/detect/capture.hpp"
 #include "witness/detect/detector.hpp"
 #include "witness/detect/detector_run.hpp"
 #include "witness/detect/traffic.hpp"
@@ -97,12 +98,17 @@ JsonOut ratio_json(std::uint64_t num, std::uint64_t den) {
 
 std::string alert_line(const detect::Alert& a) {
   std::ostringstream os;
-  os << "alert records " << a.onset << ".." << a.offset << " (" << a.records << ", " << a.anomalous
-     << " anomalous), opened by " << a.trigger << ", peak rate x" << std::setprecision(3)
-     << a.peak_rate_ratio;
+  os << "alert records " << a.onset << ".." << a.offset << " (" << a.records << ", " << a.flagged
+     << " flagged, " << a.anomalous << " anomalous), opened by " << a.trigger << ", peak rate x"
+     << std::setprecision(3) << a.peak_rate_ratio;
+  for (const auto& k : a.keys) {
+    os << "\n    key " << k.key << "  (" << k.kind << ": peak " << std::setprecision(4)
+       << k.peak_count << ", expected " << k.expected << ")";
+  }
   for (const auto& f : a.explanation) {
-    os << "\n    " << f.field << " = " << f.value << "  (novelty " << std::setprecision(2)
-       << f.novelty << ", baseline " << (f.baseline.empty() ? "-" : f.baseline) << ")";
+    os << "\n    " << f.field << " = " << f.value << "  (" << std::setprecision(2) << 100 * f.share
+       << "% of the alert, " << 100 * f.baseline_share << "% of the baseline"
+       << (f.baseline.empty() ? "" : "; most common there: " + f.baseline) << ")";
   }
   return os.str();
 }
@@ -174,6 +180,27 @@ void print_report(const RunOutcome& run, const std::optional<Recorded>& rec, boo
   std::cout << "(records after the warm-up; the detector never reads the labels)\n";
 }
 
+// A capture's records (--pcap, --flows, --truth), shared by detect and pcap.
+struct CaptureArgs {
+  std::string pcap;
+  bool flows = false;
+  std::string truth;
+};
+
+Result<detect::CaptureRecords> open_capture(const CaptureArgs& a) {
+  detect::CaptureOptions o{.flows = a.flows};
+  if (!a.truth.empty()) {
+    std::ifstream f(a.truth, std::ios::binary);
+    if (!f) return invalid_argument("--truth: cannot read " + a.truth);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    auto w = detect::parse_truth(ss.str());
+    if (!w) return std::move(w).error().with_context("--truth " + a.truth);
+    o.truth = std::move(w).value();
+  }
+  return detect::CaptureRecords::open(a.pcap, std::move(o));
+}
+
 struct DetectArgs {
   std::string input = "-";
   std::string ledger_dir;
@@ -185,7 +212,9 @@ struct DetectArgs {
   std::optional<std::size_t> warmup;
   std::optional<double> alpha;
   std::optional<std::uint64_t> seed;
+  std::optional<double> warmup_s;
   std::string verdicts;
+  CaptureArgs capture;
 };
 
 Result<detect::DetectorConfig> detect_config(const DetectArgs& args) {
@@ -200,8 +229,43 @@ Result<detect::DetectorConfig> detect_config(const DetectArgs& args) {
   if (args.warmup) config.warmup = *args.warmup;
   if (args.alpha) config.alpha = *args.alpha;
   if (args.seed) config.seed = *args.seed;
+  if (args.warmup_s) config.warmup_s = *args.warmup_s;
   WITNESS_RETURN_IF_ERROR(config.validate());
   return config;
+}
+
+void add_capture_options(CLI::App& cmd, CaptureArgs& a) {
+  cmd.add_option("--pcap", a.pcap, "read the packets of a pcap or pcapng capture (libpcap)");
+  cmd.add_flag("--flows", a.flows, "with --pcap: one record per flow instead of per packet");
+  cmd.add_option("--truth", a.truth,
+                 "with --pcap: label records from attack windows (JSON: [{phase, start_ns, "
+                 "end_ns, hosts}])");
+}
+
+int run_pcap(const CaptureArgs& args, const std::string& out_path) {
+  auto c = open_capture(args);
+  if (!c) return report(c.error());
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!out_path.empty()) {
+    file.open(out_path, std::ios::binary | std::ios::trunc);
+    if (!file) return report(io_error("cannot write " + out_path));
+    out = &file;
+  }
+  std::string line;
+  std::uint64_t n = 0;
+  while (true) {
+    auto more = c->next(line);
+    if (!more) return report(more.error());
+    if (!*more) break;
+    *out << line << '\n';
+    ++n;
+  }
+  out->flush();
+  if (!*out) return report(io_error("write failed"));
+  std::cerr << "witness: " << n << " records from " << c->reader().frames() << " frames ("
+            << c->reader().skipped() << " not IP), link type " << c->reader().link_type() << "\n";
+  return kExitOk;
 }
 
 int run_detect(const DetectArgs& args) {
@@ -213,8 +277,21 @@ int run_detect(const DetectArgs& args) {
   if (args.record_inputs && dir.empty()) {
     return report(invalid_argument("--record-inputs needs a ledger (--ledger or $WITNESS_LEDGER)"));
   }
+  if (!args.capture.pcap.empty() && args.input != "-") {
+    return report(invalid_argument("give either --pcap or an input file, not both"));
+  }
+  if (args.capture.pcap.empty() && (args.capture.flows || !args.capture.truth.empty())) {
+    return report(invalid_argument("--flows and --truth read a capture: give --pcap"));
+  }
+  std::optional<detect::CaptureRecords> capture;
+  if (!args.capture.pcap.empty()) {
+    auto c = open_capture(args.capture);
+    if (!c) return report(c.error());
+    capture.emplace(std::move(c).value());
+  }
   std::ifstream file;
-  auto in = open_input(args.input, file);
+  Result<std::istream*> in = static_cast<std::istream*>(nullptr);
+  if (!capture) in = open_input(args.input, file);
   if (!in) return report(in.error());
   std::ofstream verdicts;
   if (!args.verdicts.empty()) {
@@ -231,6 +308,7 @@ int run_detect(const DetectArgs& args) {
   std::uint64_t lines_read = 0;
   auto run = run_detector(*config,
                           [&](std::string& line) -> Result<bool> {
+                            if (capture) return capture->next(line);
                             switch (ledger::read_line(**in, line)) {
                               case ledger::LineRead::kLine:
                                 ++lines_read;
@@ -351,12 +429,32 @@ void register_detect_commands(CLI::App& app, Action& action) {
   d->add_option("--alpha", det.alpha,
                 "false-alarm budget per record, at least 1/(warmup+1) (default 0.01)");
   d->add_option("--seed", det.seed, "atom seed (default 1)")->check(non_negative_integer());
+  d->add_option("--warmup-seconds", det.warmup_s,
+                "seconds of stream time the warm-up lasts at least (default 100; 0: records only)");
   d->add_option("--verdicts", det.verdicts, "write one JSON line per record's verdict here");
+  add_capture_options(*d, det.capture);
   d->footer(
-      "Records are JSON objects with a numeric time field (\"ts\", ns). The detector learns a\n"
-      "baseline from the first --warmup records and needs no thresholds per attack: see\n"
-      "docs/detector.md. Exit 0 after a run (alerts are results, not failures), 2 on bad input.");
+      "Records are JSON objects with a numeric time field (\"ts\", ns), or the packets (or\n"
+      "flows) of a pcap/pcapng capture. The detector learns a baseline over the warm-up and\n"
+      "keeps learning; it needs no thresholds per attack: see docs/detector.md. Exit 0 after a\n"
+      "run (alerts are results, not failures), 2 on bad input.");
   d->callback([&action] { action = [] { return run_detect(det); }; });
+
+  static CaptureArgs cap;
+  static std::string cap_out;
+  auto* c = app.add_subcommand(
+      "pcap", "turn a pcap/pcapng capture into detector records (JSON Lines: packets or flows)");
+  c->add_option("capture", cap.pcap, "the capture file")->required();
+  c->add_flag("--flows", cap.flows, "one record per flow (connection) instead of per packet");
+  c->add_option("--truth", cap.truth,
+                "label records from attack windows (JSON: [{phase, start_ns, end_ns, hosts}])");
+  c->add_option("--out", cap_out, "output file (default: stdout)");
+  c->footer(
+      "Packets: {\"ts\",\"proto\",\"src_ip\",\"dst_ip\",\"src_port\",\"dst_port\",\"flags\","
+      "\"size\",\"ttl\"}, as gen-traffic writes them.\nFlows: {\"ts\" (end),\"proto\",\"src_ip\","
+      "\"dst_ip\",\"src_port\",\"dst_port\",\"flags\",\"packets\",\"bytes\",\"packets_in\","
+      "\"bytes_in\",\"duration_ms\"}.\nSee docs/detector.md.");
+  c->callback([&action] { action = [] { return run_pcap(cap, cap_out); }; });
 }
 
 }  // namespace witness::tools
