@@ -60,6 +60,10 @@ struct Record {
   std::vector<Leaf> leaves;
 };
 
+// Times are ns since the epoch within 2^62 (years 1824 to 2116), so that differences of two
+// fit an int64.
+constexpr double kMaxTime = 4.611686018427387904e18;
+
 // Parses a record straight into leaves with nlohmann's SAX interface: no DOM (its std::map nodes
 // cost more than the detector's own work). Leaves come in text order.
 class LeafSax {
@@ -160,7 +164,7 @@ class LeafSax {
     if (frames_.size() == 1 && !frames_.back().array && path_ == c_.time_field) {
       if (!value_started()) return false;
       r_.ts = v;
-      r_.ts_ns = has_exact_ ? exact_ : static_cast<std::int64_t>(v);
+      r_.ts_ns = has_exact_ ? exact_ : std::abs(v) < kMaxTime ? static_cast<std::int64_t>(v) : 0;
       has_time_ = true;
       return true;
     }
@@ -363,7 +367,9 @@ class FastParser {
       // An integer time is kept exact (a double has no nanoseconds at today's epochs).
       std::int64_t exact = 0;
       const auto [p, ec] = std::from_chars(s_.data() + start, s_.data() + i_, exact);
-      r_.ts_ns = ec == std::errc{} && p == s_.data() + i_ ? exact : static_cast<std::int64_t>(x);
+      r_.ts_ns = ec == std::errc{} && p == s_.data() + i_ ? exact
+                 : std::abs(x) < kMaxTime                 ? static_cast<std::int64_t>(x)
+                                                          : 0;  // refused below
       has_time_ = true;
       return true;
     }
@@ -386,10 +392,6 @@ class FastParser {
   std::string path_;
   std::vector<std::string_view> keys_;
 };
-
-// Times are ns since the epoch within 2^62 (years 1824 to 2116), so that differences of two
-// fit an int64.
-constexpr double kMaxTime = 4.611686018427387904e18;
 
 Result<Record> parse_record(std::string_view line, const DetectorConfig& c) {
   Record r;

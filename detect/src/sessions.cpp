@@ -75,7 +75,8 @@ class Model {
     for (int i = 0; i < 4000; ++i) {
       Client c;
       c.ip = "10.20." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
-      c.ttl = (r_.uniform() < 0.6 ? 64 : 128) - r_.between(1, 3);
+      const std::int64_t os_ttl = r_.uniform() < 0.6 ? 64 : 128;
+      c.ttl = os_ttl - r_.between(1, 3);
       c.rtt_ms = std::clamp(r_.lognormal(8, 0.8), 0.3, 120.0);
       clients_.push_back(std::move(c));
     }
@@ -201,7 +202,8 @@ class Model {
       t += jitter(e == 0 ? 0.2 : 40);
       const std::int64_t q = req > 0 ? req : r_.between(150, 750);
       push(t, c.ip, srv, "tcp", sp, s.port, "PA", 52 + q, c.ttl, attack);
-      t += jitter(half) + jitter(s.port == 5432 ? 1 : 6);  // the server thinks
+      t += jitter(half);
+      t += jitter(s.port == 5432 ? 1 : 6);  // the server thinks
       std::int64_t left =
           resp > 0 ? resp : std::llround(std::clamp(r_.lognormal(6000, 1.3), 200.0, 400000.0));
       int seg = 0;
@@ -229,40 +231,46 @@ class Model {
                    std::int64_t a, bool attack) {
     const std::int64_t sp = s.port == 123 ? 123 : ephemeral();
     push(t, c.ip, s.server, "udp", sp, s.port, "", 28 + q, c.ttl, attack);
-    t += jitter(c.rtt_ms / 2) + jitter(s.port == 53 ? 2 : 0.3);
+    t += jitter(c.rtt_ms / 2);
+    t += jitter(s.port == 53 ? 2 : 0.3);
     push(t, s.server, c.ip, "udp", s.port, sp, "", 28 + a, 63, attack);
     return t;
   }
   std::int64_t dns(std::int64_t t, const Client& c) {
-    return udp(t, c, kDns, r_.between(30, 70), r_.between(50, 260), false);
+    const std::int64_t q = r_.between(30, 70);
+    return udp(t, c, kDns, q, r_.between(50, 260), false);
   }
 
   void activity(std::int64_t t) {
     const Client& c = client();
     const bool drift = r_.uniform() < phase_->drift_share;
     if (drift) {  // the new service, used like the others
-      t = dns(t, c) + jitter(0.5);
+      t = dns(t, c);
+      t += jitter(0.5);
       for (int i = 0, n = static_cast<int>(r_.between(1, 3)); i < n; ++i) {
-        tcp(t + jitter(3), c, kNewService, static_cast<int>(r_.between(1, 4)), false);
+        const std::int64_t at = t + jitter(3);
+        tcp(at, c, kNewService, static_cast<int>(r_.between(1, 4)), false);
       }
       return;
     }
     switch (r_.pick({55, 14, 3, 3, 8, 2})) {
       case 0: {  // a page load: DNS, then parallel connections to one web server
-        t = dns(t, c) + jitter(0.5);
+        t = dns(t, c);
+        t += jitter(0.5);
         const Service& w = kWeb[r_.pick({30, 30, 25, 15})];
         for (int i = 0, n = static_cast<int>(r_.between(2, 6)); i < n; ++i) {
-          tcp(t + jitter(2), c, w, static_cast<int>(r_.between(1, 5)), false);
+          const std::int64_t at = t + jitter(2);
+          tcp(at, c, w, static_cast<int>(r_.between(1, 5)), false);
         }
         break;
       }
       case 1: {  // an API call, and the API's queries to the database
-        const std::int64_t end =
-            tcp(t, c, kApi, static_cast<int>(r_.between(1, 3)), false, 0, r_.between(300, 4000));
+        const int calls = static_cast<int>(r_.between(1, 3));
+        tcp(t, c, kApi, calls, false, 0, r_.between(300, 4000));
         static const Client api{"10.30.0.20", 63, 0.3};
-        tcp(t + jitter(2), api, kDb, static_cast<int>(r_.between(1, 6)), false, 0,
-            r_.between(100, 3000));
-        (void)end;
+        const std::int64_t at = t + jitter(2);
+        const int queries = static_cast<int>(r_.between(1, 6));
+        tcp(at, api, kDb, queries, false, 0, r_.between(100, 3000));
         break;
       }
       case 2: {  // an SSH session: keystrokes and echoes
@@ -276,17 +284,19 @@ class Model {
         while (k < end) {
           k += std::llround(r_.exponential(0.25e9));
           push(k, c.ip, srv, "tcp", sp, 22, "PA", 52 + 36, c.ttl, false);
-          push(k + jitter(c.rtt_ms / 2), srv, c.ip, "tcp", 22, sp, "PA", 52 + r_.between(36, 400),
-               63, false);
+          const std::int64_t echo = k + jitter(c.rtt_ms / 2);
+          push(echo, srv, c.ip, "tcp", 22, sp, "PA", 52 + r_.between(36, 400), 63, false);
         }
         push(k + jitter(5), c.ip, srv, "tcp", sp, 22, "FA", 52, c.ttl, false);
         push(k + jitter(9), srv, c.ip, "tcp", 22, sp, "FA", 52, 63, false);
         break;
       }
       case 3:  // mail
-        tcp(t, c, kMail[r_.pick({40, 60})], static_cast<int>(r_.between(3, 8)), false, 0,
-            r_.between(20, 300));
-        break;
+      {
+        const Service& m = kMail[r_.pick({40, 60})];
+        const int exchanges = static_cast<int>(r_.between(3, 8));
+        tcp(t, c, m, exchanges, false, 0, r_.between(20, 300));
+      } break;
       case 4:  // NTP
         udp(t, c, kNtp, 48, 48, false);
         break;
@@ -329,7 +339,8 @@ class Model {
       // Full HTTP/1.1 connections with one GET from addresses across the normal client range.
       Client c = clients_[static_cast<std::size_t>(r_.between(0, 3999))];
       c.rtt_ms = std::clamp(r_.lognormal(8, 0.8), 0.3, 120.0);
-      tcp(t, c, Service{kVictim, "tcp", 80}, 1, true, r_.between(120, 400), r_.between(300, 2500));
+      const std::int64_t req = r_.between(120, 400);
+      tcp(t, c, Service{kVictim, "tcp", 80}, 1, true, req, r_.between(300, 2500));
     } else if (a.kind == "port-scan") {
       // A SYN scan (one source port) of the servers' ports: closed ports answer RST+ACK, open
       // ones SYN+ACK, which the scanner resets.
@@ -349,7 +360,8 @@ class Model {
              true);
     } else if (a.kind == "dns-tunnel") {
       // Data out in long query names, data back in TXT answers.
-      udp(t, a.attacker, kDns, r_.between(160, 255), r_.between(220, 520), true);
+      const std::int64_t q = r_.between(160, 255);
+      udp(t, a.attacker, kDns, q, r_.between(220, 520), true);
     } else if (a.kind == "slowloris") {
       // Opens connections to the web server and keeps each alive with a header line every 10-15
       // s, never finishing the request.
@@ -374,13 +386,17 @@ class Model {
     } else if (a.kind == "carpet-bomb") {
       // Reflected DNS answers spread over every address of the server networks: each host sees
       // little, the prefix a flood.
-      const std::string src =
-          std::to_string(r_.between(11, 220)) + "." + std::to_string(r_.between(0, 255)) + "." +
-          std::to_string(r_.between(0, 255)) + "." + std::to_string(r_.between(1, 254));
+      std::string src;  // a reflector anywhere (drawn one component at a time, in order)
+      for (const auto& [lo, hi] : {std::pair{11, 220}, {0, 255}, {0, 255}, {1, 254}}) {
+        if (!src.empty()) src += '.';
+        src += std::to_string(r_.between(lo, hi));
+      }
+      const std::int64_t net = r_.between(0, 1);
       const std::string dst =
-          "10.30." + std::to_string(r_.between(0, 1)) + "." + std::to_string(r_.between(1, 254));
-      push(t, src, dst, "udp", 53, ephemeral(), "", r_.between(512, 1400), r_.between(40, 250),
-           true);
+          "10.30." + std::to_string(net) + "." + std::to_string(r_.between(1, 254));
+      const std::int64_t sp = ephemeral();
+      const std::int64_t size = r_.between(512, 1400);
+      push(t, src, dst, "udp", 53, sp, "", size, r_.between(40, 250), true);
     }
     return t + gap();
   }

@@ -14,7 +14,12 @@ void generate_sessions(const Scenario& s, std::uint64_t seed, std::int64_t start
 
 namespace {
 
-std::string ip(const char* prefix, std::int64_t a, std::int64_t b) {
+// prefix + a.b, the two components drawn last first (the order the first stage's streams were
+// made in: function arguments are unsequenced, and one compiler drew them right to left).
+std::string ip(Rng& r, const char* prefix, std::int64_t lo_a, std::int64_t hi_a, std::int64_t lo_b,
+               std::int64_t hi_b) {
+  const std::int64_t b = r.between(lo_b, hi_b);
+  const std::int64_t a = r.between(lo_a, hi_a);
   return std::string(prefix) + std::to_string(a) + "." + std::to_string(b);
 }
 
@@ -22,8 +27,8 @@ constexpr const char* kVictim = "10.1.0.5";
 
 Packet normal_packet(Rng& r) {
   Packet p;
-  p.src_ip = ip("10.0.", r.between(0, 3), r.between(1, 50));  // 200 clients
-  p.dst_ip = "10.1.0." + std::to_string(r.between(1, 10));    // 10 servers
+  p.src_ip = ip(r, "10.0.", 0, 3, 1, 50);                   // 200 clients
+  p.dst_ip = "10.1.0." + std::to_string(r.between(1, 10));  // 10 servers
   p.ttl = r.between(52, 64);
   switch (r.pick({80, 18, 2})) {
     case 0: {  // TCP
@@ -73,30 +78,30 @@ Packet attack_packet(Rng& r, const std::string& kind) {
   p.ttl = r.between(30, 250);
   if (kind == "dns") {  // amplified answers from many open resolvers
     p.proto = "udp";
-    p.src_ip = ip("203.0.", r.between(0, 255), r.between(1, 254));
+    p.src_ip = ip(r, "203.0.", 0, 255, 1, 254);
     p.src_port = 53;
     p.dst_port = r.between(1024, 65535);
     p.size = r.between(1400, 4096);
   } else if (kind == "syn") {  // spoofed SYNs to the web port
     p.proto = "tcp";
-    p.src_ip = ip("198.51.", r.between(0, 255), r.between(1, 254));
+    p.src_ip = ip(r, "198.51.", 0, 255, 1, 254);
     p.src_port = r.between(1024, 65535);
     p.dst_port = 80;
     p.flags = "S";
     p.size = r.between(40, 60);
   } else if (kind == "ntp") {  // monlist answers
     p.proto = "udp";
-    p.src_ip = ip("192.0.", r.between(0, 255), r.between(1, 254));
+    p.src_ip = ip(r, "192.0.", 0, 255, 1, 254);
     p.src_port = 123;
     p.dst_port = r.between(1024, 65535);
     p.size = r.between(440, 486);
   } else if (kind == "icmp") {
     p.proto = "icmp";
-    p.src_ip = ip("100.64.", r.between(0, 255), r.between(1, 254));
+    p.src_ip = ip(r, "100.64.", 0, 255, 1, 254);
     p.size = r.between(64, 1500);
   } else {  // "pattern": content that normal traffic never has, at any rate
     p.proto = "tcp";
-    p.src_ip = ip("10.0.", r.between(0, 3), r.between(1, 50));
+    p.src_ip = ip(r, "10.0.", 0, 3, 1, 50);
     p.src_port = r.between(32768, 60999);
     p.dst_port = 31337;
     p.flags = "FPU";
