@@ -148,7 +148,7 @@ std::optional<Packet> decode_ip(std::int64_t ts, const unsigned char* p, std::si
 }  // namespace
 
 std::optional<Packet> decode_frame(int dlt, std::int64_t ts_ns, std::string_view frame) {
-  const auto* p = reinterpret_cast<const unsigned char*>(frame.data());
+  const auto* p = static_cast<const unsigned char*>(static_cast<const void*>(frame.data()));
   std::size_t n = frame.size();
   std::uint16_t ethertype = 0;
   switch (dlt) {
@@ -213,6 +213,11 @@ struct CaptureReader::Impl {
   int dlt = 0;
   std::uint64_t frames = 0;
   std::uint64_t skipped = 0;
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  Impl(Impl&&) = delete;
+  Impl& operator=(Impl&&) = delete;
   ~Impl() {
     if (handle != nullptr) pcap_close(handle);
   }
@@ -270,8 +275,9 @@ Result<bool> CaptureReader::next(Packet& out) {
     ++impl_->frames;
     const std::int64_t ts =
         static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000 + hdr->ts.tv_usec;  // ns
-    auto p = decode_frame(impl_->dlt, ts,
-                          std::string_view(reinterpret_cast<const char*>(data), hdr->caplen));
+    auto p = decode_frame(
+        impl_->dlt, ts,
+        std::string_view(static_cast<const char*>(static_cast<const void*>(data)), hdr->caplen));
     if (!p) {
       ++impl_->skipped;
       continue;

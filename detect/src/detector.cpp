@@ -217,8 +217,10 @@ class FastParser {
 
  private:
   void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\n'))
+    while (i_ < s_.size() &&
+           (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r' || s_[i_] == '\n')) {
       ++i_;
+    }
   }
   bool eat(char ch) {
     ws();
@@ -614,7 +616,8 @@ struct RateState {
   std::uint32_t count = 0;    // in the current window
   std::int64_t window = -1;   // the window `count` belongs to
   bool hot = false;           // already hot in this window
-  bool was_hot = false;       // hot in the window before
+  double fast = 0;            // records decayed over an eighth of a window (at fast_at)
+  std::int64_t fast_at = 0;
 };
 
 struct Concentration {
@@ -632,6 +635,7 @@ struct Candidate {
   double heat = 0;  // records while hot, decayed with an eighth of a window (at last_hot)
   bool in_signature = false;
   bool client_side = false;  // a key of the client (address, /24, with the service)
+  Key service = 0;           // the service of a host|service key
 };
 
 // Counts over an alert's sampled flagged records, for the contrast.
@@ -658,9 +662,11 @@ Status DetectorConfig::validate() const {
   if (warmup < 2) return bad("warmup must be at least 2 records");
   if (!(warmup_s >= 0 && warmup_s <= 86400)) return bad("warmup_s must be in [0, 86400]");
   if (!(alpha > 0 && alpha <= 1)) return bad("alpha must be in (0, 1]");
-  if (alpha < 1.0 / static_cast<double>(warmup / 2 + 1)) {
-    return bad("alpha " + number_text(alpha) + " is below 1 / (warmup / 2 + 1) = " +
-               number_text(1.0 / static_cast<double>(warmup / 2 + 1)) +
+  // The calibration is the warm-up's second half: floor(warmup / 2) records at least.
+  const double calibrated = std::floor(static_cast<double>(warmup) / 2) + 1;
+  if (alpha < 1.0 / calibrated) {
+    return bad("alpha " + number_text(alpha) +
+               " is below 1 / (warmup / 2 + 1) = " + number_text(1.0 / calibrated) +
                ": no record could ever be anomalous (lengthen the warm-up)");
   }
   if (time_field.empty()) return bad("time_field must not be empty");
@@ -877,14 +883,15 @@ struct Detector::Impl {
   static constexpr RoleId kService = 0, kServer = 1, kClient = 2, kDir = 3, kShape = 4, kListen = 5;
   std::unordered_map<std::uint32_t, RoleId> joint_roles;
 
-  explicit Impl(DetectorConfig c) : config(std::move(c)) {
+  explicit Impl(DetectorConfig c)
+      : config(std::move(c)),
+        tau_ns(config.half_life_s * 1e9 / std::log(2.0)),
+        tau_h_ns(config.horizon_s * 1e9),
+        settle_ns(config.settle_s * 1e9),
+        window_ns(config.window_s * 1e9),
+        alpha_rate(config.window_s / config.rate_memory_s),
+        total_key(hash_text("rate:total", config.seed)) {
     for (const char* r : {"service", "server", "client", "dir", "shape", "listen"}) role(r);
-    tau_ns = config.half_life_s * 1e9 / std::log(2.0);
-    tau_h_ns = config.horizon_s * 1e9;
-    settle_ns = config.settle_s * 1e9;
-    window_ns = config.window_s * 1e9;
-    alpha_rate = config.window_s / config.rate_memory_s;
-    total_key = hash_text("rate:total", config.seed);
   }
 
   RoleId role(std::string_view name) {
@@ -1014,8 +1021,8 @@ struct Detector::Impl {
         if (flags_leaf == nullptr && leaf.path == "flags") flags_leaf = &leaf;
       }
     }
-    const bool strings =
-        pk[0] && pk[1] && pk[3] && !pk[0]->is_number && !pk[1]->is_number && !pk[3]->is_number;
+    const bool strings = pk[0] != nullptr && pk[1] != nullptr && pk[3] != nullptr &&
+                         !pk[0]->is_number && !pk[1]->is_number && !pk[3]->is_number;
     if (!strings) {
       for (std::size_t i = 0; i < r.leaves.size(); ++i) add_leaf(r.leaves[i].path, r.leaves[i], i);
       // Generic records: a rate key per string value (and its /24 when it has prefixes).
@@ -1030,7 +1037,7 @@ struct Detector::Impl {
       return;
     }
     const std::string_view proto = std::string_view(pk[0]->text).substr(2);
-    const bool ports = pk[2] && pk[4] && pk[2]->is_number && pk[4]->is_number;
+    const bool ports = pk[2] != nullptr && pk[4] != nullptr && pk[2]->is_number && pk[4]->is_number;
     const std::string_view src = std::string_view(pk[1]->text).substr(2);
     const std::string_view dst = std::string_view(pk[3]->text).substr(2);
     const std::string_view flags = flags_leaf != nullptr && !flags_leaf->is_number
@@ -1096,9 +1103,10 @@ struct Detector::Impl {
     // Rates count flow starts: a TCP packet counts only when it opens a connection (a SYN), so
     // a download's thousand segments are one, as a flood's thousand SYNs are a thousand.
     // (A flow record's flags are all its packets': it counts when it saw a SYN.)
-    if (tcp)
+    if (tcp) {
       fx.counts =
           flags_leaf == nullptr || (flags.find('S') != std::string_view::npos && flags != "SA");
+    }
     const std::uint8_t sh = add_text(kShape, shape, Kind::kCategory);
     fx.f[sh].kind = Kind::kJoint;  // only ever seen bound to the service
     if (ports && (!tcp || flags == "SA")) add_text(kListen, fx.f[svc].text, Kind::kCategory);
@@ -1293,8 +1301,9 @@ struct Detector::Impl {
           by_mean.begin(),
           by_mean.begin() + static_cast<std::ptrdiff_t>(rates.size() - config.max_keys / 2),
           by_mean.end(), std::greater<>());
-      for (std::size_t i = config.max_keys / 2; i < by_mean.size(); ++i)
+      for (std::size_t i = config.max_keys / 2; i < by_mean.size(); ++i) {
         rates.erase(by_mean[i].second);
+      }
     }
   }
   [[nodiscard]] double decay_factor(const RateState& s, std::int64_t w) const {
@@ -1320,7 +1329,7 @@ struct Detector::Impl {
     return l;
   }
   static constexpr double kPeakMargin = 2;
-  void fold(RateState& s, std::int64_t w) {
+  void fold(RateState& s, std::int64_t w) const {
     const double f = decay_factor(s, w);
     s.mean *= f;
     s.sq *= f;
@@ -1330,7 +1339,7 @@ struct Detector::Impl {
       s.updated = w;
       return;
     }
-    const double c = static_cast<double>(s.count);
+    const auto c = static_cast<double>(s.count);
     const double a = std::max(alpha_rate, 1.0 / (s.windows + 1.0));
     s.mean += a * (c - s.mean);
     s.sq += a * (c * c - s.sq);
@@ -1362,8 +1371,9 @@ struct Detector::Impl {
           it->key.peak_count = n;
           it->key.expected = expected;
         }
-        if (it->key.kind == "rate")
+        if (it->key.kind == "rate") {
           o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
+        }
         o.last_hot_ts = v.ts;
         if (it->in_signature) {
           o.last_signature_ts = v.ts;
@@ -1387,8 +1397,9 @@ struct Detector::Impl {
     }
     OpenAlert& o = *open;
     o.last_hot_ts = v.ts;
-    if (std::string_view(kind) == "rate")
+    if (std::string_view(kind) == "rate") {
       o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
+    }
     if (o.candidates.size() >= kMaxCandidates) {
       // The weakest of those not hot lately makes room.
       auto weakest = std::min_element(
@@ -1405,7 +1416,8 @@ struct Detector::Impl {
                             v.ts,
                             1.0,
                             false,
-                            fx.has_client && fx.f[rk.a].role == kClient});
+                            fx.has_client && fx.f[rk.a].role == kClient,
+                            rk.pair ? fx.f[rk.b].key : 0});
     signature(v.ts);
   }
   static constexpr std::size_t kMaxCandidates = 64;
@@ -1461,16 +1473,21 @@ struct Detector::Impl {
     // A server's key that a client's key at the level explains (the client sends nearly all of
     // its heat: one scanner, one flooder) stays out: the server's other clients are not the
     // attack. A server flooded from many clients keeps it.
-    double client_heat = 0;
-    for (const auto& c : o.candidates) {
-      if (recent(c, ts) && c.level == level && c.client_side) {
-        client_heat = std::max(client_heat, heat_at(c, ts));
+    // (Of the same service, for host|service keys: a DNS flood's victim does not explain a SYN
+    // flood on another port of it.)
+    auto client_heat = [&](const Candidate& server) {
+      double hottest = 0;
+      for (const auto& c : o.candidates) {
+        if (recent(c, ts) && c.level == level && c.client_side && c.service == server.service) {
+          hottest = std::max(hottest, heat_at(c, ts));
+        }
       }
-    }
+      return hottest;
+    };
     for (auto& c : o.candidates) {
       const double h = heat_at(c, ts);
       c.in_signature = recent(c, ts) && c.level == level && h >= kSignatureShare * best[level] &&
-                       (c.client_side || client_heat < kExplained * h);
+                       (c.client_side || client_heat(c) < kExplained * h);
       if (!c.in_signature) continue;
       o.signature.push_back(c.k);
       if (c.key.kind == "rate") {
@@ -1489,10 +1506,9 @@ struct Detector::Impl {
   }
 
   [[nodiscard]] bool matches(const std::vector<Key>& keys) const {
-    for (const auto& rk : fx.keys) {
-      if (std::find(keys.begin(), keys.end(), rk.key) != keys.end()) return true;
-    }
-    return false;
+    return std::ranges::any_of(fx.keys, [&](const Features::RateKey& rk) {
+      return std::ranges::find(keys, rk.key) != keys.end();
+    });
   }
 
   std::string key_name(const Features::RateKey& rk) const {
@@ -1695,7 +1711,6 @@ struct Detector::Impl {
       if (!rk.rate || !fx.counts) continue;
       RateState& s = rates[rk.key];
       if (s.window != window) {
-        s.was_hot = s.hot && s.window == window - 1;
         s.window = window;
         s.count = 0;
         s.hot = false;
@@ -1706,10 +1721,14 @@ struct Detector::Impl {
       const double m = decayed_mean(s, window);
       ratio = std::max(ratio, s.count / std::max(m, 1.0));
       const double l = line(s, window);
-      if (s.hot || s.count >= l) {
-        s.hot = true;
-        heat(rk, "rate", s.count, m, v);
-      }
+      // The key's pace now: its records decayed over an eighth of a window, scaled to a window.
+      const double x = static_cast<double>(now - s.fast_at) / (window_ns / 8);
+      s.fast = s.fast * (x < 1e-3 ? 1 - x + x * x / 2 : std::exp(-x)) + 1;
+      s.fast_at = now;
+      if (s.count >= l) s.hot = true;
+      // Hot in this window, and still sending at the line's pace (a flood that stopped mid-window
+      // stops heating its keys at once).
+      if (s.hot && 8 * s.fast >= l) heat(rk, "rate", s.count, m, v);
     }
     v.rate = last_window_count / config.window_s;
     v.rate_ratio = ratio;

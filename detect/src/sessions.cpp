@@ -129,7 +129,7 @@ class Model {
 
   // Activities per second: the scenario's base rate times the day curve, the phase's load factor
   // (ramping from `rate` to `end_rate`).
-  double activity_rate(std::int64_t t) const {
+  [[nodiscard]] double activity_rate(std::int64_t t) const {
     const double f = phase_end_ > phase_start_ ? static_cast<double>(t - phase_start_) /
                                                      static_cast<double>(phase_end_ - phase_start_)
                                                : 0;
@@ -267,10 +267,10 @@ class Model {
       case 1: {  // an API call, and the API's queries to the database
         const int calls = static_cast<int>(r_.between(1, 3));
         tcp(t, c, kApi, calls, false, 0, r_.between(300, 4000));
-        static const Client api{"10.30.0.20", 63, 0.3};
+        static const Client kApiClient{"10.30.0.20", 63, 0.3};
         const std::int64_t at = t + jitter(2);
         const int queries = static_cast<int>(r_.between(1, 6));
-        tcp(at, api, kDb, queries, false, 0, r_.between(100, 3000));
+        tcp(at, kApiClient, kDb, queries, false, 0, r_.between(100, 3000));
         break;
       }
       case 2: {  // an SSH session: keystrokes and echoes
@@ -355,9 +355,10 @@ class Model {
       const std::int64_t back = t + jitter(a.attacker.rtt_ms);
       push(back, dst, a.attacker.ip, "tcp", port, a.sport, open ? "SA" : "RA", open ? 44 : 40, 63,
            true);
-      if (open)
+      if (open) {
         push(back + jitter(0.05), a.attacker.ip, dst, "tcp", a.sport, port, "R", 40, a.attacker.ttl,
              true);
+      }
     } else if (a.kind == "dns-tunnel") {
       // Data out in long query names, data back in TXT answers.
       const std::int64_t q = r_.between(160, 255);

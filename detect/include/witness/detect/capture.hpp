@@ -41,6 +41,8 @@ class CaptureReader {
   // Errors: kNotFound or kInvalidArgument with libpcap's message (not a capture, unreadable);
   // kInvalidArgument for a link type it cannot read.
   [[nodiscard]] static Result<CaptureReader> open(const std::string& path);
+  CaptureReader(const CaptureReader&) = delete;
+  CaptureReader& operator=(const CaptureReader&) = delete;
   CaptureReader(CaptureReader&&) noexcept;
   CaptureReader& operator=(CaptureReader&&) noexcept;
   ~CaptureReader();
