@@ -1,65 +1,46 @@
 // The anomaly detector, version 2 (SPEC 6.6, issue 17): no threshold is written for any attack;
-// what it compares against is learnt from the stream itself, over time.
+// what it compares against is learnt from the stream itself, over time. docs/detector.md has the
+// model in full, with its figures and limits; in short:
 //
-// Records. A record is a JSON object (one line) or a packet (traffic.hpp, from a capture). Its
-// leaves (path, value) are its fields; the time field (default "ts", ns) drives time, ignored
-// paths (default "label": ground truth) are never read. A packet record (one with the five
-// `service_fields`: proto, addresses, ports) is read as a connection endpoint pair: its
-// *service* is "proto/port" at the side whose port the baseline knows as a service (else the
-// lower port; with equal ports or none, the side whose address it knows as a server), the
-// *server* is the address on that side, the *client* the other, *dir* says
-// which way the packet goes; ephemeral ports are not features. ICMP has service "icmp".
+//   auto d = detect::Detector::create({});              // warm-up: 300 records and 100 s
+//   for (const std::string& line : records) {           // JSON objects with "ts" (ns)
+//     auto v = d->observe(line);                         // or observe(packet) (capture.hpp)
+//     if (!v) return v.error();                          // bad record: nothing changed
+//     if (v->flagged) ...;                               // anomalous, or in an alert's signature
+//     for (const auto& a : d->take_alerts()) ...;        // alerts that closed
+//   }
+//   for (const auto& a : d->finish()) ...;
 //
-// Symbols. Every feature is a role-filler binding bind(role, filler) of SPEC 6.5: strings are
-// categorical fillers, with their prefixes at '.', ':' and '/' ("10.20.3.7" -> "10", "10.20",
-// "10.20.3", "10.20.3.7") so addresses in one network are near; numbers are quarter-octave
-// buckets (categorical too: a scanned 3389 is not near a familiar 3306; sizes and TTLs are
-// near when their buckets are). Joint features bind two bindings: service x each other field
-// but those in `joint_exclude` (TTL: it tells the client's OS, not what it does), and service x
-// the packet's shape (flags, size bucket, dir together), so an unseen
-// combination of familiar values is novel (a 280-byte query to udp/53). The detector's tables
-// are indexed by the identity of these bound hypervectors (a 64-bit hash of their atoms' names:
-// equal keys, equal vectors); `symbol_vector` builds the vector itself, and the tests check that
-// a lookup answers what a cleanup of the vector against the baseline's codebook answers.
+// Records. Leaves (path, value) are fields; the time field drives time; ignored paths (the
+// ground truth "label") are never read. A record with the five `service_fields` is one side of a
+// conversation: its service is "proto/port" of the side that listens (a port seen answering a
+// TCP handshake, or as a UDP service; a SYN goes to it, a SYN+ACK comes from it; else the lower
+// port), the server is the address on that side, the client the other, dir the way it goes.
 //
-// Baseline over time. Each symbol has a weight that decays with `half_life_s` and the set of
-// clients it was seen from (a 64-bit mask). A symbol of the warm-up is familiar while its weight
-// is at least 0.5; one first seen later also needs `settle_s` seconds since then (a flood is
-// held before it can teach its values) and `min_sources` clients: a new service that many clients
-// use becomes familiar within seconds (drift), a value only one scanner, tunnel or slowloris host
-// sends never does. A record's novelty is the sum over its features of 1 - familiarity (addresses:
-// the share of their prefix depth that is familiar; numbers: 0.5 when only a neighbouring
-// bucket is; a client's own address does not count, only its networks). Records that match a
-// rate key of the open alert's signature are not learnt (poisoning).
+// Symbols. Every feature is a role-filler binding (SPEC 6.5): strings categorical with their
+// prefixes ("10.20.3.7": "10", "10.20", "10.20.3"), numbers quarter-octave buckets, and joint
+// features binding the service to every other field (but `joint_exclude`) and to the packet's
+// shape. Tables are keyed by the identity of the bound hypervectors (symbol_vector builds one).
 //
-// Calibration (conformal). The warm-up lasts `warmup` records and `warmup_s` seconds; records in
-// its second half are scored before they are learnt (prequentially, as every later record is)
-// and their novelties form the calibration set; later, every `calibrate_every`-th record outside
-// an alert joins it (a ring of the latest 8192). p-value = (1 + #{calibration >= novelty}) /
-// (n + 1); a record is anomalous when p <= alpha.
+// Baseline over time. Weights decay with `half_life_s`. A symbol of the warm-up is familiar
+// while its weight is at least 0.5; one first seen later also needs `settle_s` and
+// `min_sources` clients (for a combination with a service: as many as the service has had), and
+// a TCP service must have answered a handshake. Novelty = sum over features of 1 - familiarity.
 //
-// Keyed rates. Time is cut into windows of `window_s`. Per window the detector counts records per
-// key: total, service, server, client, the /24 (or first three components) of each, and
-// server|service, client|service. Per key it keeps a decayed mean and variance of the window
-// counts (memory `rate_memory_s`; a window in which the key was hot does not update them, and
-// keys with the smallest means are dropped beyond `max_keys`: a heavy-hitter table). A key is
-// hot in a window once its count passes max(rate_on x mean, mean + z x sd) and a floor (z^2 and,
-// for keys without history, a tenth of the total's mean), checked as records arrive: a flood is
-// seen in its first window, bursts of ordinary connections are within sd.
+// Calibration (conformal). The warm-up's second half is scored prequentially (before it is
+// learnt, as every later record is); later, one record in `calibrate_every` outside alerts
+// joins (a ring of 8192). p = (1 + #{calibration >= novelty}) / (n + 1); anomalous: p <= alpha.
 //
-// Concentrated anomalies. Per client and client|service the detector keeps
-// decayed counts (time constant `horizon_s`) of records and anomalous records; a key is hot when
-// its anomalous count passes alpha x n + z x sqrt(alpha x n) + z: a slow scan or a tunnel is
-// one client's steady anomalies, not the scattered ones normal traffic has.
+// Keyed rates. Per window of `window_s`, flow starts per key (host|service, host, /24, service,
+// total, each side) against the key's decayed mean, variance and peak; hot windows teach
+// nothing. Concentrated anomalies per client over `horizon_s`.
 //
-// Alerts. A hot key opens an alert (or joins the open one). Its signature keys are the hot keys
-// of the finest level (host|service, host, /24, service, total) whose strongest key has 30% of
-// the hottest key's excess (count over expected), those with 30% of that strongest one. A record is
-// flagged when it is anomalous or matches a signature key of the open alert. The alert closes when
-// no key has been hot for `hold_s` seconds; its offset is its last flagged record. Explanation by
-// contrast: for each field, the value the alert's flagged records over-represent most against the
-// baseline (share x ln(share / baseline share)), most contrasting first; an address shows as its
-// deepest prefix that contrasts nearly as much.
+// Alerts. A hot key opens an alert or joins the open one (one per attack: a new key after the
+// signature has been quiet for 1.5 windows starts another). The signature is the finest level
+// of hot keys that covers nearly all their heat, without a server key a client key of the same
+// service explains; a record is flagged when anomalous or matching it while it is hot; records
+// matching its rate keys are not learnt. It closes `hold_s` after its last hot key; it is
+// explained by contrast with the baseline.
 #pragma once
 
 #include <cstddef>
