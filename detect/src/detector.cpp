@@ -279,6 +279,16 @@ class FastParser {
     i_ += word.size();
     return true;
   }
+  // A string, boolean or null leaf at the current path (unless ignored): text = mark + value.
+  void put_text(std::string_view mark, std::string_view value) {
+    if (skipped()) return;
+    Leaf& l = next_leaf();
+    l.path.assign(path_);
+    l.is_number = false;
+    l.number = 0;
+    l.text.assign(mark);
+    l.text.append(value);
+  }
   Leaf& next_leaf() {
     if (n_ == r_.leaves.size()) r_.leaves.emplace_back();
     return r_.leaves[n_++];
@@ -335,13 +345,7 @@ class FastParser {
         truth_->phase.assign(v);
         truth_->has_phase = true;
       }
-      if (skipped()) return true;
-      Leaf& l = next_leaf();
-      l.path.assign(path_);
-      l.is_number = false;
-      l.number = 0;
-      l.text.assign("s:");
-      l.text.append(v);
+      put_text("s:", v);
       return true;
     }
     if (ch == 't' || ch == 'f' || ch == 'n') {
@@ -352,12 +356,7 @@ class FastParser {
         truth_->attack = ch == 't';
         truth_->has_attack = true;
       }
-      if (skipped()) return true;
-      Leaf& l = next_leaf();
-      l.path.assign(path_);
-      l.is_number = false;
-      l.number = 0;
-      l.text.assign(text);
+      put_text(text, {});
       return true;
     }
     double x = 0;
@@ -630,7 +629,6 @@ struct Candidate {
   Key k = 0;
   std::uint8_t level = 0;
   AlertKey key;
-  double excess = 0;  // when it was last hot
   std::int64_t last_hot = 0;
   double heat = 0;  // records while hot, decayed with an eighth of a window (at last_hot)
   bool in_signature = false;
@@ -821,6 +819,7 @@ struct OpenAlert {
   std::int64_t last_content_ts = 0;    // ... a content key of the signature
   std::vector<Key> signature_content;  // its content keys
   std::int64_t signature_ts = 0;       // when the signature was last chosen
+  std::vector<double> heats;           // scratch of signature(): each candidate's heat
   std::unordered_map<Key, SampleCount, KeyHash> sample;
   std::vector<std::uint32_t> role_n;  // sampled records carrying each role
   std::uint64_t sampled = 0;
@@ -1195,7 +1194,8 @@ struct Detector::Impl {
 
   // ---- learning ----
 
-  void bump(Key k, std::uint64_t bit, double add) {
+  // Adds `add` to the symbol's weight; returns the new (scaled) weight.
+  double bump(Key k, std::uint64_t bit, double add) {
     auto [it, fresh] = table.try_emplace(k);
     Entry& e = it->second;
     if (fresh) {
@@ -1204,27 +1204,25 @@ struct Detector::Impl {
     }
     e.w += add;
     e.mask |= bit;
+    return e.w;
   }
-  // Learns the record's features. In the warm-up every value is established (all source bits):
-  // the spread rule is for values that appear later.
+  // Learns the record's features. Values first learnt in the warm-up are established; the
+  // settle time and the spread rule are for values that appear later.
   void learn(double add) {
     const std::uint64_t bit = fx.has_client ? std::uint64_t{1} << (fx.client & 63U) : 1U;
     for (const Feature& f : fx.f) {
-      bump(f.key, bit, add);
+      const double w = bump(f.key, bit, add);
+      role_total[f.role] += add;
+      // The role's most common value (scaled weights compare at any time).
+      auto& top = role_top[f.role];
+      if (w > top.first) {
+        top.first = w;
+        top.second = display(f);
+      }
       if (f.kind == Kind::kAddress) {
         for_each_prefix_end(f.text, [&](std::size_t end) {
           bump(prefix_key(f.role, f.text.substr(0, end)), bit, add);
         });
-      }
-      {
-        role_total[f.role] += add;
-        // The role's most common value (scaled weights compare at any time).
-        auto& top = role_top[f.role];
-        const double w = table[f.key].w;
-        if (w > top.first) {
-          top.first = w;
-          top.second = display(f);
-        }
       }
     }
   }
@@ -1356,7 +1354,6 @@ struct Detector::Impl {
   // another (an alert per attack).
   void heat(const Features::RateKey& rk, const char* kind, double n, double expected,
             const RecordVerdict& v) {
-    const double excess = n - expected;
     const double ratio = n / std::max(expected, 1.0);
     if (open) {
       OpenAlert& o = *open;
@@ -1366,7 +1363,6 @@ struct Detector::Impl {
         const bool was_recent = recent(*it, v.ts);
         it->heat = heat_at(*it, v.ts) + 1;
         it->last_hot = v.ts;
-        it->excess = excess;
         if (n > it->key.peak_count) {
           it->key.peak_count = n;
           it->key.expected = expected;
@@ -1412,7 +1408,6 @@ struct Detector::Impl {
     o.candidates.push_back({rk.key,
                             rk.level,
                             {key_name(rk), kind, n, expected},
-                            excess,
                             v.ts,
                             1.0,
                             false,
@@ -1441,22 +1436,24 @@ struct Detector::Impl {
   void signature(std::int64_t ts) {
     OpenAlert& o = *open;
     o.signature_ts = ts;
-    double top = 0;
+    // Each candidate's heat now, once (-1: not hot lately).
+    std::vector<double>& heats = o.heats;
+    heats.clear();
     std::array<double, 5> best{};
     bool any = false;
     for (const auto& c : o.candidates) {
-      if (!recent(c, ts)) continue;
+      heats.push_back(recent(c, ts) ? heat_at(c, ts) : -1.0);
+      if (heats.back() < 0) continue;
       any = true;
-      top = std::max(top, heat_at(c, ts));
-      best[c.level] = std::max(best[c.level], heat_at(c, ts));
+      best[c.level] = std::max(best[c.level], heats.back());
     }
     if (!any) return;
     // A level covers the heat of its candidates that have kSignatureShare of its hottest; the
     // finest level that covers nearly as much as any (kCoverage) is the alert's.
     std::array<double, 5> cover{};
-    for (const auto& c : o.candidates) {
-      const double h = heat_at(c, ts);
-      if (recent(c, ts) && h >= kSignatureShare * best[c.level]) cover[c.level] += h;
+    for (std::size_t i = 0; i < o.candidates.size(); ++i) {
+      const auto l = o.candidates[i].level;
+      if (heats[i] >= 0 && heats[i] >= kSignatureShare * best[l]) cover[l] += heats[i];
     }
     const double most = *std::max_element(cover.begin(), cover.end());
     std::uint8_t level = 4;
@@ -1466,7 +1463,6 @@ struct Detector::Impl {
         break;
       }
     }
-    (void)top;
     o.signature.clear();
     o.signature_content.clear();
     o.held.clear();
@@ -1477,16 +1473,18 @@ struct Detector::Impl {
     // flood on another port of it.)
     auto client_heat = [&](const Candidate& server) {
       double hottest = 0;
-      for (const auto& c : o.candidates) {
-        if (recent(c, ts) && c.level == level && c.client_side && c.service == server.service) {
-          hottest = std::max(hottest, heat_at(c, ts));
+      for (std::size_t i = 0; i < o.candidates.size(); ++i) {
+        const Candidate& c = o.candidates[i];
+        if (heats[i] >= 0 && c.level == level && c.client_side && c.service == server.service) {
+          hottest = std::max(hottest, heats[i]);
         }
       }
       return hottest;
     };
-    for (auto& c : o.candidates) {
-      const double h = heat_at(c, ts);
-      c.in_signature = recent(c, ts) && c.level == level && h >= kSignatureShare * best[level] &&
+    for (std::size_t i = 0; i < o.candidates.size(); ++i) {
+      Candidate& c = o.candidates[i];
+      const double h = heats[i];
+      c.in_signature = h >= 0 && c.level == level && h >= kSignatureShare * best[level] &&
                        (c.client_side || client_heat(c) < kExplained * h);
       if (!c.in_signature) continue;
       o.signature.push_back(c.k);
