@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libbenchmark-dev wrk nginx-light
   nats-server libnats-dev
-  libpcap-dev tcpdump nmap hping3 dnsmasq-base apache2-utils dnsutils
+  libpcap-dev libabsl-dev tcpdump nmap hping3 dnsmasq-base apache2-utils dnsutils
   chromium chromium-driver python3-selenium
   pybind11-dev python3-dev python3-pytest python3-cryptography
   clang-format

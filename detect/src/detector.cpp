@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <absl/container/flat_hash_map.h>
 #include <nlohmann/json.hpp>
 
 #include "witness/detect/traffic.hpp"
@@ -53,6 +54,13 @@ struct Leaf {
 };
 
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
+
+// exp(-x) for x >= 0. Records of a flood come microseconds apart: for x < 1/16 four terms of
+// the series are within 1e-7 of it (relative), at a fifth of exp()'s cost.
+double decay(double x) {
+  if (x >= 0.0625) return std::exp(-x);
+  return 1 - x * (1 - x * (0.5 - x * (1.0 / 6 - x / 24)));
+}
 
 struct Record {
   double ts = 0;
@@ -444,9 +452,13 @@ Key hash_text(std::string_view a, std::string_view b, Key seed) {
 // bind(a, b): commutative, like the elementwise product it names.
 Key bind_keys(Key a, Key b) { return finalise((a ^ b) + 0x9E3779B97F4A7C15ULL); }
 
+// Keys are already mixed (finalise): they are their own hash. The maps are looked up several
+// times per record: open addressing (absl's Swiss tables) instead of a node per entry.
 struct KeyHash {
   std::size_t operator()(Key k) const { return static_cast<std::size_t>(k); }
 };
+template <class V>
+using KeyMap = absl::flat_hash_map<Key, V, KeyHash>;
 
 // A number's bucket: a quarter octave of |x| + 1, signed.
 std::int32_t bucket_of(double x) {
@@ -622,6 +634,9 @@ struct RateState {
 struct Concentration {
   double n = 0;  // scaled (as Entry::w, with the horizon's time constant)
   double a = 0;
+  // A client's key: when the client last sent or received a record outside an alert's
+  // signature (a lookup, another service).
+  std::int64_t elsewhere = std::numeric_limits<std::int64_t>::min();
 };
 
 // An alert's candidate key.
@@ -630,7 +645,10 @@ struct Candidate {
   std::uint8_t level = 0;
   AlertKey key;
   std::int64_t last_hot = 0;
-  double heat = 0;  // records while hot, decayed with an eighth of a window (at last_hot)
+  // Records while hot, decayed with an eighth of a window, stored scaled: each record adds
+  // exp((t - heat_ref) / tau) (OpenAlert::heat_ref), so candidates compare without an exp().
+  double heat = 0;
+  bool rate = false;  // a rate key (else content)
   bool in_signature = false;
   bool client_side = false;  // a key of the client (address, /24, with the service)
   Key service = 0;           // the service of a host|service key
@@ -812,15 +830,23 @@ struct OpenAlert {
   Alert alert;
   std::int64_t last_hot_ts = 0;
   std::vector<Candidate> candidates;
+  std::vector<Key> candidate_keys;     // candidates[i].k, contiguous: searched per hot key
+  std::int64_t reject_until = 0;       // until then, a new key no stronger than reject_below is
+  double reject_below = 0;             // turned away (heat())
   std::vector<Key> signature;          // keys a record must match to be flagged
   std::vector<Key> held;               // signature keys of volumes: not learnt
   std::int64_t last_signature_ts = 0;  // when a signature key was last hot
   std::int64_t last_rate_ts = 0;       // ... a rate key of the signature
   std::int64_t last_content_ts = 0;    // ... a content key of the signature
   std::vector<Key> signature_content;  // its content keys
+  std::vector<Key> signature_all;      // its keys that flag every record they match: not a
+                                       // server's (a client's, a service's, the total)
   std::int64_t signature_ts = 0;       // when the signature was last chosen
-  std::vector<double> heats;           // scratch of signature(): each candidate's heat
-  std::unordered_map<Key, SampleCount, KeyHash> sample;
+  std::int64_t heat_ref = 0;           // the reference time of the candidates' scaled heat
+  std::int64_t weight_ts = -1;         // ... and the weight of a record at weight_ts
+  double weight = 1;
+  std::vector<double> heats;  // scratch of signature(): each candidate's heat
+  KeyMap<SampleCount> sample;
   std::vector<std::uint32_t> role_n;  // sampled records carrying each role
   std::uint64_t sampled = 0;
   std::uint64_t stride = 1;
@@ -836,8 +862,14 @@ struct Detector::Impl {
   std::vector<std::string> role_names;
   std::unordered_map<std::string, RoleId> role_ids;
   std::vector<Key> role_keys;
-  std::vector<double> role_total;                        // scaled, like Entry::w
-  std::vector<std::pair<double, std::string>> role_top;  // most common single value: scaled w, text
+  std::vector<double> role_total;  // scaled, like Entry::w
+  // The most common single value of each role: scaled weight, key, display text.
+  struct Top {
+    double w = 0;
+    Key key = 0;
+    std::string text;
+  };
+  std::vector<Top> role_top;
 
   // Time.
   bool started = false;
@@ -854,9 +886,9 @@ struct Detector::Impl {
   double window_ns = 0;
   double gh = 1;
 
-  std::unordered_map<Key, Entry, KeyHash> table;
-  std::unordered_map<Key, Concentration, KeyHash> concentrations;
-  std::unordered_map<Key, RateState, KeyHash> rates;
+  KeyMap<Entry> table;
+  KeyMap<Concentration> concentrations;
+  KeyMap<RateState> rates;
   std::vector<Key> touched;  // rate keys counted in the current window
   std::int64_t window = -1;
   double alpha_rate = 0;
@@ -901,7 +933,7 @@ struct Detector::Impl {
     role_ids.emplace(std::string(name), id);
     role_keys.push_back(hash_text("role:" + std::string(name), config.seed));
     role_total.push_back(0);
-    role_top.emplace_back(0, "");
+    role_top.emplace_back();
     no_joint.push_back(std::ranges::find(config.joint_exclude, std::string(name)) !=
                        config.joint_exclude.end());
     return id;
@@ -1215,9 +1247,10 @@ struct Detector::Impl {
       role_total[f.role] += add;
       // The role's most common value (scaled weights compare at any time).
       auto& top = role_top[f.role];
-      if (w > top.first) {
-        top.first = w;
-        top.second = display(f);
+      if (w > top.w) {
+        top.w = w;
+        if (top.key != f.key || top.text.empty()) top.text = display(f);  // once per new top
+        top.key = f.key;
       }
       if (f.kind == Kind::kAddress) {
         for_each_prefix_end(f.text, [&](std::size_t end) {
@@ -1245,12 +1278,9 @@ struct Detector::Impl {
     double x = static_cast<double>(now - ref) / tau_ns;
     if (x > 20) {
       const double f = std::exp(-x);
-      for (auto it = table.begin(); it != table.end();) {
-        it->second.w *= f;
-        it = it->second.w < 1e-3 ? table.erase(it) : std::next(it);
-      }
+      absl::erase_if(table, [f](auto& kv) { return (kv.second.w *= f) < 1e-3; });
       for (auto& t : role_total) t *= f;
-      for (auto& t : role_top) t.first *= f;
+      for (auto& t : role_top) t.w *= f;
       ref = now;
       x = 0;
       g = 1;
@@ -1265,11 +1295,10 @@ struct Detector::Impl {
     double xh = static_cast<double>(now - ref_h) / tau_h_ns;
     if (xh > 20) {
       const double f = std::exp(-xh);
-      for (auto it = concentrations.begin(); it != concentrations.end();) {
-        it->second.n *= f;
-        it->second.a *= f;
-        it = it->second.n < 1e-3 ? concentrations.erase(it) : std::next(it);
-      }
+      absl::erase_if(concentrations, [f](auto& kv) {
+        kv.second.a *= f;
+        return (kv.second.n *= f) < 1e-3;
+      });
       ref_h = now;
       gh = 1;
     }
@@ -1290,17 +1319,21 @@ struct Detector::Impl {
     touched.clear();
     auto t = rates.find(total_key);
     last_window_count = t != rates.end() && t->second.window == window ? t->second.count : 0;
-    // A heavy-hitter table: beyond max_keys, the keys with the smallest means go.
+    // A heavy-hitter table: beyond max_keys, the quietest keys go, by their mean or the window
+    // just closed, whichever is more (a flood's keys learn no mean: hot windows are not
+    // folded; they must stay, or they would start each window from nothing).
     if (rates.size() > config.max_keys) {
-      std::vector<std::pair<double, Key>> by_mean;
-      by_mean.reserve(rates.size());
-      for (const auto& [k, s] : rates) by_mean.emplace_back(decayed_mean(s, window), k);
-      std::nth_element(
-          by_mean.begin(),
-          by_mean.begin() + static_cast<std::ptrdiff_t>(rates.size() - config.max_keys / 2),
-          by_mean.end(), std::greater<>());
-      for (std::size_t i = config.max_keys / 2; i < by_mean.size(); ++i) {
-        rates.erase(by_mean[i].second);
+      std::vector<std::pair<double, Key>> by_load;
+      by_load.reserve(rates.size());
+      for (const auto& [k, s] : rates) {
+        const double last = s.window == window ? static_cast<double>(s.count) : 0.0;
+        by_load.emplace_back(std::max(decayed_mean(s, window), last), k);
+      }
+      std::nth_element(by_load.begin(),
+                       by_load.begin() + static_cast<std::ptrdiff_t>(config.max_keys / 2),
+                       by_load.end(), std::greater<>());
+      for (std::size_t i = config.max_keys / 2; i < by_load.size(); ++i) {
+        rates.erase(by_load[i].second);
       }
     }
   }
@@ -1327,6 +1360,7 @@ struct Detector::Impl {
     return l;
   }
   static constexpr double kPeakMargin = 2;
+  static constexpr double kOnsetPace = 4;
   void fold(RateState& s, std::int64_t w) const {
     const double f = decay_factor(s, w);
     s.mean *= f;
@@ -1357,25 +1391,27 @@ struct Detector::Impl {
     const double ratio = n / std::max(expected, 1.0);
     if (open) {
       OpenAlert& o = *open;
-      auto it = std::find_if(o.candidates.begin(), o.candidates.end(),
-                             [&](const Candidate& c) { return c.k == rk.key; });
-      if (it != o.candidates.end()) {
+      const auto at = std::ranges::find(o.candidate_keys, rk.key);
+      if (at != o.candidate_keys.end()) {
+        const auto it = o.candidates.begin() + (at - o.candidate_keys.begin());
         const bool was_recent = recent(*it, v.ts);
-        it->heat = heat_at(*it, v.ts) + 1;
+        it->heat += heat_weight(o, v.ts);
         it->last_hot = v.ts;
         if (n > it->key.peak_count) {
           it->key.peak_count = n;
           it->key.expected = expected;
         }
-        if (it->key.kind == "rate") {
-          o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
-        }
+        if (it->rate) o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
         o.last_hot_ts = v.ts;
         if (it->in_signature) {
           o.last_signature_ts = v.ts;
-          (it->key.kind == "rate" ? o.last_rate_ts : o.last_content_ts) = v.ts;
+          (it->rate ? o.last_rate_ts : o.last_content_ts) = v.ts;
         }
-        if (!was_recent || static_cast<double>(v.ts - o.signature_ts) > window_ns / 64) {
+        // The signature is chosen again every 64th of a window, or every 1024th while this
+        // key is outside it (a new flood must not wait 15 ms, 150 records at 10,000/s, to join).
+        const auto since = static_cast<double>(v.ts - o.signature_ts);
+        if (!was_recent || since > window_ns / 64 ||
+            (!it->in_signature && since > window_ns / 1024)) {
           signature(v.ts);
         }
         return;
@@ -1386,6 +1422,7 @@ struct Detector::Impl {
       open.emplace();
       open->alert.onset = v.index;
       open->alert.onset_ts = v.ts;
+      open->heat_ref = v.ts;
       open->alert.trigger = kind;
       open->role_n.assign(role_names.size(), 0);
     } else if (open->alert.trigger != kind) {
@@ -1397,19 +1434,37 @@ struct Detector::Impl {
       o.alert.peak_rate_ratio = std::max(o.alert.peak_rate_ratio, ratio);
     }
     if (o.candidates.size() >= kMaxCandidates) {
-      // The weakest of those not hot lately makes room.
+      // The weakest of those not hot lately makes room; when all are hot lately, the weakest
+      // of them, if the new key is stronger. (A carpet's hundreds of victims would otherwise
+      // take turns: while every candidate stays hot and none weaker than a rejected key can
+      // appear, a key no stronger is turned away without a search.)
+      const double strength = n - expected;
+      if (v.ts < o.reject_until && strength <= o.reject_below) return;
       auto weakest = std::min_element(
           o.candidates.begin(), o.candidates.end(), [&](const Candidate& a, const Candidate& b) {
             return std::pair(recent(a, v.ts), a.key.peak_count - a.key.expected) <
                    std::pair(recent(b, v.ts), b.key.peak_count - b.key.expected);
           });
+      const double weakest_strength = weakest->key.peak_count - weakest->key.expected;
+      if (recent(*weakest, v.ts) && strength <= weakest_strength) {
+        std::int64_t first_quiet = std::numeric_limits<std::int64_t>::max();
+        for (const auto& c : o.candidates) first_quiet = std::min(first_quiet, c.last_hot);
+        o.reject_until = first_quiet + static_cast<std::int64_t>(1.5 * window_ns);
+        o.reject_below = weakest_strength;
+        return;
+      }
+      o.reject_until = 0;
+      o.candidate_keys.erase(o.candidate_keys.begin() + (weakest - o.candidates.begin()));
       o.candidates.erase(weakest);
     }
+    const double w = heat_weight(o, v.ts);
+    o.candidate_keys.push_back(rk.key);
     o.candidates.push_back({rk.key,
                             rk.level,
                             {key_name(rk), kind, n, expected},
                             v.ts,
-                            1.0,
+                            w,
+                            std::string_view(kind) == "rate",
                             false,
                             fx.has_client && fx.f[rk.a].role == kClient,
                             rk.pair ? fx.f[rk.b].key : 0});
@@ -1419,13 +1474,22 @@ struct Detector::Impl {
   [[nodiscard]] bool recent(const Candidate& c, std::int64_t ts) const {
     return static_cast<double>(ts - c.last_hot) <= 1.5 * window_ns;
   }
-  // How many records a candidate has been hot for lately (time constant an eighth of a window):
-  // floods
-  // and scans compare by what they send now, not by what they sent.
-  [[nodiscard]] double heat_at(const Candidate& c, std::int64_t ts) const {
-    const double x = static_cast<double>(ts - c.last_hot) / (window_ns / 8);
-    // Records of a flood come microseconds apart: a Taylor step is exact enough there.
-    return c.heat * (x < 1e-3 ? 1 - x + x * x / 2 : std::exp(-x));
+  // A record's weight in the candidates' heat at ts: exp((ts - heat_ref) / tau), tau an eighth
+  // of a window (floods and scans compare by what they send now, not by what they sent). The
+  // reference moves before the weights leave a double's range.
+  double heat_weight(OpenAlert& o, std::int64_t ts) {
+    if (ts == o.weight_ts) return o.weight;
+    const double tau = window_ns / 8;
+    double x = static_cast<double>(ts - o.heat_ref) / tau;
+    if (x > 600) {
+      const double f = std::exp(-x);
+      for (auto& c : o.candidates) c.heat *= f;
+      o.heat_ref = ts;
+      x = 0;
+    }
+    o.weight_ts = ts;
+    o.weight = std::exp(x);
+    return o.weight;
   }
 
   // Of the candidates hot lately: the finest level that covers nearly as much heat as any, and
@@ -1442,7 +1506,7 @@ struct Detector::Impl {
     std::array<double, 5> best{};
     bool any = false;
     for (const auto& c : o.candidates) {
-      heats.push_back(recent(c, ts) ? heat_at(c, ts) : -1.0);
+      heats.push_back(recent(c, ts) ? c.heat : -1.0);  // all scaled alike: compared, not read
       if (heats.back() < 0) continue;
       any = true;
       best[c.level] = std::max(best[c.level], heats.back());
@@ -1465,6 +1529,7 @@ struct Detector::Impl {
     }
     o.signature.clear();
     o.signature_content.clear();
+    o.signature_all.clear();
     o.held.clear();
     // A server's key that a client's key at the level explains (the client sends nearly all of
     // its heat: one scanner, one flooder) stays out: the server's other clients are not the
@@ -1488,7 +1553,8 @@ struct Detector::Impl {
                        (c.client_side || client_heat(c) < kExplained * h);
       if (!c.in_signature) continue;
       o.signature.push_back(c.k);
-      if (c.key.kind == "rate") {
+      if (c.client_side || c.level >= 3) o.signature_all.push_back(c.k);
+      if (c.rate) {
         o.last_rate_ts = std::max(o.last_rate_ts, c.last_hot);
       } else {
         o.signature_content.push_back(c.k);
@@ -1498,10 +1564,26 @@ struct Detector::Impl {
       // learning: a flood without a finer key teaches the rate means nothing anyway, since
       // they skip hot windows). Content keys are not held: the spread rule keeps one scanner's
       // or tunnel's values unfamiliar, and a new service many clients use must become familiar.
-      if (level < 4 && c.key.kind == "rate") o.held.push_back(c.k);
+      if (level < 4 && c.rate) o.held.push_back(c.k);
     }
     o.last_signature_ts = ts;
   }
+
+  // Whether the record's client has been busy elsewhere lately (a lookup, another service:
+  // outside the alert's signature, within kElsewhere of the horizon). A flood's connections
+  // from many addresses come alone; a user's come with the rest of what the user does.
+  [[nodiscard]] bool busy_elsewhere() const {
+    if (!fx.has_client) return false;
+    for (const auto& rk : fx.keys) {
+      if (!rk.content || rk.level != 1) continue;  // the client's key
+      auto c = concentrations.find(rk.key);
+      return c != concentrations.end() &&
+             static_cast<double>(now) - static_cast<double>(c->second.elsewhere) <=
+                 kElsewhere * config.horizon_s * 1e9;
+    }
+    return false;
+  }
+  static constexpr double kElsewhere = 0.3;
 
   [[nodiscard]] bool matches(const std::vector<Key>& keys) const {
     return std::ranges::any_of(fx.keys, [&](const Features::RateKey& rk) {
@@ -1570,7 +1652,7 @@ struct Detector::Impl {
       if (contrast <= 0) continue;
       per_role[sc.role].push_back(
           {contrast,
-           {role_names[sc.role], sc.text, share, base, contrast, role_top[sc.role].second},
+           {role_names[sc.role], sc.text, share, base, contrast, role_top[sc.role].text},
            sc.depth});
     }
     std::vector<FieldExplanation> out;
@@ -1662,7 +1744,7 @@ struct Detector::Impl {
     v.p_value = static_cast<double>(1 + above) / static_cast<double>(calibration.size() + 1);
     v.anomalous = v.p_value <= config.alpha;
     count_rates(v, /*detect=*/true);
-    concentrate(v);
+    concentrate(v, open && matches(open->signature));
     // The signature flags records while its keys are hot, not in the quiet tail before the
     // alert closes: a volume's keys within half a window (they are hot on every flow
     // start of a flood), a client's concentrated anomalies within a window and a half (a slow
@@ -1670,7 +1752,12 @@ struct Detector::Impl {
     const bool rate_live = open && static_cast<double>(v.ts - open->last_rate_ts) <= window_ns / 2;
     const bool content_live =
         open && static_cast<double>(v.ts - open->last_content_ts) <= 1.5 * window_ns;
-    v.flagged = v.anomalous || (rate_live && matches(open->signature)) ||
+    // A server's key (with a service, or its /24) flags the records of clients not busy
+    // elsewhere (a flood from many addresses: the users of the service are not the attack); a
+    // client's key flags all of that client's records, a service's or the total all records.
+    v.flagged = v.anomalous ||
+                (rate_live && matches(open->signature) &&
+                 (matches(open->signature_all) || !busy_elsewhere())) ||
                 (content_live && matches(open->signature_content));
     // While an alert is open, what matches its signature is not learnt (an attack must not
     // teach the baseline its values); other anomalous records are learnt (with the settle time
@@ -1721,9 +1808,14 @@ struct Detector::Impl {
       const double l = line(s, window);
       // The key's pace now: its records decayed over an eighth of a window, scaled to a window.
       const double x = static_cast<double>(now - s.fast_at) / (window_ns / 8);
-      s.fast = s.fast * (x < 1e-3 ? 1 - x + x * x / 2 : std::exp(-x)) + 1;
+      s.fast = s.fast * decay(x) + 1;
       s.fast_at = now;
-      if (s.count >= l) s.hot = true;
+      // Hot past the line; or, sooner, at half the floor's count when the key runs at
+      // kOnsetPace times the line's pace (a flood's first milliseconds: the 36th record of a
+      // window is 3.6 ms into a flood of 10,000/s).
+      if (s.count >= l || (s.count >= config.z * config.z / 2 && 8 * s.fast >= kOnsetPace * l)) {
+        s.hot = true;
+      }
       // Hot in this window, and still sending at the line's pace (a flood that stopped mid-window
       // stops heating its keys at once).
       if (s.hot && 8 * s.fast >= l) heat(rk, "rate", s.count, m, v);
@@ -1732,10 +1824,11 @@ struct Detector::Impl {
     v.rate_ratio = ratio;
   }
   // Concentrated anomalies: client, server, service and client|service (levels 1, 1, 3, 0).
-  void concentrate(const RecordVerdict& v) {
+  void concentrate(const RecordVerdict& v, bool in_signature) {
     for (const auto& rk : fx.keys) {
       if (!rk.content) continue;
       Concentration& c = concentrations[rk.key];
+      if (!in_signature && rk.level == 1) c.elsewhere = v.ts;
       c.n += 1 / gh;
       if (!v.anomalous) continue;
       c.a += 1 / gh;

@@ -1,5 +1,7 @@
 #include "witness/ledger/jsonl.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <istream>
 #include <ostream>
@@ -297,21 +299,31 @@ Result<std::uint64_t> export_jsonl(const Ledger& ledger, const ReplayOptions& op
 
 LineRead read_line(std::istream& in, std::string& line, std::size_t max) {
   line.clear();
-  std::streambuf* buf = in.rdbuf();
-  if (buf == nullptr || !in.good()) return LineRead::kEnd;
+  if (in.rdbuf() == nullptr || !in.good()) return LineRead::kEnd;
+  // istream::getline scans the stream's buffer for the newline (a character at a time through
+  // the streambuf cost a detector run over JSON Lines 7% of its time). It stores at most n - 1
+  // characters; with n - 1 stored and no newline next it sets failbit and leaves the rest
+  // unread: at the cap, the stream stays inside the line.
+  std::array<char, 4096> chunk{};
   for (;;) {
-    const int c = buf->sgetc();  // look first: a line over the cap is left where it is
-    if (c == std::char_traits<char>::eof()) {
-      in.setstate(std::ios::eofbit);
+    const std::size_t room = max - line.size();
+    const auto n = static_cast<std::streamsize>(std::min(chunk.size(), room + 1));
+    in.getline(chunk.data(), n);
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (in.bad()) return LineRead::kEnd;
+    if (in.eof()) {
+      // The last line, without a newline (getline sets failbit when it stored nothing).
+      line.append(chunk.data(), got);
+      in.clear(std::ios::eofbit);
       return line.empty() ? LineRead::kEnd : LineRead::kLine;
     }
-    if (c == '\n') {
-      buf->sbumpc();
+    if (!in.fail()) {
+      line.append(chunk.data(), got - 1);  // the newline was extracted, not stored
       return LineRead::kLine;
     }
+    line.append(chunk.data(), got);  // n - 1 stored, no newline yet
+    in.clear();
     if (line.size() == max) return LineRead::kTooLong;
-    line.push_back(static_cast<char>(c));
-    buf->sbumpc();
   }
 }
 

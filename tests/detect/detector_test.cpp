@@ -212,6 +212,7 @@ TEST_CASE("every sessions attack meets the recall target; benign drift does not 
               << s.fpr_outside() << ")");
     CHECK(s.recall() >= 0.95);
     CHECK(s.fpr_outside() <= 0.02);
+    CHECK(s.fpr() <= 0.02);  // over every normal record after the warm-up, the attack's too
   }
   const Score& d = sessions("drift");
   INFO("drift: FPR " << d.fpr());
@@ -219,10 +220,36 @@ TEST_CASE("every sessions attack meets the recall target; benign drift does not 
   for (const auto& a : d.alerts) CHECK(a.trigger != "rate");  // a doubled load is no flood
 }
 
-TEST_CASE("challenge: recall >= 99.8% and false-positive rate <= 4%") {
+TEST_CASE("a flood from many addresses flags its connections, not the service's users") {
+  // The HTTP flood comes from addresses across the normal client range, to the web server
+  // users keep loading pages from. A server's key flags only clients not busy elsewhere (a
+  // user looks the name up, loads from other servers; a flood's connections come alone):
+  // flagging every record to the victim flagged 14% of the normal records sent meanwhile.
+  const Score& s = sessions("web-flood");
+  const double inside = Score::ratio(s.fp.at("web-flood"), s.normal.at("web-flood"));
+  INFO("normal records flagged during the flood: " << inside);
+  CHECK(inside <= 0.02);
+  CHECK(Score::ratio(s.tp.at("web-flood"), s.attack.at("web-flood")) >= 0.95);
+}
+
+TEST_CASE("the heavy-hitter table keeps the busiest keys") {
+  // A carpet of reflected answers from random addresses makes thousands of rate keys; beyond
+  // max_keys the quietest go. (It once dropped a random half of the busiest: after the
+  // carpet, 0.9% of the recovery's normal records were flagged, against 0.03%.)
+  const Score& s = sessions("carpet-bomb");
+  const double recovery =
+      Score::ratio(s.fp.count("recovery") != 0U ? s.fp.at("recovery") : 0, s.normal.at("recovery"));
+  INFO("recovery FPR " << recovery);
+  CHECK(recovery <= 0.005);
+}
+
+TEST_CASE("challenge: recall >= 99.9% and false-positive rate <= 4%") {
+  // A flood's first milliseconds: a key running at kOnsetPace times its line's pace is hot
+  // from half the floor's count (the 36th record of a window is 3.6 ms into 10,000/s; the
+  // 18th is sooner), where a second flood follows the first with the alert still open.
   const Score s = run(named("challenge"), 1, by_records());
   INFO("recall " << s.recall() << " fpr " << s.fpr());
-  CHECK(s.recall() >= 0.998);
+  CHECK(s.recall() >= 0.999);
   CHECK(s.fpr() <= 0.04);
   REQUIRE_FALSE(s.alerts.empty());
   // The DNS flood's alert opens within a few records of it and names the victim.

@@ -811,6 +811,29 @@ TEST_CASE("read_line stops at the cap and leaves the rest unread", "[ledger][jso
   CHECK(read_line(tail, line) == LineRead::kLine);
   CHECK(line == "last");
   CHECK(read_line(tail, line) == LineRead::kEnd);
+  // Lines longer than read_line's 4 KiB chunk, and caps inside, at and across chunks.
+  const std::string big(10'000, 'x');
+  std::istringstream longer(big + "\n" + big + "y\n" + big);
+  CHECK(read_line(longer, line) == LineRead::kLine);
+  CHECK(line == big);
+  CHECK(read_line(longer, line, 10'000) == LineRead::kTooLong);
+  CHECK(line == big);
+  CHECK(longer.get() == 'y');
+  CHECK(read_line(longer, line) == LineRead::kLine);
+  CHECK(line.empty());                                        // the rest of that line: its newline
+  CHECK(read_line(longer, line, 10'000) == LineRead::kLine);  // exactly the cap, then the end
+  CHECK(line == big);
+  CHECK(read_line(longer, line) == LineRead::kEnd);
+  std::istringstream exact(std::string(4095, 'z') + "\n" + std::string(4096, 'z') + "\n");
+  CHECK(read_line(exact, line, 4095) == LineRead::kLine);
+  CHECK(line.size() == 4095);
+  CHECK(read_line(exact, line, 4095) == LineRead::kTooLong);
+  CHECK(read_line(exact, line, 0) == LineRead::kTooLong);
+  CHECK(line.empty());
+  CHECK(exact.get() == 'z');
+  CHECK(read_line(exact, line) == LineRead::kLine);
+  CHECK(line.empty());
+  CHECK(read_line(exact, line) == LineRead::kEnd);
   CHECK(line_too_long(7).message == "line 7: longer than 8 MiB (the input line cap)");
 }
 

@@ -38,9 +38,10 @@
 // Alerts. A hot key opens an alert or joins the open one (one per attack: a new key after the
 // signature has been quiet for 1.5 windows starts another). The signature is the finest level
 // of hot keys that covers nearly all their heat, without a server key a client key of the same
-// service explains; a record is flagged when anomalous or matching it while it is hot; records
-// matching its rate keys are not learnt. It closes `hold_s` after its last hot key; it is
-// explained by contrast with the baseline.
+// service explains; a record is flagged when anomalous or matching it while it is hot (a
+// server's key: only records of clients not busy elsewhere lately, the flood's lone
+// connections, not the users of the service); records matching its rate keys are not learnt. It
+// closes `hold_s` after its last hot key; it is explained by contrast with the baseline.
 #pragma once
 
 #include <cstddef>
