@@ -628,6 +628,7 @@ struct RateState {
   std::int64_t window = -1;   // the window `count` belongs to
   bool hot = false;           // already hot in this window
   double fast = 0;            // records decayed over an eighth of a window (at fast_at)
+  double burst = 0;           // ... over a 256th of a window (at fast_at)
   std::int64_t fast_at = 0;
 };
 
@@ -1360,7 +1361,7 @@ struct Detector::Impl {
     return l;
   }
   static constexpr double kPeakMargin = 2;
-  static constexpr double kOnsetPace = 4;
+  static constexpr double kOnsetPace = 64;
   void fold(RateState& s, std::int64_t w) const {
     const double f = decay_factor(s, w);
     s.mean *= f;
@@ -1457,14 +1458,18 @@ struct Detector::Impl {
       o.candidate_keys.erase(o.candidate_keys.begin() + (weakest - o.candidates.begin()));
       o.candidates.erase(weakest);
     }
-    const double w = heat_weight(o, v.ts);
+    // A rate key's heat starts from its window's count: the records that made it hot came
+    // within the window, most within milliseconds (a flood's second vector must not wait,
+    // outside the signature, until it outweighs the first one's fading heat).
+    const bool rate = std::string_view(kind) == "rate";
+    const double w = heat_weight(o, v.ts) * (rate ? std::max(1.0, n) : 1.0);
     o.candidate_keys.push_back(rk.key);
     o.candidates.push_back({rk.key,
                             rk.level,
                             {key_name(rk), kind, n, expected},
                             v.ts,
                             w,
-                            std::string_view(kind) == "rate",
+                            rate,
                             false,
                             fx.has_client && fx.f[rk.a].role == kClient,
                             rk.pair ? fx.f[rk.b].key : 0});
@@ -1477,7 +1482,7 @@ struct Detector::Impl {
   // A record's weight in the candidates' heat at ts: exp((ts - heat_ref) / tau), tau an eighth
   // of a window (floods and scans compare by what they send now, not by what they sent). The
   // reference moves before the weights leave a double's range.
-  double heat_weight(OpenAlert& o, std::int64_t ts) {
+  double heat_weight(OpenAlert& o, std::int64_t ts) const {
     if (ts == o.weight_ts) return o.weight;
     const double tau = window_ns / 8;
     double x = static_cast<double>(ts - o.heat_ref) / tau;
@@ -1809,11 +1814,13 @@ struct Detector::Impl {
       // The key's pace now: its records decayed over an eighth of a window, scaled to a window.
       const double x = static_cast<double>(now - s.fast_at) / (window_ns / 8);
       s.fast = s.fast * decay(x) + 1;
+      s.burst = s.burst * decay(32 * x) + 1;
       s.fast_at = now;
-      // Hot past the line; or, sooner, at half the floor's count when the key runs at
-      // kOnsetPace times the line's pace (a flood's first milliseconds: the 36th record of a
-      // window is 3.6 ms into a flood of 10,000/s).
-      if (s.count >= l || (s.count >= config.z * config.z / 2 && 8 * s.fast >= kOnsetPace * l)) {
+      // Hot past the line; or, sooner, at half the floor's count when the key's last few
+      // milliseconds run at kOnsetPace times the line's pace (a flood's first milliseconds:
+      // the 36th record of a window is 3.6 ms into a flood of 10,000/s; a page load's
+      // parallel connections are a handful at once, not a quarter of the line).
+      if (s.count >= l || (s.count >= config.z * config.z / 2 && 256 * s.burst >= kOnsetPace * l)) {
         s.hot = true;
       }
       // Hot in this window, and still sending at the line's pace (a flood that stopped mid-window
@@ -1831,6 +1838,13 @@ struct Detector::Impl {
       if (!in_signature && rk.level == 1) c.elsewhere = v.ts;
       c.n += 1 / gh;
       if (!v.anomalous) continue;
+      // An anomaly the open alert explains (the record matches its signature) is evidence for
+      // the alert's own keys only: a carpet's victims must not carry its anomalies into their
+      // normal traffic after it.
+      if (in_signature &&
+          std::ranges::find(open->candidate_keys, rk.key) == open->candidate_keys.end()) {
+        continue;
+      }
       c.a += 1 / gh;
       const double n = c.n * gh;
       const double a = c.a * gh;
