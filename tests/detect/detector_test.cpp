@@ -232,6 +232,8 @@ TEST_CASE("a flood from many addresses flags its connections, not the service's 
   CHECK(Score::ratio(s.tp.at("web-flood"), s.attack.at("web-flood")) >= 0.95);
 }
 
+namespace {
+
 // A sessions timeline built here: the model's 120 s warm-up and 60 s of normal traffic, then
 // the given phases.
 detect::Scenario timeline(std::vector<detect::Phase> phases) {
@@ -241,6 +243,8 @@ detect::Scenario timeline(std::vector<detect::Phase> phases) {
   for (auto& p : phases) s.phases.push_back(std::move(p));
   return s;
 }
+
+}  // namespace
 
 TEST_CASE("the baseline is guarded: an attack does not teach itself") {
   // A flood's records are held from the baseline while it is hot, and hot windows teach the
