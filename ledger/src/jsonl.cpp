@@ -1,6 +1,5 @@
 #include "witness/ledger/jsonl.hpp"
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <istream>
@@ -306,8 +305,8 @@ LineRead read_line(std::istream& in, std::string& line, std::size_t max) {
   // unread: at the cap, the stream stays inside the line.
   std::array<char, 4096> chunk{};
   for (;;) {
-    const std::size_t room = max - line.size();
-    const auto n = static_cast<std::streamsize>(std::min(chunk.size(), room + 1));
+    const std::size_t room = max - line.size();  // room + 1 would wrap for max = SIZE_MAX
+    const auto n = static_cast<std::streamsize>(room < chunk.size() ? room + 1 : chunk.size());
     in.getline(chunk.data(), n);
     const auto got = static_cast<std::size_t>(in.gcount());
     if (in.bad()) return LineRead::kEnd;

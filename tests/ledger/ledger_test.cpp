@@ -3,6 +3,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -834,6 +835,11 @@ TEST_CASE("read_line stops at the cap and leaves the rest unread", "[ledger][jso
   CHECK(read_line(exact, line) == LineRead::kLine);
   CHECK(line.empty());
   CHECK(read_line(exact, line) == LineRead::kEnd);
+  std::istringstream unbounded(big + "\nz");  // no cap at all: max = SIZE_MAX does not wrap
+  CHECK(read_line(unbounded, line, std::numeric_limits<std::size_t>::max()) == LineRead::kLine);
+  CHECK(line == big);
+  CHECK(read_line(unbounded, line, std::numeric_limits<std::size_t>::max()) == LineRead::kLine);
+  CHECK(line == "z");
   CHECK(line_too_long(7).message == "line 7: longer than 8 MiB (the input line cap)");
 }
 
