@@ -506,6 +506,9 @@ struct Features {
   bool counts = true;       // counts in the keyed rates (packets: flow starts only)
   bool unanswered = false;  // TCP to a port never seen answering: the service is not familiar
   std::size_t service_sources = 0;  // clients the service has had
+  // When the client was last busy outside an alert's signature (concentrate() reads it from the
+  // client's key, busy_elsewhere() uses it).
+  std::int64_t elsewhere = std::numeric_limits<std::int64_t>::min();
   // Rate and concentration keys, by level (0 finest .. 4 total).
   struct RateKey {
     Key key;
@@ -524,6 +527,7 @@ struct Features {
     keys.clear();
     unanswered = false;
     service_sources = 0;
+    elsewhere = std::numeric_limits<std::int64_t>::min();
     client = 0;
     has_client = false;
     counts = true;
@@ -1250,7 +1254,7 @@ struct Detector::Impl {
       auto& top = role_top[f.role];
       if (w > top.w) {
         top.w = w;
-        if (top.key != f.key || top.text.empty()) top.text = display(f);  // once per new top
+        if (top.key != f.key) top.text = display(f);  // once per new top
         top.key = f.key;
       }
       if (f.kind == Kind::kAddress) {
@@ -1578,15 +1582,8 @@ struct Detector::Impl {
   // outside the alert's signature, within kElsewhere of the horizon). A flood's connections
   // from many addresses come alone; a user's come with the rest of what the user does.
   [[nodiscard]] bool busy_elsewhere() const {
-    if (!fx.has_client) return false;
-    for (const auto& rk : fx.keys) {
-      if (!rk.content || rk.level != 1) continue;  // the client's key
-      auto c = concentrations.find(rk.key);
-      return c != concentrations.end() &&
-             static_cast<double>(now) - static_cast<double>(c->second.elsewhere) <=
-                 kElsewhere * config.horizon_s * 1e9;
-    }
-    return false;
+    return fx.has_client && static_cast<double>(now) - static_cast<double>(fx.elsewhere) <=
+                                kElsewhere * config.horizon_s * 1e9;
   }
   static constexpr double kElsewhere = 0.3;
 
@@ -1760,14 +1757,14 @@ struct Detector::Impl {
     // A server's key (with a service, or its /24) flags the records of clients not busy
     // elsewhere (a flood from many addresses: the users of the service are not the attack); a
     // client's key flags all of that client's records, a service's or the total all records.
-    v.flagged = v.anomalous ||
-                (rate_live && matches(open->signature) &&
-                 (matches(open->signature_all) || !busy_elsewhere())) ||
-                (content_live && matches(open->signature_content));
     // While an alert is open, what matches its signature is not learnt (an attack must not
     // teach the baseline its values); other anomalous records are learnt (with the settle time
-    // and the spread rule), or a new service could never become familiar.
+    // and the spread rule), or a new service could never become familiar. (The signature may
+    // have changed since concentrate() was told: heat() chooses it again.)
     const bool held = open && matches(open->signature);
+    v.flagged = v.anomalous ||
+                (rate_live && held && (matches(open->signature_all) || !busy_elsewhere())) ||
+                (content_live && matches(open->signature_content));
     if (open) {
       OpenAlert& o = *open;
       if (v.flagged) {
@@ -1835,7 +1832,10 @@ struct Detector::Impl {
     for (const auto& rk : fx.keys) {
       if (!rk.content) continue;
       Concentration& c = concentrations[rk.key];
-      if (!in_signature && rk.level == 1) c.elsewhere = v.ts;
+      if (rk.level == 1) {  // the client's key
+        if (!in_signature) c.elsewhere = v.ts;
+        fx.elsewhere = c.elsewhere;
+      }
       c.n += 1 / gh;
       if (!v.anomalous) continue;
       // An anomaly the open alert explains (the record matches its signature) is evidence for
